@@ -1,0 +1,34 @@
+# 民政业务管理系统 — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo "$$HOME/.local/bin/uv")
+PY := $(UV) run --frozen python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run setup test lint format bench uv
+
+uv:
+	@command -v uv >/dev/null 2>&1 || [ -x "$$HOME/.local/bin/uv" ] || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+setup: uv
+	$(UV) sync --frozen
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py seed_demo
+
+run: setup
+	@echo "服务地址: http://$(HOST):$(PORT)/"
+	$(PY) manage.py runserver $(HOST):$(PORT) --insecure
+
+lint: uv
+	$(UV) sync --frozen
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+format:
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+test: lint
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+	$(UV) run --frozen pytest $(PYTEST_ARGS)

@@ -1,0 +1,96 @@
+"""Users, their region (data scope) and roles, and the personal-data access log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from core.registry.querysets import user_scope_prefix
+
+
+class Role(models.TextChoices):
+    """Roles are Django groups created by a data migration; these are their names."""
+
+    COMMUNITY_CASEWORKER = "社区经办人"
+    STREET_REVIEWER = "街道审核员"
+    SECTION_CASEWORKER = "科室经办人"
+    SECTION_CHIEF = "科长"
+    BUREAU_LEADER = "局领导"
+    SYSTEM_ADMIN = "系统管理员"
+
+
+class User(AbstractUser):
+    region = models.ForeignKey(
+        "registry.Region",
+        verbose_name="所属区划（数据范围）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+        help_text="用户只能查看和办理本区划及下级区划的业务数据",
+    )
+    display_name = models.CharField("姓名", max_length=50, blank=True)
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    job_title = models.CharField("职务", max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def scope_prefix(self) -> str | None:
+        return user_scope_prefix(self)
+
+    def has_role(self, *roles: str) -> bool:
+        names = self._role_names()
+        return any(r in names for r in roles)
+
+    def _role_names(self) -> set[str]:
+        if not hasattr(self, "_role_cache"):
+            self._role_cache = set(self.groups.values_list("name", flat=True))
+        return self._role_cache
+
+    @property
+    def role_names(self) -> list[str]:
+        return sorted(self._role_names())
+
+
+class AccessLog(models.Model):
+    """Every reveal of full personal data, and every export that carries it (个人信息查阅记录)."""
+
+    class Action(models.TextChoices):
+        REVEAL = "reveal", "查看完整信息"
+        EXPORT = "export", "导出完整信息"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="操作人", on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField("操作", max_length=10, choices=Action.choices)
+    person = models.ForeignKey(
+        "registry.Person", verbose_name="涉及人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    household = models.ForeignKey(
+        "registry.Household",
+        verbose_name="涉及家庭",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    fields = models.CharField("查看内容", max_length=200)
+    detail = models.CharField("说明", max_length=300, blank=True)
+    record_count = models.PositiveIntegerField("记录数", default=1)
+    ip_address = models.GenericIPAddressField("IP 地址", null=True, blank=True)
+    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "个人信息查阅记录"
+        verbose_name_plural = "个人信息查阅记录"
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,104 @@
+"""Which permissions each role holds. Used by the roles data migration and by `sync_roles`."""
+
+from __future__ import annotations
+
+REGISTRY_EDIT = [
+    "registry.view_region",
+    "registry.view_household",
+    "registry.add_household",
+    "registry.change_household",
+    "registry.view_person",
+    "registry.add_person",
+    "registry.change_person",
+    "registry.view_membership",
+    "registry.add_membership",
+    "registry.change_membership",
+    "registry.view_incomerecord",
+    "registry.add_incomerecord",
+    "registry.change_incomerecord",
+    "registry.view_assetrecord",
+    "registry.add_assetrecord",
+    "registry.change_assetrecord",
+    "registry.view_attachment",
+    "registry.add_attachment",
+    "registry.view_lifeevent",
+    "registry.add_lifeevent",
+]
+REGISTRY_VIEW = [p for p in REGISTRY_EDIT if ".view_" in p]
+CASE_ENTER = ["workflow.view_case", "workflow.add_case", "workflow.view_publicnotice", "workflow.add_publicnotice"]
+BENEFITS_VIEW = [
+    "benefits.view_benefittype",
+    "benefits.view_standard",
+    "benefits.view_parameter",
+    "benefits.view_entitlement",
+    "benefits.view_paymentrun",
+    "benefits.view_paymentline",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    "社区经办人": [*REGISTRY_EDIT, *CASE_ENTER, "benefits.view_entitlement", "benefits.view_standard"],
+    "街道审核员": [*REGISTRY_EDIT, *CASE_ENTER, "workflow.review_case", *BENEFITS_VIEW],
+    "科室经办人": [
+        *REGISTRY_EDIT,
+        *CASE_ENTER,
+        "workflow.review_case",
+        *BENEFITS_VIEW,
+        "benefits.recalculate_paymentrun",
+    ],
+    "科长": [
+        *REGISTRY_VIEW,
+        "workflow.view_case",
+        "workflow.view_publicnotice",
+        "workflow.review_case",
+        "workflow.approve_case",
+        *BENEFITS_VIEW,
+        "benefits.recalculate_paymentrun",
+        "benefits.lock_paymentrun",
+        "registry.view_full_personal_data",
+    ],
+    "局领导": [
+        *REGISTRY_VIEW,
+        "workflow.view_case",
+        "workflow.view_publicnotice",
+        *BENEFITS_VIEW,
+        "registry.view_full_personal_data",
+    ],
+    "系统管理员": [
+        "accounts.view_user",
+        "accounts.add_user",
+        "accounts.change_user",
+        "accounts.view_accesslog",
+        "auth.view_group",
+        "auth.change_group",
+        "registry.view_region",
+        "registry.add_region",
+        "registry.change_region",
+        "benefits.view_benefittype",
+        "benefits.change_benefittype",
+        "benefits.view_standard",
+        "benefits.add_standard",
+        "benefits.change_standard",
+        "benefits.view_parameter",
+        "benefits.add_parameter",
+        "benefits.change_parameter",
+        "workflow.view_calendarday",
+        "workflow.add_calendarday",
+        "workflow.change_calendarday",
+        "django_celery_beat.view_periodictask",
+        "django_celery_beat.change_periodictask",
+    ],
+}
+
+
+def sync_role_groups(group_model, permission_model) -> None:
+    """Create the role groups and set exactly the permissions listed above."""
+    for role, perm_names in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        perms = []
+        for name in perm_names:
+            app_label, codename = name.split(".")
+            perm = permission_model.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is None:
+                raise LookupError(f"permission {name} does not exist")
+            perms.append(perm)
+        group.permissions.set(perms)

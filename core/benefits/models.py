@@ -1,0 +1,243 @@
+"""Standards (标准), entitlements, monthly payment runs and their lines. The engine knows no benefit by
+name: bureau apps create BenefitType rows and register a calculator for each."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from core.registry.choices import AreaType
+from core.registry.querysets import ScopedQuerySet
+
+
+class Rounding(models.TextChoices):
+    FEN = "fen", "精确到分"
+    YUAN = "yuan", "精确到元"
+
+
+class BenefitType(models.Model):
+    code = models.CharField("代码", max_length=40, unique=True)
+    name = models.CharField("名称", max_length=60)
+    bureau = models.CharField("业务科室", max_length=30, blank=True)
+    is_monthly = models.BooleanField("按月发放", default=True)
+    rounding = models.CharField("取整规则", max_length=8, choices=Rounding.choices, default=Rounding.FEN)
+    sort_order = models.PositiveSmallIntegerField("排序", default=100)
+
+    class Meta:
+        verbose_name = "待遇类型"
+        verbose_name_plural = "待遇类型"
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Standard(models.Model):
+    """An amount with its benefit type, urban/rural, tier and effective dates (e.g. 城市低保 550 → 600
+    from 2021-07-01). Looked up by the date the rule applies to; never a constant in code."""
+
+    class Unit(models.TextChoices):
+        PER_MONTH = "month", "元/月"
+        PER_YEAR = "year", "元/年"
+        ONCE = "once", "元/次"
+        RATIO = "ratio", "比例"
+
+    benefit_type = models.ForeignKey(
+        BenefitType, verbose_name="待遇类型", on_delete=models.PROTECT, related_name="standards"
+    )
+    area_type = models.CharField(
+        "城乡", max_length=8, choices=[("", "不分城乡"), *AreaType.choices], blank=True, default=""
+    )
+    tier = models.CharField("档次", max_length=40, blank=True, default="", help_text="如：全自理、80-89岁；无档次留空")
+    amount = models.DecimalField("金额/比例", max_digits=12, decimal_places=4)
+    unit = models.CharField("单位", max_length=8, choices=Unit.choices, default=Unit.PER_MONTH)
+    effective_from = models.DateField("生效日期")
+    effective_to = models.DateField("失效日期", null=True, blank=True, help_text="留空表示长期有效")
+    source = models.CharField("依据文件", max_length=200, blank=True)
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "待遇标准"
+        verbose_name_plural = "待遇标准"
+        ordering = ["benefit_type", "area_type", "tier", "-effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(effective_to__isnull=True) | models.Q(effective_to__gte=models.F("effective_from")),
+                name="standard_dates_ordered",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="standard_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.benefit_type} {self.get_area_type_display()} {self.tier} {self.amount}"
+
+
+class Parameter(models.Model):
+    """Any other (local) number of DOMAIN.md — limits, increments, periods — with effective dates."""
+
+    key = models.CharField("参数代码", max_length=60, db_index=True)
+    name = models.CharField("参数名称", max_length=100)
+    value = models.DecimalField("数值", max_digits=14, decimal_places=4)
+    effective_from = models.DateField("生效日期")
+    effective_to = models.DateField("失效日期", null=True, blank=True)
+    source = models.CharField("依据文件", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "业务参数"
+        verbose_name_plural = "业务参数"
+        ordering = ["key", "-effective_from"]
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.value}"
+
+
+class Entitlement(models.Model):
+    """The right of a person or household to a benefit, from an approved case, month by month."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "正常发放"
+        SUSPENDED = "suspended", "暂停发放"
+        ENDED = "ended", "已终止"
+
+    benefit_type = models.ForeignKey(
+        BenefitType, verbose_name="待遇类型", on_delete=models.PROTECT, related_name="entitlements"
+    )
+    person = models.ForeignKey(
+        "registry.Person", verbose_name="享受人", null=True, blank=True, on_delete=models.PROTECT, related_name="entitlements"
+    )
+    household = models.ForeignKey(
+        "registry.Household",
+        verbose_name="享受家庭",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entitlements",
+    )
+    case = models.ForeignKey(
+        "workflow.Case", verbose_name="审批案件", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    area_type = models.CharField("城乡", max_length=8, choices=AreaType.choices)
+    start_month = models.DateField("起始月份")
+    end_month = models.DateField("终止月份", null=True, blank=True, help_text="最后一个发放月份；留空表示长期")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    end_reason = models.CharField("终止原因", max_length=100, blank=True)
+    params = models.JSONField("计算参数", default=dict, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "待遇资格"
+        verbose_name_plural = "待遇资格"
+        ordering = ["benefit_type", "region_code", "id"]
+        indexes = [
+            models.Index(fields=["region_code"], name="entitlement_region_prefix_idx", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["benefit_type", "status", "start_month"], name="entitlement_in_force_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=False) | models.Q(household__isnull=False),
+                name="entitlement_has_beneficiary",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.benefit_type} #{self.pk}"
+
+
+class PaymentRun(models.Model):
+    """One benefit type's payments for one month: draft (recalculable) → locked (never changes)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        LOCKED = "locked", "已锁定"
+
+    class Kind(models.TextChoices):
+        MONTHLY = "monthly", "月度发放"
+        ONE_OFF = "one_off", "一次性发放"
+
+    benefit_type = models.ForeignKey(
+        BenefitType, verbose_name="待遇类型", on_delete=models.PROTECT, related_name="runs"
+    )
+    month = models.DateField("发放月份")
+    kind = models.CharField("发放类型", max_length=10, choices=Kind.choices, default=Kind.MONTHLY)
+    title = models.CharField("名称", max_length=100, blank=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    line_count = models.PositiveIntegerField("发放笔数", default=0)
+    total_amount = models.DecimalField("发放总额", max_digits=14, decimal_places=2, default=0)
+    calculated_at = models.DateTimeField("计算时间", null=True, blank=True)
+    locked_at = models.DateTimeField("锁定时间", null=True, blank=True)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="锁定人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "发放批次"
+        verbose_name_plural = "发放批次"
+        ordering = ["-month", "benefit_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["benefit_type", "month"], condition=models.Q(kind="monthly"), name="one_monthly_run_per_type"
+            )
+        ]
+        permissions = [
+            ("recalculate_paymentrun", "计算发放批次"),
+            ("lock_paymentrun", "锁定发放批次"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.benefit_type} {self.month:%Y年%m月}"
+
+
+class PaymentLine(models.Model):
+    """One amount paid on one entitlement in one run, with how it was computed."""
+
+    class LineType(models.TextChoices):
+        REGULAR = "regular", "正常发放"
+        BACK_PAY = "back_pay", "补发"
+        RECOVERY = "recovery", "扣回"
+        ONE_OFF = "one_off", "一次性"
+
+    class Change(models.TextChoices):
+        UNCHANGED = "", "无变化"
+        NEW = "new", "新增"
+        CHANGED = "changed", "调标"
+        STOPPED = "stopped", "停发"
+
+    run = models.ForeignKey(PaymentRun, verbose_name="发放批次", on_delete=models.PROTECT, related_name="lines")
+    entitlement = models.ForeignKey(
+        Entitlement, verbose_name="待遇资格", on_delete=models.PROTECT, related_name="lines"
+    )
+    household = models.ForeignKey(
+        "registry.Household", verbose_name="家庭", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    person = models.ForeignKey(
+        "registry.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    region_code = models.CharField("区划代码", max_length=12)
+    line_type = models.CharField("类型", max_length=10, choices=LineType.choices, default=LineType.REGULAR)
+    for_month = models.DateField("所属月份", help_text="补发/扣回所对应的原发放月份")
+    covered_persons = models.PositiveSmallIntegerField("保障人数", default=1)
+    base_amount = models.DecimalField("基本金额", max_digits=12, decimal_places=2, default=0)
+    increment_amount = models.DecimalField("分类施保金额", max_digits=12, decimal_places=2, default=0)
+    other_amount = models.DecimalField("其他金额", max_digits=12, decimal_places=2, default=0)
+    amount = models.DecimalField("合计金额", max_digits=12, decimal_places=2)
+    change = models.CharField("变动标志", max_length=10, choices=Change.choices, blank=True, default="")
+    explanation = models.JSONField("计算说明", default=dict)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "发放明细"
+        verbose_name_plural = "发放明细"
+        ordering = ["run", "region_code", "id"]
+        indexes = [
+            models.Index(fields=["run", "region_code"], name="paymentline_run_region_idx"),
+            models.Index(fields=["entitlement", "for_month"], name="paymentline_ent_month_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} #{self.entitlement_id} {self.amount}"

@@ -1,0 +1,311 @@
+"""The shared registry of regions, households and people (户籍与人员) all bureaus use."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models.functions import Upper
+from simple_history.models import HistoricalRecords
+
+from .choices import (
+    SCOPE_DIGITS,
+    AreaType,
+    AssetKind,
+    AttachmentType,
+    DisabilityCategory,
+    DisabilityGrade,
+    DocumentType,
+    IncomeKind,
+    LabourCapacity,
+    LifeEventKind,
+    MaritalStatus,
+    Relation,
+    RegionLevel,
+    SelfCare,
+    Sex,
+    income_treatment,
+)
+from .querysets import ScopedQuerySet
+
+
+def prefix_index(field: str, name: str) -> models.Index:
+    """A B-tree index that serves `LIKE 'prefix%'` on PostgreSQL (varchar_pattern_ops).
+
+    Other backends ignore the operator class and create a plain index."""
+    return models.Index(fields=[field], name=name, opclasses=["varchar_pattern_ops"])
+
+
+class Region(models.Model):
+    """统计用区划代码: 12 digits, the prefix is the hierarchy (province 2, city 2, county 2, town 3, village 3)."""
+
+    code = models.CharField("区划代码", max_length=12, unique=True)
+    name = models.CharField("名称", max_length=100)
+    level = models.PositiveSmallIntegerField("层级", choices=RegionLevel.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name="上级区划", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    area_type = models.CharField("城乡类型", max_length=8, choices=AreaType.choices, default=AreaType.URBAN)
+    is_demo = models.BooleanField("演示数据", default=False, help_text="演示用区划，代码不一定是官方代码")
+    is_active = models.BooleanField("有效", default=True)
+
+    class Meta:
+        verbose_name = "行政区划"
+        verbose_name_plural = "行政区划"
+        ordering = ["code"]
+        indexes = [prefix_index("code", "region_code_prefix_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def scope_prefix(self) -> str:
+        return self.code[: SCOPE_DIGITS[self.level]]
+
+    @property
+    def full_name(self) -> str:
+        names = [self.name]
+        node = self.parent
+        while node is not None and node.level >= RegionLevel.DISTRICT:
+            names.append(node.name)
+            node = node.parent
+        return "".join(reversed(names))
+
+
+class Household(models.Model):
+    """户: lives in one community/village; members are Persons with their relation to the head."""
+
+    number = models.CharField("户编号", max_length=20, unique=True)
+    region = models.ForeignKey(Region, verbose_name="所属社区/村", on_delete=models.PROTECT, related_name="+")
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    address = models.CharField("住址", max_length=200)
+    area_type = models.CharField("城乡类型", max_length=8, choices=AreaType.choices)
+    head = models.ForeignKey(
+        "Person", verbose_name="户主", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    bank_name = models.CharField("开户银行", max_length=60, blank=True)
+    bank_account = models.CharField("银行账号", max_length=32, blank=True)
+    account_holder = models.CharField("代领人/账户名", max_length=50, blank=True)
+    is_active = models.BooleanField("有效", default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "家庭"
+        verbose_name_plural = "家庭"
+        ordering = ["number"]
+        indexes = [prefix_index("region_code", "household_region_prefix_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Person(models.Model):
+    """One row per human, keyed by a validated identity document."""
+
+    name = models.CharField("姓名", max_length=50, db_index=True)
+    id_type = models.CharField("证件类型", max_length=10, choices=DocumentType.choices, default=DocumentType.RIC)
+    id_number = models.CharField("证件号码", max_length=32, unique=True)
+    sex = models.CharField("性别", max_length=1, choices=Sex.choices)
+    birth_date = models.DateField("出生日期")
+    ethnicity = models.CharField("民族", max_length=20, blank=True, default="汉族")
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    household = models.ForeignKey(
+        Household, verbose_name="所在家庭", null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
+    relation = models.CharField("与户主关系", max_length=16, choices=Relation.choices, blank=True)
+    region_code = models.CharField("区划代码", max_length=12, blank=True, editable=False)
+    marital_status = models.CharField(
+        "婚姻状况", max_length=10, choices=MaritalStatus.choices, default=MaritalStatus.UNMARRIED
+    )
+    disability_category = models.CharField(
+        "残疾类别", max_length=16, choices=DisabilityCategory.choices, blank=True
+    )
+    disability_grade = models.PositiveSmallIntegerField(
+        "残疾等级", choices=DisabilityGrade.choices, null=True, blank=True
+    )
+    disability_cert_no = models.CharField("残疾证号", max_length=32, blank=True)
+    serious_illness = models.BooleanField("重病", default=False)
+    self_care = models.CharField("自理能力", max_length=10, choices=SelfCare.choices, default=SelfCare.FULL)
+    labour_capacity = models.CharField(
+        "劳动能力", max_length=10, choices=LabourCapacity.choices, default=LabourCapacity.FULL
+    )
+    death_date = models.DateField("死亡日期", null=True, blank=True)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "人员"
+        verbose_name_plural = "人员"
+        ordering = ["id"]
+        indexes = [prefix_index("region_code", "person_region_prefix_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(id_number=Upper("id_number")), name="person_id_number_upper"
+            ),
+        ]
+        permissions = [("view_full_personal_data", "可查看完整个人信息（身份证号、电话、银行账号）")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_deceased(self) -> bool:
+        return self.death_date is not None
+
+
+class Membership(models.Model):
+    """A person's stay in a household; a move closes one row and opens another, so history is kept."""
+
+    person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="memberships")
+    household = models.ForeignKey(
+        Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="memberships"
+    )
+    relation = models.CharField("与户主关系", max_length=16, choices=Relation.choices)
+    joined_on = models.DateField("迁入日期")
+    left_on = models.DateField("迁出日期", null=True, blank=True)
+    reason = models.CharField("变动原因", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "家庭成员关系"
+        verbose_name_plural = "家庭成员关系"
+        ordering = ["household", "joined_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"], condition=models.Q(left_on__isnull=True), name="one_open_membership_per_person"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} @ {self.household}"
+
+
+class IncomeRecord(models.Model):
+    """A monthly income of a household (or one member) over a period; its kind decides how it counts."""
+
+    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="incomes")
+    person = models.ForeignKey(
+        Person, verbose_name="成员", null=True, blank=True, on_delete=models.PROTECT, related_name="incomes"
+    )
+    kind = models.CharField("收入类型", max_length=20, choices=IncomeKind.choices)
+    monthly_amount = models.DecimalField("月均金额（元）", max_digits=12, decimal_places=2)
+    period_start = models.DateField("起始日期")
+    period_end = models.DateField("截止日期", null=True, blank=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "收入记录"
+        verbose_name_plural = "收入记录"
+        ordering = ["household", "-period_start"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(monthly_amount__gte=0), name="income_amount_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.monthly_amount}"
+
+    @property
+    def treatment(self) -> str:
+        return income_treatment(self.kind)
+
+
+class AssetRecord(models.Model):
+    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="assets")
+    person = models.ForeignKey(
+        Person, verbose_name="所有人", null=True, blank=True, on_delete=models.PROTECT, related_name="assets"
+    )
+    kind = models.CharField("财产类型", max_length=16, choices=AssetKind.choices)
+    description = models.CharField("描述", max_length=200, blank=True)
+    value = models.DecimalField("价值（元）", max_digits=14, decimal_places=2)
+    recorded_on = models.DateField("核查日期")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "财产记录"
+        verbose_name_plural = "财产记录"
+        ordering = ["household", "-recorded_on"]
+        constraints = [models.CheckConstraint(condition=models.Q(value__gte=0), name="asset_value_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    return f"attachments/{instance.region_code[:6] or 'all'}/{instance.sha256[:2]}/{instance.sha256}_{filename}"
+
+
+class Attachment(models.Model):
+    """A scanned document attached to a household, a person or a case (generic relation)."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    doc_type = models.CharField("材料类型", max_length=20, choices=AttachmentType.choices)
+    file = models.FileField("文件", upload_to=attachment_path, max_length=255)
+    original_name = models.CharField("原文件名", max_length=200)
+    size = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256 校验值", max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+    is_removed = models.BooleanField("已作废", default=False)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "附件"
+        verbose_name_plural = "附件"
+        ordering = ["-uploaded_at"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class LifeEvent(models.Model):
+    """A fact about a person that other bureaus react to (death, turning 18/80, marital change)."""
+
+    person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="life_events")
+    kind = models.CharField("事件", max_length=20, choices=LifeEventKind.choices)
+    event_date = models.DateField("发生日期")
+    data = models.JSONField("详情", default=dict, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "人员生命事件"
+        verbose_name_plural = "人员生命事件"
+        ordering = ["-event_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "kind"],
+                condition=models.Q(kind__in=["death", "turned_18", "turned_80"]),
+                name="one_lifetime_event_per_person",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.get_kind_display()}"

@@ -1,0 +1,149 @@
+"""The case engine every bureau uses: one case header table, an immutable transition log,
+a working-day calendar and 公示 (public notice) periods."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import models
+
+from core.registry.querysets import ScopedQuerySet
+
+
+class Case(models.Model):
+    """Header row of every application of every bureau. A bureau's application model has
+    `case = OneToOneField(Case, primary_key=True)`; to-do lists and dashboards query this table alone."""
+
+    number = models.CharField("案件编号", max_length=32, unique=True)
+    case_type = models.CharField("业务类型", max_length=40, db_index=True)
+    applicant_person = models.ForeignKey(
+        "registry.Person", verbose_name="申请人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    applicant_household = models.ForeignKey(
+        "registry.Household",
+        verbose_name="申请家庭",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    applicant_name = models.CharField("申请人姓名", max_length=100)
+    region = models.ForeignKey("registry.Region", verbose_name="所属区划", on_delete=models.PROTECT, related_name="+")
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    status = models.CharField("状态", max_length=30, db_index=True)
+    current_step = models.CharField("当前环节", max_length=50, blank=True)
+    assignee_role = models.CharField("待办角色", max_length=30, blank=True, db_index=True)
+    is_open = models.BooleanField("办理中", default=True, db_index=True)
+    step_started_on = models.DateField("本环节开始日期", null=True, blank=True)
+    due_date = models.DateField("本环节办理时限", null=True, blank=True, db_index=True)
+    accepted_on = models.DateField("受理日期", null=True, blank=True)
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="最后经办人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "业务案件"
+        verbose_name_plural = "业务案件"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["region_code"], name="case_region_prefix_idx", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["is_open", "assignee_role", "due_date"], name="case_todo_idx"),
+        ]
+        permissions = [
+            ("review_case", "审核案件（街道/科室）"),
+            ("approve_case", "审批确认案件（科长）"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class TransitionLog(models.Model):
+    """Immutable record of one state change (who, when, from, to, comment)."""
+
+    case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.PROTECT, related_name="transitions")
+    transition = models.CharField("操作", max_length=40)
+    label = models.CharField("操作名称", max_length=50)
+    kind = models.CharField("操作性质", max_length=10, blank=True)
+    from_status = models.CharField("原状态", max_length=30, blank=True)
+    to_status = models.CharField("新状态", max_length=30)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="经办人", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField("时间", auto_now_add=True)
+    comment = models.TextField("意见", blank=True)
+    data = models.JSONField("附加信息", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "流转记录"
+        verbose_name_plural = "流转记录"
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.label}"
+
+    def save(self, *args, **kwargs):
+        # An audit row is written once and never changed.
+        if self.pk is not None:
+            raise PermissionDenied("流转记录不可修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("流转记录不可删除")
+
+
+class CalendarDay(models.Model):
+    """One day of the official working-day calendar (法定节假日与调休). Seeded 2024–2026 from
+    `chinese-calendar`; each later year is entered by the administrator from the State Council notice."""
+
+    date = models.DateField("日期", unique=True)
+    is_working_day = models.BooleanField("工作日")
+    note = models.CharField("说明", max_length=50, blank=True, help_text="如：国庆节、调休上班")
+
+    class Meta:
+        verbose_name = "工作日历"
+        verbose_name_plural = "工作日历"
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {'工作日' if self.is_working_day else '休息日'}"
+
+
+class PublicNotice(models.Model):
+    """公示: a real period with a start and an end date, its place and any objections."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "公示中"
+        PASSED = "passed", "公示期满无异议"
+        OBJECTED = "objected", "有异议"
+
+    case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.PROTECT, related_name="notices")
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    start_date = models.DateField("公示开始日期")
+    end_date = models.DateField("公示结束日期")
+    place = models.CharField("公示地点", max_length=100, blank=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
+    objection = models.TextField("异议情况", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="发布人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("发布时间", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "公示"
+        verbose_name_plural = "公示"
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")), name="notice_end_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.start_date}–{self.end_date}"
