@@ -1,0 +1,117 @@
+"""factory-boy factories shared by every test (Faker zh_CN, valid ID numbers)."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+
+import factory
+from django.contrib.auth.models import Group
+
+from core.accounts.models import User
+from core.registry.choices import AreaType, RegionLevel, Relation
+from core.registry.idnumbers import make_ric
+from core.registry.models import Household, Membership, Person, Region
+
+_seq = itertools.count(1)
+
+
+def region_tree(district_code: str = "220106000000") -> dict[str, Region]:
+    """A district with two streets, each with two communities (one urban, one rural under street 2)."""
+    regions = {}
+    city, _ = Region.objects.get_or_create(
+        code=district_code[:4] + "00000000", defaults={"name": "长春市", "level": RegionLevel.CITY}
+    )
+    district, _ = Region.objects.get_or_create(
+        code=district_code, defaults={"name": "绿园区", "level": RegionLevel.DISTRICT, "parent": city}
+    )
+    regions["district"] = district
+    for s in (1, 2):
+        street, _ = Region.objects.get_or_create(
+            code=f"{district_code[:6]}{s:03d}000",
+            defaults={"name": f"测试街道{s}", "level": RegionLevel.STREET, "parent": district},
+        )
+        regions[f"street{s}"] = street
+        for c in (1, 2):
+            rural = s == 2 and c == 2
+            community, _ = Region.objects.get_or_create(
+                code=f"{district_code[:6]}{s:03d}{c:03d}",
+                defaults={
+                    "name": f"测试{'村' if rural else '社区'}{s}-{c}",
+                    "level": RegionLevel.COMMUNITY,
+                    "parent": street,
+                    "area_type": AreaType.RURAL if rural else AreaType.URBAN,
+                },
+            )
+            regions[f"community{s}{c}"] = community
+    return regions
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    display_name = factory.Faker("name", locale="zh_CN")
+    password = factory.PostGenerationMethodCall("set_password", "Passw0rd-2026")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.set(Group.objects.filter(name__in=extracted))
+        if create:
+            self.save()
+
+
+def valid_id_number(birth: datetime.date | None = None, area: str = "220106", male: bool | None = None) -> str:
+    birth = birth or datetime.date(1970, 1, 1) + datetime.timedelta(days=next(_seq) * 37 % 15000)
+    seq = next(_seq) * 2 % 1000
+    if male is True:
+        seq |= 1
+    elif male is False:
+        seq &= ~1
+    return make_ric(area, birth, seq)
+
+
+class HouseholdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Household
+
+    number = factory.Sequence(lambda n: f"H{n:08d}")
+    region = factory.LazyFunction(lambda: region_tree()["community11"])
+    region_code = factory.LazyAttribute(lambda o: o.region.code)
+    area_type = factory.LazyAttribute(lambda o: o.region.area_type)
+    address = factory.Faker("street_address", locale="zh_CN")
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Person
+
+    name = factory.Faker("name", locale="zh_CN")
+    birth_date = factory.LazyFunction(lambda: datetime.date(1960, 1, 1) + datetime.timedelta(days=next(_seq) % 20000))
+    id_number = factory.LazyAttribute(lambda o: valid_id_number(o.birth_date))
+    sex = factory.LazyAttribute(lambda o: "M" if int(o.id_number[16]) % 2 else "F")
+    household = None
+    relation = ""
+    region_code = factory.LazyAttribute(lambda o: o.household.region_code if o.household else "")
+
+
+def household_with_members(region: Region, *, size: int = 2, number: str | None = None) -> Household:
+    """A household with `size` members, the first the head, memberships open from 2020-01-01."""
+    kwargs = {"region": region, "region_code": region.code, "area_type": region.area_type}
+    if number:
+        kwargs["number"] = number
+    household = HouseholdFactory(**kwargs)
+    relations = [Relation.HEAD, Relation.SPOUSE, Relation.CHILD, Relation.CHILD, Relation.PARENT]
+    for i in range(size):
+        relation = relations[i % len(relations)]
+        person = PersonFactory(household=household, relation=relation)
+        Membership.objects.create(
+            person=person, household=household, relation=relation, joined_on=datetime.date(2020, 1, 1)
+        )
+        if i == 0:
+            household.head = person
+            household.save(update_fields=["head"])
+    return household
