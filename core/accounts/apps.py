@@ -5,3 +5,13 @@ class AccountsConfig(AppConfig):
     name = "core.accounts"
     label = "accounts"
     verbose_name = "用户与权限"
+
+    def ready(self):
+        from .navigation import NavItem, register_nav
+
+        register_nav(
+            "admin",
+            "系统管理",
+            NavItem("个人信息查阅记录", "accounts:access_log", "shield-lock", "accounts.view_accesslog"),
+            order=900,
+        )

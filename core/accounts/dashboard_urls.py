@@ -1,1 +1,5 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [path("", views.dashboard, name="dashboard")]

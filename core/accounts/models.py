@@ -71,7 +71,12 @@ class AccessLog(models.Model):
     )
     action = models.CharField("操作", max_length=10, choices=Action.choices)
     person = models.ForeignKey(
-        "registry.Person", verbose_name="涉及人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "registry.Person",
+        verbose_name="涉及人员",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     household = models.ForeignKey(
         "registry.Household",

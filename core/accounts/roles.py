@@ -25,7 +25,12 @@ REGISTRY_EDIT = [
     "registry.add_lifeevent",
 ]
 REGISTRY_VIEW = [p for p in REGISTRY_EDIT if ".view_" in p]
-CASE_ENTER = ["workflow.view_case", "workflow.add_case", "workflow.view_publicnotice", "workflow.add_publicnotice"]
+CASE_ENTER = [
+    "workflow.view_case",
+    "workflow.add_case",
+    "workflow.view_publicnotice",
+    "workflow.add_publicnotice",
+]
 BENEFITS_VIEW = [
     "benefits.view_benefittype",
     "benefits.view_standard",
@@ -97,7 +102,9 @@ def sync_role_groups(group_model, permission_model) -> None:
         perms = []
         for name in perm_names:
             app_label, codename = name.split(".")
-            perm = permission_model.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            perm = permission_model.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
             if perm is None:
                 raise LookupError(f"permission {name} does not exist")
             perms.append(perm)
