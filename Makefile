@@ -1,6 +1,7 @@
 # 民政业务管理系统 — the two commands: `make run` and `make test`.
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo "$$HOME/.local/bin/uv")
+# uv from PATH, else the one pip installs (`python3 -m uv` works wherever pip put it).
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := $(UV) run --frozen python
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -8,7 +9,7 @@ PORT ?= 8000
 .PHONY: run setup test lint format bench uv
 
 uv:
-	@command -v uv >/dev/null 2>&1 || [ -x "$$HOME/.local/bin/uv" ] || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
 setup: uv
 	$(UV) sync --frozen
