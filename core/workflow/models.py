@@ -65,9 +65,37 @@ class Case(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def type_def(self):
+        """The registered `CaseType` declaration (None if its app is not installed)."""
+        from .engine import find_case_type
+
+        return find_case_type(self.case_type)
+
+    @property
+    def type_label(self) -> str:
+        ct = self.type_def
+        return ct.label if ct else self.case_type
+
+    @property
+    def status_label(self) -> str:
+        ct = self.type_def
+        return ct.status_label(self.status) if ct else self.status
+
+
+class TransitionLogQuerySet(models.QuerySet):
+    """Bulk update/delete would bypass the model's guards; the audit trail refuses both."""
+
+    def update(self, **kwargs):
+        raise PermissionDenied("流转记录不可修改")
+
+    def delete(self):
+        raise PermissionDenied("流转记录不可删除")
+
 
 class TransitionLog(models.Model):
-    """Immutable record of one state change (who, when, from, to, comment)."""
+    """Immutable record of one state change (who, when, from, to, comment). Immutability is enforced
+    in the model, its queryset, and on PostgreSQL by a trigger (migration 0004)."""
 
     case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.PROTECT, related_name="transitions")
     transition = models.CharField("操作", max_length=40)
@@ -79,6 +107,8 @@ class TransitionLog(models.Model):
     at = models.DateTimeField("时间", auto_now_add=True)
     comment = models.TextField("意见", blank=True)
     data = models.JSONField("附加信息", default=dict, blank=True)
+
+    objects = TransitionLogQuerySet.as_manager()
 
     class Meta:
         verbose_name = "流转记录"
@@ -134,6 +164,15 @@ class PublicNotice(models.Model):
         settings.AUTH_USER_MODEL, verbose_name="发布人", on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField("发布时间", auto_now_add=True)
+    closed_at = models.DateTimeField("结束办理时间", null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="结束办理人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     objects = ScopedQuerySet.as_manager()
 
@@ -147,3 +186,22 @@ class PublicNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.start_date}–{self.end_date}"
+
+
+class CaseSequence(models.Model):
+    """The last number handed out for one case-number prefix and year (案件编号流水号).
+
+    `case_create` locks the row with SELECT … FOR UPDATE, so two caseworkers saving at the same
+    moment never get the same number and numbers never repeat."""
+
+    prefix = models.CharField("编号前缀", max_length=10)
+    year = models.PositiveSmallIntegerField("年度")
+    last_value = models.PositiveIntegerField("已用流水号", default=0)
+
+    class Meta:
+        verbose_name = "案件编号流水"
+        verbose_name_plural = "案件编号流水"
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="case_sequence_prefix_year")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.year}: {self.last_value}"
