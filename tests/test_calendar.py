@@ -82,7 +82,13 @@ def test_long_periods_cross_several_windows():
     start = D(2024, 1, 2)
     end = add_working_days(start, 500)
     assert working_days_between(start, end) == 500
-    assert sum(chinese_calendar.is_workday(start + datetime.timedelta(days=i + 1)) for i in range((end - start).days)) == 500
+    assert (
+        sum(
+            chinese_calendar.is_workday(start + datetime.timedelta(days=i + 1))
+            for i in range((end - start).days)
+        )
+        == 500
+    )
 
 
 def test_working_days_between_is_the_inverse_of_add_working_days():

@@ -97,8 +97,5 @@ def add_calendar_period(start: datetime.date, days: int) -> datetime.date:
 def missing_calendar_years(today: datetime.date) -> list[int]:
     """This year and next year, each if it has no calendar rows yet (they must be entered by hand)."""
     wanted = [today.year, today.year + 1]
-    present = {
-        d.year
-        for d in CalendarDay.objects.filter(date__year__in=wanted).dates("date", "year")
-    }
+    present = {d.year for d in CalendarDay.objects.filter(date__year__in=wanted).dates("date", "year")}
     return [y for y in wanted if y not in present]

@@ -17,7 +17,12 @@ class Case(models.Model):
     number = models.CharField("案件编号", max_length=32, unique=True)
     case_type = models.CharField("业务类型", max_length=40, db_index=True)
     applicant_person = models.ForeignKey(
-        "registry.Person", verbose_name="申请人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "registry.Person",
+        verbose_name="申请人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     applicant_household = models.ForeignKey(
         "registry.Household",
@@ -28,7 +33,9 @@ class Case(models.Model):
         related_name="+",
     )
     applicant_name = models.CharField("申请人姓名", max_length=100)
-    region = models.ForeignKey("registry.Region", verbose_name="所属区划", on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(
+        "registry.Region", verbose_name="所属区划", on_delete=models.PROTECT, related_name="+"
+    )
     region_code = models.CharField("区划代码", max_length=12, editable=False)
     status = models.CharField("状态", max_length=30, db_index=True)
     current_step = models.CharField("当前环节", max_length=50, blank=True)
@@ -54,7 +61,9 @@ class Case(models.Model):
         verbose_name_plural = "业务案件"
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["region_code"], name="case_region_prefix_idx", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["region_code"], name="case_region_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
             models.Index(fields=["is_open", "assignee_role", "due_date"], name="case_todo_idx"),
         ]
         permissions = [
@@ -103,7 +112,9 @@ class TransitionLog(models.Model):
     kind = models.CharField("操作性质", max_length=10, blank=True)
     from_status = models.CharField("原状态", max_length=30, blank=True)
     to_status = models.CharField("新状态", max_length=30)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="经办人", on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="经办人", on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField("时间", auto_now_add=True)
     comment = models.TextField("意见", blank=True)
     data = models.JSONField("附加信息", default=dict, blank=True)
@@ -181,7 +192,9 @@ class PublicNotice(models.Model):
         verbose_name_plural = "公示"
         ordering = ["-start_date"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")), name="notice_end_after_start")
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")), name="notice_end_after_start"
+            )
         ]
 
     def __str__(self) -> str:

@@ -7,3 +7,10 @@ class CaseappConfig(AppConfig):
     name = "tests.caseapp"
     label = "caseapp"
     verbose_name = "测试业务"
+
+    def ready(self) -> None:
+        from core.workflow.engine import register_case_type
+
+        from .case_types import GENERIC
+
+        register_case_type(GENERIC)

@@ -1,0 +1,194 @@
+"""Declarative case types: each bureau declares its statuses and the allowed moves between them once,
+and registers the declaration in its AppConfig.ready(). The services in `services.py` are the only code
+that changes a case's status; they read these declarations.
+
+Example::
+
+    register_case_type(CaseType(
+        code="dibao", label="最低生活保障", number_prefix="DB",
+        statuses={"draft": "录入中", "street_review": "街道审核", ...},
+        initial_status="draft",
+        transitions=(
+            Transition("submit", "提交审核", source=("draft",), target="street_review",
+                       permission="workflow.add_case", kind=KIND_ENTER,
+                       assignee_role="街道审核员", due_working_days=15),
+            ...
+        ),
+        closed_statuses=("approved", "rejected"),
+    ))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Case
+
+KIND_ENTER = "enter"
+KIND_REVIEW = "review"
+KIND_APPROVE = "approve"
+KIND_OTHER = "other"
+KINDS = {KIND_ENTER: "录入", KIND_REVIEW: "审核", KIND_APPROVE: "审批", KIND_OTHER: "其他"}
+# Maker-checker (DESIGN.md): whoever entered or reviewed a case may not approve it.
+MAKER_KINDS = (KIND_ENTER, KIND_REVIEW)
+
+# A guard looks at the case (and who acts) and returns None when the move is allowed, or the reason
+# in Chinese why not ("公示期未满", "缺少入户调查记录").
+Guard = Callable[["Case", Any], "str | None"]
+# An effect runs inside the transition's transaction after the case is updated and logged — the place
+# for a bureau's consequence of a move (e.g. approval creates the Entitlement). Signature:
+# effect(case=..., transition=..., actor=..., data=...).
+Effect = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    source: tuple[str, ...]
+    target: str
+    permission: str | None = None
+    kind: str = KIND_OTHER
+    guard: Guard | None = None
+    # Who has the case on their to-do list once it reaches `target` ("" = nobody, e.g. closed).
+    assignee_role: str = ""
+    # Legal time limit of the target step in working days, counted from the day of the move.
+    due_working_days: int | None = None
+    requires_comment: bool = False
+    # Keys that must be present (and non-empty) in the `data` dict passed to the transition.
+    required_data: tuple[str, ...] = ()
+    # Name of the target step shown as 当前环节; defaults to the target status label.
+    step: str = ""
+    effect: Effect | None = None
+    # Bootstrap button style on the case page ("primary", "success", "danger", "outline-secondary").
+    style: str = "primary"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown transition kind {self.kind!r}")
+        if isinstance(self.source, str):
+            raise TypeError("source must be a tuple of statuses, not a string")
+
+
+@dataclass
+class CaseType:
+    code: str
+    label: str
+    number_prefix: str
+    statuses: Mapping[str, str]
+    initial_status: str
+    transitions: tuple[Transition, ...]
+    closed_statuses: tuple[str, ...] = ()
+    # The to-do owner and time limit of the initial status (usually the caseworker finishing the entry).
+    initial_assignee_role: str = ""
+    initial_due_working_days: int | None = None
+    # Shortest 公示 this case type accepts, in calendar days; None = the system-wide minimum.
+    notice_min_days: int | None = None
+    # A template the generic case page includes under its header (bureau-specific details), rendered
+    # with `case` in the context.
+    detail_template: str | None = None
+    # A URL name taking the case pk, for the bureau's own page of this case (linked from the case page).
+    detail_url_name: str | None = None
+    _by_name: dict[str, Transition] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if hasattr(self.statuses, "choices"):  # a TextChoices class
+            self.statuses = dict(self.statuses.choices)
+        else:
+            self.statuses = dict(self.statuses)
+        self.transitions = tuple(self.transitions)
+        self.closed_statuses = tuple(self.closed_statuses)
+        known = set(self.statuses)
+        if self.initial_status not in known:
+            raise ValueError(f"{self.code}: initial status {self.initial_status!r} is not a status")
+        for status in self.closed_statuses:
+            if status not in known:
+                raise ValueError(f"{self.code}: closed status {status!r} is not a status")
+        for t in self.transitions:
+            if t.name in self._by_name:
+                raise ValueError(f"{self.code}: duplicate transition {t.name!r}")
+            unknown = (set(t.source) | {t.target}) - known
+            if unknown:
+                raise ValueError(f"{self.code}.{t.name}: unknown statuses {sorted(unknown)}")
+            self._by_name[t.name] = t
+
+    def transition(self, name: str) -> Transition:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"case type {self.code!r} has no transition {name!r}") from None
+
+    def transitions_from(self, status: str) -> list[Transition]:
+        return [t for t in self.transitions if status in t.source]
+
+    def status_label(self, status: str) -> str:
+        return self.statuses.get(status, status)
+
+    def step_label(self, status: str, transition: Transition | None = None) -> str:
+        if transition is not None and transition.step:
+            return transition.step
+        return self.status_label(status)
+
+    def is_closed(self, status: str) -> bool:
+        return status in self.closed_statuses
+
+    @property
+    def status_choices(self) -> list[tuple[str, str]]:
+        return list(self.statuses.items())
+
+
+_REGISTRY: dict[str, CaseType] = {}
+
+
+def register_case_type(case_type: CaseType) -> CaseType:
+    """Register a case type (call from AppConfig.ready()). Re-registering the same code replaces it,
+    so autoreload and tests that import twice do not fail."""
+    _REGISTRY[case_type.code] = case_type
+    return case_type
+
+
+def get_case_type(code: str) -> CaseType:
+    try:
+        return _REGISTRY[code]
+    except KeyError:
+        raise LookupError(f"case type {code!r} is not registered") from None
+
+
+def find_case_type(code: str) -> CaseType | None:
+    return _REGISTRY.get(code)
+
+
+def case_types() -> list[CaseType]:
+    return sorted(_REGISTRY.values(), key=lambda ct: ct.code)
+
+
+def case_type_choices() -> list[tuple[str, str]]:
+    return [(ct.code, ct.label) for ct in case_types()]
+
+
+def all_status_choices(codes: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """Distinct (status, label) pairs across case types, for the status filter of the case list."""
+    seen: dict[str, str] = {}
+    for ct in case_types():
+        if codes is not None and ct.code not in codes:
+            continue
+        for status, label in ct.statuses.items():
+            seen.setdefault(status, label)
+    return list(seen.items())
+
+
+def require_notice_passed(case: Case, user: Any) -> str | None:
+    """A ready-made guard: the case has a 公示 that ended without objection and has been closed."""
+    from .models import PublicNotice
+
+    notices = list(case.notices.all())
+    if not notices:
+        return "尚未进行公示"
+    if any(n.closed_at is None for n in notices):
+        return "公示尚未结束"
+    if notices[0].status != PublicNotice.Status.PASSED:
+        return "公示有异议，需核实处理"
+    return None

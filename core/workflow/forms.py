@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from core.accounts.models import Role
+
+from .engine import all_status_choices, case_type_choices
+from .selectors import SORT_FIELDS
+
+
+class CaseFilterForm(forms.Form):
+    q = forms.CharField(
+        label="关键词", required=False, widget=forms.TextInput(attrs={"placeholder": "案件编号 / 申请人姓名"})
+    )
+    case_type = forms.ChoiceField(label="业务类型", required=False)
+    status = forms.ChoiceField(label="状态", required=False)
+    assignee_role = forms.ChoiceField(
+        label="待办角色", required=False, choices=[("", "全部")] + [(r.value, r.label) for r in Role]
+    )
+    open = forms.ChoiceField(
+        label="办理状态", required=False, choices=[("", "全部"), ("1", "办理中"), ("0", "已办结")]
+    )
+    overdue = forms.BooleanField(label="仅看超期", required=False)
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["case_type"].choices = [("", "全部")] + case_type_choices()
+        self.fields["status"].choices = [("", "全部")] + all_status_choices()
+
+    def clean_sort(self) -> str:
+        sort = self.cleaned_data.get("sort") or ""
+        return sort if sort.lstrip("-") in SORT_FIELDS else ""
+
+    def params(self) -> dict:
+        """The filters as `case_search` takes them ({} for an invalid form)."""
+        if not self.is_valid():
+            return {}
+        data = dict(self.cleaned_data)
+        data["overdue"] = "1" if data.get("overdue") else ""
+        return data
+
+
+class TransitionForm(forms.Form):
+    name = forms.CharField(widget=forms.HiddenInput)
+    comment = forms.CharField(label="办理意见", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class NoticeOpenForm(forms.Form):
+    start_date = forms.DateField(label="公示开始日期", widget=forms.DateInput(attrs={"type": "date"}))
+    days = forms.IntegerField(label="公示天数", min_value=1, initial=7)
+    place = forms.CharField(label="公示地点", max_length=100, initial="社区（村）公示栏")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["start_date"].initial = timezone.localdate()
+
+
+class NoticeObjectionForm(forms.Form):
+    objection = forms.CharField(label="异议内容", widget=forms.Textarea(attrs={"rows": 2}))

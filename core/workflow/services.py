@@ -1,0 +1,403 @@
+"""Every write of the case engine: create a case, move it, open and close its 公示.
+
+Bureau services call these (`dibao_case_approve` calls `case_transition(..., name="approve")` and then
+creates the entitlement, or declares that as the transition's `effect`). Nothing else assigns
+`Case.status`: the guard, maker-checker and the audit row would be skipped.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.registry.models import Household, Person, Region
+from core.registry.querysets import user_scope_prefix
+
+from .calendar import add_calendar_period, add_working_days
+from .engine import KIND_APPROVE, KIND_ENTER, KIND_OTHER, MAKER_KINDS, CaseType, Transition, get_case_type
+from .models import Case, CaseSequence, PublicNotice, TransitionLog
+
+# 公示 lasts at least 7 days (民发〔2021〕57号 第十九条; 民发〔2021〕43号 for 特困). A deployment may raise
+# it with settings.WORKFLOW_NOTICE_MIN_DAYS; a case type may require more (e.g. a foundling's 60 days).
+DEFAULT_NOTICE_MIN_DAYS = 7
+
+
+class TransitionError(Exception):
+    """A refused case action; `message` is Chinese and shown to the user as is."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def notice_min_days(case_type: CaseType | None = None) -> int:
+    minimum = int(getattr(settings, "WORKFLOW_NOTICE_MIN_DAYS", DEFAULT_NOTICE_MIN_DAYS))
+    if case_type is not None and case_type.notice_min_days:
+        minimum = max(minimum, case_type.notice_min_days)
+    return minimum
+
+
+def _in_scope(user, region_code: str) -> bool:
+    prefix = user_scope_prefix(user)
+    return prefix is not None and region_code.startswith(prefix)
+
+
+def _next_number(prefix: str, year: int) -> str:
+    """prefix + year + 6-digit yearly sequence; the counter row is locked until the transaction ends."""
+    seq = CaseSequence.objects.select_for_update().filter(prefix=prefix, year=year).first()
+    if seq is None:
+        try:
+            with transaction.atomic():
+                CaseSequence.objects.create(prefix=prefix, year=year, last_value=0)
+        except IntegrityError:
+            pass  # created concurrently by another transaction; lock it below
+        seq = CaseSequence.objects.select_for_update().get(prefix=prefix, year=year)
+    seq.last_value += 1
+    seq.save(update_fields=["last_value"])
+    return f"{prefix}{year}{seq.last_value:06d}"
+
+
+def _log(
+    *,
+    case: Case,
+    name: str,
+    label: str,
+    kind: str,
+    from_status: str,
+    to_status: str,
+    actor,
+    comment: str,
+    data,
+) -> TransitionLog:
+    return TransitionLog.objects.create(
+        case=case,
+        transition=name,
+        label=label,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        comment=comment,
+        data=data or {},
+    )
+
+
+@transaction.atomic
+def case_create(
+    *,
+    case_type: str | CaseType,
+    applicant_person: Person | None = None,
+    applicant_household: Household | None = None,
+    region: Region,
+    actor,
+    comment: str = "",
+    applicant_name: str = "",
+) -> Case:
+    """Open a case in the type's initial status, numbered `<prefix><year><000001>`, and log it."""
+    ct = case_type if isinstance(case_type, CaseType) else get_case_type(case_type)
+    if not actor.has_perm("workflow.add_case"):
+        raise TransitionError("您没有录入案件的权限")
+    if not _in_scope(actor, region.code):
+        raise TransitionError("所选区划不在您的数据范围内")
+    if not applicant_name:
+        if applicant_person is not None:
+            applicant_name = applicant_person.name
+        elif applicant_household is not None:
+            head = applicant_household.head
+            applicant_name = head.name if head is not None else applicant_household.number
+    if not applicant_name:
+        raise TransitionError("请指定申请人或申请家庭")
+    today = timezone.localdate()
+    case = Case.objects.create(
+        number=_next_number(ct.number_prefix, today.year),
+        case_type=ct.code,
+        applicant_person=applicant_person,
+        applicant_household=applicant_household,
+        applicant_name=applicant_name,
+        region=region,
+        region_code=region.code,
+        status=ct.initial_status,
+        current_step=ct.step_label(ct.initial_status),
+        assignee_role=ct.initial_assignee_role,
+        is_open=not ct.is_closed(ct.initial_status),
+        step_started_on=today,
+        due_date=(
+            add_working_days(today, ct.initial_due_working_days)
+            if ct.initial_due_working_days is not None
+            else None
+        ),
+        created_by=actor,
+        updated_by=actor,
+    )
+    _log(
+        case=case,
+        name="create",
+        label="录入",
+        kind=KIND_ENTER,
+        from_status="",
+        to_status=case.status,
+        actor=actor,
+        comment=comment,
+        data={},
+    )
+    return case
+
+
+def _maker_checker_users(case: Case) -> set[int]:
+    """Ids of everyone who created, entered or reviewed the case (they may not approve it)."""
+    ids = set(
+        TransitionLog.objects.filter(case_id=case.pk, kind__in=MAKER_KINDS).values_list("actor_id", flat=True)
+    )
+    ids.add(case.created_by_id)
+    return ids
+
+
+def _refusal(
+    case: Case, ct: CaseType, t: Transition, user, *, makers: set[int] | None = None, check_scope: bool = True
+) -> str | None:
+    """Why `user` may not perform `t` on `case` now, or None. Comment/data checks are separate."""
+    if not getattr(user, "is_authenticated", False):
+        return "请先登录"
+    if case.status not in t.source:
+        return f"案件当前状态为“{ct.status_label(case.status)}”，不能执行“{t.label}”"
+    if t.permission and not user.has_perm(t.permission):
+        return f"您没有执行“{t.label}”的权限"
+    if check_scope and not _in_scope(user, case.region_code):
+        return "案件不在您的数据范围内"
+    if t.kind == KIND_APPROVE:
+        if makers is None:
+            makers = _maker_checker_users(case)
+        if user.pk in makers:
+            # Maker-checker (DESIGN.md): the person who entered or reviewed a case cannot approve it.
+            return "您录入或审核过本案件，按审批分离要求不能审批"
+    if t.guard is not None:
+        reason = t.guard(case, user)
+        if reason:
+            return reason
+    return None
+
+
+def can_transition(case: Case, name: str, user) -> tuple[bool, str]:
+    """(allowed, reason) for showing or disabling a button; the service checks again when it runs."""
+    ct = get_case_type(case.case_type)
+    try:
+        t = ct.transition(name)
+    except KeyError:
+        return False, "无此操作"
+    reason = _refusal(case, ct, t, user)
+    return reason is None, reason or ""
+
+
+def available_transitions(case: Case, user) -> list[Transition]:
+    """Transitions from the case's current status that `user` may perform now (one log query at most)."""
+    ct = get_case_type(case.case_type)
+    candidates = ct.transitions_from(case.status)
+    makers = _maker_checker_users(case) if any(t.kind == KIND_APPROVE for t in candidates) else None
+    return [t for t in candidates if _refusal(case, ct, t, user, makers=makers) is None]
+
+
+@transaction.atomic
+def case_transition(
+    *, case: Case, name: str, actor, comment: str = "", data: dict[str, Any] | None = None
+) -> Case:
+    """Move `case` along its declared transition `name`, or raise TransitionError and change nothing."""
+    comment = (comment or "").strip()
+    data = dict(data or {})
+    locked = Case.objects.visible_to(actor).select_for_update().filter(pk=case.pk).first()
+    if locked is None:
+        raise TransitionError("案件不存在或不在您的数据范围内")
+    ct = get_case_type(locked.case_type)
+    try:
+        t = ct.transition(name)
+    except KeyError:
+        raise TransitionError(f"{ct.label}没有“{name}”这一操作") from None
+    reason = _refusal(locked, ct, t, actor)
+    if reason:
+        raise TransitionError(reason)
+    if t.requires_comment and not comment:
+        raise TransitionError(f"“{t.label}”须填写意见")
+    missing = [key for key in t.required_data if data.get(key) in (None, "", [], {})]
+    if missing:
+        raise TransitionError(f"“{t.label}”缺少必填信息：{'、'.join(missing)}")
+
+    today = timezone.localdate()
+    from_status = locked.status
+    closed = ct.is_closed(t.target)
+    locked.status = t.target
+    locked.current_step = ct.step_label(t.target, t)
+    locked.assignee_role = "" if closed else t.assignee_role
+    locked.step_started_on = today
+    locked.due_date = (
+        add_working_days(today, t.due_working_days) if t.due_working_days is not None and not closed else None
+    )
+    locked.is_open = not closed
+    locked.closed_at = timezone.now() if closed else None
+    if t.kind == KIND_ENTER and locked.accepted_on is None:
+        locked.accepted_on = today
+    locked.updated_by = actor
+    locked.save(
+        update_fields=[
+            "status",
+            "current_step",
+            "assignee_role",
+            "step_started_on",
+            "due_date",
+            "is_open",
+            "closed_at",
+            "accepted_on",
+            "updated_by",
+            "updated_at",
+        ]
+    )
+    _log(
+        case=locked,
+        name=t.name,
+        label=t.label,
+        kind=t.kind,
+        from_status=from_status,
+        to_status=t.target,
+        actor=actor,
+        comment=comment,
+        data=data,
+    )
+    if t.effect is not None:
+        t.effect(case=locked, transition=t, actor=actor, data=data)
+    # Keep the caller's instance current, so `case.status` reads right after the call.
+    for f in (
+        "status",
+        "current_step",
+        "assignee_role",
+        "step_started_on",
+        "due_date",
+        "is_open",
+        "closed_at",
+    ):
+        setattr(case, f, getattr(locked, f))
+    case.accepted_on = locked.accepted_on
+    case.updated_by = actor
+    return locked
+
+
+def _lock_notice(notice: PublicNotice, actor) -> PublicNotice:
+    locked = (
+        PublicNotice.objects.visible_to(actor)
+        .select_for_update()
+        .select_related("case")
+        .filter(pk=notice.pk)
+        .first()
+    )
+    if locked is None:
+        raise TransitionError("公示不存在或不在您的数据范围内")
+    return locked
+
+
+@transaction.atomic
+def notice_open(*, case: Case, start_date: datetime.date, days: int = 7, place: str, actor) -> PublicNotice:
+    """Open a 公示 of `days` calendar days from `start_date` (end date per 民法典 第二百零一条/第二百零三条)."""
+    locked = Case.objects.visible_to(actor).select_for_update().filter(pk=case.pk).first()
+    if locked is None:
+        raise TransitionError("案件不存在或不在您的数据范围内")
+    if not actor.has_perm("workflow.add_publicnotice"):
+        raise TransitionError("您没有发布公示的权限")
+    if not locked.is_open:
+        raise TransitionError("案件已办结，不能公示")
+    ct = get_case_type(locked.case_type)
+    minimum = notice_min_days(ct)
+    if days < minimum:
+        raise TransitionError(f"公示期不得少于{minimum}天")
+    if not (place or "").strip():
+        raise TransitionError("请填写公示地点")
+    if locked.notices.filter(closed_at__isnull=True).exists():
+        raise TransitionError("本案件已有正在进行的公示")
+    end_date = add_calendar_period(start_date, days)
+    notice = PublicNotice.objects.create(
+        case=locked,
+        region_code=locked.region_code,
+        start_date=start_date,
+        end_date=end_date,
+        place=place.strip(),
+        created_by=actor,
+    )
+    _log(
+        case=locked,
+        name="notice_open",
+        label="发布公示",
+        kind=KIND_OTHER,
+        from_status=locked.status,
+        to_status=locked.status,
+        actor=actor,
+        comment=f"公示期{start_date:%Y-%m-%d}至{end_date:%Y-%m-%d}，地点：{notice.place}",
+        data={"notice": notice.pk, "days": days},
+    )
+    return notice
+
+
+@transaction.atomic
+def notice_object(*, notice: PublicNotice, objection: str, actor) -> PublicNotice:
+    """Record an objection raised during the 公示; the case then needs a re-check before approval."""
+    locked = _lock_notice(notice, actor)
+    if not actor.has_perm("workflow.add_publicnotice"):
+        raise TransitionError("您没有登记公示异议的权限")
+    if locked.closed_at is not None:
+        raise TransitionError("公示已结束，不能再登记异议")
+    objection = (objection or "").strip()
+    if not objection:
+        raise TransitionError("请填写异议内容")
+    stamp = timezone.localdate().strftime("%Y-%m-%d")
+    entry = f"{stamp}：{objection}"
+    locked.objection = f"{locked.objection}\n{entry}" if locked.objection else entry
+    locked.status = PublicNotice.Status.OBJECTED
+    locked.save(update_fields=["objection", "status"])
+    _log(
+        case=locked.case,
+        name="notice_object",
+        label="登记公示异议",
+        kind=KIND_OTHER,
+        from_status=locked.case.status,
+        to_status=locked.case.status,
+        actor=actor,
+        comment=objection,
+        data={"notice": locked.pk},
+    )
+    notice.objection, notice.status = locked.objection, locked.status
+    return locked
+
+
+@transaction.atomic
+def notice_close(*, notice: PublicNotice, actor) -> PublicNotice:
+    """End a 公示 after its last day: 期满无异议 unless an objection was recorded."""
+    locked = _lock_notice(notice, actor)
+    if not actor.has_perm("workflow.add_publicnotice"):
+        raise TransitionError("您没有结束公示的权限")
+    if locked.closed_at is not None:
+        raise TransitionError("公示已结束")
+    today = timezone.localdate()
+    if today <= locked.end_date:
+        raise TransitionError(
+            f"公示期至{locked.end_date.year}年{locked.end_date.month}月{locked.end_date.day}日，期满后方可结束"
+        )
+    if locked.status == PublicNotice.Status.OPEN:
+        locked.status = PublicNotice.Status.PASSED
+    locked.closed_at = timezone.now()
+    locked.closed_by = actor
+    locked.save(update_fields=["status", "closed_at", "closed_by"])
+    _log(
+        case=locked.case,
+        name="notice_close",
+        label="公示结束",
+        kind=KIND_OTHER,
+        from_status=locked.case.status,
+        to_status=locked.case.status,
+        actor=actor,
+        comment=locked.get_status_display(),
+        data={"notice": locked.pk},
+    )
+    notice.status, notice.closed_at, notice.closed_by = locked.status, locked.closed_at, actor
+    return locked

@@ -1,0 +1,228 @@
+"""Case pages: to-do list, case search, case page with its timeline, and the 公示 actions.
+
+Thin views: parse, call a selector or a service, render. Scope comes from the selectors; a case outside
+the user's scope is a 404, like one that does not exist."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .engine import get_case_type
+from .forms import CaseFilterForm, NoticeObjectionForm, NoticeOpenForm, TransitionForm
+from .models import Case, PublicNotice
+
+PAGE_SIZE = 50
+EXPORT_MAX_ROWS = 20000
+
+
+def _view_case(view):
+    return login_required(permission_required("workflow.view_case", raise_exception=True)(view))
+
+
+def _visible_case(request: HttpRequest, pk: int) -> Case:
+    try:
+        return selectors.case_get(request.user, pk)
+    except Case.DoesNotExist:
+        raise Http404("案件不存在") from None
+
+
+@_view_case
+def todo(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    page = Paginator(selectors.todo_for(request.user, today=today), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "workflow/todo.html",
+        {"page": page, "counts": selectors.todo_counts(request.user, today=today), "today": today},
+    )
+
+
+@_view_case
+def case_list(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    form = CaseFilterForm(request.GET or None)
+    params = form.params() if request.GET else {}
+    cases = selectors.case_search(request.user, params, today=today)
+    if request.GET.get("export") == "xlsx":
+        return _export_cases(cases)
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "workflow/case_list.html",
+        {"form": form, "page": page, "sort": params.get("sort") or selectors.DEFAULT_SORT, "today": today},
+    )
+
+
+def _export_cases(cases) -> HttpResponse:
+    """The current filter of the case list as .xlsx (openpyxl write-only, scope already applied)."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("案件")
+    ws.append(
+        [
+            "案件编号",
+            "业务类型",
+            "申请人",
+            "所属区划",
+            "状态",
+            "当前环节",
+            "待办角色",
+            "办理时限",
+            "是否超期",
+            "创建时间",
+        ]
+    )
+    for case in cases[:EXPORT_MAX_ROWS]:
+        ws.append(
+            [
+                case.number,
+                case.type_label,
+                case.applicant_name,
+                case.region.name,
+                case.status_label,
+                case.current_step,
+                case.assignee_role,
+                case.due_date,
+                "是" if case.is_overdue else "",
+                timezone.localtime(case.created_at).replace(tzinfo=None),
+            ]
+        )
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    response = HttpResponse(
+        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d%H%M")
+    response["Content-Disposition"] = (
+        f"attachment; filename=\"cases-{stamp}.xlsx\"; filename*=UTF-8''%E6%A1%88%E4%BB%B6-{stamp}.xlsx"
+    )
+    return response
+
+
+@_view_case
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _visible_case(request, pk)
+    ct = get_case_type(case.case_type)
+    actions = []
+    for t in ct.transitions_from(case.status):
+        allowed, reason = services.can_transition(case, t.name, request.user)
+        if t.permission and not request.user.has_perm(t.permission):
+            continue  # not this user's step at all: no button
+        actions.append(
+            {"t": t, "allowed": allowed, "reason": reason, "form": TransitionForm(initial={"name": t.name})}
+        )
+    return render(
+        request,
+        "workflow/case_detail.html",
+        {
+            "case": case,
+            "case_type": ct,
+            "timeline": selectors.case_timeline(case),
+            "notices": selectors.case_notices(case),
+            "actions": actions,
+            "notice_form": NoticeOpenForm(),
+            "objection_form": NoticeObjectionForm(),
+            "can_notice": case.is_open and request.user.has_perm("workflow.add_publicnotice"),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@require_POST
+@_view_case
+def case_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _visible_case(request, pk)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请求无效，请重试")
+        return redirect("workflow:case_detail", pk=case.pk)
+    try:
+        services.case_transition(
+            case=case,
+            name=form.cleaned_data["name"],
+            actor=request.user,
+            comment=form.cleaned_data["comment"],
+        )
+    except services.TransitionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已办理：{case.number} 现为“{case.status_label}”")
+    return redirect("workflow:case_detail", pk=case.pk)
+
+
+@require_POST
+@_view_case
+def notice_open(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _visible_case(request, pk)
+    form = NoticeOpenForm(request.POST)
+    if not form.is_valid():
+        errors = "；".join(e for errs in form.errors.values() for e in errs)
+        messages.error(request, f"公示信息有误：{errors}")
+        return redirect("workflow:case_detail", pk=case.pk)
+    try:
+        notice = services.notice_open(case=case, actor=request.user, **form.cleaned_data)
+    except services.TransitionError as exc:
+        messages.error(request, exc.message)
+    else:
+        end = notice.end_date
+        messages.success(request, f"已发布公示，公示期至{end.year}年{end.month}月{end.day}日")
+    return redirect("workflow:case_detail", pk=case.pk)
+
+
+def _visible_notice(request: HttpRequest, pk: int) -> PublicNotice:
+    notice = PublicNotice.objects.visible_to(request.user).filter(pk=pk).first()
+    if notice is None:
+        raise Http404("公示不存在")
+    return notice
+
+
+@require_POST
+@_view_case
+def notice_object(request: HttpRequest, pk: int) -> HttpResponse:
+    notice = _visible_notice(request, pk)
+    form = NoticeObjectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请填写异议内容")
+    else:
+        try:
+            services.notice_object(
+                notice=notice, objection=form.cleaned_data["objection"], actor=request.user
+            )
+        except services.TransitionError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "已登记公示异议")
+    return redirect("workflow:case_detail", pk=notice.case_id)
+
+
+@require_POST
+@_view_case
+def notice_close(request: HttpRequest, pk: int) -> HttpResponse:
+    notice = _visible_notice(request, pk)
+    try:
+        services.notice_close(notice=notice, actor=request.user)
+    except services.TransitionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"公示已结束：{notice.get_status_display()}")
+    return redirect("workflow:case_detail", pk=notice.case_id)
+
+
+@_view_case
+def notice_list(request: HttpRequest) -> HttpResponse:
+    """Printable list of the 公示 in progress in the user's scope (公示名单), grouped by community."""
+    today = timezone.localdate()
+    notices = list(selectors.notices_open_in(request.user, today=today)[:2000])
+    return render(request, "workflow/notice_list.html", {"notices": notices, "today": today})
