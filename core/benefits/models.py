@@ -48,7 +48,9 @@ class Standard(models.Model):
     area_type = models.CharField(
         "城乡", max_length=8, choices=[("", "不分城乡"), *AreaType.choices], blank=True, default=""
     )
-    tier = models.CharField("档次", max_length=40, blank=True, default="", help_text="如：全自理、80-89岁；无档次留空")
+    tier = models.CharField(
+        "档次", max_length=40, blank=True, default="", help_text="如：全自理、80-89岁；无档次留空"
+    )
     amount = models.DecimalField("金额/比例", max_digits=12, decimal_places=4)
     unit = models.CharField("单位", max_length=8, choices=Unit.choices, default=Unit.PER_MONTH)
     effective_from = models.DateField("生效日期")
@@ -62,7 +64,8 @@ class Standard(models.Model):
         ordering = ["benefit_type", "area_type", "tier", "-effective_from"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(effective_to__isnull=True) | models.Q(effective_to__gte=models.F("effective_from")),
+                condition=models.Q(effective_to__isnull=True)
+                | models.Q(effective_to__gte=models.F("effective_from")),
                 name="standard_dates_ordered",
             ),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="standard_amount_not_negative"),
@@ -103,7 +106,12 @@ class Entitlement(models.Model):
         BenefitType, verbose_name="待遇类型", on_delete=models.PROTECT, related_name="entitlements"
     )
     person = models.ForeignKey(
-        "registry.Person", verbose_name="享受人", null=True, blank=True, on_delete=models.PROTECT, related_name="entitlements"
+        "registry.Person",
+        verbose_name="享受人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entitlements",
     )
     household = models.ForeignKey(
         "registry.Household",
@@ -114,12 +122,19 @@ class Entitlement(models.Model):
         related_name="entitlements",
     )
     case = models.ForeignKey(
-        "workflow.Case", verbose_name="审批案件", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "workflow.Case",
+        verbose_name="审批案件",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     region_code = models.CharField("区划代码", max_length=12, editable=False)
     area_type = models.CharField("城乡", max_length=8, choices=AreaType.choices)
     start_month = models.DateField("起始月份")
-    end_month = models.DateField("终止月份", null=True, blank=True, help_text="最后一个发放月份；留空表示长期")
+    end_month = models.DateField(
+        "终止月份", null=True, blank=True, help_text="最后一个发放月份；留空表示长期"
+    )
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.ACTIVE)
     end_reason = models.CharField("终止原因", max_length=100, blank=True)
     params = models.JSONField("计算参数", default=dict, blank=True)
@@ -133,7 +148,11 @@ class Entitlement(models.Model):
         verbose_name_plural = "待遇资格"
         ordering = ["benefit_type", "region_code", "id"]
         indexes = [
-            models.Index(fields=["region_code"], name="entitlement_region_prefix_idx", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["region_code"],
+                name="entitlement_region_prefix_idx",
+                opclasses=["varchar_pattern_ops"],
+            ),
             models.Index(fields=["benefit_type", "status", "start_month"], name="entitlement_in_force_idx"),
         ]
         constraints = [
@@ -167,10 +186,26 @@ class PaymentRun(models.Model):
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
     line_count = models.PositiveIntegerField("发放笔数", default=0)
     total_amount = models.DecimalField("发放总额", max_digits=14, decimal_places=2, default=0)
+    adjustment_total = models.DecimalField(
+        "补发扣回净额", max_digits=14, decimal_places=2, default=0, help_text="已含在发放总额中"
+    )
     calculated_at = models.DateTimeField("计算时间", null=True, blank=True)
+    calculated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="计算人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     locked_at = models.DateTimeField("锁定时间", null=True, blank=True)
     locked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="锁定人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="锁定人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
@@ -180,7 +215,9 @@ class PaymentRun(models.Model):
         ordering = ["-month", "benefit_type"]
         constraints = [
             models.UniqueConstraint(
-                fields=["benefit_type", "month"], condition=models.Q(kind="monthly"), name="one_monthly_run_per_type"
+                fields=["benefit_type", "month"],
+                condition=models.Q(kind="monthly"),
+                name="one_monthly_run_per_type",
             )
         ]
         permissions = [
@@ -207,15 +244,27 @@ class PaymentLine(models.Model):
         CHANGED = "changed", "调标"
         STOPPED = "stopped", "停发"
 
-    run = models.ForeignKey(PaymentRun, verbose_name="发放批次", on_delete=models.PROTECT, related_name="lines")
+    run = models.ForeignKey(
+        PaymentRun, verbose_name="发放批次", on_delete=models.PROTECT, related_name="lines"
+    )
     entitlement = models.ForeignKey(
         Entitlement, verbose_name="待遇资格", on_delete=models.PROTECT, related_name="lines"
     )
     household = models.ForeignKey(
-        "registry.Household", verbose_name="家庭", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "registry.Household",
+        verbose_name="家庭",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     person = models.ForeignKey(
-        "registry.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "registry.Person",
+        verbose_name="人员",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     region_code = models.CharField("区划代码", max_length=12)
     line_type = models.CharField("类型", max_length=10, choices=LineType.choices, default=LineType.REGULAR)
@@ -237,6 +286,12 @@ class PaymentLine(models.Model):
         indexes = [
             models.Index(fields=["run", "region_code"], name="paymentline_run_region_idx"),
             models.Index(fields=["entitlement", "for_month"], name="paymentline_ent_month_idx"),
+        ]
+        constraints = [
+            # One regular line per entitlement and run; one 补发/扣回 line per entitlement and original month.
+            models.UniqueConstraint(
+                fields=["run", "entitlement", "line_type", "for_month"], name="one_line_per_entitlement_month"
+            ),
         ]
 
     def __str__(self) -> str:

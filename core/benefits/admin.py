@@ -1,0 +1,121 @@
+"""Admin: standards and parameters are edited here; entitlements are read-mostly; runs and lines read-only
+(they change only through recalculation and locking)."""
+
+from django.contrib import admin
+
+from .models import BenefitType, Entitlement, Parameter, PaymentLine, PaymentRun, Standard
+
+
+@admin.register(BenefitType)
+class BenefitTypeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "bureau", "is_monthly", "rounding", "sort_order"]
+    list_filter = ["bureau", "is_monthly", "rounding"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Standard)
+class StandardAdmin(admin.ModelAdmin):
+    list_display = [
+        "benefit_type",
+        "area_type",
+        "tier",
+        "amount",
+        "unit",
+        "effective_from",
+        "effective_to",
+        "source",
+    ]
+    list_filter = ["benefit_type", "area_type", "unit", "effective_from"]
+    search_fields = ["tier", "source", "benefit_type__name"]
+    date_hierarchy = "effective_from"
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Parameter)
+class ParameterAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "value", "effective_from", "effective_to", "source"]
+    list_filter = ["key", "effective_from"]
+    search_fields = ["key", "name", "source"]
+
+
+@admin.register(Entitlement)
+class EntitlementAdmin(admin.ModelAdmin):
+    """Read-mostly: entitlements come from approved cases; only the end and status are corrected here."""
+
+    list_display = [
+        "id",
+        "benefit_type",
+        "person",
+        "household",
+        "region_code",
+        "area_type",
+        "start_month",
+        "end_month",
+        "status",
+    ]
+    list_filter = ["benefit_type", "status", "area_type", "start_month"]
+    search_fields = ["=id", "region_code", "person__name", "=person__id_number", "=household__number"]
+    list_select_related = ["benefit_type", "person", "household"]
+    raw_id_fields = ["person", "household", "case"]
+    readonly_fields = [
+        "benefit_type",
+        "person",
+        "household",
+        "case",
+        "region_code",
+        "area_type",
+        "start_month",
+        "params",
+        "created_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PaymentRun)
+class PaymentRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "benefit_type",
+        "month",
+        "kind",
+        "status",
+        "line_count",
+        "total_amount",
+        "adjustment_total",
+        "calculated_at",
+        "locked_at",
+    ]
+    list_filter = ["benefit_type", "status", "kind", "month"]
+    date_hierarchy = "month"
+
+
+@admin.register(PaymentLine)
+class PaymentLineAdmin(ReadOnlyAdmin):
+    list_display = ["run", "entitlement", "household", "person", "line_type", "for_month", "amount", "change"]
+    list_filter = ["run__benefit_type", "line_type", "change", "for_month"]
+    search_fields = ["=household__number", "person__name", "=entitlement__id"]
+    list_select_related = [
+        "run",
+        "run__benefit_type",
+        "entitlement",
+        "entitlement__benefit_type",
+        "household",
+        "person",
+    ]
+    raw_id_fields = ["run", "entitlement", "household", "person"]

@@ -1,0 +1,163 @@
+"""The calculator registry bureau apps plug into. The engine knows no benefit by name.
+
+A bureau app registers one Calculator subclass per benefit type code, e.g. in its AppConfig.ready()
+(or in a module imported from it):
+
+    from core.benefits.calculators import Calculator, LineResult, register_calculator
+
+    @register_calculator("dibao")
+    class DibaoCalculator(Calculator):
+        label = "低保补差"
+
+        def load_facts(self, entitlement_rows, month):
+            # ONE (or a few) aggregate queries for all rows — never a query per entitlement.
+            ...
+
+        def compute(self, row, facts, standards, month):
+            standard = standards.require(self.benefit_type.name, row["area_type"], "")
+            ...
+            return LineResult(amount=..., base_amount=..., explanation={...})
+
+The engine calls `load_facts` once per month it computes (the run's month, and each locked month it
+re-checks for 补发/扣回), then `compute` for every entitlement row of that month, in memory.
+
+`explanation` is shown to caseworkers: give a Chinese `formula` sentence and `steps`, a list of
+[label, value] pairs in the order of the computation (standard, per-capita income, members, base, each
+increment with its rule, floor, rounding, total). Values must be JSON: Decimals are stored as strings.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from .exceptions import CalculatorNotRegistered
+from .models import BenefitType, Rounding
+from .selectors import StandardsInForce
+
+ROUNDING_QUANTUM = {Rounding.FEN: Decimal("0.01"), Rounding.YUAN: Decimal("1")}
+ZERO = Decimal("0")
+
+
+def round_amount(value: Decimal | int | str, rounding: str = Rounding.FEN) -> Decimal:
+    """ROUND_HALF_UP to the unit the benefit's standard says (分 or 元); always two decimal places."""
+    quantum = ROUNDING_QUANTUM.get(rounding, ROUNDING_QUANTUM[Rounding.FEN])
+    return Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP).quantize(Decimal("0.01"))
+
+
+@dataclass
+class LineResult:
+    """What a calculator says one entitlement is owed for one month.
+
+    amount must equal base_amount + increment_amount + other_amount after rounding (the roster's total
+    is the sum of its parts). An amount of zero means nothing is paid this month (no line is written;
+    if the previous month was paid, the line becomes a 停发 marker)."""
+
+    amount: Decimal
+    base_amount: Decimal = ZERO
+    increment_amount: Decimal = ZERO
+    other_amount: Decimal = ZERO
+    covered_persons: int = 1
+    explanation: dict[str, Any] = field(default_factory=dict)
+
+
+class Calculator:
+    """Base class of every benefit calculator. One instance per benefit type and recalculation."""
+
+    #: Shown in the explanation, e.g. "低保补差".
+    label: str = ""
+
+    def __init__(self, benefit_type: BenefitType):
+        self.benefit_type = benefit_type
+
+    def round(self, value: Decimal | int | str) -> Decimal:
+        return round_amount(value, self.benefit_type.rounding)
+
+    def load_facts(self, entitlement_rows: list[dict], month: datetime.date) -> dict:
+        """Facts every row of `month` needs (member counts, incomes …), in one or a few aggregate queries."""
+        return {}
+
+    def load_facts_by_month(
+        self, rows_by_month: dict[datetime.date, list[dict]]
+    ) -> dict[datetime.date, dict]:
+        """Facts for several months at once (re-checking locked months). Override to use one query for all
+        months; the default calls load_facts once per month (at most 13 calls, never once per row)."""
+        return {month: self.load_facts(rows, month) for month, rows in rows_by_month.items() if rows}
+
+    def compute(
+        self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date
+    ) -> LineResult | None:
+        """The amount for one entitlement row in one month, computed in memory. None = nothing payable."""
+        raise NotImplementedError
+
+
+_CALCULATORS: dict[str, type[Calculator]] = {}
+
+
+def register_calculator(benefit_type_code: str) -> Callable[[type[Calculator]], type[Calculator]]:
+    """Class decorator: `@register_calculator("gaoling")` registers the calculator of a benefit type."""
+
+    def decorator(cls: type[Calculator]) -> type[Calculator]:
+        if not (isinstance(cls, type) and issubclass(cls, Calculator)):
+            raise TypeError(f"{cls!r} is not a Calculator subclass")
+        _CALCULATORS[benefit_type_code] = cls
+        return cls
+
+    return decorator
+
+
+def calculator_class(benefit_type_code: str) -> type[Calculator] | None:
+    return _CALCULATORS.get(benefit_type_code)
+
+
+def registered_codes() -> list[str]:
+    return sorted(_CALCULATORS)
+
+
+def get_calculator(benefit_type: BenefitType) -> Calculator:
+    cls = _CALCULATORS.get(benefit_type.code)
+    if cls is None:
+        raise CalculatorNotRegistered(
+            f"待遇类型「{benefit_type.name}」（{benefit_type.code}）没有登记计算规则，无法计算发放批次。"
+        )
+    return cls(benefit_type)
+
+
+class FixedStandardCalculator(Calculator):
+    """A fixed amount per month: the Standard for (benefit type, urban/rural, tier).
+
+    The tier comes from `entitlement.params["tier"]` ("" when the benefit has no tiers); covered persons
+    from `params["covered_persons"]` (default 1). Bureau apps reuse it by subclassing and registering:
+
+        @register_calculator("gaoling")
+        class GaolingCalculator(FixedStandardCalculator):
+            label = "高龄津贴"
+    """
+
+    label = "按标准定额发放"
+
+    def compute(
+        self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date
+    ) -> LineResult | None:
+        params = row.get("params") or {}
+        tier = str(params.get("tier", ""))
+        standard = standards.require(self.benefit_type.name, row["area_type"], tier)
+        amount = self.round(standard.amount)
+        steps = [["待遇标准", f"{standard.amount:.2f}"]]
+        if tier:
+            steps.insert(0, ["档次", tier])
+        steps.append(["发放金额", f"{amount:.2f}"])
+        return LineResult(
+            amount=amount,
+            base_amount=amount,
+            covered_persons=int(params.get("covered_persons", 1)),
+            explanation={
+                "formula": f"按{standard.effective_from.year}年{standard.effective_from.month}月起执行的标准定额发放",
+                "steps": steps,
+                **standard.as_explanation(),
+                "tier": tier,
+            },
+        )

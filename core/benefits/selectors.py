@@ -1,0 +1,300 @@
+"""Reads of the benefits engine: standards and parameters in force, entitlements in force, runs and lines.
+
+Every read that a user drives takes the user and scopes with `visible_to(user)`."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+
+from .exceptions import ParameterNotFound, StandardNotFound
+from .models import BenefitType, Entitlement, Parameter, PaymentLine, PaymentRun, Standard
+
+ENTITLEMENT_ROW_FIELDS = (
+    "id",
+    "benefit_type_id",
+    "person_id",
+    "household_id",
+    "case_id",
+    "region_code",
+    "area_type",
+    "start_month",
+    "end_month",
+    "status",
+    "params",
+)
+
+
+# --- standards and parameters -------------------------------------------------------------------
+
+
+def _in_force_on(on_date: datetime.date) -> Q:
+    return Q(effective_from__lte=on_date) & (Q(effective_to__isnull=True) | Q(effective_to__gte=on_date))
+
+
+def _overlapping(first: datetime.date, last: datetime.date) -> Q:
+    return Q(effective_from__lte=last) & (Q(effective_to__isnull=True) | Q(effective_to__gte=first))
+
+
+@dataclass(frozen=True)
+class StandardValue:
+    """A Standard row as the calculators see it (no model instance, so it can be cached and compared)."""
+
+    id: int
+    area_type: str
+    tier: str
+    amount: Decimal
+    unit: str
+    effective_from: datetime.date
+    effective_to: datetime.date | None
+    source: str
+
+    def as_explanation(self) -> dict[str, Any]:
+        return {
+            "standard_id": self.id,
+            "standard": str(self.amount),
+            "standard_unit": self.unit,
+            "standard_effective_from": self.effective_from.isoformat(),
+            "standard_source": self.source,
+        }
+
+
+class StandardsInForce(dict):
+    """{(area_type, tier): StandardValue} for one benefit type on one date.
+
+    `get_for` falls back from the urban/rural row to the row that applies to both (area_type "")."""
+
+    on_date: datetime.date | None = None
+
+    def get_for(self, area_type: str, tier: str = "") -> StandardValue | None:
+        return self.get((area_type, tier)) or self.get(("", tier))
+
+    def require(self, benefit_type_name: str, area_type: str, tier: str = "") -> StandardValue:
+        value = self.get_for(area_type, tier)
+        if value is None:
+            raise StandardNotFound(
+                _standard_missing_message(benefit_type_name, area_type, tier, self.on_date)
+            )
+        return value
+
+
+_STANDARD_FIELDS = ("id", "area_type", "tier", "amount", "unit", "effective_from", "effective_to", "source")
+
+
+def _standard_missing_message(benefit_type_name: str, area_type: str, tier: str, on_date) -> str:
+    from core.registry.choices import AreaType
+
+    area = dict(AreaType.choices).get(area_type, "不分城乡")
+    tier_text = f"「{tier}」档" if tier else ""
+    when = f"{on_date.year}年{on_date.month}月{on_date.day}日" if on_date else ""
+    return f"{benefit_type_name}（{area}）{tier_text}在{when}没有有效的待遇标准，请先在“待遇标准”中录入。"
+
+
+def _standards_map(rows: list[dict], on_date: datetime.date) -> StandardsInForce:
+    result = StandardsInForce()
+    result.on_date = on_date
+    # Ascending effective_from: where rows overlap by mistake, the later one wins.
+    for row in sorted(rows, key=lambda r: (r["effective_from"], r["id"])):
+        if row["effective_from"] <= on_date and (
+            row["effective_to"] is None or row["effective_to"] >= on_date
+        ):
+            result[(row["area_type"], row["tier"])] = StandardValue(**row)
+    return result
+
+
+def standards_in_force_map(benefit_type: BenefitType, on_date: datetime.date) -> StandardsInForce:
+    """Every standard of a benefit type in force on a date — a handful of rows, one query."""
+    rows = list(
+        Standard.objects.filter(_in_force_on(on_date), benefit_type=benefit_type).values(*_STANDARD_FIELDS)
+    )
+    return _standards_map(rows, on_date)
+
+
+def standards_in_force_by_month(
+    benefit_type: BenefitType, months: list[datetime.date]
+) -> dict[datetime.date, StandardsInForce]:
+    """The standards map of each month (on its first day), all months in one query."""
+    if not months:
+        return {}
+    rows = list(
+        Standard.objects.filter(_overlapping(min(months), max(months)), benefit_type=benefit_type).values(
+            *_STANDARD_FIELDS
+        )
+    )
+    return {month: _standards_map(rows, month) for month in months}
+
+
+def standard_in_force(
+    benefit_type: BenefitType, area_type: str, tier: str, on_date: datetime.date
+) -> StandardValue:
+    """The standard for (benefit type, urban/rural, tier) on a date; raises StandardNotFound if none."""
+    return standards_in_force_map(benefit_type, on_date).require(benefit_type.name, area_type, tier)
+
+
+def parameter_value(key: str, on_date: datetime.date) -> Decimal:
+    """A (local) parameter's value on a date (DESIGN.md "Parameters with effective dates")."""
+    row = (
+        Parameter.objects.filter(_in_force_on(on_date), key=key)
+        .order_by("-effective_from", "-id")
+        .values("value")
+        .first()
+    )
+    if row is None:
+        raise ParameterNotFound(
+            f"业务参数「{key}」在{on_date.year}年{on_date.month}月{on_date.day}日没有有效值，请在系统管理中录入。"
+        )
+    return row["value"]
+
+
+def parameters_in_force(keys: list[str], on_date: datetime.date) -> dict[str, Decimal]:
+    """Several parameters in one query; a missing key raises ParameterNotFound."""
+    values: dict[str, Decimal] = {}
+    rows = Parameter.objects.filter(_in_force_on(on_date), key__in=keys).order_by(
+        "key", "effective_from", "id"
+    )
+    for row in rows.values("key", "value"):
+        values[row["key"]] = row["value"]
+    for key in keys:
+        if key not in values:
+            raise ParameterNotFound(
+                f"业务参数「{key}」在{on_date.year}年{on_date.month}月{on_date.day}日没有有效值，请在系统管理中录入。"
+            )
+    return values
+
+
+# --- entitlements ---------------------------------------------------------------------------------
+
+_NOT_SUSPENDED = ~Q(status=Entitlement.Status.SUSPENDED)
+
+
+def _entitlement_rows(queryset: QuerySet) -> list[dict]:
+    return list(
+        queryset.order_by("region_code", "id").values(
+            *ENTITLEMENT_ROW_FIELDS, person_household_id=F("person__household_id")
+        )
+    )
+
+
+def entitlements_in_force(benefit_type: BenefitType, month: datetime.date) -> list[dict]:
+    """Entitlements paid for `month`: start_month <= month <= end_month (open end allowed), not suspended.
+
+    An ENDED entitlement is still paid up to and including its end_month — end_month decides, the status
+    only says that end_month is final. One query; rows are dicts (see ENTITLEMENT_ROW_FIELDS) plus
+    `person_household_id`, the household of a person entitlement."""
+    queryset = Entitlement.objects.filter(
+        _NOT_SUSPENDED,
+        Q(end_month__isnull=True) | Q(end_month__gte=month),
+        benefit_type=benefit_type,
+        start_month__lte=month,
+    )
+    return _entitlement_rows(queryset)
+
+
+def entitlements_in_force_between(
+    benefit_type: BenefitType, first: datetime.date, last: datetime.date
+) -> list[dict]:
+    """Entitlements in force in at least one month of [first, last]; filter a month with `row_in_force`."""
+    queryset = Entitlement.objects.filter(
+        _NOT_SUSPENDED,
+        Q(end_month__isnull=True) | Q(end_month__gte=first),
+        benefit_type=benefit_type,
+        start_month__lte=last,
+    )
+    return _entitlement_rows(queryset)
+
+
+def row_in_force(row: dict, month: datetime.date) -> bool:
+    return row["start_month"] <= month and (row["end_month"] is None or row["end_month"] >= month)
+
+
+# --- runs and lines (user-facing, scoped) ---------------------------------------------------------
+
+
+def payment_runs_list(
+    user,
+    *,
+    benefit_type_code: str = "",
+    month: datetime.date | None = None,
+    status: str = "",
+) -> QuerySet[PaymentRun]:
+    """Payment runs a user may list. A run is a bureau-wide batch (not region-scoped); its lines are."""
+    if not user.has_perm("benefits.view_paymentrun"):
+        return PaymentRun.objects.none()
+    runs = PaymentRun.objects.select_related("benefit_type", "locked_by", "calculated_by")
+    if benefit_type_code:
+        runs = runs.filter(benefit_type__code=benefit_type_code)
+    if month:
+        runs = runs.filter(month=month)
+    if status:
+        runs = runs.filter(status=status)
+    return runs.order_by("-month", "benefit_type__sort_order", "benefit_type__code", "-id")
+
+
+def payment_lines_list(
+    user,
+    run: PaymentRun,
+    *,
+    q: str = "",
+    line_type: str = "",
+    change: str = "",
+) -> QuerySet[PaymentLine]:
+    """A run's lines inside the user's region scope, searchable by household number, name or ID number."""
+    lines = PaymentLine.objects.visible_to(user).filter(run=run)
+    q = q.strip()
+    if q:
+        lines = lines.filter(
+            Q(household__number=q)
+            | Q(person__id_number=q.upper())
+            | Q(household__head__id_number=q.upper())
+            | Q(person__name__startswith=q)
+            | Q(household__head__name__startswith=q)
+        )
+    if line_type:
+        lines = lines.filter(line_type=line_type)
+    if change:
+        lines = lines.filter(change=change)
+    return lines.select_related("household", "household__head", "person", "entitlement").order_by(
+        "region_code", "household__number", "entitlement_id", "for_month", "id"
+    )
+
+
+def payment_lines_summary(user, run: PaymentRun) -> dict[str, Any]:
+    """Totals of the lines a user may see, by line type — one aggregate query."""
+    rows = (
+        PaymentLine.objects.visible_to(user)
+        .filter(run=run)
+        .values("line_type")
+        .annotate(count=Count("id"), total=Sum("amount"))
+        .order_by("line_type")
+    )
+    labels = dict(PaymentLine.LineType.choices)
+    by_type = [
+        {"line_type": r["line_type"], "label": labels.get(r["line_type"], r["line_type"]), **r} for r in rows
+    ]
+    return {
+        "by_type": by_type,
+        "count": sum(r["count"] for r in by_type),
+        "total": sum((r["total"] or Decimal(0) for r in by_type), Decimal(0)),
+    }
+
+
+def standards_list(
+    *, benefit_type_code: str = "", state: str = "", today: datetime.date
+) -> QuerySet[Standard]:
+    """Standards, current and historical. state: "current" (in force today), "history", "future" or ""."""
+    standards = Standard.objects.select_related("benefit_type")
+    if benefit_type_code:
+        standards = standards.filter(benefit_type__code=benefit_type_code)
+    if state == "current":
+        standards = standards.filter(_in_force_on(today))
+    elif state == "history":
+        standards = standards.filter(effective_to__lt=today)
+    elif state == "future":
+        standards = standards.filter(effective_from__gt=today)
+    return standards.order_by(
+        "benefit_type__sort_order", "benefit_type__code", "area_type", "tier", "-effective_from"
+    )

@@ -1,0 +1,96 @@
+"""Show a payment line's explanation JSON readably in Chinese."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from django import template
+
+from core.registry.choices import AreaType
+
+from ..models import Standard
+
+register = template.Library()
+
+EXPLANATION_LABELS = {
+    "calculator": "计算规则",
+    "month": "计算月份",
+    "original_month": "原发放月份",
+    "tier": "档次",
+    "area_type": "城乡",
+    "standard": "待遇标准（元）",
+    "standard_unit": "标准单位",
+    "standard_effective_from": "标准生效日期",
+    "standard_source": "标准依据",
+    "members": "家庭人数",
+    "living_members": "在世成员数",
+    "covered_persons": "保障人数",
+    "per_capita_income": "家庭月人均收入（元）",
+    "household_income": "家庭月收入（元）",
+    "base": "基本金额（元）",
+    "increments": "分类施保",
+    "floor": "保底金额（元）",
+    "previous_amount": "上月发放金额（元）",
+    "paid": "已发放金额（元）",
+    "difference": "差额（元）",
+    "stop_reason": "停发原因",
+    "adjustment_reason": "补发/扣回原因",
+    "rounding": "取整规则",
+    "total": "合计金额（元）",
+}
+# Shown elsewhere (formula, steps, nested recomputation) or meaningless to a caseworker.
+HIDDEN = {"formula", "steps", "recomputed", "standard_id"}
+MONTH_KEYS = {"month", "original_month"}
+DATE_KEYS = {"standard_effective_from"}
+
+
+def _display(key: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if key in MONTH_KEYS or key in DATE_KEYS:
+        try:
+            day = datetime.date.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        return f"{day.year}年{day.month}月" if key in MONTH_KEYS else f"{day.year}年{day.month}月{day.day}日"
+    if key == "standard_unit":
+        return dict(Standard.Unit.choices).get(value, str(value))
+    if key == "area_type":
+        return dict(AreaType.choices).get(value, "不分城乡")
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        parts = []
+        for item in value:
+            if isinstance(item, dict):
+                parts.append("，".join(f"{k}：{v}" for k, v in item.items()))
+            elif isinstance(item, list | tuple):
+                parts.append("：".join(str(v) for v in item))
+            else:
+                parts.append(str(item))
+        return "；".join(parts) or "无"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+@register.inclusion_tag("benefits/_explanation.html")
+def explanation(data, nested: bool = False):
+    """{% explanation line.explanation %} — formula, steps, then the other facts with Chinese labels."""
+    data = data if isinstance(data, dict) else {}
+    steps = [
+        (str(s[0]), str(s[1])) for s in data.get("steps") or [] if isinstance(s, list | tuple) and len(s) >= 2
+    ]
+    facts = [
+        (EXPLANATION_LABELS.get(key, key), _display(key, value))
+        for key, value in data.items()
+        if key not in HIDDEN
+    ]
+    return {
+        "formula": data.get("formula", ""),
+        "steps": steps,
+        "facts": facts,
+        "recomputed": data.get("recomputed") if not nested else None,
+        "nested": nested,
+    }

@@ -1,0 +1,163 @@
+"""Payment runs, their lines and the standards. Views parse input, call one service or task, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import selectors, services, tasks
+from .exceptions import BenefitsError
+from .forms import LineFilterForm, RunCreateForm, RunFilterForm, StandardFilterForm
+from .models import PaymentLine, PaymentRun
+
+RUNS_PER_PAGE = 20
+LINES_PER_PAGE = 50
+STANDARDS_PER_PAGE = 50
+
+
+def _page(request: HttpRequest, queryset, per_page: int):
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+@permission_required("benefits.view_paymentrun", raise_exception=True)
+def run_list(request: HttpRequest) -> HttpResponse:
+    form = RunFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    runs = selectors.payment_runs_list(
+        request.user,
+        benefit_type_code=filters.get("benefit_type") or "",
+        month=filters.get("month"),
+        status=filters.get("status") or "",
+    )
+    return render(
+        request,
+        "benefits/run_list.html",
+        {
+            "form": form,
+            "page": _page(request, runs, RUNS_PER_PAGE),
+            "create_form": RunCreateForm()
+            if request.user.has_perm("benefits.recalculate_paymentrun")
+            else None,
+        },
+    )
+
+
+@permission_required("benefits.view_paymentrun", raise_exception=True)
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(
+        PaymentRun.objects.select_related("benefit_type", "locked_by", "calculated_by"), pk=pk
+    )
+    form = LineFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    lines = selectors.payment_lines_list(
+        request.user,
+        run,
+        q=filters.get("q") or "",
+        line_type=filters.get("line_type") or "",
+        change=filters.get("change") or "",
+    )
+    return render(
+        request,
+        "benefits/run_detail.html",
+        {
+            "run": run,
+            "form": form,
+            "page": _page(request, lines, LINES_PER_PAGE),
+            "summary": selectors.payment_lines_summary(request.user, run),
+            "can_recalculate": services.can_recalculate(run, request.user),
+            "can_lock": services.can_lock(run, request.user),
+        },
+    )
+
+
+def _recalculate(request: HttpRequest, benefit_type_code: str, month) -> int | None:
+    """Run the recalculation task (eager in development, a Celery worker in production)."""
+    try:
+        result = tasks.recalculate_run.delay(benefit_type_code, month.isoformat(), request.user.pk)
+        if not result.ready():
+            messages.info(request, "已提交后台计算任务，请稍后刷新本页查看结果。")
+            return None
+        summary = result.get()
+    except BenefitsError as error:
+        messages.error(request, str(error))
+        return None
+    messages.success(
+        request,
+        f"计算完成：发放 {summary['line_count']} 笔，合计 ¥{summary['total_amount']}"
+        f"（其中补发/扣回净额 ¥{summary['adjustment_total']}）。",
+    )
+    return summary["run_id"]
+
+
+@require_POST
+@permission_required("benefits.recalculate_paymentrun", raise_exception=True)
+def run_recalculate(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(PaymentRun.objects.select_related("benefit_type"), pk=pk)
+    if run.kind != PaymentRun.Kind.MONTHLY:
+        messages.error(request, "一次性发放批次不能按月重新计算。")
+    else:
+        _recalculate(request, run.benefit_type.code, run.month)
+    return redirect("benefits:run_detail", pk=run.pk)
+
+
+@require_POST
+@permission_required("benefits.recalculate_paymentrun", raise_exception=True)
+def run_create(request: HttpRequest) -> HttpResponse:
+    form = RunCreateForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("benefits:run_list")
+    run_id = _recalculate(request, form.cleaned_data["benefit_type"], form.cleaned_data["month"])
+    return redirect("benefits:run_detail", pk=run_id) if run_id else redirect("benefits:run_list")
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("benefits.lock_paymentrun", raise_exception=True)
+def run_lock(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(PaymentRun.objects.select_related("benefit_type"), pk=pk)
+    if request.method == "POST":
+        try:
+            services.payment_run_lock(run=run, actor=request.user)
+        except BenefitsError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"{run}发放批次已锁定，此后不再变动。")
+        return redirect("benefits:run_detail", pk=run.pk)
+    return render(
+        request,
+        "benefits/run_lock_confirm.html",
+        {"run": run, "can_lock": services.can_lock(run, request.user)},
+    )
+
+
+@permission_required("benefits.view_paymentrun", raise_exception=True)
+def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    line = get_object_or_404(
+        PaymentLine.objects.visible_to(request.user).select_related(
+            "run", "run__benefit_type", "household", "household__head", "person", "entitlement"
+        ),
+        pk=pk,
+    )
+    return render(request, "benefits/line_detail.html", {"line": line, "run": line.run})
+
+
+@permission_required("benefits.view_standard", raise_exception=True)
+def standard_list(request: HttpRequest) -> HttpResponse:
+    form = StandardFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    today = timezone.localdate()
+    standards = selectors.standards_list(
+        benefit_type_code=filters.get("benefit_type") or "", state=filters.get("state") or "", today=today
+    )
+    return render(
+        request,
+        "benefits/standard_list.html",
+        {"form": form, "page": _page(request, standards, STANDARDS_PER_PAGE), "today": today},
+    )

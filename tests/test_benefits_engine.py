@@ -1,0 +1,598 @@
+"""The benefits engine: recalculation, locking, 补发/扣回, death stops, change flags, views.
+
+A test calculator is registered here ("test_subsidy": standard × living household members) so the engine
+is tested without any bureau app."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from core.benefits import services, tasks
+from core.benefits.calculators import (
+    Calculator,
+    FixedStandardCalculator,
+    LineResult,
+    register_calculator,
+    round_amount,
+)
+from core.benefits.exceptions import (
+    CalculatorNotRegistered,
+    ParameterNotFound,
+    PaymentRunLocked,
+    StandardNotFound,
+)
+from core.benefits.models import (
+    BenefitType,
+    Entitlement,
+    Parameter,
+    PaymentLine,
+    PaymentRun,
+    Rounding,
+    Standard,
+)
+from core.benefits.selectors import (
+    entitlements_in_force,
+    parameter_value,
+    standard_in_force,
+    standards_in_force_map,
+)
+from core.registry import events
+from core.registry.models import LifeEvent, Person
+from tests.factories import PersonFactory, household_with_members
+
+MARCH = datetime.date(2026, 3, 1)
+APRIL = datetime.date(2026, 4, 1)
+MAY = datetime.date(2026, 5, 1)
+JUNE = datetime.date(2026, 6, 1)
+
+LT = PaymentLine.LineType
+CH = PaymentLine.Change
+
+
+@register_calculator("test_subsidy")
+class SubsidyCalculator(Calculator):
+    """Test benefit: the standard × household members alive on the first day of the month."""
+
+    label = "测试补贴"
+
+    def load_facts(self, entitlement_rows, month):
+        household_ids = {r["household_id"] or r["person_household_id"] for r in entitlement_rows}
+        living = (
+            Person.objects.filter(household_id__in=household_ids)
+            .filter(Q(death_date__isnull=True) | Q(death_date__gte=month))
+            .values("household_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        return {"living": {r["household_id"]: r["n"] for r in living}}
+
+    def compute(self, row, facts, standards, month):
+        standard = standards.require(self.benefit_type.name, row["area_type"])
+        members = facts["living"].get(row["household_id"], 0)
+        if members == 0:
+            return None
+        amount = self.round(standard.amount * members)
+        return LineResult(
+            amount=amount,
+            base_amount=amount,
+            covered_persons=members,
+            explanation={
+                "formula": f"标准 {standard.amount:.2f} × 在世成员 {members} 人",
+                "steps": [
+                    ["待遇标准", f"{standard.amount:.2f}"],
+                    ["在世成员数", members],
+                    ["合计", f"{amount:.2f}"],
+                ],
+                "living_members": members,
+                **standard.as_explanation(),
+            },
+        )
+
+
+@register_calculator("test_fixed")
+class FixedCalculator(FixedStandardCalculator):
+    label = "测试定额"
+
+
+# --- fixtures and helpers -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def subsidy(db):
+    bt = BenefitType.objects.create(code="test_subsidy", name="测试补贴", bureau="测试科")
+    Standard.objects.create(
+        benefit_type=bt, area_type="urban", amount=Decimal("600"), effective_from=datetime.date(2020, 1, 1)
+    )
+    Standard.objects.create(
+        benefit_type=bt, area_type="rural", amount=Decimal("410"), effective_from=datetime.date(2020, 1, 1)
+    )
+    return bt
+
+
+@pytest.fixture
+def fixed(db):
+    bt = BenefitType.objects.create(code="test_fixed", name="测试定额", rounding=Rounding.YUAN)
+    Standard.objects.create(
+        benefit_type=bt, tier="A", amount=Decimal("100"), effective_from=datetime.date(2020, 1, 1)
+    )
+    Standard.objects.create(
+        benefit_type=bt, tier="B", amount=Decimal("300.5"), effective_from=datetime.date(2020, 1, 1)
+    )
+    return bt
+
+
+@pytest.fixture
+def chief(make_user):
+    return make_user("科长", region="district")
+
+
+def household_entitlement(bt, region, *, size=1, start=MARCH):
+    household = household_with_members(region, size=size)
+    entitlement = services.entitlement_create(
+        benefit_type=bt,
+        household=household,
+        region_code=household.region_code,
+        area_type=household.area_type,
+        start_month=start,
+        params={},
+        actor=None,
+    )
+    return household, entitlement
+
+
+def person_entitlement(bt, region, *, tier="A", start=MARCH):
+    household = household_with_members(region, size=2)
+    person = household.head
+    entitlement = services.entitlement_create(
+        benefit_type=bt,
+        person=person,
+        region_code=person.region_code,
+        area_type=household.area_type,
+        start_month=start,
+        params={"tier": tier},
+        actor=None,
+    )
+    return person, entitlement
+
+
+def record_death(person, day, actor):
+    """Through the registry service when it exists, else a LifeEvent published directly."""
+    try:
+        from core.registry.services import person_record_death
+    except ImportError:  # the registry service not written yet
+        person_record_death = None
+    if person_record_death is not None:
+        return person_record_death(person=person, death_date=day, actor=actor)
+    with transaction.atomic():
+        Person.objects.filter(pk=person.pk).update(death_date=day)
+        event = LifeEvent.objects.create(person=person, kind="death", event_date=day, recorded_by=actor)
+        events.publish(event, actor)
+        return event
+
+
+def snapshot(run):
+    return list(
+        PaymentLine.objects.filter(run=run)
+        .order_by("entitlement_id", "line_type", "for_month")
+        .values_list(
+            "entitlement_id",
+            "household_id",
+            "person_id",
+            "region_code",
+            "line_type",
+            "for_month",
+            "covered_persons",
+            "base_amount",
+            "increment_amount",
+            "other_amount",
+            "amount",
+            "change",
+            "explanation",
+        )
+    )
+
+
+def recalc(bt, month, actor=None):
+    return services.payment_run_recalculate(benefit_type=bt, month=month, actor=actor)
+
+
+def lines_of(run, entitlement, **filters):
+    return list(PaymentLine.objects.filter(run=run, entitlement=entitlement, **filters).order_by("for_month"))
+
+
+# --- selectors ------------------------------------------------------------------------------------
+
+
+def test_standards_and_parameters_by_effective_date(subsidy):
+    Standard.objects.filter(benefit_type=subsidy, area_type="urban").update(
+        effective_to=datetime.date(2026, 2, 28)
+    )
+    Standard.objects.create(benefit_type=subsidy, area_type="urban", amount=650, effective_from=MARCH)
+    Standard.objects.create(benefit_type=subsidy, area_type="", tier="x", amount=1, effective_from=MARCH)
+
+    assert standard_in_force(subsidy, "urban", "", datetime.date(2026, 2, 28)).amount == 600
+    assert standard_in_force(subsidy, "urban", "", MARCH).amount == 650
+    assert standard_in_force(subsidy, "rural", "x", MARCH).amount == 1  # falls back to 不分城乡
+    with pytest.raises(StandardNotFound, match="没有有效的待遇标准"):
+        standard_in_force(subsidy, "urban", "nope", MARCH)
+    assert set(standards_in_force_map(subsidy, MARCH)) == {("urban", ""), ("rural", ""), ("", "x")}
+
+    Parameter.objects.create(
+        key="floor_ratio", name="保底比例", value=Decimal("0.2"), effective_from=datetime.date(2024, 1, 1)
+    )
+    assert parameter_value("floor_ratio", MARCH) == Decimal("0.2")
+    with pytest.raises(ParameterNotFound, match="floor_ratio"):
+        parameter_value("floor_ratio", datetime.date(2023, 12, 31))
+
+
+def test_entitlements_in_force_by_month(subsidy, regions):
+    _, open_ended = household_entitlement(subsidy, regions["community11"], start=MARCH)
+    _, later = household_entitlement(subsidy, regions["community11"], start=MAY)
+    _, ended = household_entitlement(subsidy, regions["community11"], start=MARCH)
+    services.entitlement_end(entitlement=ended, last_month=APRIL, reason="收入超标", actor=None)
+    _, suspended = household_entitlement(subsidy, regions["community11"], start=MARCH)
+    Entitlement.objects.filter(pk=suspended.pk).update(status=Entitlement.Status.SUSPENDED)
+
+    ids = lambda month: {r["id"] for r in entitlements_in_force(subsidy, month)}  # noqa: E731
+    assert ids(APRIL) == {open_ended.pk, ended.pk}
+    assert ids(MAY) == {open_ended.pk, later.pk}
+
+
+def test_round_half_up_to_unit():
+    assert round_amount(Decimal("300.5"), Rounding.YUAN) == Decimal("301.00")
+    assert round_amount(Decimal("0.125"), Rounding.FEN) == Decimal("0.13")
+
+
+def test_unregistered_benefit_type_is_refused(db):
+    bt = BenefitType.objects.create(code="nobody_knows", name="未知待遇")
+    with pytest.raises(CalculatorNotRegistered, match="没有登记计算规则"):
+        recalc(bt, MARCH)
+
+
+# --- recalculation --------------------------------------------------------------------------------
+
+
+def test_recalculation_is_idempotent(subsidy, fixed, regions):
+    # Given
+    for size in (1, 2, 3):
+        household_entitlement(subsidy, regions["community11"], size=size)
+    household_entitlement(subsidy, regions["community22"], size=2)  # rural: 410
+    # When
+    run = recalc(subsidy, MARCH)
+    first = snapshot(run)
+    again = recalc(subsidy, MARCH)
+    # Then
+    assert again.pk == run.pk
+    assert snapshot(again) == first
+    assert len(first) == 4
+    assert again.line_count == 4
+    assert again.total_amount == Decimal(600 * 6 + 410 * 2)
+    assert PaymentRun.objects.filter(benefit_type=subsidy, month=MARCH).count() == 1
+    line = PaymentLine.objects.filter(run=run, covered_persons=3).get()
+    assert line.amount == Decimal("1800.00")
+    assert line.change == CH.NEW
+    assert line.explanation["living_members"] == 3
+    assert line.explanation["standard"] == "600.0000"
+
+
+def test_fixed_standard_calculator_rounds_to_yuan(fixed, regions):
+    _, a = person_entitlement(fixed, regions["community11"], tier="A")
+    _, b = person_entitlement(fixed, regions["community11"], tier="B")
+    run = recalc(fixed, MARCH)
+    assert lines_of(run, a)[0].amount == Decimal("100.00")
+    assert lines_of(run, b)[0].amount == Decimal("301.00")  # 300.5 ROUND_HALF_UP to 元
+
+
+def test_locked_run_is_never_changed(subsidy, regions, chief):
+    # Given a locked March run
+    household, entitlement = household_entitlement(subsidy, regions["community11"], size=2)
+    march = recalc(subsidy, MARCH)
+    services.payment_run_lock(run=march, actor=chief)
+    locked_lines = list(PaymentLine.objects.filter(run=march).values())
+    # When facts and standards change and later months are recalculated
+    PersonFactory(household=household)
+    Standard.objects.filter(benefit_type=subsidy).update(amount=700)
+    recalc(subsidy, APRIL)
+    # Then March is untouched, refuses recalculation and a second lock
+    with pytest.raises(PaymentRunLocked, match="已锁定"):
+        recalc(subsidy, MARCH)
+    with pytest.raises(PaymentRunLocked):
+        services.payment_run_lock(run=march, actor=chief)
+    march.refresh_from_db()
+    assert march.status == PaymentRun.Status.LOCKED
+    assert march.total_amount == Decimal("1200.00")
+    assert list(PaymentLine.objects.filter(run=march).values()) == locked_lines
+
+
+def test_back_pay_after_retroactive_standard_change(subsidy, regions, chief):
+    # Given March paid at 600 and locked
+    _, entitlement = household_entitlement(subsidy, regions["community11"], size=1)
+    services.payment_run_lock(run=recalc(subsidy, MARCH), actor=chief)
+    # When the standard is raised to 650 from March (decided in April)
+    Standard.objects.filter(benefit_type=subsidy, area_type="urban").update(
+        effective_to=datetime.date(2026, 2, 28)
+    )
+    Standard.objects.create(benefit_type=subsidy, area_type="urban", amount=650, effective_from=MARCH)
+    april = recalc(subsidy, APRIL)
+    # Then April pays 650 and a +50 补发 for March
+    (regular,) = lines_of(april, entitlement, line_type=LT.REGULAR)
+    (back_pay,) = lines_of(april, entitlement, line_type=LT.BACK_PAY)
+    assert regular.amount == Decimal("650.00")
+    assert regular.change == CH.CHANGED
+    assert back_pay.amount == Decimal("50.00")
+    assert back_pay.base_amount == Decimal("50.00")
+    assert back_pay.for_month == MARCH
+    assert back_pay.explanation["paid"] == "600.00"
+    assert back_pay.explanation["recomputed"]["total"] == "650.00"
+    assert "补发 50.00 元" in back_pay.explanation["formula"]
+    assert april.adjustment_total == Decimal("50.00")
+    assert april.total_amount == Decimal("700.00")
+    # and the back pay, once locked, is not paid again in May
+    assert snapshot(recalc(subsidy, APRIL)) == snapshot(april)
+    services.payment_run_lock(run=april, actor=chief)
+    may = recalc(subsidy, MAY)
+    assert lines_of(may, entitlement, line_type__in=[LT.BACK_PAY, LT.RECOVERY]) == []
+    assert may.total_amount == Decimal("650.00")
+
+
+def test_death_stops_entitlement_from_next_month(fixed, subsidy, regions, chief):
+    # Given a person entitlement, and the person's household on a household benefit
+    person, entitlement = person_entitlement(fixed, regions["community11"], tier="A")
+    _, household_ent = (
+        person.household,
+        services.entitlement_create(
+            benefit_type=subsidy,
+            household=person.household,
+            region_code=person.region_code,
+            area_type="urban",
+            start_month=MARCH,
+            actor=None,
+        ),
+    )
+    # When the death is recorded in March (before any run)
+    record_death(person, datetime.date(2026, 3, 15), chief)
+    # Then the entitlement ends with March
+    entitlement.refresh_from_db()
+    assert entitlement.end_month == MARCH
+    assert entitlement.status == Entitlement.Status.ENDED
+    household_ent.refresh_from_db()
+    assert household_ent.end_month is None  # household benefits count living members instead
+    march = recalc(fixed, MARCH)
+    assert lines_of(march, entitlement)[0].amount == Decimal("100.00")
+    # April: nothing paid, only a 停发 marker with the reason
+    april = recalc(fixed, APRIL)
+    (stop,) = lines_of(april, entitlement)
+    assert stop.amount == 0
+    assert stop.change == CH.STOPPED
+    assert "享受人死亡" in stop.explanation["stop_reason"]
+    assert april.line_count == 0
+    assert april.total_amount == 0
+    # May: no line at all
+    assert lines_of(recalc(fixed, MAY), entitlement) == []
+    # The household benefit drops to the living member from April
+    assert lines_of(recalc(subsidy, MARCH), household_ent)[0].covered_persons == 2
+    (household_april,) = lines_of(recalc(subsidy, APRIL), household_ent)
+    assert household_april.covered_persons == 1
+    assert household_april.change == CH.CHANGED
+
+
+def test_late_reported_death_is_recovered(fixed, subsidy, regions, chief):
+    # Given March and April paid and locked for a person and their household
+    person, entitlement = person_entitlement(fixed, regions["community11"], tier="A")
+    household_ent = services.entitlement_create(
+        benefit_type=subsidy,
+        household=person.household,
+        region_code=person.region_code,
+        area_type="urban",
+        start_month=MARCH,
+        actor=None,
+    )
+    for bt in (fixed, subsidy):
+        for month in (MARCH, APRIL):
+            services.payment_run_lock(run=recalc(bt, month), actor=chief)
+    # When a death in March is reported in May
+    record_death(person, datetime.date(2026, 3, 20), chief)
+    may = recalc(fixed, MAY)
+    # Then May recovers April's payment, pays nothing, and marks the stop
+    (recovery,) = lines_of(may, entitlement, line_type=LT.RECOVERY)
+    assert recovery.amount == Decimal("-100.00")
+    assert recovery.for_month == APRIL
+    assert "享受人死亡" in recovery.explanation["adjustment_reason"]
+    assert "扣回 100.00 元" in recovery.explanation["formula"]
+    (stop,) = lines_of(may, entitlement, line_type=LT.REGULAR)
+    assert stop.amount == 0 and stop.change == CH.STOPPED
+    assert may.total_amount == Decimal("-100.00")
+    # The household benefit recovers one member's share for April
+    may_household = recalc(subsidy, MAY)
+    (household_recovery,) = lines_of(may_household, household_ent, line_type=LT.RECOVERY)
+    assert household_recovery.amount == Decimal("-600.00")
+    assert household_recovery.for_month == APRIL
+    (regular,) = lines_of(may_household, household_ent, line_type=LT.REGULAR)
+    assert regular.amount == Decimal("600.00")
+    # Rerunning changes nothing
+    assert snapshot(recalc(fixed, MAY)) == snapshot(may)
+
+
+def test_change_flags_against_previous_month(subsidy, regions):
+    # Given March: A, B and C paid
+    _, a = household_entitlement(subsidy, regions["community11"], size=1)
+    household_b, b = household_entitlement(subsidy, regions["community11"], size=1)
+    _, c = household_entitlement(subsidy, regions["community11"], size=1)
+    recalc(subsidy, MARCH)
+    # When B gains a member, C ends with March and D starts in April
+    PersonFactory(household=household_b)
+    services.entitlement_end(entitlement=c, last_month=MARCH, reason="自愿退出", actor=None)
+    _, d = household_entitlement(subsidy, regions["community11"], size=1, start=APRIL)
+    april = recalc(subsidy, APRIL)
+    # Then
+    flags = dict(PaymentLine.objects.filter(run=april).values_list("entitlement_id", "change"))
+    assert flags == {a.pk: CH.UNCHANGED, b.pk: CH.CHANGED, c.pk: CH.STOPPED, d.pk: CH.NEW}
+    assert lines_of(april, b)[0].explanation["previous_amount"] == "600.00"
+    assert april.line_count == 3
+    assert april.total_amount == Decimal("600") + Decimal("1200") + Decimal("600")
+
+
+def test_recalculation_query_count_does_not_grow(subsidy, regions, chief):
+    small = BenefitType.objects.create(code="test_subsidy_small", name="小")
+    register_calculator("test_subsidy_small")(SubsidyCalculator)
+    Standard.objects.create(
+        benefit_type=small, area_type="urban", amount=600, effective_from=datetime.date(2020, 1, 1)
+    )
+    for bt, count in ((small, 5), (subsidy, 50)):
+        for _ in range(count):
+            household_entitlement(bt, regions["community11"], size=2)
+        services.payment_run_lock(run=recalc(bt, MARCH), actor=chief)  # a locked month to re-check
+    # Make half of them differ so adjustment lines are written too
+    Standard.objects.filter(area_type="urban").update(amount=610)
+
+    counts = {}
+    for bt in (small, subsidy):
+        with CaptureQueriesContext(connection) as ctx:
+            run = recalc(bt, APRIL)
+        counts[bt.code] = len(ctx.captured_queries)
+        assert PaymentLine.objects.filter(run=run, line_type=LT.BACK_PAY).count() == (
+            5 if bt == small else 50
+        )
+    assert counts["test_subsidy_small"] == counts["test_subsidy"]
+    assert counts["test_subsidy"] <= 20
+
+
+def test_tasks_recalculate_and_next_month(subsidy, regions, chief):
+    _, entitlement = household_entitlement(
+        subsidy, regions["community11"], size=1, start=datetime.date(2020, 1, 1)
+    )
+    result = tasks.recalculate_run.delay("test_subsidy", "2026-03", chief.pk).get()
+    assert result["line_count"] == 1
+    assert result["total_amount"] == "600.00"
+    run = PaymentRun.objects.get(pk=result["run_id"])
+    assert run.calculated_by == chief
+
+    first = tasks.recalculate_all_for_next_month.delay().get()
+    second = tasks.recalculate_all_for_next_month.delay().get()
+    assert [r for r in first if r["benefit_type"] == "test_subsidy"] == [
+        r for r in second if r["benefit_type"] == "test_subsidy"
+    ]
+    (mine,) = [r for r in second if r["benefit_type"] == "test_subsidy"]
+    assert mine["line_count"] == 1
+
+
+def test_death_subscriber_is_registered():
+    assert services.entitlements_stop_for_death in events.subscribers("death")
+
+
+# --- views ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def locked_and_draft(subsidy, regions, chief):
+    for region in ("community11", "community11", "community21"):
+        household_entitlement(subsidy, regions[region], size=2)
+    march = recalc(subsidy, MARCH)
+    services.payment_run_lock(run=march, actor=chief)
+    april = recalc(subsidy, APRIL)
+    return march, april
+
+
+def test_views_need_permissions(client, make_user, locked_and_draft):
+    march, april = locked_and_draft
+    urls = [
+        reverse("benefits:run_list"),
+        reverse("benefits:run_detail", args=[april.pk]),
+        reverse("benefits:line_detail", args=[april.lines.first().pk]),
+    ]
+    # anonymous → login
+    for url in urls:
+        assert client.get(url).status_code == 302
+    # 社区经办人 may see standards but not payment runs
+    client.force_login(make_user("社区经办人"))
+    for url in urls:
+        assert client.get(url).status_code == 403
+    assert client.get(reverse("benefits:standard_list")).status_code == 200
+    assert client.post(reverse("benefits:run_recalculate", args=[april.pk])).status_code == 403
+    assert client.post(reverse("benefits:run_lock", args=[april.pk])).status_code == 403
+
+
+def test_run_list_and_detail(client, chief, locked_and_draft, django_assert_max_num_queries):
+    march, april = locked_and_draft
+    client.force_login(chief)
+    response = client.get(reverse("benefits:run_list"), {"benefit_type": "test_subsidy", "status": "locked"})
+    assert response.status_code == 200
+    assert list(response.context["page"]) == [march]
+    assert client.get(reverse("benefits:run_list"), {"month": "2026-04"}).context["page"][0] == april
+
+    with django_assert_max_num_queries(15):
+        response = client.get(reverse("benefits:run_detail", args=[april.pk]))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "重新计算" in content and "锁定" in content
+    assert "标准 600.00 × 在世成员 2 人" in content
+    assert len(response.context["page"]) == 3
+    assert client.get(reverse("benefits:run_detail", args=[99999])).status_code == 404
+
+    line = april.lines.first()
+    number = line.household.number
+    response = client.get(reverse("benefits:run_detail", args=[april.pk]), {"q": number})
+    assert [x.pk for x in response.context["page"]] == [line.pk]
+    response = client.get(reverse("benefits:run_detail", args=[april.pk]), {"change": "new"})
+    assert len(response.context["page"]) == 0
+    response = client.get(reverse("benefits:line_detail", args=[line.pk]))
+    assert response.status_code == 200
+    assert "在世成员数" in response.content.decode()
+
+
+def test_lines_are_scoped_to_the_users_region(client, make_user, locked_and_draft):
+    march, april = locked_and_draft
+    auditor = make_user("街道审核员", region="street2")
+    client.force_login(auditor)
+    response = client.get(reverse("benefits:run_detail", args=[april.pk]))
+    assert {line.region_code[:9] for line in response.context["page"]} == {"220106002"}
+    outside = april.lines.filter(region_code__startswith="220106001").first()
+    assert client.get(reverse("benefits:line_detail", args=[outside.pk])).status_code == 404
+
+
+def test_recalculate_and_lock_buttons(client, make_user, chief, locked_and_draft):
+    march, april = locked_and_draft
+    clerk = make_user("科室经办人", region="district")
+    client.force_login(clerk)
+    response = client.post(reverse("benefits:run_recalculate", args=[april.pk]), follow=True)
+    assert "计算完成" in response.content.decode()
+    assert client.post(reverse("benefits:run_lock", args=[april.pk])).status_code == 403  # no lock permission
+    # a locked run refuses recalculation with a Chinese message
+    response = client.post(reverse("benefits:run_recalculate", args=[march.pk]), follow=True)
+    assert "已锁定" in response.content.decode()
+    # a new month's run from the list page
+    response = client.post(
+        reverse("benefits:run_create"), {"benefit_type": "test_subsidy", "month": "2026-05"}
+    )
+    may = PaymentRun.objects.get(benefit_type__code="test_subsidy", month=MAY)
+    assert response.url == reverse("benefits:run_detail", args=[may.pk])
+
+    client.force_login(chief)
+    assert "确认锁定" in client.get(reverse("benefits:run_lock", args=[april.pk])).content.decode()
+    client.post(reverse("benefits:run_lock", args=[april.pk]))
+    april.refresh_from_db()
+    assert april.status == PaymentRun.Status.LOCKED
+    assert april.locked_by == chief
+
+
+def test_standard_list_filters(client, chief, subsidy):
+    Standard.objects.filter(benefit_type=subsidy, area_type="urban").update(
+        effective_to=datetime.date(2021, 6, 30)
+    )
+    Standard.objects.create(
+        benefit_type=subsidy, area_type="urban", amount=650, effective_from=datetime.date(2021, 7, 1)
+    )
+    client.force_login(chief)
+    response = client.get(
+        reverse("benefits:standard_list"), {"benefit_type": "test_subsidy", "state": "current"}
+    )
+    assert sorted(s.amount for s in response.context["page"]) == [410, 650]
+    response = client.get(reverse("benefits:standard_list"), {"state": "history"})
+    assert [s.amount for s in response.context["page"]] == [600]
