@@ -5,3 +5,21 @@ class RegistryConfig(AppConfig):
     name = "core.registry"
     label = "registry"
     verbose_name = "户籍与人员"
+
+    def ready(self) -> None:
+        from core.accounts.navigation import NavItem, register_nav
+
+        section = ("registry", "户籍与人员")
+        register_nav(
+            *section, NavItem("人员查询", "registry:search", "search", "registry.view_person"), order=10
+        )
+        register_nav(
+            *section,
+            NavItem("家庭档案", "registry:household_list", "people", "registry.view_household"),
+            order=10,
+        )
+        register_nav(
+            *section,
+            NavItem("新增家庭", "registry:household_create", "person-plus", "registry.add_household"),
+            order=10,
+        )

@@ -21,8 +21,8 @@ from .choices import (
     LabourCapacity,
     LifeEventKind,
     MaritalStatus,
-    Relation,
     RegionLevel,
+    Relation,
     SelfCare,
     Sex,
     income_treatment,
@@ -44,7 +44,12 @@ class Region(models.Model):
     name = models.CharField("名称", max_length=100)
     level = models.PositiveSmallIntegerField("层级", choices=RegionLevel.choices)
     parent = models.ForeignKey(
-        "self", verbose_name="上级区划", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name="上级区划",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     area_type = models.CharField("城乡类型", max_length=8, choices=AreaType.choices, default=AreaType.URBAN)
     is_demo = models.BooleanField("演示数据", default=False, help_text="演示用区划，代码不一定是官方代码")
@@ -112,14 +117,21 @@ class Person(models.Model):
     """One row per human, keyed by a validated identity document."""
 
     name = models.CharField("姓名", max_length=50, db_index=True)
-    id_type = models.CharField("证件类型", max_length=10, choices=DocumentType.choices, default=DocumentType.RIC)
+    id_type = models.CharField(
+        "证件类型", max_length=10, choices=DocumentType.choices, default=DocumentType.RIC
+    )
     id_number = models.CharField("证件号码", max_length=32, unique=True)
     sex = models.CharField("性别", max_length=1, choices=Sex.choices)
     birth_date = models.DateField("出生日期")
     ethnicity = models.CharField("民族", max_length=20, blank=True, default="汉族")
     phone = models.CharField("联系电话", max_length=20, blank=True)
     household = models.ForeignKey(
-        Household, verbose_name="所在家庭", null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+        Household,
+        verbose_name="所在家庭",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
     )
     relation = models.CharField("与户主关系", max_length=16, choices=Relation.choices, blank=True)
     region_code = models.CharField("区划代码", max_length=12, blank=True, editable=False)
@@ -168,7 +180,9 @@ class Person(models.Model):
 class Membership(models.Model):
     """A person's stay in a household; a move closes one row and opens another, so history is kept."""
 
-    person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="memberships")
+    person = models.ForeignKey(
+        Person, verbose_name="人员", on_delete=models.PROTECT, related_name="memberships"
+    )
     household = models.ForeignKey(
         Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="memberships"
     )
@@ -183,7 +197,9 @@ class Membership(models.Model):
         ordering = ["household", "joined_on"]
         constraints = [
             models.UniqueConstraint(
-                fields=["person"], condition=models.Q(left_on__isnull=True), name="one_open_membership_per_person"
+                fields=["person"],
+                condition=models.Q(left_on__isnull=True),
+                name="one_open_membership_per_person",
             )
         ]
 
@@ -194,7 +210,9 @@ class Membership(models.Model):
 class IncomeRecord(models.Model):
     """A monthly income of a household (or one member) over a period; its kind decides how it counts."""
 
-    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="incomes")
+    household = models.ForeignKey(
+        Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="incomes"
+    )
     person = models.ForeignKey(
         Person, verbose_name="成员", null=True, blank=True, on_delete=models.PROTECT, related_name="incomes"
     )
@@ -214,7 +232,9 @@ class IncomeRecord(models.Model):
         verbose_name_plural = "收入记录"
         ordering = ["household", "-period_start"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(monthly_amount__gte=0), name="income_amount_not_negative")
+            models.CheckConstraint(
+                condition=models.Q(monthly_amount__gte=0), name="income_amount_not_negative"
+            )
         ]
 
     def __str__(self) -> str:
@@ -226,7 +246,9 @@ class IncomeRecord(models.Model):
 
 
 class AssetRecord(models.Model):
-    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="assets")
+    household = models.ForeignKey(
+        Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="assets"
+    )
     person = models.ForeignKey(
         Person, verbose_name="所有人", null=True, blank=True, on_delete=models.PROTECT, related_name="assets"
     )
@@ -243,14 +265,18 @@ class AssetRecord(models.Model):
         verbose_name = "财产记录"
         verbose_name_plural = "财产记录"
         ordering = ["household", "-recorded_on"]
-        constraints = [models.CheckConstraint(condition=models.Q(value__gte=0), name="asset_value_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(value__gte=0), name="asset_value_not_negative")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.value}"
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
-    return f"attachments/{instance.region_code[:6] or 'all'}/{instance.sha256[:2]}/{instance.sha256}_{filename}"
+    return (
+        f"attachments/{instance.region_code[:6] or 'all'}/{instance.sha256[:2]}/{instance.sha256}_{filename}"
+    )
 
 
 class Attachment(models.Model):
@@ -286,7 +312,9 @@ class Attachment(models.Model):
 class LifeEvent(models.Model):
     """A fact about a person that other bureaus react to (death, turning 18/80, marital change)."""
 
-    person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="life_events")
+    person = models.ForeignKey(
+        Person, verbose_name="人员", on_delete=models.PROTECT, related_name="life_events"
+    )
     kind = models.CharField("事件", max_length=20, choices=LifeEventKind.choices)
     event_date = models.DateField("发生日期")
     data = models.JSONField("详情", default=dict, blank=True)
@@ -309,3 +337,18 @@ class LifeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {self.get_kind_display()}"
+
+
+class HouseholdSequence(models.Model):
+    """The last 户编号 sequence used in a community; bumped with one upsert so concurrent registrations
+    never draw the same number (the row lock is held until the registering transaction ends)."""
+
+    region_code = models.CharField("区划代码", max_length=12, primary_key=True)
+    last_value = models.PositiveIntegerField("已用序号", default=0)
+
+    class Meta:
+        verbose_name = "户编号序列"
+        verbose_name_plural = "户编号序列"
+
+    def __str__(self) -> str:
+        return f"{self.region_code}: {self.last_value}"

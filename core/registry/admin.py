@@ -1,0 +1,121 @@
+"""Admin: the system administrator manages regions here; the rest is for inspection (edits go through
+the application's pages and services, so history and life events are never skipped)."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .masking import mask_id_number
+from .models import AssetRecord, Attachment, Household, IncomeRecord, LifeEvent, Membership, Person, Region
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "level", "area_type", "parent", "is_active", "is_demo"]
+    list_filter = ["level", "area_type", "is_active", "is_demo"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["parent"]
+    ordering = ["code"]
+    list_per_page = 100
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fk_name = "household"
+    extra = 0
+    fields = ["person", "relation", "joined_on", "left_on", "reason"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "成员变动记录"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Household)
+class HouseholdAdmin(SimpleHistoryAdmin):
+    list_display = ["number", "head", "region", "area_type", "is_active", "created_at"]
+    list_filter = ["area_type", "is_active"]
+    search_fields = ["number", "head__name", "address"]
+    list_select_related = ["head", "region"]
+    raw_id_fields = ["region", "head", "created_by"]
+    readonly_fields = ["region_code", "created_by", "created_at", "updated_at"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Person)
+class PersonAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "masked_id_number", "sex", "birth_date", "household", "relation", "death_date"]
+    list_filter = ["sex", "marital_status", "disability_category", "self_care"]
+    search_fields = ["=id_number", "name", "household__number"]
+    list_select_related = ["household"]
+    raw_id_fields = ["household"]
+    readonly_fields = ["region_code", "created_at", "updated_at"]
+
+    @admin.display(description="证件号码")
+    def masked_id_number(self, obj):
+        return mask_id_number(obj.id_number)
+
+
+@admin.register(IncomeRecord)
+class IncomeRecordAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "household",
+        "person",
+        "kind",
+        "monthly_amount",
+        "period_start",
+        "period_end",
+        "recorded_by",
+    ]
+    list_filter = ["kind"]
+    search_fields = ["household__number", "person__name"]
+    list_select_related = ["household", "person", "recorded_by"]
+    raw_id_fields = ["household", "person", "recorded_by"]
+
+
+@admin.register(AssetRecord)
+class AssetRecordAdmin(SimpleHistoryAdmin):
+    list_display = ["household", "person", "kind", "value", "recorded_on", "recorded_by"]
+    list_filter = ["kind"]
+    search_fields = ["household__number", "person__name"]
+    list_select_related = ["household", "person", "recorded_by"]
+    raw_id_fields = ["household", "person", "recorded_by"]
+
+
+@admin.register(LifeEvent)
+class LifeEventAdmin(admin.ModelAdmin):
+    list_display = ["person", "kind", "event_date", "recorded_by", "recorded_at"]
+    list_filter = ["kind"]
+    search_fields = ["person__name", "=person__id_number"]
+    list_select_related = ["person", "recorded_by"]
+    raw_id_fields = ["person", "recorded_by"]
+    date_hierarchy = "event_date"
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = [
+        "original_name",
+        "doc_type",
+        "content_type",
+        "object_id",
+        "size",
+        "uploaded_by",
+        "uploaded_at",
+        "is_removed",
+    ]
+    list_filter = ["doc_type", "is_removed"]
+    search_fields = ["original_name", "sha256"]
+    list_select_related = ["content_type", "uploaded_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,268 @@
+"""Forms parse and render; the rules live in services (whose errors are put back beside the fields)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from .choices import (
+    AreaType,
+    AssetKind,
+    AttachmentType,
+    DisabilityCategory,
+    DisabilityGrade,
+    DocumentType,
+    IncomeKind,
+    LabourCapacity,
+    MaritalStatus,
+    RegionLevel,
+    Relation,
+    SelfCare,
+    Sex,
+)
+from .models import Household, Person, Region
+from .selectors import regions_visible_to
+
+
+def _blank(choices, label: str = "请选择") -> list[tuple[str, str]]:
+    return [("", label), *choices]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class BootstrapMixin:
+    """Bootstrap classes on every widget; invalid fields get `is-invalid` so the message shows beside them."""
+
+    def _style(self) -> None:
+        for name, field in self.fields.items():
+            widget = field.widget
+            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+            if self.is_bound and name in self.errors:
+                widget.attrs["class"] += " is-invalid"
+
+    def full_clean(self):
+        super().full_clean()
+        self._style()
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        self._style()
+
+
+class HouseholdForm(BootstrapMixin, forms.Form):
+    region = forms.ModelChoiceField(
+        label="所属社区/村", queryset=Region.objects.none(), empty_label="请选择社区/村"
+    )
+    address = forms.CharField(label="住址", max_length=200)
+    area_type = forms.ChoiceField(
+        label="城乡类型", choices=_blank(AreaType.choices, "按社区/村默认"), required=False
+    )
+    phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    bank_name = forms.CharField(label="开户银行", max_length=60, required=False)
+    bank_account = forms.CharField(label="银行账号", max_length=32, required=False)
+    account_holder = forms.CharField(label="代领人/账户名", max_length=50, required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = regions_visible_to(user, level=RegionLevel.COMMUNITY).select_related(
+            "parent"
+        )
+        self.fields["region"].label_from_instance = lambda r: f"{r.parent.name if r.parent else ''} {r.name}"
+        self._style()
+
+
+class HouseholdEditForm(BootstrapMixin, forms.ModelForm):
+    class Meta:
+        model = Household
+        fields = ["address", "area_type", "phone", "bank_name", "bank_account", "account_holder"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class MemberForm(BootstrapMixin, forms.Form):
+    """One row of the household's member table; the ID number fills birth date and sex (static/js/app.js)."""
+
+    name = forms.CharField(label="姓名", max_length=50)
+    relation = forms.ChoiceField(label="与户主关系", choices=_blank(Relation.choices))
+    id_type = forms.ChoiceField(label="证件类型", choices=DocumentType.choices, initial=DocumentType.RIC)
+    id_number = forms.CharField(
+        label="证件号码",
+        max_length=32,
+        widget=forms.TextInput(attrs={"data-id-number": "", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    birth_date = forms.DateField(
+        label="出生日期", required=False, widget=DateInput(attrs={"data-birth-date": ""})
+    )
+    sex = forms.ChoiceField(
+        label="性别",
+        choices=_blank(Sex.choices, "—"),
+        required=False,
+        widget=forms.Select(attrs={"data-sex": ""}),
+    )
+    phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    marital_status = forms.ChoiceField(
+        label="婚姻状况", choices=MaritalStatus.choices, initial=MaritalStatus.UNMARRIED
+    )
+    disability_category = forms.ChoiceField(
+        label="残疾类别", choices=_blank(DisabilityCategory.choices, "无"), required=False
+    )
+    disability_grade = forms.TypedChoiceField(
+        label="残疾等级",
+        choices=_blank(DisabilityGrade.choices, "—"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+    )
+    self_care = forms.ChoiceField(label="自理能力", choices=SelfCare.choices, initial=SelfCare.FULL)
+    labour_capacity = forms.ChoiceField(
+        label="劳动能力", choices=LabourCapacity.choices, initial=LabourCapacity.FULL
+    )
+    serious_illness = forms.BooleanField(label="重病", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class BaseMemberFormSet(forms.BaseFormSet):
+    def members(self) -> list[dict]:
+        """The cleaned rows not marked for deletion, with their form index (to map service errors back)."""
+        return [f.cleaned_data for f in self.live_forms()]
+
+    def live_forms(self) -> list[MemberForm]:
+        return [f for f in self.forms if f.has_changed() and not self._should_delete_form(f)]
+
+
+MemberFormSet = forms.formset_factory(
+    MemberForm, formset=BaseMemberFormSet, extra=0, min_num=1, validate_min=True, can_delete=True
+)
+
+
+def apply_service_errors(error: ValidationError, form: forms.Form, formset=None) -> None:
+    """Put a service's field-keyed errors beside the fields ("members.<i>.<field>" into the formset row)."""
+    live = formset.live_forms() if formset is not None else []
+    for key, messages in error.message_dict.items():
+        if key.startswith("members.") and formset is not None:
+            _, index, field = key.split(".", 2)
+            row = live[int(index)]
+            for message in messages:
+                row.add_error(field if field in row.fields else None, message)
+        elif key == "members" and formset is not None:
+            formset._non_form_errors = formset.error_class([*formset.non_form_errors(), *messages])
+        else:
+            for message in messages:
+                form.add_error(key if key in form.fields else None, message)
+
+
+class PersonEditForm(BootstrapMixin, forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = [
+            "name",
+            "phone",
+            "ethnicity",
+            "disability_category",
+            "disability_grade",
+            "disability_cert_no",
+            "serious_illness",
+            "self_care",
+            "labour_capacity",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class _MemberChoiceMixin:
+    def _members(self, household: Household | None) -> None:
+        people = (
+            household.members.filter(death_date__isnull=True).order_by("pk")
+            if household
+            else Person.objects.none()
+        )
+        self.fields["person"].queryset = people
+
+
+class IncomeForm(BootstrapMixin, _MemberChoiceMixin, forms.Form):
+    kind = forms.ChoiceField(label="收入类型", choices=_blank(IncomeKind.choices))
+    person = forms.ModelChoiceField(
+        label="成员", queryset=Person.objects.none(), required=False, empty_label="全家"
+    )
+    monthly_amount = forms.DecimalField(label="月均金额（元）", max_digits=12, decimal_places=2)
+    period_start = forms.DateField(label="起始日期", widget=DateInput())
+    period_end = forms.DateField(
+        label="截止日期", required=False, widget=DateInput(), help_text="长期收入可不填"
+    )
+    note = forms.CharField(label="说明", max_length=200, required=False)
+
+    def __init__(self, *args, household=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._members(household)
+        self._style()
+
+
+class AssetForm(BootstrapMixin, _MemberChoiceMixin, forms.Form):
+    kind = forms.ChoiceField(label="财产类型", choices=_blank(AssetKind.choices))
+    person = forms.ModelChoiceField(
+        label="所有人", queryset=Person.objects.none(), required=False, empty_label="全家共有"
+    )
+    value = forms.DecimalField(label="价值（元）", max_digits=14, decimal_places=2)
+    recorded_on = forms.DateField(label="核查日期", widget=DateInput(), initial=timezone.localdate)
+    description = forms.CharField(label="描述", max_length=200, required=False)
+
+    def __init__(self, *args, household=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._members(household)
+        self._style()
+
+
+class AttachmentForm(BootstrapMixin, forms.Form):
+    doc_type = forms.ChoiceField(label="材料类型", choices=_blank(AttachmentType.choices))
+    file = forms.FileField(label="文件")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class DeathForm(BootstrapMixin, forms.Form):
+    death_date = forms.DateField(label="死亡日期", widget=DateInput())
+    certificate_no = forms.CharField(label="死亡证明编号", max_length=50, required=False)
+    note = forms.CharField(label="说明", max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class MoveForm(BootstrapMixin, forms.Form):
+    to_household = forms.CharField(label="迁入家庭户编号", max_length=20)
+    relation = forms.ChoiceField(label="与新户主关系", choices=_blank(Relation.choices))
+    date = forms.DateField(label="迁移日期", widget=DateInput(), initial=timezone.localdate)
+    reason = forms.CharField(label="变动原因", max_length=100, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class MaritalForm(BootstrapMixin, forms.Form):
+    new_status = forms.ChoiceField(label="新的婚姻状况", choices=MaritalStatus.choices)
+    date = forms.DateField(label="变更日期", widget=DateInput(), initial=timezone.localdate)
+    note = forms.CharField(label="说明", max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()

@@ -1,0 +1,435 @@
+"""Thin views: parse the request, call a selector or a service, render. Scope: out of scope is a 404."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import exports, selectors, services
+from .choices import AreaType
+from .forms import (
+    AssetForm,
+    AttachmentForm,
+    DeathForm,
+    HouseholdEditForm,
+    HouseholdForm,
+    IncomeForm,
+    MaritalForm,
+    MemberForm,
+    MemberFormSet,
+    MoveForm,
+    PersonEditForm,
+    apply_service_errors,
+)
+from .models import Attachment, Household, Person
+
+LIST_PAGE_SIZE = 50
+
+
+def _perm(name: str):
+    return permission_required(name, raise_exception=True)
+
+
+def _household(request: HttpRequest, pk: int) -> Household:
+    return get_object_or_404(Household.objects.visible_to(request.user).select_related("region"), pk=pk)
+
+
+def _person(request: HttpRequest, pk: int) -> Person:
+    return get_object_or_404(Person.objects.visible_to(request.user).select_related("household"), pk=pk)
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def _form_page(request, *, form, title: str, crumbs: list[tuple[str, str]], cancel_url: str, **extra):
+    context = {"form": form, "title": title, "crumbs": crumbs, "cancel_url": cancel_url, **extra}
+    return render(
+        request, "registry/form_page.html", context, status=400 if form.is_bound and form.errors else 200
+    )
+
+
+def _household_crumbs(household: Household) -> list[tuple[str, str]]:
+    return [
+        ("家庭档案", reverse("registry:household_list")),
+        (f"家庭 {household.number}", reverse("registry:household_detail", args=[household.pk])),
+    ]
+
+
+def _person_crumbs(person: Person) -> list[tuple[str, str]]:
+    crumbs = [("人员查询", reverse("registry:search"))]
+    crumbs.append((person.name, reverse("registry:person_detail", args=[person.pk])))
+    return crumbs
+
+
+# --------------------------------------------------------------------------------------------------- search
+
+
+@require_GET
+@_perm("registry.view_person")
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    result = selectors.people_search(request.user, query)
+    return render(request, "registry/search.html", {"result": result, "query": query.strip()})
+
+
+# --------------------------------------------------------------------------------------------------- households
+
+
+@require_GET
+@_perm("registry.view_household")
+def household_list(request: HttpRequest) -> HttpResponse:
+    params = {
+        "q": request.GET.get("q", ""),
+        "street": request.GET.get("street", ""),
+        "community": request.GET.get("community", ""),
+        "area_type": request.GET.get("area_type", ""),
+        "active": request.GET.get("active", "1"),
+        "sort": request.GET.get("sort", "number"),
+    }
+    households = selectors.household_list(request.user, **params)
+    if request.GET.get("export") == "xlsx":
+        return exports.household_list_xlsx(households)
+    page = Paginator(households, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    streets, communities = selectors.streets_and_communities(request.user)
+    return render(
+        request,
+        "registry/household_list.html",
+        {
+            "page": page,
+            "params": params,
+            "streets": streets,
+            "communities": communities,
+            "area_types": AreaType.choices,
+            "sorts": [("number", "户编号"), ("head", "户主"), ("members", "人数"), ("created", "登记时间")],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.add_household")
+def household_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = HouseholdForm(request.POST, user=request.user)
+        formset = MemberFormSet(request.POST, prefix="members")
+        if form.is_valid() and formset.is_valid():
+            try:
+                household = services.household_register(
+                    **form.cleaned_data, members=formset.members(), actor=request.user
+                )
+            except ValidationError as exc:
+                apply_service_errors(exc, form, formset)
+            else:
+                messages.success(
+                    request, f"家庭 {household.number} 已登记，共 {len(formset.members())} 名成员"
+                )
+                return redirect("registry:household_detail", pk=household.pk)
+        status = 400
+    else:
+        form = HouseholdForm(user=request.user)
+        formset = MemberFormSet(prefix="members", initial=[{"relation": "head"}])
+        status = 200
+    return render(request, "registry/household_form.html", {"form": form, "formset": formset}, status=status)
+
+
+@require_GET
+@_perm("registry.view_household")
+def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.household_detail(request.user, pk)
+    return render(request, "registry/household_detail.html", {"d": detail, "household": detail.household})
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.change_household")
+def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    household = _household(request, pk)
+    form = HouseholdEditForm(request.POST or None, instance=Household.objects.get(pk=household.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.household_update(household=household, data=form.cleaned_data, actor=request.user)
+        except ValidationError as exc:
+            apply_service_errors(exc, form)
+        else:
+            messages.success(request, "家庭信息已保存")
+            return redirect("registry:household_detail", pk=household.pk)
+    return _form_page(
+        request,
+        form=form,
+        title=f"修改家庭信息 · {household.number}",
+        crumbs=_household_crumbs(household),
+        cancel_url=reverse("registry:household_detail", args=[household.pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.add_person")
+def member_add(request: HttpRequest, pk: int) -> HttpResponse:
+    household = _household(request, pk)
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = services.person_add_to_household(
+                household=household, member=form.cleaned_data, actor=request.user
+            )
+        except ValidationError as exc:
+            apply_service_errors(exc, form)
+        else:
+            messages.success(request, f"已将 {person.name} 登记为家庭成员")
+            return redirect("registry:household_detail", pk=household.pk)
+    return _form_page(
+        request,
+        form=form,
+        title=f"新增家庭成员 · {household.number}",
+        crumbs=_household_crumbs(household),
+        cancel_url=reverse("registry:household_detail", args=[household.pk]),
+        person_form=True,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.add_incomerecord")
+def income_add(request: HttpRequest, pk: int) -> HttpResponse:
+    household = _household(request, pk)
+    form = IncomeForm(request.POST or None, household=household)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.income_record_add(household=household, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(exc, form)
+        else:
+            messages.success(request, "收入记录已登记")
+            return redirect(reverse("registry:household_detail", args=[household.pk]) + "#incomes")
+    return _form_page(
+        request,
+        form=form,
+        title=f"登记收入 · {household.number}",
+        crumbs=_household_crumbs(household),
+        cancel_url=reverse("registry:household_detail", args=[household.pk]),
+        help_text="优待抚恤金、计划生育奖励、奖学金、见义勇为奖励、社会救助金和城乡居民基础养老金不计入家庭收入；"
+        "个人缴纳的社会保险费、个人所得税和必要的就业成本从收入中扣减（民发〔2021〕57号）。",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.add_assetrecord")
+def asset_add(request: HttpRequest, pk: int) -> HttpResponse:
+    household = _household(request, pk)
+    form = AssetForm(request.POST or None, household=household)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.asset_record_add(household=household, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(exc, form)
+        else:
+            messages.success(request, "财产记录已登记")
+            return redirect(reverse("registry:household_detail", args=[household.pk]) + "#assets")
+    return _form_page(
+        request,
+        form=form,
+        title=f"登记财产 · {household.number}",
+        crumbs=_household_crumbs(household),
+        cancel_url=reverse("registry:household_detail", args=[household.pk]),
+    )
+
+
+# --------------------------------------------------------------------------------------------------- persons
+
+
+@require_GET
+@_perm("registry.view_person")
+def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.person_detail(request.user, pk)
+    return render(request, "registry/person_detail.html", {"d": detail, "person": detail.person})
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.change_person")
+def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person(request, pk)
+    form = PersonEditForm(request.POST or None, instance=Person.objects.get(pk=person.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.person_update(person=person, data=form.cleaned_data, actor=request.user)
+        except ValidationError as exc:
+            apply_service_errors(exc, form)
+        else:
+            messages.success(request, "人员信息已保存")
+            return redirect("registry:person_detail", pk=person.pk)
+    return _form_page(
+        request,
+        form=form,
+        title=f"修改人员信息 · {person.name}",
+        crumbs=_person_crumbs(person),
+        cancel_url=reverse("registry:person_detail", args=[person.pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.add_lifeevent")
+def person_death(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person(request, pk)
+    if not request.user.has_perm("registry.change_person"):
+        raise PermissionDenied
+    form = DeathForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.person_record_death(person=person, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(exc, form)
+        else:
+            messages.success(request, f"已登记 {person.name} 死亡，相关待遇将按规定停发")
+            return redirect("registry:person_detail", pk=person.pk)
+    return _form_page(
+        request,
+        form=form,
+        title=f"登记死亡 · {person.name}",
+        crumbs=_person_crumbs(person),
+        cancel_url=reverse("registry:person_detail", args=[person.pk]),
+        warning="登记死亡后，该人员享受的各项待遇将从次月起停发，死亡后已发放的资金将被追回。此操作不能撤销，请核对死亡证明后提交。",
+        submit_label="确认登记死亡",
+        submit_class="btn-danger",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.add_lifeevent")
+def person_marital(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person(request, pk)
+    form = MaritalForm(request.POST or None, initial={"new_status": person.marital_status})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.person_record_marital_change(person=person, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(exc, form)
+        else:
+            messages.success(request, "婚姻状况已变更")
+            return redirect("registry:person_detail", pk=person.pk)
+    return _form_page(
+        request,
+        form=form,
+        title=f"婚姻状况变更 · {person.name}",
+        crumbs=_person_crumbs(person),
+        cancel_url=reverse("registry:person_detail", args=[person.pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.change_membership")
+def person_move(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person(request, pk)
+    form = MoveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        target = (
+            Household.objects.visible_to(request.user).filter(number=data.pop("to_household").strip()).first()
+        )
+        if target is None:
+            form.add_error("to_household", "未找到该户编号的家庭（或不在您的管辖范围内）")
+        else:
+            try:
+                services.person_move(person=person, to_household=target, actor=request.user, **data)
+            except ValidationError as exc:
+                apply_service_errors(exc, form)
+            else:
+                messages.success(request, f"{person.name} 已迁入家庭 {target.number}")
+                return redirect("registry:household_detail", pk=target.pk)
+    return _form_page(
+        request,
+        form=form,
+        title=f"人员迁移 · {person.name}",
+        crumbs=_person_crumbs(person),
+        cancel_url=reverse("registry:person_detail", args=[person.pk]),
+    )
+
+
+# --------------------------------------------------------------------------------------------------- attachments
+
+ATTACHMENT_TARGETS = {"household": Household, "person": Person}
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.add_attachment")
+def attachment_upload(request: HttpRequest, target: str, pk: int) -> HttpResponse:
+    model = ATTACHMENT_TARGETS.get(target)
+    if model is None:
+        raise Http404
+    obj = get_object_or_404(model.objects.visible_to(request.user), pk=pk)
+    back = reverse(f"registry:{target}_detail", args=[obj.pk])
+    form = AttachmentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.attachment_add(
+                target=obj,
+                doc_type=form.cleaned_data["doc_type"],
+                uploaded_file=form.cleaned_data["file"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            apply_service_errors(exc, form)
+        else:
+            messages.success(request, "材料已上传")
+            return redirect(back + "#attachments")
+    crumbs = _household_crumbs(obj) if target == "household" else _person_crumbs(obj)
+    return _form_page(
+        request,
+        form=form,
+        title="上传材料",
+        crumbs=crumbs,
+        cancel_url=back,
+        multipart=True,
+        help_text=f"支持 {'、'.join(services.settings.ATTACHMENT_ALLOWED_EXTENSIONS)} 格式，"
+        f"单个文件不超过 {services.settings.ATTACHMENT_MAX_BYTES // 1024 // 1024} MB。",
+    )
+
+
+@require_GET
+@_perm("registry.view_attachment")
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    attachment = get_object_or_404(Attachment.objects.visible_to(request.user), pk=pk, is_removed=False)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("文件不存在") from None
+    return FileResponse(
+        handle, as_attachment=request.GET.get("inline") != "1", filename=attachment.original_name
+    )
+
+
+@require_POST
+@_perm("registry.add_attachment")
+def attachment_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    attachment = get_object_or_404(Attachment.objects.visible_to(request.user), pk=pk)
+    services.attachment_remove(attachment=attachment, actor=request.user)
+    messages.success(request, f"材料“{attachment.original_name}”已作废")
+    next_url = request.POST.get("next", "")
+    if next_url.startswith("/registry/"):
+        return redirect(next_url)
+    return redirect("registry:household_list")
+
+
+# --------------------------------------------------------------------------------------------------- personal data
+
+
+@require_POST
+@_perm("registry.view_full_personal_data")
+def reveal(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """htmx: replace one record's masked numbers with the full ones; every reveal is logged."""
+    if kind == "person":
+        person = _person(request, pk)
+        values = services.personal_data_reveal(person=person, actor=request.user, ip=_client_ip(request))
+        context = {"person": person, "values": values, "revealed": True}
+        return render(request, "registry/_pii_person.html", context)
+    if kind == "household":
+        household = _household(request, pk)
+        values = services.personal_data_reveal(
+            household=household, actor=request.user, ip=_client_ip(request)
+        )
+        context = {"household": household, "values": values, "revealed": True}
+        return render(request, "registry/_pii_household.html", context)
+    raise Http404
