@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils import timezone
 
+from .calendar import missing_calendar_years
 from .models import CalendarDay, Case, CaseSequence, PublicNotice, TransitionLog
 
 
@@ -34,11 +36,10 @@ class CalendarDayAdmin(admin.ModelAdmin):
         return "星期" + "一二三四五六日"[obj.date.weekday()]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = extra_context or {}
-        extra_context["title"] = (
-            "工作日历（每年国务院办公厅公布次年放假安排后，须在此录入次年全年日期，"
-            "含法定节假日与调休上班日；未录入年度按周一至周五计算工作日）"
-        )
+        extra_context = {
+            **(extra_context or {}),
+            "missing_years": missing_calendar_years(timezone.localdate()),
+        }
         return super().changelist_view(request, extra_context=extra_context)
 
 
