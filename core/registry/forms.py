@@ -46,7 +46,9 @@ class BootstrapMixin:
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-            if self.is_bound and name in self.errors:
+            # Only look at errors already computed: reading `self.errors` here would clean the form
+            # during __init__, before a formset adds its DELETE field.
+            if self._errors and name in self._errors:
                 widget.attrs["class"] += " is-invalid"
 
     def full_clean(self):
