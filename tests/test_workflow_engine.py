@@ -521,3 +521,44 @@ def test_case_search_filters(new_case, people):
     assert pks(sort="bogus; drop table") == [b.pk, a.pk]  # falls back to newest first
     assert pks(open="0") == []
     assert selectors.case_search(people["clerk12"], {}).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_case_numbers_are_unique_under_concurrency(make_user, regions):
+    """Eight caseworkers saving at once get eight different consecutive numbers (row lock on CaseSequence)."""
+    import threading
+
+    from django.contrib.auth.models import Group, Permission
+    from django.db import connections
+
+    from core.accounts.roles import sync_role_groups
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a server database")
+    # An earlier transactional test may have flushed the role groups the migrations created.
+    sync_role_groups(Group, Permission)
+    clerk = make_user("社区经办人", region="community11")
+    household = household_with_members(regions["community11"], size=1)
+    barrier = threading.Barrier(8)
+    numbers, errors = [], []
+
+    def worker():
+        try:
+            barrier.wait(timeout=10)
+            case = case_create(
+                case_type="generic", applicant_household=household, region=regions["community11"], actor=clerk
+            )
+            numbers.append(case.number)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    year = timezone.localdate().year
+    assert errors == []
+    assert sorted(numbers) == [f"TY{year}{i:06d}" for i in range(1, 9)]
