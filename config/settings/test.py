@@ -8,8 +8,8 @@ SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
-CELERY_TASK_ALWAYS_EAGER = True
-CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 MEDIA_ROOT = BASE_DIR / ".test-media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -17,3 +17,6 @@ STORAGES = {
 }
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.caseapp"]  # noqa: F405
+# Serve static files from the app folders (no collectstatic in tests; the live server uses them).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
