@@ -336,7 +336,7 @@ def test_household_detail_shows_members_incomes_and_history(
     )
     services.household_update(household=household, data={"address": "新地址9号"}, actor=caseworker)
     client = login(client, caseworker)
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(20):
         response = client.get(reverse("registry:household_detail", args=[household.pk]))
     html = response.content.decode()
     assert "户主" in html and "计入" in html and "不计入" in html
@@ -414,3 +414,18 @@ def test_attachment_upload_wrong_type_shows_error(client, caseworker, household,
     )
     assert response.status_code == 400
     assert "文件内容与扩展名 .pdf 不符" in response.content.decode()
+
+
+# ------------------------------------------------------------------------------------------------- admin
+
+
+def test_admin_pages_load(client, regions, household):
+    from tests.factories import UserFactory
+
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    for model in ("region", "household", "person", "incomerecord", "assetrecord", "lifeevent", "attachment"):
+        assert client.get(f"/admin/registry/{model}/").status_code == 200, model
+    assert client.get(f"/admin/registry/household/{household.pk}/change/").status_code == 200
+    assert client.get(f"/admin/registry/household/{household.pk}/history/").status_code == 200
+    assert client.get("/admin/registry/region/", {"q": "2201060010"}).status_code == 200

@@ -79,6 +79,9 @@ class HouseholdForm(BootstrapMixin, forms.Form):
             "parent"
         )
         self.fields["region"].label_from_instance = lambda r: f"{r.parent.name if r.parent else ''} {r.name}"
+        communities = list(self.fields["region"].queryset[:2])
+        if len(communities) == 1 and not self.is_bound:
+            self.initial.setdefault("region", communities[0].pk)  # a community caseworker has only one
         self._style()
 
 

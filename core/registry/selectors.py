@@ -223,7 +223,7 @@ def household_detail(user, pk: int) -> HouseholdDetail:
     try:
         household = (
             households_visible_to(user)
-            .select_related("head", "region", "region__parent", "created_by")
+            .select_related("head", "region__parent__parent__parent", "created_by")
             .prefetch_related(
                 Prefetch("members", queryset=Person.objects.order_by("pk")),
                 Prefetch("incomes", queryset=IncomeRecord.objects.select_related("person", "recorded_by")),
@@ -264,7 +264,13 @@ def household_detail(user, pk: int) -> HouseholdDetail:
         attachments=attachments_for(household),
         income=income_summary(incomes, living, today),
         asset_total=sum((a.value for a in assets), Decimal("0")),
-        history=household_history(household, person_ids=person_ids, names={p.pk: p.name for p in members}),
+        history=household_history(
+            household,
+            person_ids=person_ids,
+            income_ids=[i.pk for i in incomes],
+            asset_ids=[a.pk for a in assets],
+            names={p.pk: p.name for p in members},
+        ),
         today=today,
     )
 
@@ -410,10 +416,14 @@ def history_entries(
 
 
 def household_history(
-    household: Household, *, person_ids: list[int], names: dict[int, str]
+    household: Household,
+    *,
+    person_ids: list[int],
+    income_ids: list[int],
+    asset_ids: list[int],
+    names: dict[int, str],
 ) -> list[HistoryEntry]:
-    income_ids = IncomeRecord.objects.filter(household=household).values_list("pk", flat=True)
-    asset_ids = AssetRecord.objects.filter(household=household).values_list("pk", flat=True)
+    """The household's own changes and those of its members, incomes and assets, newest first."""
     return history_entries(
         [
             (Household, [household.pk], lambda row: f"家庭 {row.number}"),

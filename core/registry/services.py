@@ -494,7 +494,9 @@ def person_update(*, person: Person, data: dict[str, Any], actor) -> Person:
     }
     merged.update({k: v for k, v in data.items() if k in PERSON_UPDATABLE_FIELDS and k != "marital_status"})
     cleaned, errors = _clean_member(merged, today=_today())
-    errors.pop("id_number", None)  # a legacy number is not this form's concern
+    # The document facts are not this form's concern (legacy rows may disagree with today's rules).
+    for fact in ("id_type", "id_number", "birth_date", "sex", "relation"):
+        errors.pop(fact, None)
     if errors or cleaned is None:
         raise ValidationError(errors or {"name": "数据无效"})
     values = {"name": cleaned.name, **cleaned.details}
