@@ -14,12 +14,14 @@ from .choices import (
     DisabilityGrade,
     DocumentType,
     IncomeKind,
+    IncomeTreatment,
     LabourCapacity,
     MaritalStatus,
     RegionLevel,
     Relation,
     SelfCare,
     Sex,
+    income_treatment,
 )
 from .models import Household, Person, Region
 from .selectors import regions_visible_to
@@ -201,7 +203,15 @@ class _MemberChoiceMixin:
 
 
 class IncomeForm(BootstrapMixin, _MemberChoiceMixin, forms.Form):
-    kind = forms.ChoiceField(label="收入类型", choices=_blank(IncomeKind.choices))
+    kind = forms.ChoiceField(
+        label="收入类型",
+        choices=_blank(
+            [
+                (v, f"{label}（{IncomeTreatment(income_treatment(v)).label}）")
+                for v, label in IncomeKind.choices
+            ]
+        ),
+    )
     person = forms.ModelChoiceField(
         label="成员", queryset=Person.objects.none(), required=False, empty_label="全家"
     )

@@ -107,7 +107,11 @@ class Household(models.Model):
         verbose_name = "家庭"
         verbose_name_plural = "家庭"
         ordering = ["number"]
-        indexes = [prefix_index("region_code", "household_region_prefix_idx")]
+        indexes = [
+            prefix_index("region_code", "household_region_prefix_idx"),
+            # 户编号 prefix search (人员查询 by a community's code): the unique index does not serve LIKE.
+            prefix_index("number", "household_number_prefix_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.number
