@@ -66,7 +66,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def valid_id_number(birth: datetime.date | None = None, area: str = "220106", male: bool | None = None) -> str:
     birth = birth or datetime.date(1970, 1, 1) + datetime.timedelta(days=next(_seq) * 37 % 15000)
-    seq = next(_seq) * 2 % 1000
+    seq = next(_seq) % 1000
     if male is True:
         seq |= 1
     elif male is False:

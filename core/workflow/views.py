@@ -164,6 +164,7 @@ def case_transition(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_view_case
+@permission_required("workflow.add_publicnotice", raise_exception=True)
 def notice_open(request: HttpRequest, pk: int) -> HttpResponse:
     case = _visible_case(request, pk)
     form = NoticeOpenForm(request.POST)
@@ -190,6 +191,7 @@ def _visible_notice(request: HttpRequest, pk: int) -> PublicNotice:
 
 @require_POST
 @_view_case
+@permission_required("workflow.add_publicnotice", raise_exception=True)
 def notice_object(request: HttpRequest, pk: int) -> HttpResponse:
     notice = _visible_notice(request, pk)
     form = NoticeObjectionForm(request.POST)
@@ -209,6 +211,7 @@ def notice_object(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_view_case
+@permission_required("workflow.add_publicnotice", raise_exception=True)
 def notice_close(request: HttpRequest, pk: int) -> HttpResponse:
     notice = _visible_notice(request, pk)
     try:

@@ -1,0 +1,209 @@
+"""Every URL × (anonymous, each role, a caseworker of another street) → the expected answer.
+
+"login" = redirected to the login page; "ok" = served (200, or a 302 back to a page after a POST);
+403 = refused by permission; 404 = outside the user's region (the same answer as a missing record).
+A URL added to the project without a row here fails `test_every_url_is_in_the_matrix`."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
+from core.registry import services as registry_services
+from core.workflow import services as workflow_services
+from tests.factories import household_with_members
+
+PERSONAS = [
+    "anonymous",
+    "社区经办人",
+    "街道审核员",
+    "科室经办人",
+    "科长",
+    "局领导",
+    "系统管理员",
+    "other_street",
+]
+PERSONA_REGION = {
+    "社区经办人": "community11",
+    "街道审核员": "street1",
+    "科室经办人": "district",
+    "科长": "district",
+    "局领导": "district",
+    "系统管理员": "district",
+    "other_street": "community21",
+}
+
+L, OK = "login", "ok"
+# name: (method, kwargs(objs) -> dict, expectations in PERSONAS order)
+MATRIX = {
+    "dashboard": ("get", None, [L, OK, OK, OK, OK, OK, OK, OK]),
+    "accounts:access_log": ("get", None, [L, 403, 403, 403, 403, 403, OK, 403]),
+    "accounts:password_change": ("get", None, [L, OK, OK, OK, OK, OK, OK, OK]),
+    "accounts:password_change_done": ("get", None, [L, OK, OK, OK, OK, OK, OK, OK]),
+    # registry
+    "registry:search": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "registry:household_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "registry:household_create": ("get", None, [L, OK, OK, OK, 403, 403, 403, OK]),
+    "registry:household_detail": (
+        "get",
+        lambda o: {"pk": o["household"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
+    "registry:household_edit": (
+        "get",
+        lambda o: {"pk": o["household"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "registry:member_add": ("get", lambda o: {"pk": o["household"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    "registry:income_add": ("get", lambda o: {"pk": o["household"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    "registry:asset_add": ("get", lambda o: {"pk": o["household"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    "registry:person_detail": ("get", lambda o: {"pk": o["person"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
+    "registry:person_edit": ("get", lambda o: {"pk": o["person"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    "registry:person_death": ("get", lambda o: {"pk": o["person"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    "registry:person_marital": ("get", lambda o: {"pk": o["person"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    "registry:person_move": ("get", lambda o: {"pk": o["person"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    "registry:attachment_upload": (
+        "get",
+        lambda o: {"target": "household", "pk": o["household"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "registry:attachment_download": (
+        "get",
+        lambda o: {"pk": o["attachment"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
+    "registry:attachment_remove": (
+        "post",
+        lambda o: {"pk": o["attachment"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "registry:reveal": (
+        "post",
+        lambda o: {"kind": "person", "pk": o["person"].pk},
+        [L, 403, 403, 403, OK, OK, 403, 403],
+    ),
+    # workflow
+    "workflow:todo": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "workflow:case_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "workflow:case_detail": ("get", lambda o: {"pk": o["case"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
+    "workflow:case_transition": ("post", lambda o: {"pk": o["case"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
+    "workflow:notice_open": ("post", lambda o: {"pk": o["case"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    "workflow:notice_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "workflow:notice_object": ("post", lambda o: {"pk": o["notice"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    "workflow:notice_close": ("post", lambda o: {"pk": o["notice"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    # benefits
+    "benefits:run_list": ("get", None, [L, 403, OK, OK, OK, OK, 403, 403]),
+    "benefits:run_create": ("post", None, [L, 403, 403, OK, OK, 403, 403, 403]),
+    "benefits:run_detail": ("get", lambda o: {"pk": o["run"].pk}, [L, 403, OK, OK, OK, OK, 403, 403]),
+    "benefits:run_recalculate": ("post", lambda o: {"pk": o["run"].pk}, [L, 403, 403, OK, OK, 403, 403, 403]),
+    "benefits:run_lock": ("get", lambda o: {"pk": o["run"].pk}, [L, 403, 403, 403, OK, 403, 403, 403]),
+    "benefits:line_detail": ("get", lambda o: {"pk": o["line"].pk}, [L, 403, OK, OK, OK, OK, 403, 403]),
+    "benefits:standard_list": ("get", None, [L, OK, OK, OK, OK, OK, OK, OK]),
+}
+IGNORED_NAMESPACES = {"admin"}
+IGNORED_NAMES = {"healthz", "accounts:login", "accounts:logout"}
+
+
+def _all_url_names(resolver=None, namespace: str | None = None) -> set[str]:
+    names = set()
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or namespace
+            if ns in IGNORED_NAMESPACES:
+                continue
+            names |= _all_url_names(entry, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(f"{namespace}:{entry.name}" if namespace else entry.name)
+    return names
+
+
+def test_every_url_is_in_the_matrix():
+    missing = _all_url_names() - set(MATRIX) - IGNORED_NAMES
+    assert not missing, f"URLs without a permission expectation: {sorted(missing)}"
+
+
+@pytest.fixture
+def world(db, regions, make_user, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    users = {
+        p: make_user(p if p != "other_street" else "社区经办人", region=r) for p, r in PERSONA_REGION.items()
+    }
+    household = household_with_members(regions["community11"], size=2)
+    person = household.head
+    attachment = registry_services.attachment_add(
+        target=household,
+        doc_type="other",
+        uploaded_file=SimpleUploadedFile("scan.pdf", b"%PDF-1.4\n% test\n", content_type="application/pdf"),
+        actor=users["社区经办人"],
+    )
+    case = workflow_services.case_create(
+        case_type="generic",
+        applicant_household=household,
+        region=regions["community11"],
+        actor=users["社区经办人"],
+    )
+    notice = workflow_services.notice_open(
+        case=case,
+        start_date=datetime.date(2026, 11, 2),
+        days=7,
+        place="社区公示栏",
+        actor=users["社区经办人"],
+    )
+    benefit = BenefitType.objects.create(code="matrix_test", name="测试补贴")
+    Standard.objects.create(
+        benefit_type=benefit, amount=Decimal("100"), effective_from=datetime.date(2020, 1, 1)
+    )
+    entitlement = Entitlement.objects.create(
+        benefit_type=benefit,
+        household=household,
+        region_code=household.region_code,
+        area_type=household.area_type,
+        start_month=datetime.date(2026, 1, 1),
+    )
+    run = PaymentRun.objects.create(benefit_type=benefit, month=datetime.date(2026, 11, 1))
+    line = PaymentLine.objects.create(
+        run=run,
+        entitlement=entitlement,
+        household=household,
+        region_code=household.region_code,
+        for_month=run.month,
+        amount=Decimal("100"),
+    )
+    objs = dict(
+        household=household,
+        person=person,
+        attachment=attachment,
+        case=case,
+        notice=notice,
+        run=run,
+        line=line,
+    )
+    return users, objs
+
+
+def _outcome(response) -> str | int:
+    if response.status_code == 302 and "/accounts/login/" in response["Location"]:
+        return L
+    if response.status_code in (200, 302):
+        return OK
+    return response.status_code
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_permission_matrix(client, world, name, persona):
+    """Each (URL, persona) pair gets a fresh world, so a POST by one persona cannot change another's answer."""
+    users, objs = world
+    method, kwargs, expected = MATRIX[name]
+    url = reverse(name, kwargs=kwargs(objs) if kwargs else None)
+    if persona != "anonymous":
+        client.force_login(users[persona])
+    response = getattr(client, method)(url)
+    assert _outcome(response) == expected[PERSONAS.index(persona)], (
+        f"{persona} {method.upper()} {url} → {response.status_code}"
+    )
