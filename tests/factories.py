@@ -64,7 +64,9 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save()
 
 
-def valid_id_number(birth: datetime.date | None = None, area: str = "220106", male: bool | None = None) -> str:
+def valid_id_number(
+    birth: datetime.date | None = None, area: str = "220106", male: bool | None = None
+) -> str:
     birth = birth or datetime.date(1970, 1, 1) + datetime.timedelta(days=next(_seq) * 37 % 15000)
     seq = next(_seq) % 1000
     if male is True:
@@ -90,7 +92,9 @@ class PersonFactory(factory.django.DjangoModelFactory):
         model = Person
 
     name = factory.Faker("name", locale="zh_CN")
-    birth_date = factory.LazyFunction(lambda: datetime.date(1960, 1, 1) + datetime.timedelta(days=next(_seq) % 20000))
+    birth_date = factory.LazyFunction(
+        lambda: datetime.date(1960, 1, 1) + datetime.timedelta(days=next(_seq) % 20000)
+    )
     id_number = factory.LazyAttribute(lambda o: valid_id_number(o.birth_date))
     sex = factory.LazyAttribute(lambda o: "M" if int(o.id_number[16]) % 2 else "F")
     household = None

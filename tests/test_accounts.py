@@ -66,7 +66,13 @@ def test_session_expires_when_idle(settings):
 
 @pytest.mark.parametrize(
     "password,ok",
-    [("short1", False), ("abcdefghijkl", False), ("123456789012", False), ("password123", False), ("Gq7vP2mXr9", True)],
+    [
+        ("short1", False),
+        ("abcdefghijkl", False),
+        ("123456789012", False),
+        ("password123", False),
+        ("Gq7vP2mXr9", True),
+    ],
 )
 def test_password_rules(password, ok):
     if ok:
@@ -77,10 +83,18 @@ def test_password_rules(password, ok):
 
 
 def test_production_refuses_to_start_without_essentials():
-    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"}
+    }
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
@@ -117,7 +131,12 @@ def test_seed_demo_is_idempotent():
     call_command("seed_demo", households=60, quiet_accounts=True)
     counts = (Region.objects.count(), User.objects.count(), Household.objects.count(), Person.objects.count())
     call_command("seed_demo", households=60, quiet_accounts=True)
-    assert counts == (Region.objects.count(), User.objects.count(), Household.objects.count(), Person.objects.count())
+    assert counts == (
+        Region.objects.count(),
+        User.objects.count(),
+        Household.objects.count(),
+        Person.objects.count(),
+    )
     assert counts[2] == 60
     sq = User.objects.get(username="sq0101")
     assert sq.region.code == "220106001001"
