@@ -14,6 +14,7 @@ urlpatterns = [
     path("registry/", include("core.registry.urls")),
     path("workflow/", include("core.workflow.urls")),
     path("benefits/", include("core.benefits.urls")),
+    path("assistance/", include("assistance.urls")),
     path("", include("core.accounts.dashboard_urls")),
 ]
 
