@@ -30,7 +30,15 @@ from core.registry.choices import (
     SelfCare,
 )
 from core.registry.idnumbers import make_ric
-from core.registry.models import AssetRecord, Household, IncomeRecord, Membership, Person, Region
+from core.registry.models import (
+    AssetRecord,
+    Household,
+    HouseholdSequence,
+    IncomeRecord,
+    Membership,
+    Person,
+    Region,
+)
 
 
 class Command(BaseCommand):
@@ -209,7 +217,7 @@ class Command(BaseCommand):
                     region=community,
                     region_code=community.code,
                     area_type=community.area_type,
-                    address=fake.street_address(),
+                    address=self._address(rng, fake, community),
                     phone=fake.phone_number(),
                     bank_name=bank,
                     bank_account="62" + "".join(str(rng.randrange(10)) for _ in range(17)),
@@ -217,6 +225,13 @@ class Command(BaseCommand):
             )
             plans.append(self._plan_members(rng, birth_for_age))
         Household.objects.bulk_create(households, batch_size=1000)
+        # Continue each community's 户编号 sequence after the demo households.
+        HouseholdSequence.objects.bulk_create(
+            [HouseholdSequence(region_code=code, last_value=n) for code, n in per_community.items() if n],
+            update_conflicts=True,
+            unique_fields=["region_code"],
+            update_fields=["last_value"],
+        )
 
         persons: list[Person] = []
         owners: list[tuple[int, dict]] = []
@@ -330,6 +345,13 @@ class Command(BaseCommand):
         IncomeRecord.history.bulk_history_create(incomes, default_change_reason="演示数据初始化")
         AssetRecord.history.bulk_history_create(assets, default_change_reason="演示数据初始化")
         return len(households)
+
+    @staticmethod
+    def _address(rng: random.Random, fake: Faker, community: Region) -> str:
+        if community.area_type == AreaType.RURAL:
+            return f"{community.parent.name}{community.name}{rng.randint(1, 9)}组{rng.randint(1, 120)}号"
+        road = fake.street_name()
+        return f"{road}{rng.randint(1, 300)}号{rng.randint(1, 6)}单元{rng.randint(1, 18)}{rng.randint(1, 4):02d}室"
 
     @staticmethod
     def _plan_members(rng: random.Random, birth_for_age) -> list[dict]:
