@@ -156,6 +156,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "benefits.recalculate_all_for_next_month",
         "schedule": crontab(minute=0, hour=2, day_of_month=20),
     },
+    # Life events: who turned 18 or 80 yesterday or today — bureaus subscribed to them react.
+    "detect-birthdays": {
+        "task": "registry.detect_birthdays",
+        "schedule": crontab(minute=30, hour=1),
+    },
 }
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
