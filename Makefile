@@ -3,6 +3,8 @@ SHELL := /bin/bash
 # uv from PATH, else the one pip installs (`python3 -m uv` works wherever pip put it).
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := $(UV) run --frozen python
+# Tests run on PostgreSQL (pytest-django creates test_minzheng next to this database).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/minzheng
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -32,4 +34,4 @@ format:
 
 test: lint
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(UV) run --frozen pytest $(PYTEST_ARGS)
