@@ -23,7 +23,8 @@ re-checks for 补发/扣回), then `compute` for every entitlement row of that m
 
 `explanation` is shown to caseworkers: give a Chinese `formula` sentence and `steps`, a list of
 [label, value] pairs in the order of the computation (standard, per-capita income, members, base, each
-increment with its rule, floor, rounding, total). Values must be JSON: Decimals are stored as strings.
+increment with its rule, floor, rounding, total). Values must be JSON-serialisable with Django's
+DjangoJSONEncoder (Decimals and dates are stored as strings); prefer preformatted strings ("600.00").
 """
 
 from __future__ import annotations
@@ -38,14 +39,18 @@ from .exceptions import CalculatorNotRegistered
 from .models import BenefitType, Rounding
 from .selectors import StandardsInForce
 
-ROUNDING_QUANTUM = {Rounding.FEN: Decimal("0.01"), Rounding.YUAN: Decimal("1")}
+CENT = Decimal("0.01")
+ROUNDING_QUANTUM = {Rounding.FEN: CENT, Rounding.YUAN: Decimal("1")}
 ZERO = Decimal("0")
 
 
 def round_amount(value: Decimal | int | str, rounding: str = Rounding.FEN) -> Decimal:
     """ROUND_HALF_UP to the unit the benefit's standard says (分 or 元); always two decimal places."""
-    quantum = ROUNDING_QUANTUM.get(rounding, ROUNDING_QUANTUM[Rounding.FEN])
-    return Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP).quantize(Decimal("0.01"))
+    if not isinstance(value, Decimal):
+        value = Decimal(value)
+    if rounding == Rounding.YUAN:
+        return value.quantize(ROUNDING_QUANTUM[Rounding.YUAN], rounding=ROUND_HALF_UP).quantize(CENT)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -72,9 +77,10 @@ class Calculator:
 
     def __init__(self, benefit_type: BenefitType):
         self.benefit_type = benefit_type
+        self._rounding = benefit_type.rounding
 
     def round(self, value: Decimal | int | str) -> Decimal:
-        return round_amount(value, self.benefit_type.rounding)
+        return round_amount(value, self._rounding)
 
     def load_facts(self, entitlement_rows: list[dict], month: datetime.date) -> dict:
         """Facts every row of `month` needs (member counts, incomes …), in one or a few aggregate queries."""

@@ -157,8 +157,12 @@ class _Computed:
     result: LineResult
 
 
+# One encoder for every line (the C encoder; DjangoJSONEncoder turns Decimals and dates into strings).
+_JSON = DjangoJSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+    return json.loads(_JSON.encode(value))
 
 
 def _household_of(row: dict) -> int | None:
@@ -171,32 +175,47 @@ def _checked(
     """Round every amount to the benefit's unit and check that the total is the sum of its parts."""
     if result is None:
         return None
-    parts = [
-        calculator.round(v or ZERO)
-        for v in (result.base_amount, result.increment_amount, result.other_amount)
-    ]
-    amount = calculator.round(result.amount)
+    round_ = calculator.round
+    amount = round_(result.amount)
+    base, increment, other = (
+        round_(result.base_amount),
+        round_(result.increment_amount),
+        round_(result.other_amount),
+    )
     if amount < 0:
         raise CalculationError(
             f"待遇资格 #{row['id']} {_cn_month(month)}计算结果为负数（{amount}），请检查计算规则。"
         )
-    if amount != sum(parts, ZERO):
+    if amount != base + increment + other:
         raise CalculationError(
             f"待遇资格 #{row['id']} {_cn_month(month)}合计金额 {amount} 不等于基本金额、分类施保金额与其他金额之和。"
         )
-    explanation = dict(result.explanation or {})
-    explanation.setdefault("calculator", calculator.label or type(calculator).__name__)
-    explanation.setdefault("month", month.isoformat())
-    explanation.setdefault("rounding", calculator.benefit_type.get_rounding_display())
-    explanation.setdefault("total", f"{amount:.2f}")
-    return LineResult(
-        amount=amount,
-        base_amount=parts[0],
-        increment_amount=parts[1],
-        other_amount=parts[2],
-        covered_persons=max(int(result.covered_persons or 0), 0),
-        explanation=_jsonable(explanation),
+    # The calculator's result is updated in place (it is not shared). Run-level facts go first, so the
+    # calculator's own keys win.
+    result.amount, result.base_amount, result.increment_amount, result.other_amount = (
+        amount,
+        base,
+        increment,
+        other,
     )
+    result.covered_persons = max(int(result.covered_persons or 0), 0)
+    result.explanation = {
+        **_run_facts(calculator, month),
+        **(result.explanation or {}),
+        "total": f"{amount:.2f}",
+    }
+    return result
+
+
+def _run_facts(calculator: Calculator, month: datetime.date) -> dict[str, str]:
+    cache = calculator.__dict__.setdefault("_run_facts_cache", {})
+    if month not in cache:
+        cache[month] = {
+            "calculator": calculator.label or type(calculator).__name__,
+            "month": month.isoformat(),
+            "rounding": calculator.benefit_type.get_rounding_display(),
+        }
+    return cache[month]
 
 
 def _compute_month(
@@ -416,7 +435,7 @@ def _adjustment_lines(
                     other_amount=expected.other_amount - ((before or {}).get("paid_other") or ZERO),
                     amount=difference,
                     change=Change.UNCHANGED,
-                    explanation=_jsonable(
+                    explanation=(
                         {
                             "formula": (
                                 f"{_cn_month(month)}应发 {expected.amount:.2f} 元，已发 {paid_amount:.2f} 元，"
@@ -452,18 +471,17 @@ def _write_lines(lines: list[dict[str, Any]]) -> None:
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(meta.db_table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
         )
+        encode = _JSON.encode
         with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
             for line in lines:
-                copy.write_row(
-                    [
-                        json.dumps(line[name], cls=DjangoJSONEncoder, ensure_ascii=False)
-                        if name == "explanation"
-                        else line[name]
-                        for name in _LINE_COLUMNS
-                    ]
-                )
+                values = [line[name] for name in _LINE_COLUMNS]
+                values[-1] = encode(values[-1])
+                copy.write_row(values)
     else:
-        PaymentLine.objects.bulk_create((PaymentLine(**line) for line in lines), batch_size=2000)
+        PaymentLine.objects.bulk_create(
+            (PaymentLine(**{**line, "explanation": _jsonable(line["explanation"])}) for line in lines),
+            batch_size=2000,
+        )
 
 
 def _locked_months_to_check(benefit_type: BenefitType, month: datetime.date) -> list[datetime.date]:
