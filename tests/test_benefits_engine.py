@@ -605,3 +605,13 @@ def test_standard_list_filters(client, chief, subsidy):
         reverse("benefits:standard_list"), {"benefit_type": "test_subsidy", "state": "history"}
     )
     assert [s.amount for s in response.context["page"]] == [600]
+
+
+def test_navigation_by_permission(make_user, chief):
+    from core.accounts.navigation import navigation_for
+
+    def items(user):
+        return [i.label for s in navigation_for(user) if s.key == "benefits" for i in s.items]
+
+    assert items(chief) == ["发放批次", "待遇标准"]
+    assert items(make_user("社区经办人")) == ["待遇标准"]
