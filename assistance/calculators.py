@@ -1,0 +1,166 @@
+"""Calculators of the 社会救助 benefit types, registered with the benefits engine (core.benefits).
+
+Imported by AssistanceConfig.ready(). The rules themselves live in assistance.rules, shared with the
+application assessment; this module only loads the facts set-based and turns rules into LineResults.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from core.benefits.calculators import (
+    Calculator,
+    FixedStandardCalculator,
+    LineResult,
+    register_calculator,
+)
+from core.benefits.exceptions import CalculationError
+from core.benefits.selectors import StandardsInForce, parameters_in_force
+from core.registry.choices import AreaType
+
+from . import rules
+
+
+def _household_id(row: dict) -> int | None:
+    return row.get("household_id") or row.get("person_household_id")
+
+
+def _covered_person_ids(row: dict) -> list[int] | None:
+    """params["covered_person_ids"] of a 单人保 entitlement, or None when the whole household is covered."""
+    ids = (row.get("params") or {}).get("covered_person_ids")
+    if not ids:
+        return None
+    try:
+        return [int(i) for i in ids]
+    except (TypeError, ValueError) as exc:
+        raise CalculationError(
+            f"待遇资格 #{row['id']} 的单人保保障对象（covered_person_ids）格式不正确。"
+        ) from exc
+
+
+@register_calculator("dibao")
+class DibaoCalculator(Calculator):
+    """最低生活保障: (standard − per-capita income) × covered members, floor, plus 分类施保 (rules.dibao_amount).
+
+    Covered members are the household's living members, or those listed in params["covered_person_ids"]
+    (单人保, assessed "参照单人户" on their own income records). Facts are read on the first day of the month,
+    the same date the engine reads the standards on: a member who dies during a month still counts for
+    that month and drops out the next; ages are full years on that day."""
+
+    label = "低保补差"
+
+    def load_facts(self, entitlement_rows: list[dict], month: datetime.date) -> dict:
+        # Three queries for any number of households: living members, income sums, parameters.
+        household_ids = {hid for hid in map(_household_id, entitlement_rows) if hid is not None}
+        members = rules.living_members(household_ids, month)
+        incomes = rules.household_income_facts(household_ids, month, members_by_household=members)
+        parameters = parameters_in_force(rules.DIBAO_AMOUNT_PARAMETERS, month)
+        return {"members": members, "incomes": incomes, "parameters": parameters}
+
+    def compute(
+        self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date
+    ) -> LineResult | None:
+        household_id = _household_id(row)
+        if household_id is None:
+            raise CalculationError(f"低保待遇资格 #{row['id']} 未关联家庭，无法计算。")
+        standard = standards.require(self.benefit_type.name, row["area_type"], "")
+        members = facts["members"].get(household_id, [])
+        income = facts["incomes"][household_id]
+        covered_ids = _covered_person_ids(row)
+        if covered_ids is None:
+            covered = members
+            income_sums = rules.IncomeSums(income.counted, income.excluded, income.deducted)
+            income_members = income.members
+        else:
+            wanted = set(covered_ids)
+            covered = [m for m in members if m.person_id in wanted]
+            income_sums = income.of_persons(m.person_id for m in covered)
+            income_members = len(covered)
+        area = dict(AreaType.choices).get(row["area_type"], "")
+        start = standard.effective_from
+        result = rules.dibao_amount(
+            standard=standard.amount,
+            income=income_sums,
+            income_members=income_members,
+            covered=covered,
+            on_date=month,
+            parameters=facts["parameters"],
+            rounding=self.benefit_type.rounding,
+            single_cover=covered_ids is not None,
+            standard_text=f"（{area}，{start.year}年{start.month}月{start.day}日起执行）",
+        )
+        if not result.eligible:
+            return None
+        return LineResult(
+            amount=result.amount,
+            base_amount=result.base_amount,
+            increment_amount=result.increment_amount,
+            covered_persons=result.covered_persons,
+            explanation={**standard.as_explanation(), **result.explanation},
+        )
+
+
+class _TieredStandardCalculator(FixedStandardCalculator):
+    """A FixedStandardCalculator whose params["tier"] must be one of `tiers` (a clear error otherwise)."""
+
+    tiers: tuple[str, ...] = ()
+
+    def tier_of(self, row: dict) -> str:
+        return str((row.get("params") or {}).get("tier", ""))
+
+    def compute(
+        self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date
+    ) -> LineResult | None:
+        tier = self.tier_of(row)
+        if tier not in self.tiers:
+            raise CalculationError(
+                f"{self.benefit_type.name}待遇资格 #{row['id']} 的档次「{tier or '未填写'}」无效，"
+                f"应为：{'、'.join(self.tiers)}。"
+            )
+        return super().compute(
+            {**row, "params": {**(row.get("params") or {}), "tier": tier}}, facts, standards, month
+        )
+
+
+@register_calculator("tekun_basic")
+class TekunBasicCalculator(_TieredStandardCalculator):
+    """特困人员基本生活费: the urban/rural standard of the support mode (集中供养 / 分散供养), 民发〔2021〕43号."""
+
+    label = "特困人员基本生活费"
+    tiers = ("集中供养", "分散供养")
+
+
+@register_calculator("tekun_care")
+class TekunCareCalculator(_TieredStandardCalculator):
+    """特困人员照料护理费 by self-care tier: params["tier"], or derived from params["self_care_items"]
+    (the six-item assessment, rules.self_care_tier). Paid as its own line (Seed 003)."""
+
+    label = "特困人员照料护理费"
+    tiers = rules.CARE_TIERS
+
+    def tier_of(self, row: dict) -> str:
+        params = row.get("params") or {}
+        if params.get("tier"):
+            return str(params["tier"])
+        items = params.get("self_care_items")
+        if items:
+            try:
+                return rules.self_care_tier(items)
+            except ValueError as exc:
+                raise CalculationError(f"待遇资格 #{row['id']}：{exc}") from exc
+        return ""
+
+
+@register_calculator("disability_living")
+class DisabilityLivingCalculator(FixedStandardCalculator):
+    """困难残疾人生活补贴 (国发〔2015〕52号): a fixed monthly amount."""
+
+    label = "困难残疾人生活补贴"
+
+
+@register_calculator("disability_care")
+class DisabilityCareCalculator(_TieredStandardCalculator):
+    """重度残疾人护理补贴 (国发〔2015〕52号): by disability grade, params["tier"] 一级 / 二级."""
+
+    label = "重度残疾人护理补贴"
+    tiers = ("一级", "二级")
