@@ -1,2 +1,13 @@
+from django.urls import path
+
+from . import views
+
 app_name = "assistance"
-urlpatterns = []
+urlpatterns = [
+    path("dibao/", views.dibao_list, name="dibao_list"),
+    path("dibao/entitlements/", views.dibao_entitlements, name="dibao_entitlements"),
+    path("dibao/new/", views.dibao_create, name="dibao_create"),
+    path("dibao/<int:pk>/", views.dibao_detail, name="dibao_detail"),
+    path("dibao/<int:pk>/investigation/", views.investigation_add, name="investigation_add"),
+    path("dibao/<int:pk>/notice/", views.dibao_notice, name="dibao_notice"),
+]

@@ -13,6 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from assistance import services as assistance_services
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
 from core.registry import services as registry_services
 from core.workflow import services as workflow_services
@@ -104,6 +105,17 @@ MATRIX = {
     "benefits:run_lock": ("get", lambda o: {"pk": o["run"].pk}, [L, 403, 403, 403, OK, 403, 403, 403]),
     "benefits:line_detail": ("get", lambda o: {"pk": o["line"].pk}, [L, 403, OK, OK, OK, OK, 403, 403]),
     "benefits:standard_list": ("get", None, [L, OK, OK, OK, OK, OK, OK, OK]),
+    # assistance (低保)
+    "assistance:dibao_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:dibao_entitlements": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:dibao_create": ("get", None, [L, OK, OK, OK, 403, 403, 403, OK]),
+    "assistance:dibao_detail": ("get", lambda o: {"pk": o["dibao"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
+    "assistance:investigation_add": (
+        "get",
+        lambda o: {"pk": o["dibao"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "assistance:dibao_notice": ("post", lambda o: {"pk": o["dibao"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
 }
 IGNORED_NAMESPACES = {"admin"}
 IGNORED_NAMES = {"healthz", "accounts:login", "accounts:logout"}
@@ -174,7 +186,15 @@ def world(db, regions, make_user, settings, tmp_path):
         for_month=run.month,
         amount=Decimal("100"),
     )
+    dibao = assistance_services.dibao_application_create(
+        household=household,
+        actor=users["社区经办人"],
+        promise_signed=True,
+        authorisation_signed=True,
+        staff_relative=False,
+    )
     objs = dict(
+        dibao=dibao,
         household=household,
         person=person,
         attachment=attachment,

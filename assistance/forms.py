@@ -1,0 +1,120 @@
+"""Forms parse and render; the rules live in services (their errors are put back beside the fields)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from core.registry.forms import BootstrapMixin, DateInput
+from core.registry.models import Household
+from core.registry.selectors import streets_and_communities
+
+from .case_types import DibaoStatus
+from .models import AssistanceApplication, Category, Investigation
+from .services import visitor_candidates
+
+
+class _StyledForm(BootstrapMixin, forms.Form):
+    """Bootstrap styling; multi-checkbox groups get `form-check-input` on each box."""
+
+    def _style(self) -> None:
+        super()._style()
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.CheckboxSelectMultiple):
+                field.widget.attrs["class"] = "form-check-input"
+
+
+class PersonChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        relation = obj.get_relation_display() if obj.relation else ""
+        return f"{obj.name}（{relation}）" if relation else obj.name
+
+
+class StaffChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        region = obj.region.name if obj.region_id else ""
+        return f"{obj}（{region}）" if region else str(obj)
+
+
+class DibaoApplicationForm(_StyledForm):
+    members = PersonChoiceField(
+        label="申请保障成员",
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="默认为家庭全部在世成员",
+    )
+    categories = forms.MultipleChoiceField(
+        label="申请救助类别",
+        choices=Category.choices,
+        initial=[Category.DIBAO],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="一次申请，按各类别一并审核确认",
+    )
+    applied_on = forms.DateField(label="申请日期", widget=DateInput(), initial=timezone.localdate)
+    promise_signed = forms.BooleanField(label="申请人已签署告知承诺书", required=False)
+    authorisation_signed = forms.BooleanField(label="申请人已签署家庭经济状况核对授权书", required=False)
+    staff_relative = forms.BooleanField(
+        label="申请人为工作人员或村（社区）干部近亲属（单独备案，须区级入户核查）", required=False
+    )
+    notes = forms.CharField(label="备注", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, household: Household, **kwargs):
+        super().__init__(*args, **kwargs)
+        living = household.members.filter(death_date__isnull=True).order_by("pk")
+        self.fields["members"].queryset = living
+        self.fields["members"].initial = list(living.values_list("pk", flat=True))
+
+
+class InvestigationForm(_StyledForm):
+    visit_date = forms.DateField(label="入户日期", widget=DateInput(), initial=timezone.localdate)
+    visitors = StaffChoiceField(
+        label="调查人员",
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="不少于2名工作人员",
+    )
+    findings = forms.CharField(
+        label="调查情况",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="家庭人口、居住、收入来源、财产、就业和生活状况等",
+    )
+    economic_check_result = forms.ChoiceField(
+        label="家庭经济状况核对结果",
+        choices=[("", "请选择"), *Investigation.EconomicCheck.choices],
+    )
+    economic_check_note = forms.CharField(
+        label="核对说明", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    district_visit = forms.BooleanField(label="区级入户核查", required=False)
+
+    def __init__(self, *args, application: AssistanceApplication, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["visitors"].queryset = visitor_candidates(application)
+        if application.staff_relative:
+            self.fields["district_visit"].help_text = "本申请为近亲属备案申请，须经区级入户核查"
+
+
+STATUS_FILTER_CHOICES = [("", "全部状态"), ("open", "办理中"), *DibaoStatus.choices]
+
+
+class DibaoFilterForm(forms.Form):
+    q = forms.CharField(label="查询", required=False)
+    street = forms.ChoiceField(label="街道/乡镇", required=False)
+    community = forms.ChoiceField(label="社区/村", required=False)
+    status = forms.ChoiceField(label="状态", required=False, choices=STATUS_FILTER_CHOICES)
+    staff_relative = forms.BooleanField(label="仅看近亲属备案", required=False)
+
+    def __init__(self, *args, user, status_choices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        streets, communities = streets_and_communities(user)
+        self.fields["street"].choices = [("", "全部街道"), *((r.code, r.name) for r in streets)]
+        self.fields["community"].choices = [("", "全部社区"), *((r.code, r.name) for r in communities)]
+        if status_choices is not None:
+            self.fields["status"].choices = status_choices
+
+    def params(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = dict(self.cleaned_data)
+        data["staff_relative"] = "1" if data.get("staff_relative") else ""
+        return data

@@ -1,0 +1,20 @@
+"""Left navigation entries of the social-assistance bureau (社会救助)."""
+
+from core.accounts.navigation import NavItem, register_nav
+
+SECTION = ("assistance", "社会救助")
+ORDER = 20
+
+register_nav(
+    *SECTION,
+    NavItem("低保申请", "assistance:dibao_list", "clipboard-check", "workflow.view_case"),
+    order=ORDER,
+)
+register_nav(
+    *SECTION,
+    NavItem("低保保障对象", "assistance:dibao_entitlements", "people", "benefits.view_entitlement"),
+    order=ORDER,
+)
+register_nav(
+    *SECTION, NavItem("新增申请", "assistance:dibao_create", "plus-circle", "workflow.add_case"), order=ORDER
+)

@@ -1,0 +1,156 @@
+"""Reads of the 低保 application flow. Every list and page starts from `visible_to(user)`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from core.benefits.models import Entitlement, PaymentLine
+from core.workflow.models import PublicNotice
+
+from .case_types import CASE_TYPE_CODE, DibaoStatus
+from .models import AssistanceApplication, Decision, Investigation
+from .services import BENEFIT_TYPE_CODE, investigation_problem
+
+SORTS = {
+    "number": "case__number",
+    "-number": "-case__number",
+    "applied": "applied_on",
+    "-applied": "-applied_on",
+    "due": "case__due_date",
+    "-due": "-case__due_date",
+}
+DEFAULT_SORT = "-applied"
+
+
+def applications_visible_to(user) -> QuerySet[AssistanceApplication]:
+    return AssistanceApplication.objects.visible_to(user).filter(case_type=CASE_TYPE_CODE)
+
+
+def dibao_application_list(user, params: Mapping[str, Any]) -> QuerySet[AssistanceApplication]:
+    """低保申请台账: `q` (case number, applicant name, 户编号), `street`, `community` (region codes inside
+    the user's scope), `status`, `staff_relative` ("1"), `sort`. Case, household and region in the same
+    query."""
+    qs = applications_visible_to(user).select_related(
+        "case", "case__region", "household", "household__head", "decision"
+    )
+    q = (params.get("q") or "").strip()
+    if q:
+        qs = qs.filter(
+            Q(case__number__istartswith=q)
+            | Q(case__applicant_name__contains=q)
+            | Q(household__number__istartswith=q.upper())
+        )
+    community = (params.get("community") or "").strip()
+    street = (params.get("street") or "").strip()
+    if community.isdigit():
+        qs = qs.filter(region_code=community)
+    elif street.isdigit():
+        qs = qs.filter(region_code__startswith=street[:9])
+    status = params.get("status") or ""
+    if status == "open":
+        qs = qs.filter(is_open=True)
+    elif status in DibaoStatus.values:
+        qs = qs.filter(case__status=status)
+    if params.get("staff_relative") == "1":
+        qs = qs.filter(staff_relative=True)
+    sort = params.get("sort") or DEFAULT_SORT
+    order = SORTS.get(sort, SORTS[DEFAULT_SORT])
+    return qs.order_by(order, "-case_id")
+
+
+def dibao_entitlement_list(user, params: Mapping[str, Any]) -> QuerySet[Entitlement]:
+    """低保保障对象台账: the 低保 entitlements in the user's scope, filtered like the application list."""
+    qs = (
+        Entitlement.objects.visible_to(user)
+        .filter(benefit_type__code=BENEFIT_TYPE_CODE)
+        .select_related("household", "household__head", "household__region", "case")
+    )
+    q = (params.get("q") or "").strip()
+    if q:
+        qs = qs.filter(
+            Q(case__number__istartswith=q)
+            | Q(household__head__name__contains=q)
+            | Q(household__number__istartswith=q.upper())
+        )
+    community = (params.get("community") or "").strip()
+    street = (params.get("street") or "").strip()
+    if community.isdigit():
+        qs = qs.filter(region_code=community)
+    elif street.isdigit():
+        qs = qs.filter(region_code__startswith=street[:9])
+    status = params.get("status") or ""
+    if status in Entitlement.Status.values:
+        qs = qs.filter(status=status)
+    return qs.order_by("region_code", "-start_month", "id")
+
+
+@dataclass
+class ApplicationDetail:
+    application: AssistanceApplication
+    investigations: list[Investigation]
+    notices: list[PublicNotice]
+    decision: Decision | None
+    investigation_problem: str | None
+    payment_lines: list[PaymentLine] = field(default_factory=list)
+
+
+def dibao_application_get(user, pk: int) -> AssistanceApplication:
+    """One application in the user's scope, or AssistanceApplication.DoesNotExist."""
+    return (
+        applications_visible_to(user)
+        .select_related("case", "case__region", "household", "household__head")
+        .get(pk=pk)
+    )
+
+
+def dibao_application_detail(user, pk: int) -> ApplicationDetail:
+    application = (
+        applications_visible_to(user)
+        .select_related(
+            "case",
+            "case__region",
+            "case__created_by",
+            "household",
+            "household__head",
+            "household__region",
+            "created_by",
+        )
+        .prefetch_related("members")
+        .get(pk=pk)
+    )
+    investigations = list(
+        Investigation.objects.filter(application=application)
+        .select_related("recorded_by")
+        .prefetch_related(Prefetch("visitors"))
+        .order_by("-recorded_at", "-id")
+    )
+    notices = list(
+        PublicNotice.objects.filter(case_id=application.pk)
+        .select_related("created_by", "closed_by")
+        .order_by("-start_date", "-id")
+    )
+    decision = (
+        Decision.objects.filter(application=application).select_related("decided_by", "entitlement").first()
+    )
+    lines: list[PaymentLine] = []
+    if decision is not None and decision.entitlement_id:
+        lines = list(
+            PaymentLine.objects.filter(entitlement_id=decision.entitlement_id)
+            .select_related("run")
+            .order_by("-for_month", "-id")[:12]
+        )
+    problem = None
+    if application.case.status == DibaoStatus.INVESTIGATION:
+        problem = investigation_problem(application, application.case)
+    return ApplicationDetail(
+        application=application,
+        investigations=investigations,
+        notices=notices,
+        decision=decision,
+        investigation_problem=problem,
+        payment_lines=lines,
+    )

@@ -1,0 +1,574 @@
+"""Every write of the 低保 application flow: one keyword-only, atomic function per business action.
+
+Status changes go through `core.workflow.services.case_transition` (guard, maker-checker, audit row);
+the guards and effects the case type declares (assistance/case_types.py) are defined here because they
+read and write the application. Errors are Chinese and shown to the user as they are:
+`ValidationError` for bad input (field-keyed where a form field is to blame), `TransitionError` for a
+refused case action.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.benefits.exceptions import BenefitsError
+from core.benefits.models import BenefitType, Entitlement
+from core.benefits.months import add_months, month_start
+from core.benefits.selectors import ENTITLEMENT_ROW_FIELDS, standards_in_force_map
+from core.registry.models import Household, Person
+from core.registry.querysets import user_scope_prefix
+from core.workflow import services as workflow_services
+from core.workflow.engine import KIND_ENTER, require_notice_passed
+from core.workflow.models import Case, PublicNotice, TransitionLog
+from core.workflow.services import TransitionError
+
+from .case_types import CASE_TYPE_CODE, DibaoStatus
+from .models import AssistanceApplication, Category, Decision, Investigation
+
+logger = logging.getLogger(__name__)
+
+BENEFIT_TYPE_CODE = "dibao"
+# 民发〔2021〕57号 第十五条: the home visit is made by at least two staff.
+MIN_VISITORS = 2
+DISTRICT_PREFIX_LENGTH = 6
+# Roles whose members do home visits (leaders and administrators do not).
+VISITOR_ROLES = ("社区经办人", "街道审核员", "科室经办人", "科长")
+
+
+def _cn_date(day: datetime.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _in_scope(user, region_code: str) -> bool:
+    prefix = user_scope_prefix(user)
+    return prefix is not None and region_code.startswith(prefix)
+
+
+def _application_of(case: Case) -> AssistanceApplication:
+    return AssistanceApplication.objects.get(case_id=case.pk)
+
+
+def _latest_notice(case: Case) -> PublicNotice | None:
+    return PublicNotice.objects.filter(case_id=case.pk).order_by("-start_date", "-id").first()
+
+
+def _latest_investigation(application_id: int) -> Investigation | None:
+    return Investigation.objects.filter(application_id=application_id).order_by("-recorded_at", "-id").first()
+
+
+def _last_objection_at(case: Case) -> datetime.datetime | None:
+    log = (
+        TransitionLog.objects.filter(
+            case_id=case.pk, transition__in=("notice_object", "reinvestigate", "send_back")
+        )
+        .order_by("-at", "-id")
+        .first()
+    )
+    return log.at if log else None
+
+
+def _log(*, case: Case, name: str, label: str, actor, comment: str = "", data: dict | None = None) -> None:
+    """An audit row for a bureau action that does not move the case (the status stays as it is). Kind
+    "enter": whoever records the investigation counts as a maker and may not approve (maker-checker)."""
+    TransitionLog.objects.create(
+        case=case,
+        transition=name,
+        label=label,
+        kind=KIND_ENTER,
+        from_status=case.status,
+        to_status=case.status,
+        actor=actor,
+        comment=comment,
+        data=data or {},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Guards and effects declared by the case type
+# ---------------------------------------------------------------------------------------------------
+
+
+def guard_accept(case: Case, user) -> str | None:
+    application = _application_of(case)
+    if not application.promise_signed:
+        return "申请人未签署告知承诺书"
+    if not application.authorisation_signed:
+        return "申请人未签署家庭经济状况核对授权书"
+    return None
+
+
+def investigation_problem(application: AssistanceApplication, case: Case) -> str | None:
+    """Why the investigation is not complete enough for the 公示, or None."""
+    latest = _latest_investigation(application.pk)
+    if latest is None:
+        return "未完成入户调查"
+    objected_at = _last_objection_at(case)
+    if objected_at is not None and latest.recorded_at <= objected_at:
+        return "公示异议或退回后尚未重新入户调查"
+    if latest.visitors.count() < MIN_VISITORS:
+        return f"入户调查人员不足{MIN_VISITORS}人"
+    if latest.economic_check_result == Investigation.EconomicCheck.PENDING:
+        return "家庭经济状况核对结果尚未反馈"
+    if application.staff_relative and not application.investigations.filter(district_visit=True).exists():
+        # 民发〔2021〕57号 第二十七条: relatives of staff or village cadres get a county-level home visit.
+        return "本申请为工作人员或村（社区）干部近亲属备案申请，须经区级入户核查"
+    return None
+
+
+def guard_investigation_done(case: Case, user) -> str | None:
+    return investigation_problem(_application_of(case), case)
+
+
+def guard_notice_passed(case: Case, user) -> str | None:
+    reason = require_notice_passed(case, user)
+    if reason:
+        return reason
+    notice = _latest_notice(case)
+    latest = _latest_investigation(case.pk)
+    if latest is not None and notice is not None and notice.created_at < latest.recorded_at:
+        return "入户调查在公示之后有更新，须重新公示"
+    return None
+
+
+def guard_notice_objected(case: Case, user) -> str | None:
+    notice = _latest_notice(case)
+    if notice is None:
+        return "尚未进行公示"
+    if notice.status != PublicNotice.Status.OBJECTED:
+        return "公示无异议，无需重新调查"
+    return None
+
+
+def guard_approve(case: Case, user) -> str | None:
+    reason = guard_notice_passed(case, user)
+    if reason:
+        return reason
+    if Investigation.visitors.through.objects.filter(
+        investigation__application_id=case.pk, user_id=user.pk
+    ).exists():
+        # Maker-checker (DESIGN.md) extends to the home visit: an investigator does not confirm.
+        return "您参与了本案入户调查，按审批分离要求不能审批"
+    return None
+
+
+def _close_application(case: Case) -> AssistanceApplication:
+    application = AssistanceApplication.objects.select_for_update().get(case_id=case.pk)
+    application.is_open = False
+    application.save(update_fields=["is_open"])
+    return application
+
+
+def _comment_of_last_transition(case: Case) -> str:
+    log = TransitionLog.objects.filter(case_id=case.pk).order_by("-at", "-id").first()
+    return log.comment if log else ""
+
+
+def dibao_amount(entitlement: Entitlement, month: datetime.date) -> tuple[Any, dict]:
+    """(monthly amount, explanation) of one entitlement for one month, computed by the registered 低保
+    calculator exactly as the monthly payment run will compute it; (None, {}) when no calculator or
+    standard is available yet (the amount then shows from the payment run)."""
+    from core.benefits.calculators import get_calculator
+
+    try:
+        calculator = get_calculator(entitlement.benefit_type)
+        rows = list(
+            Entitlement.objects.filter(pk=entitlement.pk).values(
+                *ENTITLEMENT_ROW_FIELDS, person_household_id=F("person__household_id")
+            )
+        )
+        facts = calculator.load_facts(rows, month)
+        standards = standards_in_force_map(entitlement.benefit_type, month)
+        result = calculator.compute(rows[0], facts, standards, month)
+    except BenefitsError as exc:
+        logger.warning("dibao amount for entitlement %s not computed: %s", entitlement.pk, exc)
+        return None, {}
+    if result is None:
+        return None, {}
+    # Stored as JSON: Decimals and dates become strings, as on the payment line.
+    return result.amount, json.loads(DjangoJSONEncoder().encode(result.explanation))
+
+
+def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
+    """确认批准: the entitlement is paid from the month after confirmation (民发〔2021〕57号 第二十条)."""
+    application = _close_application(case)
+    household = application.household
+    start_month = add_months(month_start(timezone.localdate()), 1)
+    benefit_type = BenefitType.objects.get(code=BENEFIT_TYPE_CODE)
+    from core.benefits.services import entitlement_create
+
+    entitlement = entitlement_create(
+        benefit_type=benefit_type,
+        household=household,
+        case=case,
+        region_code=household.region_code,
+        area_type=household.area_type,
+        start_month=start_month,
+        params={
+            "application": case.pk,
+            "categories": list(application.categories),
+            "covered_person_ids": sorted(application.members.values_list("pk", flat=True)),
+        },
+        actor=actor,
+    )
+    amount, explanation = dibao_amount(entitlement, start_month)
+    Decision.objects.create(
+        application=application,
+        approved=True,
+        monthly_amount=amount,
+        start_month=start_month,
+        reasons=_comment_of_last_transition(case),
+        explanation=explanation,
+        entitlement=entitlement,
+        decided_by=actor,
+    )
+
+
+def effect_refuse(*, case: Case, transition, actor, data: dict) -> None:
+    """不予批准 with the written reasons the transition required (民发〔2021〕57号 第二十一条)."""
+    application = _close_application(case)
+    Decision.objects.create(
+        application=application,
+        approved=False,
+        reasons=_comment_of_last_transition(case),
+        decided_by=actor,
+    )
+
+
+def effect_close(*, case: Case, transition, actor, data: dict) -> None:
+    _close_application(case)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Application
+# ---------------------------------------------------------------------------------------------------
+
+
+def _living_members(household: Household) -> list[Person]:
+    return list(household.members.filter(death_date__isnull=True).order_by("pk"))
+
+
+@transaction.atomic
+def dibao_application_create(
+    *,
+    household: Household,
+    actor,
+    promise_signed: bool,
+    authorisation_signed: bool,
+    staff_relative: bool = False,
+    categories: Iterable[str] = (Category.DIBAO,),
+    members: Iterable[Person] | None = None,
+    applied_on: datetime.date | None = None,
+    notes: str = "",
+) -> AssistanceApplication:
+    """申请登记: a household's written application with its signed 告知承诺 and 核对授权 (民发〔2021〕57号
+    第十条). Refuses a second open application of the household and a member already covered by another
+    open application. Nothing is saved when anything is refused."""
+    if not actor.has_perm("workflow.add_case"):
+        raise ValidationError("您没有录入申请的权限")
+    household = Household.objects.visible_to(actor).select_for_update().filter(pk=household.pk).first()
+    if household is None:
+        raise ValidationError("家庭不存在或不在您的数据范围内")
+    errors: dict[str, str] = {}
+    if not promise_signed:
+        errors["promise_signed"] = "申请人须签署告知承诺书后方可申请"
+    if not authorisation_signed:
+        errors["authorisation_signed"] = "申请人须签署家庭经济状况核对授权书后方可申请"
+    categories = list(dict.fromkeys(categories or ()))
+    valid = set(Category.values)
+    if not categories or any(c not in valid for c in categories):
+        errors["categories"] = "请选择申请救助类别"
+    elif Category.DIBAO not in categories:
+        errors["categories"] = "低保审核确认申请须包含“最低生活保障”类别"
+    today = timezone.localdate()
+    applied_on = applied_on or today
+    if applied_on > today:
+        errors["applied_on"] = "申请日期不能晚于今天"
+    if not household.is_active:
+        errors["household"] = "该家庭档案已注销，不能申请"
+    living = _living_members(household)
+    if members is None:
+        chosen = living
+    else:
+        living_ids = {p.pk for p in living}
+        chosen = [p for p in members]
+        if any(p.pk not in living_ids for p in chosen):
+            errors["members"] = "申请保障成员须为本家庭在世成员"
+    if not chosen and "members" not in errors:
+        errors["members"] = "该家庭没有可申请保障的成员"
+    if errors:
+        raise ValidationError(errors)
+
+    open_same = (
+        AssistanceApplication.objects.open()
+        .filter(household=household, case_type=CASE_TYPE_CODE)
+        .select_related("case")
+        .first()
+    )
+    if open_same is not None:
+        raise ValidationError(
+            {"household": f"该家庭已有正在办理的低保申请（{open_same.case.number}），不能重复申请"}
+        )
+    busy = (
+        AssistanceApplication.members.through.objects.filter(
+            person_id__in=[p.pk for p in chosen], assistanceapplication__is_open=True
+        )
+        .select_related("person", "assistanceapplication__case")
+        .first()
+    )
+    if busy is not None:
+        raise ValidationError(
+            {
+                "members": f"成员{busy.person.name}已在其他正在办理的申请"
+                f"（{busy.assistanceapplication.case.number}）中，不能重复申请"
+            }
+        )
+
+    comment = "低保申请登记"
+    if staff_relative:
+        comment += "（工作人员或村（社区）干部近亲属，单独备案）"
+    try:
+        case = workflow_services.case_create(
+            case_type=CASE_TYPE_CODE,
+            applicant_household=household,
+            applicant_person=household.head,
+            region=household.region,
+            actor=actor,
+            comment=comment,
+        )
+    except TransitionError as exc:
+        raise ValidationError(exc.message) from None
+    try:
+        with transaction.atomic():
+            application = AssistanceApplication.objects.create(
+                case=case,
+                case_type=CASE_TYPE_CODE,
+                household=household,
+                region_code=household.region_code,
+                categories=categories,
+                promise_signed=True,
+                authorisation_signed=True,
+                staff_relative=bool(staff_relative),
+                applied_on=applied_on,
+                notes=(notes or "").strip(),
+                created_by=actor,
+            )
+    except IntegrityError:
+        # Another caseworker registered the same household a moment ago.
+        raise ValidationError({"household": "该家庭已有正在办理的低保申请，不能重复申请"}) from None
+    application.members.set(chosen)
+    logger.info("dibao application %s created for household %s by %s", case.number, household.number, actor)
+    return application
+
+
+def _locked_application(application: AssistanceApplication, actor) -> AssistanceApplication:
+    locked = (
+        AssistanceApplication.objects.visible_to(actor)
+        .select_for_update(of=("self",))
+        .select_related("case", "household")
+        .filter(pk=application.pk)
+        .first()
+    )
+    if locked is None:
+        raise TransitionError("申请不存在或不在您的数据范围内")
+    return locked
+
+
+def _transition(application: AssistanceApplication, name: str, actor, comment: str = "") -> Case:
+    return workflow_services.case_transition(case=application.case, name=name, actor=actor, comment=comment)
+
+
+@transaction.atomic
+def dibao_application_accept(*, application: AssistanceApplication, actor, comment: str = "") -> Case:
+    """受理: the 30-working-day clock starts (Case.accepted_on)."""
+    return _transition(application, "accept", actor, comment)
+
+
+@transaction.atomic
+def dibao_application_withdraw(*, application: AssistanceApplication, actor, reason: str) -> Case:
+    return _transition(application, "withdraw", actor, reason)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Investigation (入户调查)
+# ---------------------------------------------------------------------------------------------------
+
+
+def visitor_candidates(application: AssistanceApplication):
+    """Staff who may visit this household: active users whose region contains the household's community
+    (the community's, the street's and the district's staff)."""
+    from django.contrib.auth import get_user_model
+
+    from core.registry.choices import SCOPE_DIGITS
+
+    code = application.region_code
+    prefixes = {code[:digits] for digits in SCOPE_DIGITS.values() if digits >= DISTRICT_PREFIX_LENGTH}
+    codes = [p.ljust(12, "0") for p in prefixes]
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, region__code__in=codes, groups__name__in=VISITOR_ROLES)
+        .distinct()
+        .select_related("region")
+        .order_by("region__code", "username")
+    )
+
+
+def _is_district_staff(user) -> bool:
+    prefix = user_scope_prefix(user)
+    return prefix is not None and len(prefix) <= DISTRICT_PREFIX_LENGTH
+
+
+@transaction.atomic
+def investigation_record(
+    *,
+    application: AssistanceApplication,
+    actor,
+    visit_date: datetime.date,
+    visitors: Iterable[Any],
+    findings: str,
+    economic_check_result: str,
+    economic_check_note: str = "",
+    district_visit: bool = False,
+) -> Investigation:
+    """入户调查 by at least two named staff (民发〔2021〕57号 第十五条); a district-level visit must include
+    district staff. Recorded while the case is in its investigation step."""
+    if not actor.has_perm("workflow.add_case"):
+        raise TransitionError("您没有登记入户调查的权限")
+    application = _locked_application(application, actor)
+    case = application.case
+    if case.status != DibaoStatus.INVESTIGATION:
+        raise TransitionError(f"案件当前状态为“{case.status_label}”，不能登记入户调查")
+    errors: dict[str, str] = {}
+    people = list({u.pk: u for u in visitors}.values())
+    allowed = {u.pk for u in visitor_candidates(application)}
+    if len(people) < MIN_VISITORS:
+        errors["visitors"] = f"入户调查须由不少于{MIN_VISITORS}名工作人员进行"
+    elif any(u.pk not in allowed for u in people):
+        errors["visitors"] = "调查人员须为负责该家庭所在区域的在职工作人员"
+    elif district_visit and not any(_is_district_staff(u) for u in people):
+        errors["district_visit"] = "区级入户核查须有区民政局工作人员参加"
+    findings = (findings or "").strip()
+    if not findings:
+        errors["findings"] = "请填写入户调查情况"
+    if economic_check_result not in Investigation.EconomicCheck.values:
+        errors["economic_check_result"] = "请选择家庭经济状况核对结果"
+    today = timezone.localdate()
+    if visit_date is None:
+        errors["visit_date"] = "请填写入户日期"
+    elif visit_date > today:
+        errors["visit_date"] = "入户日期不能晚于今天"
+    elif visit_date < application.applied_on:
+        errors["visit_date"] = "入户日期不能早于申请日期"
+    if errors:
+        raise ValidationError(errors)
+    investigation = Investigation.objects.create(
+        application=application,
+        visit_date=visit_date,
+        findings=findings,
+        economic_check_result=economic_check_result,
+        economic_check_note=(economic_check_note or "").strip(),
+        district_visit=bool(district_visit),
+        recorded_by=actor,
+    )
+    investigation.visitors.set(people)
+    names = "、".join(str(u) for u in people)
+    _log(
+        case=case,
+        name="investigation_record",
+        label="登记入户调查" + ("（区级核查）" if district_visit else ""),
+        actor=actor,
+        comment=f"{_cn_date(visit_date)}入户，调查人员：{names}；"
+        f"{investigation.get_economic_check_result_display()}",
+        data={"investigation": investigation.pk},
+    )
+    return investigation
+
+
+# ---------------------------------------------------------------------------------------------------
+# 公示
+# ---------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def dibao_notice_start(
+    *,
+    application: AssistanceApplication,
+    actor,
+    start_date: datetime.date,
+    place: str,
+    days: int = 7,
+) -> PublicNotice:
+    """提交公示 and open the 公示 in one step (at least 7 days, 民发〔2021〕57号 第十九条). A previous 公示 with
+    an objection that has run to its end is closed first."""
+    application = _locked_application(application, actor)
+    case = application.case
+    previous = _latest_notice(case)
+    if previous is not None and previous.closed_at is None and previous.end_date < timezone.localdate():
+        workflow_services.notice_close(notice=previous, actor=actor)
+    if case.status == DibaoStatus.INVESTIGATION:
+        _transition(application, "publicize", actor, f"公示地点：{(place or '').strip()}")
+    elif case.status != DibaoStatus.PUBLICITY:
+        raise TransitionError(f"案件当前状态为“{case.status_label}”，不能发布公示")
+    return workflow_services.notice_open(
+        case=case, start_date=start_date, days=days, place=place, actor=actor
+    )
+
+
+@transaction.atomic
+def dibao_notice_object(*, application: AssistanceApplication, actor, objection: str) -> Case:
+    """登记公示异议: the objection is recorded on the 公示 and the case goes back to investigation
+    (核查异议); a new 公示 follows the new investigation."""
+    application = _locked_application(application, actor)
+    notice = _latest_notice(application.case)
+    if notice is None or notice.closed_at is not None:
+        raise TransitionError("没有正在进行的公示，不能登记异议")
+    workflow_services.notice_object(notice=notice, objection=objection, actor=actor)
+    return _transition(application, "reinvestigate", actor, (objection or "").strip())
+
+
+@transaction.atomic
+def dibao_notice_finish(*, application: AssistanceApplication, actor, comment: str = "") -> Case:
+    """公示期满: close the 公示 (期满无异议) and send the case to the street review."""
+    application = _locked_application(application, actor)
+    notice = _latest_notice(application.case)
+    if notice is not None and notice.closed_at is None:
+        workflow_services.notice_close(notice=notice, actor=actor)
+    return _transition(application, "notice_passed", actor, comment)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Review and decision
+# ---------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def dibao_street_review(*, application: AssistanceApplication, actor, comment: str = "") -> Case:
+    return _transition(application, "street_review", actor, comment)
+
+
+@transaction.atomic
+def dibao_send_back(*, application: AssistanceApplication, actor, reason: str) -> Case:
+    return _transition(application, "send_back", actor, reason)
+
+
+@transaction.atomic
+def dibao_approve(*, application: AssistanceApplication, actor, comment: str = "") -> Decision:
+    """科长确认批准 (maker-checker enforced by the case engine); creates the entitlement from next month."""
+    _transition(application, "approve", actor, comment)
+    return Decision.objects.select_related("entitlement").get(application_id=application.pk)
+
+
+@transaction.atomic
+def dibao_refuse(*, application: AssistanceApplication, actor, reasons: str) -> Decision:
+    """不予批准 with written reasons (民发〔2021〕57号 第二十一条)."""
+    _transition(application, "refuse", actor, reasons)
+    return Decision.objects.get(application_id=application.pk)

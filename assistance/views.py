@@ -1,0 +1,263 @@
+"""Thin views of the 低保 application flow: parse, call a selector or a service, render.
+
+Permission first (403), then scope: a record outside the user's region is a 404, like a missing one."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.benefits.models import Entitlement
+from core.registry.forms import apply_service_errors
+from core.registry.models import Household
+from core.workflow.services import TransitionError, available_transitions
+
+from . import selectors, services
+from .case_types import DibaoStatus
+from .forms import DibaoApplicationForm, DibaoFilterForm, InvestigationForm
+from .models import AssistanceApplication
+
+PAGE_SIZE = 50
+HOUSEHOLD_PICK_LIMIT = 20
+
+
+def _perm(name: str):
+    def decorator(view):
+        return login_required(permission_required(name, raise_exception=True)(view))
+
+    return decorator
+
+
+def _application(request: HttpRequest, pk: int) -> AssistanceApplication:
+    try:
+        return selectors.dibao_application_get(request.user, pk)
+    except AssistanceApplication.DoesNotExist:
+        raise Http404("申请不存在") from None
+
+
+def _crumbs(application: AssistanceApplication | None = None) -> list[tuple[str, str]]:
+    crumbs = [("低保申请", reverse("assistance:dibao_list"))]
+    if application is not None:
+        crumbs.append((application.case.number, reverse("assistance:dibao_detail", args=[application.pk])))
+    return crumbs
+
+
+@require_http_methods(["GET"])
+@_perm("workflow.view_case")
+def dibao_list(request: HttpRequest) -> HttpResponse:
+    form = DibaoFilterForm(request.GET or None, user=request.user)
+    params = form.params() if request.GET else {}
+    params["sort"] = request.GET.get("sort", "")
+    page = Paginator(selectors.dibao_application_list(request.user, params), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "assistance/dibao_list.html",
+        {"form": form, "page": page, "today": timezone.localdate(), "tab": "applications"},
+    )
+
+
+@require_http_methods(["GET"])
+@_perm("benefits.view_entitlement")
+def dibao_entitlements(request: HttpRequest) -> HttpResponse:
+    status_choices = [("", "全部状态"), *Entitlement.Status.choices]
+    form = DibaoFilterForm(request.GET or None, user=request.user, status_choices=status_choices)
+    params = form.params() if request.GET else {}
+    page = Paginator(selectors.dibao_entitlement_list(request.user, params), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "assistance/dibao_entitlements.html", {"form": form, "page": page, "tab": "entitlements"}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("workflow.add_case")
+def dibao_create(request: HttpRequest) -> HttpResponse:
+    household_pk = request.GET.get("household", "")
+    if not household_pk.isdigit():
+        return _household_pick(request)
+    household = get_object_or_404(
+        Household.objects.visible_to(request.user).select_related("region", "head"), pk=int(household_pk)
+    )
+    form = DibaoApplicationForm(request.POST or None, household=household)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            application = services.dibao_application_create(
+                household=household,
+                actor=request.user,
+                promise_signed=data["promise_signed"],
+                authorisation_signed=data["authorisation_signed"],
+                staff_relative=data["staff_relative"],
+                categories=data["categories"],
+                members=list(data["members"]),
+                applied_on=data["applied_on"],
+                notes=data["notes"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(exc, form)
+        else:
+            messages.success(request, f"已登记低保申请 {application.case.number}，请办理受理")
+            return redirect("assistance:dibao_detail", pk=application.pk)
+    return render(
+        request,
+        "assistance/dibao_form.html",
+        {
+            "form": form,
+            "household": household,
+            "title": f"新增低保申请 · {household.number}",
+            "crumbs": _crumbs(),
+            "cancel_url": reverse("registry:household_detail", args=[household.pk]),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _household_pick(request: HttpRequest) -> HttpResponse:
+    """新增申请 without a household: find the household first (scoped)."""
+    q = (request.GET.get("q") or "").strip()
+    households = []
+    if q:
+        households = list(
+            Household.objects.visible_to(request.user)
+            .filter(is_active=True)
+            .filter(number__istartswith=q.upper())
+            .select_related("head", "region")
+            .order_by("number")[:HOUSEHOLD_PICK_LIMIT]
+        ) or list(
+            Household.objects.visible_to(request.user)
+            .filter(is_active=True, head__name__contains=q)
+            .select_related("head", "region")
+            .order_by("number")[:HOUSEHOLD_PICK_LIMIT]
+        )
+    return render(
+        request,
+        "assistance/household_pick.html",
+        {"q": q, "households": households, "crumbs": _crumbs(), "limit": HOUSEHOLD_PICK_LIMIT},
+    )
+
+
+@require_http_methods(["GET"])
+@_perm("workflow.view_case")
+def dibao_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        detail = selectors.dibao_application_detail(request.user, pk)
+    except AssistanceApplication.DoesNotExist:
+        raise Http404("申请不存在") from None
+    case = detail.application.case
+    user = request.user
+    can_notice = case.is_open and user.has_perm("workflow.add_publicnotice")
+    return render(
+        request,
+        "assistance/dibao_detail.html",
+        {
+            "d": detail,
+            "application": detail.application,
+            "case": case,
+            "timeline": case.transitions.select_related("actor").order_by("at", "id"),
+            "transitions": available_transitions(case, user) if case.is_open else [],
+            "can_investigate": case.status == DibaoStatus.INVESTIGATION
+            and user.has_perm("workflow.add_case"),
+            "can_notice_start": can_notice
+            and case.status in (DibaoStatus.INVESTIGATION, DibaoStatus.PUBLICITY)
+            and not detail.investigation_problem,
+            "can_notice_act": can_notice and case.status == DibaoStatus.PUBLICITY,
+            "today": timezone.localdate(),
+            "crumbs": _crumbs(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("workflow.add_case")
+def investigation_add(request: HttpRequest, pk: int) -> HttpResponse:
+    application = _application(request, pk)
+    form = InvestigationForm(request.POST or None, application=application)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.investigation_record(
+                application=application,
+                actor=request.user,
+                visit_date=data["visit_date"],
+                visitors=list(data["visitors"]),
+                findings=data["findings"],
+                economic_check_result=data["economic_check_result"],
+                economic_check_note=data["economic_check_note"],
+                district_visit=data["district_visit"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(exc, form)
+        except TransitionError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "入户调查已登记")
+            return redirect("assistance:dibao_detail", pk=application.pk)
+    return render(
+        request,
+        "assistance/investigation_form.html",
+        {
+            "form": form,
+            "application": application,
+            "title": f"登记入户调查 · {application.case.number}",
+            "crumbs": _crumbs(application),
+            "cancel_url": reverse("assistance:dibao_detail", args=[application.pk]),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _parse_date(value: str | None) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+@require_POST
+@_perm("workflow.add_publicnotice")
+def dibao_notice(request: HttpRequest, pk: int) -> HttpResponse:
+    """公示 actions of the application page: start (提交公示并发布), object (登记异议，退回调查), finish."""
+    application = _application(request, pk)
+    action = request.POST.get("action", "")
+    try:
+        if action == "start":
+            start_date = _parse_date(request.POST.get("start_date"))
+            days = request.POST.get("days", "7")
+            if start_date is None or not days.isdigit():
+                raise TransitionError("请填写公示开始日期和天数")
+            notice = services.dibao_notice_start(
+                application=application,
+                actor=request.user,
+                start_date=start_date,
+                days=int(days),
+                place=request.POST.get("place", ""),
+            )
+            end = notice.end_date
+            messages.success(request, f"已发布公示，公示期至{end.year}年{end.month}月{end.day}日")
+        elif action == "object":
+            services.dibao_notice_object(
+                application=application, actor=request.user, objection=request.POST.get("objection", "")
+            )
+            messages.success(request, "已登记公示异议，案件退回入户调查核实")
+        elif action == "finish":
+            services.dibao_notice_finish(
+                application=application, actor=request.user, comment=request.POST.get("comment", "")
+            )
+            messages.success(request, "公示期满无异议，已报街道审核")
+        else:
+            messages.error(request, "请求无效，请重试")
+    except TransitionError as exc:
+        messages.error(request, exc.message)
+    return redirect("assistance:dibao_detail", pk=application.pk)
