@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from core.benefits.models import Entitlement, PaymentLine
+from core.benefits.exceptions import BenefitsError
+from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.workflow.models import PublicNotice
 
+from . import rules
 from .case_types import CASE_TYPE_CODE, DibaoStatus
 from .models import AssistanceApplication, Decision, Investigation
 from .services import BENEFIT_TYPE_CODE, investigation_problem
@@ -96,6 +99,9 @@ class ApplicationDetail:
     decision: Decision | None
     investigation_problem: str | None
     payment_lines: list[PaymentLine] = field(default_factory=list)
+    # 一次申请、一次性确认 (seed 003): how the application fits each category today, while it is open.
+    assessment: list[Any] = field(default_factory=list)
+    assessment_error: str = ""
 
 
 def dibao_application_get(user, pk: int) -> AssistanceApplication:
@@ -146,7 +152,7 @@ def dibao_application_detail(user, pk: int) -> ApplicationDetail:
     problem = None
     if application.case.status == DibaoStatus.INVESTIGATION:
         problem = investigation_problem(application, application.case)
-    return ApplicationDetail(
+    detail = ApplicationDetail(
         application=application,
         investigations=investigations,
         notices=notices,
@@ -154,3 +160,11 @@ def dibao_application_detail(user, pk: int) -> ApplicationDetail:
         investigation_problem=problem,
         payment_lines=lines,
     )
+    if application.case.is_open:
+        try:
+            detail.assessment = rules.assess_categories(
+                application.household, list(application.members.all()), timezone.localdate()
+            )
+        except (BenefitsError, BenefitType.DoesNotExist) as exc:
+            detail.assessment_error = str(exc) or "低保标准未设置，无法评估"
+    return detail

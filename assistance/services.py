@@ -13,6 +13,7 @@ import datetime
 import json
 import logging
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -173,10 +174,15 @@ def _comment_of_last_transition(case: Case) -> str:
     return log.comment if log else ""
 
 
-def dibao_amount(entitlement: Entitlement, month: datetime.date) -> tuple[Any, dict]:
+class NotEligible(Exception):
+    """The 低保 calculator finds the household's per-capita income not below the standard."""
+
+
+def dibao_amount(entitlement: Entitlement, month: datetime.date) -> tuple[Decimal | None, dict]:
     """(monthly amount, explanation) of one entitlement for one month, computed by the registered 低保
-    calculator exactly as the monthly payment run will compute it; (None, {}) when no calculator or
-    standard is available yet (the amount then shows from the payment run)."""
+    calculator exactly as the monthly payment run will compute it. (None, {}) when no calculator or
+    standard is available yet (the amount then shows from the payment run); NotEligible when the
+    calculator pays nothing."""
     from core.benefits.calculators import get_calculator
 
     try:
@@ -192,8 +198,8 @@ def dibao_amount(entitlement: Entitlement, month: datetime.date) -> tuple[Any, d
     except BenefitsError as exc:
         logger.warning("dibao amount for entitlement %s not computed: %s", entitlement.pk, exc)
         return None, {}
-    if result is None:
-        return None, {}
+    if result is None or result.amount <= 0:
+        raise NotEligible
     # Stored as JSON: Decimals and dates become strings, as on the payment line.
     return result.amount, json.loads(DjangoJSONEncoder().encode(result.explanation))
 
@@ -206,6 +212,13 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
     benefit_type = BenefitType.objects.get(code=BENEFIT_TYPE_CODE)
     from core.benefits.services import entitlement_create
 
+    params: dict[str, Any] = {"application": case.pk, "categories": list(application.categories)}
+    covered = set(application.members.values_list("pk", flat=True))
+    living = {p.pk for p in _living_members(household)}
+    if living - covered:
+        # 单人保: only the listed members are covered (assistance.calculators reads covered_person_ids);
+        # otherwise the household's living members are, month by month.
+        params["covered_person_ids"] = sorted(covered & living)
     entitlement = entitlement_create(
         benefit_type=benefit_type,
         household=household,
@@ -213,14 +226,16 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         region_code=household.region_code,
         area_type=household.area_type,
         start_month=start_month,
-        params={
-            "application": case.pk,
-            "categories": list(application.categories),
-            "covered_person_ids": sorted(application.members.values_list("pk", flat=True)),
-        },
+        params=params,
         actor=actor,
     )
-    amount, explanation = dibao_amount(entitlement, start_month)
+    try:
+        amount, explanation = dibao_amount(entitlement, start_month)
+    except NotEligible:
+        # Raised inside the transition's transaction: the approval and the entitlement roll back.
+        raise TransitionError(
+            "按家庭现有收入核算，人均收入不低于低保标准，不能确认批准；请核实收入或作不予批准处理"
+        ) from None
     Decision.objects.create(
         application=application,
         approved=True,

@@ -17,7 +17,7 @@ from core.benefits import calculators
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
 from core.benefits.services import payment_run_recalculate
-from core.registry.services import person_move
+from core.registry.services import income_record_add, person_move
 from core.workflow.models import Case, PublicNotice, TransitionLog
 from core.workflow.services import TransitionError
 from tests.factories import household_with_members
@@ -215,6 +215,48 @@ def test_an_investigator_may_not_confirm(people, household, dibao_calculator):
         services.dibao_approve(application=application, actor=people["chief"])
 
 
+def test_amount_is_explained_line_by_line(client, people, household):
+    application = _create(household, people["clerk"])
+    _to_street_review(application, people)
+    services.dibao_street_review(application=application, actor=people["reviewer"])
+    decision = services.dibao_approve(application=application, actor=people["chief"])
+    # Computed by the registered 低保 calculator, the same computation as the payment run's
+    assert decision.monthly_amount is not None and decision.monthly_amount > 0
+    steps = dict(decision.explanation["steps"])
+    assert "低保标准" in steps
+    client.force_login(people["clerk"])
+    page = client.get(reverse("assistance:dibao_detail", args=[application.pk])).content.decode()
+    assert "金额计算说明" in page and "低保标准" in page
+
+
+def test_approval_refused_when_income_is_above_the_standard(people, household):
+    application = _create(household, people["clerk"])
+    _to_street_review(application, people)
+    services.dibao_street_review(application=application, actor=people["reviewer"])
+    income_record_add(
+        household=household,
+        kind="wage",
+        monthly_amount="5000",
+        period_start=D(2020, 1, 1),
+        actor=people["clerk"],
+        person=household.head,
+    )
+    with pytest.raises(TransitionError, match="人均收入不低于低保标准"):
+        services.dibao_approve(application=application, actor=people["chief"])
+    assert _status(application) == DibaoStatus.CHIEF_CONFIRMATION
+    assert not Entitlement.objects.filter(case_id=application.pk).exists()
+    assert not Decision.objects.filter(application_id=application.pk).exists()
+
+
+def test_single_member_cover_lists_the_covered_person(people, household):
+    head = household.head
+    application = _create(household, people["clerk"], members=[head])
+    _to_street_review(application, people)
+    services.dibao_street_review(application=application, actor=people["reviewer"])
+    decision = services.dibao_approve(application=application, actor=people["chief"])
+    assert decision.entitlement.params["covered_person_ids"] == [head.pk]
+
+
 def test_missing_promise_or_authorisation_refused_and_nothing_saved(people, household):
     before = (Case.objects.count(), AssistanceApplication.objects.count(), TransitionLog.objects.count())
     with pytest.raises(ValidationError) as exc:
@@ -355,7 +397,10 @@ def test_views_create_investigate_and_detail(client, people, household, dibao_ca
     response = client.post(f"{_url('dibao_create')}?household={household.pk}", data)
     application = AssistanceApplication.objects.get()
     assert response.status_code == 302 and response["Location"] == _url("dibao_detail", application.pk)
+    page = client.get(_url("dibao_detail", application.pk)).content.decode()
+    assert "救助类别评估" in page and "最低生活保障" in page
     services.dibao_application_accept(application=application, actor=clerk)
+    assert client.get(_url("investigation_add", application.pk)).status_code == 200
 
     response = client.post(
         _url("investigation_add", application.pk),
