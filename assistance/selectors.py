@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,8 @@ from django.utils import timezone
 
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
+from core.benefits.selectors import parameter_value
+from core.workflow.calendar import add_working_days, working_days_between
 from core.workflow.models import PublicNotice
 
 from . import rules
@@ -27,6 +30,7 @@ SORTS = {
     "-due": "-case__due_date",
 }
 DEFAULT_SORT = "-applied"
+TOTAL_WORKING_DAYS_PARAMETER = "dibao.total_working_days"
 
 
 def applications_visible_to(user) -> QuerySet[AssistanceApplication]:
@@ -102,6 +106,36 @@ class ApplicationDetail:
     # 一次申请、一次性确认 (seed 003): how the application fits each category today, while it is open.
     assessment: list[Any] = field(default_factory=list)
     assessment_error: str = ""
+    time_limit: TimeLimit | None = None
+
+
+@dataclass
+class TimeLimit:
+    """The whole-process limit counted from 受理 (民发〔2021〕57号: 30 working days, parameter
+    dibao.total_working_days) and how much of it is used."""
+
+    working_days: int
+    deadline: datetime.date
+    used: int
+    overdue: bool
+
+
+def dibao_time_limit(application: AssistanceApplication, today: datetime.date) -> TimeLimit | None:
+    case = application.case
+    if case.accepted_on is None:
+        return None
+    try:
+        days = int(parameter_value(TOTAL_WORKING_DAYS_PARAMETER, case.accepted_on))
+    except BenefitsError:
+        return None
+    end = timezone.localtime(case.closed_at).date() if case.closed_at else today
+    deadline = add_working_days(case.accepted_on, days)
+    return TimeLimit(
+        working_days=days,
+        deadline=deadline,
+        used=working_days_between(case.accepted_on, end),
+        overdue=end > deadline,
+    )
 
 
 def dibao_application_get(user, pk: int) -> AssistanceApplication:
@@ -160,6 +194,7 @@ def dibao_application_detail(user, pk: int) -> ApplicationDetail:
         investigation_problem=problem,
         payment_lines=lines,
     )
+    detail.time_limit = dibao_time_limit(application, timezone.localdate())
     if application.case.is_open:
         try:
             detail.assessment = rules.assess_categories(

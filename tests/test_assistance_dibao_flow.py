@@ -449,3 +449,32 @@ def test_list_filters_and_bounded_queries(client, people, regions, django_assert
     response = client.get(_url("dibao_list"), {"status": DibaoStatus.APPROVED})
     assert "没有符合条件的申请" in response.content.decode()
     assert client.get(_url("dibao_entitlements")).status_code == 200
+
+
+def test_list_export_keeps_filter_and_scope(client, people, regions):
+    import io
+
+    from openpyxl import load_workbook
+
+    mine = _create(household_with_members(regions["community11"], size=1), people["clerk"])
+    _create(household_with_members(regions["community12"], size=1), people["reviewer"])
+    _create(household_with_members(regions["community21"], size=1), people["clerk21"])
+    client.force_login(people["reviewer"])
+    response = client.get(_url("dibao_list"), {"community": regions["community11"].code, "export": "xlsx"})
+    assert response.status_code == 200
+    rows = list(load_workbook(io.BytesIO(response.content)).active.values)
+    assert rows[0][0] == "案件编号"
+    assert [r[0] for r in rows[1:]] == [mine.case.number]
+
+
+def test_detail_page_shows_time_limit_with_bounded_queries(
+    client, people, household, django_assert_max_num_queries
+):
+    application = _create(household, people["clerk"])
+    services.dibao_application_accept(application=application, actor=people["clerk"])
+    _investigate(application, people)
+    client.force_login(people["clerk"])
+    with django_assert_max_num_queries(35):
+        response = client.get(_url("dibao_detail", application.pk))
+    page = response.content.decode()
+    assert "受理后30个工作日内" in page
