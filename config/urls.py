@@ -15,6 +15,7 @@ urlpatterns = [
     path("workflow/", include("core.workflow.urls")),
     path("benefits/", include("core.benefits.urls")),
     path("assistance/", include("assistance.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("core.accounts.dashboard_urls")),
 ]
 

@@ -10,6 +10,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -17,6 +18,7 @@ from assistance import services as assistance_services
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
 from core.registry import services as registry_services
 from core.workflow import services as workflow_services
+from reports.models import ReportJob
 from tests.factories import household_with_members
 
 PERSONAS = [
@@ -116,6 +118,21 @@ MATRIX = {
         [L, OK, OK, OK, 403, 403, 403, 404],
     ),
     "assistance:dibao_notice": ("post", lambda o: {"pk": o["dibao"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    # reports: a job is seen by its requester and by a 科长/局领导 whose scope holds it; the roster needs
+    # the full-personal-data permission
+    "reports:job_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "reports:job_request": (
+        "get",
+        lambda o: {"code": "payment_roster"},
+        [L, 403, 403, 403, OK, OK, 403, 403],
+    ),
+    "reports:job_status": ("get", lambda o: {"pk": o["report_job"].pk}, [L, OK, 404, 404, OK, OK, 404, 404]),
+    "reports:job_download": (
+        "get",
+        lambda o: {"pk": o["report_job"].pk},
+        [L, OK, 404, 404, OK, OK, 404, 404],
+    ),
+    "reports:notice_list_pdf": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
 }
 IGNORED_NAMESPACES = {"admin"}
 IGNORED_NAMES = {"healthz", "accounts:login", "accounts:logout"}
@@ -193,6 +210,17 @@ def world(db, regions, make_user, settings, tmp_path):
         authorisation_signed=True,
         staff_relative=False,
     )
+    report_job = ReportJob.objects.create(
+        report_type="notice_list",
+        title="公示名单",
+        requested_by=users["社区经办人"],
+        region_code=regions["community11"].code,
+        status=ReportJob.Status.DONE,
+        progress=100,
+        filename="公示名单.pdf",
+        content_type="application/pdf",
+    )
+    report_job.file.save("matrix.pdf", ContentFile(b"%PDF-1.4\n% test\n"))
     objs = dict(
         dibao=dibao,
         household=household,
@@ -202,6 +230,7 @@ def world(db, regions, make_user, settings, tmp_path):
         notice=notice,
         run=run,
         line=line,
+        report_job=report_job,
     )
     return users, objs
 

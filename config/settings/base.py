@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "core.workflow",
     "core.benefits",
     "assistance",
+    "reports",
 ]
 
 MIDDLEWARE = [

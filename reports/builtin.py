@@ -1,0 +1,28 @@
+"""The report types the reports app ships itself; bureau apps register theirs the same way."""
+
+from __future__ import annotations
+
+from .notices import NoticeListForm, build_notice_list
+from .payment_roster import PaymentRosterForm, build_payment_roster
+from .registry import register_report
+
+# The roster carries full ID and bank numbers, so it needs the full-personal-data permission on top of
+# seeing payment runs (个人信息保护法 第六条: the minimum necessary access).
+register_report(
+    code="payment_roster",
+    label="待遇发放花名册",
+    builder=build_payment_roster,
+    permission=("benefits.view_paymentrun", "registry.view_full_personal_data"),
+    params_form=PaymentRosterForm,
+    description="按发放批次生成银行代发花名册（Excel），含完整身份证号码和银行账号，下载时记录。",
+    order=10,
+)
+register_report(
+    code="notice_list",
+    label="公示名单（PDF）",
+    builder=build_notice_list,
+    permission="workflow.view_case",
+    params_form=NoticeListForm,
+    description="正在公示的案件名单，按社区（村）分页，可直接打印张贴。",
+    order=20,
+)

@@ -1,0 +1,404 @@
+"""花名册: the payment roster of one payment run for the bank, the whole district or one street.
+
+Two halves, kept apart: `roster_lines()` gathers the lines in ONE query (ordered by region code, streamed
+in chunks) and `write_roster_xlsx()` formats them with openpyxl in write-only mode, so a 150,000-line
+roster never sits in memory as a workbook. The roster carries full ID and bank numbers (the bank needs
+them), so every download is logged."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable
+from copy import copy
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO
+
+from django import forms
+from django.conf import settings
+from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
+
+from core.benefits.models import PaymentLine, PaymentRun, Standard
+from core.registry.choices import AreaType, RegionLevel
+from core.registry.models import Region
+from core.registry.querysets import user_scope_prefix
+
+from .registry import BuildContext, ReportError, ReportParamsForm, ReportResult
+
+HEADERS = [
+    "乡镇（街道）",
+    "社区（村）",
+    "户主姓名",
+    "身份证号码",
+    "救助类别",
+    "保障人数",
+    "基本金额",
+    "分类施保金额",
+    "其他金额",
+    "合计金额",
+    "发放月份",
+    "开户银行",
+    "银行账号",
+    "代领人",
+    "变动标志",
+]
+WIDTHS = [16, 18, 10, 21, 20, 9, 12, 13, 11, 12, 11, 18, 24, 10, 16]
+MONEY_FORMAT = '"¥"#,##0.00'
+MONEY_COLUMNS = range(6, 10)  # 0-based: 基本金额 … 合计金额
+CHUNK_SIZE = 5000
+PROGRESS_EVERY = 2000
+
+CHANGE_LABELS = dict(PaymentLine.Change.choices) | {"": ""}
+AREA_LABELS = dict(AreaType.choices)
+
+
+def _street_code(community_code: str) -> str:
+    return community_code[:9] + "000"
+
+
+def _cn_month(value: datetime.date) -> str:
+    return f"{value.year}年{value.month}月"
+
+
+# --- parameters ------------------------------------------------------------------------------------
+
+
+class PaymentRosterForm(ReportParamsForm):
+    run = forms.ModelChoiceField(
+        label="发放批次",
+        queryset=PaymentRun.objects.select_related("benefit_type").order_by("-month", "benefit_type"),
+        empty_label="请选择发放批次",
+        error_messages={"required": "请选择发放批次", "invalid_choice": "所选发放批次不存在"},
+    )
+    street = forms.ChoiceField(label="范围", required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.fields["street"].choices = [("", self._whole_scope_label()), *streets_in_scope(user)]
+        self.fields["street"].error_messages["invalid_choice"] = "所选街道（乡镇）不在您的数据范围内"
+
+    def _whole_scope_label(self) -> str:
+        prefix = user_scope_prefix(self.user) or ""
+        return "全区" if len(prefix) <= 6 else "本街道（乡镇）全部"
+
+    def describe(self) -> str:
+        run = self.cleaned_data["run"]
+        street = self.cleaned_data.get("street")
+        scope = dict(self.fields["street"].choices).get(street, "") if street else self._whole_scope_label()
+        return f"{run.benefit_type.name} {_cn_month(run.month)} · {scope}"
+
+
+def streets_in_scope(user) -> list[tuple[str, str]]:
+    """The streets/towns (12-digit codes) a user may choose: those inside the user's scope."""
+    prefix = user_scope_prefix(user)
+    if prefix is None:
+        return []
+    streets = Region.objects.filter(level=RegionLevel.STREET, is_active=True)
+    if len(prefix) > 9:  # a community user: only the street the community belongs to
+        streets = streets.filter(code=_street_code(prefix))
+    elif prefix:
+        streets = streets.filter(code__startswith=prefix)
+    return list(streets.order_by("code").values_list("code", "name"))
+
+
+# --- gathering ---------------------------------------------------------------------------------------
+
+ROW_FIELDS = (
+    "region_code",
+    "recipient_name",
+    "recipient_id_number",
+    "area_type",
+    "covered_persons",
+    "base_amount",
+    "increment_amount",
+    "other_amount",
+    "amount",
+    "bank_name",
+    "bank_account",
+    "account_holder",
+    "line_type",
+    "for_month",
+    "change",
+)
+
+
+def roster_queryset(user, run: PaymentRun, street_code: str = "") -> QuerySet:
+    """The run's lines in the user's scope (and the chosen street), as tuples in ROW_FIELDS order.
+
+    A person-level entitlement (残疾人补贴, 高龄津贴 …) pays that person: their name and ID stand in the
+    户主 columns. The bank account is the household's (the person's household when the line has none)."""
+    lines = PaymentLine.objects.visible_to(user).filter(run=run)
+    if street_code:
+        lines = lines.filter(region_code__startswith=street_code[:9])
+    return (
+        lines.annotate(
+            recipient_name=Coalesce("person__name", "household__head__name"),
+            recipient_id_number=Coalesce("person__id_number", "household__head__id_number"),
+            area_type=F("entitlement__area_type"),
+            bank_name=Coalesce("household__bank_name", "person__household__bank_name"),
+            bank_account=Coalesce("household__bank_account", "person__household__bank_account"),
+            account_holder=Coalesce("household__account_holder", "person__household__account_holder"),
+        )
+        .order_by("region_code", "id")
+        .values_list(*ROW_FIELDS)
+    )
+
+
+@dataclass
+class RosterData:
+    run: PaymentRun
+    title: str
+    scope_label: str
+    whole_district: bool
+    line_count: int
+    region_names: dict[str, str]
+    category_by_area: dict[str, str]
+    rows: Iterable[tuple]
+
+
+def roster_lines(user, run: PaymentRun, street_code: str = "") -> RosterData:
+    """Everything the roster shows, in a constant number of queries whatever the number of lines."""
+    prefix = user_scope_prefix(user)
+    if prefix is None:
+        raise ReportError("您的账号未设置数据范围")
+    queryset = roster_queryset(user, run, street_code)
+    line_count = queryset.count()
+    scope = street_code[:9] if street_code else prefix
+    region_names = dict(
+        Region.objects.filter(
+            code__startswith=scope[:9] if scope else "", level__in=[RegionLevel.STREET, RegionLevel.COMMUNITY]
+        ).values_list("code", "name")
+    )
+    if street_code:
+        scope_label = region_names.get(street_code, street_code)
+    elif len(prefix) > 6:
+        scope_label = (
+            Region.objects.filter(code__startswith=prefix)
+            .order_by("code")
+            .values_list("name", flat=True)
+            .first()
+            or prefix
+        )
+    else:
+        scope_label = "全区"
+    by_area = Standard.objects.filter(benefit_type_id=run.benefit_type_id).exclude(area_type="").exists()
+    name = run.benefit_type.name
+    category_by_area = {
+        area: f"{name}（{label}）" if by_area else name for area, label in [*AREA_LABELS.items(), ("", "")]
+    }
+    return RosterData(
+        run=run,
+        title=f"{settings.BUREAU_NAME}{run.title or name}发放花名册",
+        scope_label=scope_label,
+        whole_district=not street_code and len(prefix) <= 6,
+        line_count=line_count,
+        region_names=region_names,
+        category_by_area=category_by_area,
+        rows=queryset.iterator(chunk_size=CHUNK_SIZE),
+    )
+
+
+# --- formatting --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    lines: int = 0
+    covered: int = 0
+    amounts: list[Decimal] = field(default_factory=lambda: [Decimal("0.00")] * 4)
+
+    def add(self, covered: int, amounts: Iterable[Decimal]) -> None:
+        self.lines += 1
+        self.covered += covered
+        self.amounts = [a + b for a, b in zip(self.amounts, amounts, strict=True)]
+
+
+def _change_label(line_type: str, for_month: datetime.date, change: str) -> str:
+    if line_type == PaymentLine.LineType.BACK_PAY:
+        return f"补发（{_cn_month(for_month)}）"
+    if line_type == PaymentLine.LineType.RECOVERY:
+        return f"扣回（{_cn_month(for_month)}）"
+    if line_type == PaymentLine.LineType.ONE_OFF:
+        return "一次性发放"
+    return CHANGE_LABELS.get(change, change)
+
+
+def write_roster_xlsx(
+    data: RosterData, output: IO[bytes], progress: Callable[[int, str], None] | None = None
+) -> Totals:
+    """Stream the roster into `output`: title, header, lines, a total per street and the grand total."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("发放花名册")
+    ncols = len(HEADERS)
+    last_col = get_column_letter(ncols)
+    for i, width in enumerate(WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    sheet.freeze_panes = "A4"
+    sheet.print_title_rows = "1:3"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    sheet.print_options.horizontalCentered = True
+    sheet.merged_cells.add(f"A1:{last_col}1")
+    sheet.merged_cells.add(f"A2:{last_col}2")
+
+    thin = Side(style="thin", color="808080")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+
+    def styled(value, *, bold=False, size=None, fill=None, align=None, number_format=None):
+        cell = WriteOnlyCell(sheet, value=value)
+        if bold or size:
+            cell.font = Font(bold=bold, size=size)
+        if fill:
+            cell.fill = PatternFill("solid", fgColor=fill)
+        if align:
+            cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
+        if number_format:
+            cell.number_format = number_format
+        cell.border = border
+        return cell
+
+    title = WriteOnlyCell(sheet, value=data.title)
+    title.font = Font(bold=True, size=16)
+    title.alignment = Alignment(horizontal="center", vertical="center")
+    sheet.append([title])
+    status = data.run.get_status_display() + (
+        "" if data.run.status == PaymentRun.Status.LOCKED else "（未锁定，仅供核对）"
+    )
+    subtitle = WriteOnlyCell(
+        sheet,
+        value=f"发放月份：{_cn_month(data.run.month)}　　范围：{data.scope_label}　　批次状态：{status}"
+        f"　　共 {data.line_count} 笔",
+    )
+    subtitle.alignment = Alignment(horizontal="center")
+    sheet.append([subtitle])
+    sheet.append([styled(h, bold=True, fill="D9E1F2", align="center") for h in HEADERS])
+
+    # One prototype style per kind of cell, copied onto each data cell: assigning font/format objects
+    # cell by cell costs a style lookup each time, which dominates a 150,000-line roster.
+    text_style = copy(styled("")._style)
+    money_style = copy(styled(Decimal(0), number_format=MONEY_FORMAT)._style)
+    int_style = copy(styled(0)._style)
+    total_text_style = copy(styled("", bold=True, fill="F2F2F2")._style)
+    total_money_style = copy(styled(Decimal(0), bold=True, fill="F2F2F2", number_format=MONEY_FORMAT)._style)
+    total_int_style = copy(styled(0, bold=True, fill="F2F2F2")._style)
+
+    def cell(value, style):
+        c = WriteOnlyCell(sheet, value=value)
+        c._style = copy(style)
+        return c
+
+    def total_row(label: str, totals: Totals) -> list:
+        row = [
+            cell(label, total_text_style),
+            cell("", total_text_style),
+            cell(f"共 {totals.lines} 笔", total_text_style),
+        ]
+        row += [cell("", total_text_style), cell("", total_text_style), cell(totals.covered, total_int_style)]
+        row += [cell(a, total_money_style) for a in totals.amounts]
+        row += [cell("", total_text_style) for _ in range(ncols - len(row))]
+        return row
+
+    month_label = _cn_month(data.run.month)
+    names = data.region_names
+    grand = Totals()
+    street_totals: Totals | None = None
+    current_street = None
+    for n, row in enumerate(data.rows, start=1):
+        (
+            region_code,
+            name,
+            id_number,
+            area_type,
+            covered,
+            base,
+            increment,
+            other,
+            amount,
+            bank_name,
+            bank_account,
+            holder,
+            line_type,
+            for_month,
+            change,
+        ) = row
+        street = _street_code(region_code)
+        if street != current_street:
+            if street_totals is not None:
+                sheet.append(total_row(f"{names.get(current_street, current_street)} 小计", street_totals))
+            current_street, street_totals = street, Totals()
+        amounts = (base, increment, other, amount)
+        street_totals.add(covered, amounts)
+        grand.add(covered, amounts)
+        sheet.append(
+            [
+                cell(names.get(street, street), text_style),
+                cell(names.get(region_code, region_code), text_style),
+                cell(name or "", text_style),
+                cell(id_number or "", text_style),
+                cell(data.category_by_area.get(area_type or "", ""), text_style),
+                cell(covered, int_style),
+                cell(base, money_style),
+                cell(increment, money_style),
+                cell(other, money_style),
+                cell(amount, money_style),
+                cell(month_label, text_style),
+                cell(bank_name or "", text_style),
+                cell(bank_account or "", text_style),
+                cell(holder or "", text_style),
+                cell(_change_label(line_type, for_month, change), text_style),
+            ]
+        )
+        if progress and n % PROGRESS_EVERY == 0 and data.line_count:
+            progress(5 + int(90 * n / data.line_count), f"已写入 {n}/{data.line_count} 笔")
+    if street_totals is not None:
+        sheet.append(total_row(f"{names.get(current_street, current_street)} 小计", street_totals))
+    sheet.append(total_row("全区合计" if data.whole_district else "合计", grand))
+    sheet.append([])
+    sheet.append(
+        [
+            "制表单位：" + settings.BUREAU_NAME,
+            "",
+            "",
+            "",
+            "制表人：",
+            "",
+            "",
+            "审核人：",
+            "",
+            "",
+            "制表日期：",
+        ]
+    )
+    if progress:
+        progress(97, "正在保存文件")
+    workbook.save(output)
+    return grand
+
+
+# --- the report type ---------------------------------------------------------------------------------
+
+
+def build_payment_roster(ctx: BuildContext) -> ReportResult:
+    run = PaymentRun.objects.select_related("benefit_type").filter(pk=ctx.params.get("run")).first()
+    if run is None:
+        raise ReportError("所选发放批次已不存在")
+    ctx.progress(2, "正在读取发放明细")
+    data = roster_lines(ctx.user, run, ctx.params.get("street") or "")
+    if data.line_count == 0:
+        raise ReportError("该发放批次在所选范围内没有发放明细，未生成花名册")
+    write_roster_xlsx(data, ctx.output, ctx.progress)
+    return ReportResult(
+        filename=f"{run.benefit_type.name}发放花名册_{_cn_month(run.month)}_{data.scope_label}.xlsx",
+        record_count=data.line_count,
+        contains_personal_data=True,
+    )

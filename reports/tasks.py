@@ -1,0 +1,13 @@
+"""Celery tasks of the reports app: they take ids and call a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="reports.build_report")
+def build_report(job_id: int) -> dict:
+    job = services.report_build(job_id=job_id)
+    return {"job_id": job.pk, "status": job.status, "error": job.error}

@@ -1,0 +1,114 @@
+"""报表中心: request a report, watch its progress (htmx polling), download the file. Thin views: scope
+comes from the selectors, every write from a service."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+
+from . import selectors, services
+from .forms import JobFilterForm
+from .models import ReportJob
+from .notices import communities_in_scope
+from .notices import notice_list_pdf as build_notice_pdf
+from .registry import get_report_type, report_types, report_types_for
+
+JOBS_PER_PAGE = 20
+
+
+def _visible_job(request: HttpRequest, pk: int) -> ReportJob:
+    try:
+        return selectors.job_get(request.user, pk)
+    except ReportJob.DoesNotExist:
+        raise Http404("报表不存在") from None
+
+
+@login_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    available = report_types_for(request.user)
+    if not available:
+        raise PermissionDenied("您没有可生成的报表")
+    can_see_all = selectors.can_see_all_jobs(request.user)
+    form = JobFilterForm(request.GET or None, can_see_all=can_see_all)
+    filters = form.cleaned_data if form.is_valid() else {}
+    jobs = selectors.jobs_for(
+        request.user,
+        mine_only=filters.get("scope") != "all",
+        status=filters.get("status") or "",
+        report_type=filters.get("report_type") or "",
+    )
+    page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reports/job_list.html",
+        {
+            "form": form,
+            "page": page,
+            "available": available,
+            "labels": {t.code: t.label for t in report_types()},
+            "show_requester": can_see_all and filters.get("scope") == "all",
+        },
+    )
+
+
+@login_required
+def job_request(request: HttpRequest, code: str) -> HttpResponse:
+    definition = get_report_type(code)
+    if definition is None:
+        raise Http404("报表类型不存在")
+    if not definition.allowed_for(request.user):
+        raise PermissionDenied("您没有生成该报表的权限")
+    form = definition.params_form(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = services.report_request(report_type=code, params=request.POST.dict(), actor=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"已提交“{job.title}”，正在后台生成，完成后可在本页下载。")
+            return redirect("reports:job_list")
+    return render(request, "reports/job_request.html", {"definition": definition, "form": form})
+
+
+@login_required
+def job_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job's row, for htmx polling: it stops polling once the job is finished."""
+    job = _visible_job(request, pk)
+    labels = {t.code: t.label for t in report_types()}
+    return render(request, "reports/_job_row.html", {"job": job, "labels": labels, "show_requester": False})
+
+
+@login_required
+def job_download(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _visible_job(request, pk)
+    definition = get_report_type(job.report_type)
+    if definition is None or not definition.allowed_for(request.user):
+        raise PermissionDenied("您没有下载该报表的权限")
+    if not job.can_download:
+        raise Http404("报表尚未生成完成")
+    try:
+        handle = job.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("报表文件已不存在，请重新生成") from None
+    services.report_download_record(job=job, actor=request.user, ip=request.META.get("REMOTE_ADDR"))
+    return FileResponse(
+        handle, as_attachment=True, filename=job.filename, content_type=job.content_type or None
+    )
+
+
+@permission_required("workflow.view_case", raise_exception=True)
+def notice_list_pdf(request: HttpRequest) -> HttpResponse:
+    """公示名单 PDF of one community (?community=<12-digit code>) or of every community in scope."""
+    community = request.GET.get("community", "")
+    if community and community not in dict(communities_in_scope(request.user)):
+        raise Http404("社区（村）不存在")
+    content, filename, _ = build_notice_pdf(request.user, community)
+    response = HttpResponse(content, content_type="application/pdf")
+    # Inline: the browser's viewer opens it, ready to print for the community's notice board.
+    response["Content-Disposition"] = content_disposition_header(False, filename)
+    return response
