@@ -277,6 +277,19 @@ def test_report_centre_lists_jobs_and_polls_until_done(client, make_user, roster
     assert f'hx-get="{reverse("reports:job_status", kwargs={"pk": queued.pk})}"' in page
     assert "40%" in page
 
+    worker_job = ReportJob.objects.create(
+        report_type="notice_list",
+        title="社区的公示名单",
+        requested_by=make_user("社区经办人"),
+        region_code="220106001001",
+    )
+    assert "社区的公示名单" not in page  # 我的报表 by default
+    everything = client.get(reverse("reports:job_list"), {"scope": "all"}).content.decode()
+    assert "社区的公示名单" in everything and "申请人" in everything
+    client.force_login(worker_job.requested_by)
+    assert "排队的花名册" not in client.get(reverse("reports:job_list"), {"scope": "all"}).content.decode()
+    client.force_login(chief)
+
     ReportJob.objects.filter(pk=queued.pk).update(status=ReportJob.Status.FAILED, error="测试失败原因")
     row = client.get(reverse("reports:job_status", kwargs={"pk": queued.pk})).content.decode()
     assert "hx-get" not in row and "测试失败原因" in row
