@@ -179,6 +179,7 @@ def dibao_create(request: HttpRequest) -> HttpResponse:
             "title": f"新增低保申请 · {household.number}",
             "crumbs": _crumbs(),
             "cancel_url": reverse("registry:household_detail", args=[household.pk]),
+            "submit_label": "登记申请",
         },
         status=400 if form.is_bound and form.errors else 200,
     )
@@ -273,6 +274,7 @@ def investigation_add(request: HttpRequest, pk: int) -> HttpResponse:
             "title": f"登记入户调查 · {application.case.number}",
             "crumbs": _crumbs(application),
             "cancel_url": reverse("assistance:dibao_detail", args=[application.pk]),
+            "submit_label": "保存调查记录",
         },
         status=400 if form.is_bound and form.errors else 200,
     )
