@@ -318,6 +318,17 @@ def test_request_form_submits_a_job(client, make_user, roster_run, media, django
     assert response.status_code == 200 and "请选择发放批次" in response.content.decode()
 
 
+def test_navigation_shows_the_report_centre_to_those_who_can_request_reports(make_user):
+    from core.accounts.navigation import navigation_for
+
+    def labels(user):
+        return {(s.label, i.label) for s in navigation_for(user) for i in s.items}
+
+    assert ("统计报表", "报表中心") in labels(make_user("科长", region="district"))
+    assert ("统计报表", "报表中心") in labels(make_user("社区经办人"))
+    assert ("统计报表", "报表中心") not in labels(make_user("系统管理员", region="district"))
+
+
 # --- the roster ---------------------------------------------------------------------------------------
 
 
