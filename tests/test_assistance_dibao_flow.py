@@ -478,3 +478,42 @@ def test_detail_page_shows_time_limit_with_bounded_queries(
         response = client.get(_url("dibao_detail", application.pk))
     page = response.content.decode()
     assert "受理后30个工作日内" in page
+
+
+def test_database_refuses_a_second_open_application(people, household):
+    from django.db import IntegrityError, transaction
+
+    first = _create(household, people["clerk"])
+    case = Case.objects.create(
+        number="DB-TEST-1",
+        case_type="dibao",
+        applicant_name="测试",
+        region=household.region,
+        region_code=household.region_code,
+        status=DibaoStatus.REGISTERED,
+        created_by=people["clerk"],
+        updated_by=people["clerk"],
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AssistanceApplication.objects.create(
+            case=case,
+            household=household,
+            region_code=household.region_code,
+            applied_on=first.applied_on,
+            created_by=people["clerk"],
+        )
+
+
+def test_chief_confirms_through_the_case_page(client, people, household):
+    application = _create(household, people["clerk"])
+    _to_street_review(application, people)
+    services.dibao_street_review(application=application, actor=people["reviewer"])
+    client.force_login(people["chief"])
+    page = client.get(_url("dibao_detail", application.pk)).content.decode()
+    assert "确认批准" in page and "不予批准" in page
+    response = client.post(
+        reverse("workflow:case_transition", args=[application.pk]), {"name": "approve", "comment": "同意"}
+    )
+    assert response.status_code == 302
+    assert _status(application) == DibaoStatus.APPROVED
+    assert Decision.objects.get(application_id=application.pk).entitlement is not None
