@@ -13,6 +13,8 @@ from django.utils import timezone
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.selectors import parameter_value
+from core.registry.models import Attachment
+from core.registry.selectors import attachments_for
 from core.workflow.calendar import add_working_days, working_days_between
 from core.workflow.models import PublicNotice
 
@@ -107,6 +109,7 @@ class ApplicationDetail:
     assessment: list[Any] = field(default_factory=list)
     assessment_error: str = ""
     time_limit: TimeLimit | None = None
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 @dataclass
@@ -195,6 +198,7 @@ def dibao_application_detail(user, pk: int) -> ApplicationDetail:
         payment_lines=lines,
     )
     detail.time_limit = dibao_time_limit(application, timezone.localdate())
+    detail.attachments = attachments_for(application.case)
     if application.case.is_open:
         try:
             detail.assessment = rules.assess_categories(

@@ -10,4 +10,5 @@ urlpatterns = [
     path("dibao/<int:pk>/", views.dibao_detail, name="dibao_detail"),
     path("dibao/<int:pk>/investigation/", views.investigation_add, name="investigation_add"),
     path("dibao/<int:pk>/notice/", views.dibao_notice, name="dibao_notice"),
+    path("dibao/<int:pk>/attachments/upload/", views.dibao_attachment_upload, name="dibao_attachment_upload"),
 ]

@@ -19,7 +19,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.benefits.models import Entitlement
-from core.registry.forms import apply_service_errors
+from core.registry import services as registry_services
+from core.registry.forms import AttachmentForm, apply_service_errors
 from core.registry.models import Household
 from core.workflow.services import TransitionError, available_transitions
 
@@ -323,3 +324,37 @@ def dibao_notice(request: HttpRequest, pk: int) -> HttpResponse:
     except TransitionError as exc:
         messages.error(request, exc.message)
     return redirect("assistance:dibao_detail", pk=application.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.add_attachment")
+def dibao_attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """上传申请材料 (申请书, signed 告知承诺书/授权书, proofs) to the case."""
+    application = _application(request, pk)
+    form = AttachmentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            registry_services.attachment_add(
+                target=application.case,
+                doc_type=form.cleaned_data["doc_type"],
+                uploaded_file=form.cleaned_data["file"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            apply_service_errors(exc, form)
+        else:
+            messages.success(request, "材料已上传")
+            return redirect(reverse("assistance:dibao_detail", args=[application.pk]) + "#attachments")
+    return render(
+        request,
+        "registry/form_page.html",
+        {
+            "form": form,
+            "title": f"上传申请材料 · {application.case.number}",
+            "crumbs": _crumbs(application),
+            "cancel_url": reverse("assistance:dibao_detail", args=[application.pk]),
+            "multipart": True,
+            "submit_label": "上传",
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )

@@ -517,3 +517,20 @@ def test_chief_confirms_through_the_case_page(client, people, household):
     assert response.status_code == 302
     assert _status(application) == DibaoStatus.APPROVED
     assert Decision.objects.get(application_id=application.pk).entitlement is not None
+
+
+def test_application_documents_are_attached_to_the_case(client, people, household, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    application = _create(household, people["clerk"])
+    client.force_login(people["clerk"])
+    scan = SimpleUploadedFile("承诺书.pdf", b"%PDF-1.4\n% scan\n", content_type="application/pdf")
+    response = client.post(
+        _url("dibao_attachment_upload", application.pk), {"doc_type": "promise", "file": scan}
+    )
+    assert response.status_code == 302
+    page = client.get(_url("dibao_detail", application.pk)).content.decode()
+    assert "承诺书.pdf" in page
+    client.force_login(people["clerk21"])
+    assert client.get(_url("dibao_attachment_upload", application.pk)).status_code == 404

@@ -118,6 +118,11 @@ MATRIX = {
         [L, OK, OK, OK, 403, 403, 403, 404],
     ),
     "assistance:dibao_notice": ("post", lambda o: {"pk": o["dibao"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    "assistance:dibao_attachment_upload": (
+        "get",
+        lambda o: {"pk": o["dibao"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
     # reports: a job is seen by its requester and by a 科长/局领导 whose scope holds it; the roster needs
     # the full-personal-data permission
     "reports:job_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
