@@ -2,6 +2,10 @@ import importlib
 
 from django.apps import AppConfig
 
+# Each flow of the bureau is a subpackage with the same inner shape as the app (services, selectors,
+# forms, views, case_types, navigation); 低保 — the flagship — sits at the top level.
+FLOWS = ("", "tekun.", "temporary.", "disability.", "review.")
+
 
 class AssistanceConfig(AppConfig):
     """社会救助科: 低保, 特困, 低保边缘/刚性支出, 临时救助, 残疾人两项补贴, dynamic review."""
@@ -11,10 +15,13 @@ class AssistanceConfig(AppConfig):
     verbose_name = "社会救助"
 
     def ready(self):
-        # Calculators (benefits engine) and case types (case engine) register themselves on import.
-        for module in ("calculators", "case_types", "navigation"):
-            try:
-                importlib.import_module(f"{self.name}.{module}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{self.name}.{module}":
-                    raise
+        # Calculators (benefits engine), case types (case engine), menu entries and report types
+        # register themselves on import.
+        for flow in FLOWS:
+            for module in ("calculators", "case_types", "navigation", "reports"):
+                name = f"{self.name}.{flow}{module}"
+                try:
+                    importlib.import_module(name)
+                except ModuleNotFoundError as exc:
+                    if exc.name != name and not name.startswith(f"{exc.name}."):
+                        raise

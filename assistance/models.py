@@ -168,3 +168,358 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application} {'批准' if self.approved else '不予批准'}"
+
+
+class SupportMode(models.TextChoices):
+    CENTRALISED = "centralised", "集中供养"
+    DISPERSED = "dispersed", "分散供养"
+
+
+class TekunApplication(models.Model):
+    """特困人员救助供养 of one person (民发〔2021〕43号). Per person, not per household: several members of one
+    household may each apply. A minor gets no 公示 (第十七条); a child who is also an orphan is covered as
+    孤儿 by children's welfare, not here."""
+
+    case = models.OneToOneField(
+        "workflow.Case",
+        verbose_name="案件",
+        primary_key=True,
+        on_delete=models.PROTECT,
+        related_name="tekun_application",
+    )
+    person = models.ForeignKey(
+        "registry.Person", verbose_name="申请人", on_delete=models.PROTECT, related_name="tekun_applications"
+    )
+    household = models.ForeignKey(
+        "registry.Household",
+        verbose_name="所在家庭",
+        on_delete=models.PROTECT,
+        related_name="tekun_applications",
+    )
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    applied_on = models.DateField("申请日期")
+    promise_signed = models.BooleanField("已签署告知承诺书", default=False)
+    authorisation_signed = models.BooleanField("已签署家庭经济状况核对授权书", default=False)
+    is_minor = models.BooleanField("未成年人", default=False, editable=False, help_text="未成年人不公示")
+    # 认定条件 (第六条至第十一条)
+    unable_to_work_reason = models.CharField("无劳动能力情形", max_length=100, blank=True)
+    no_income_source = models.BooleanField("无生活来源", null=True, blank=True)
+    no_supporter = models.BooleanField("无履行义务能力的法定赡养、抚养、扶养义务人", null=True, blank=True)
+    # 生活自理能力评估: six items, True = can do it (第十三条)
+    self_care_items = models.JSONField("生活自理能力评估（六项）", default=dict, blank=True)
+    self_care_tier = models.CharField("照料护理档次", max_length=10, blank=True)
+    support_mode = models.CharField("供养方式", max_length=12, choices=SupportMode.choices, blank=True)
+    institution_name = models.CharField("供养机构", max_length=100, blank=True, help_text="集中供养时填写")
+    investigation_findings = models.TextField("调查情况", blank=True)
+    investigated_on = models.DateField("调查日期", null=True, blank=True)
+    # 决定
+    approved = models.BooleanField("是否批准", null=True, blank=True)
+    start_month = models.DateField("起始发放月份", null=True, blank=True)
+    reasons = models.TextField("理由", blank=True)
+    basic_entitlement = models.ForeignKey(
+        "benefits.Entitlement",
+        verbose_name="基本生活费资格",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    care_entitlement = models.ForeignKey(
+        "benefits.Entitlement",
+        verbose_name="照料护理费资格",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    is_open = models.BooleanField("办理中", default=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "特困人员申请"
+        verbose_name_plural = "特困人员申请"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["region_code"], name="tekun_app_region_prefix_idx", opclasses=["varchar_pattern_ops"]
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=models.Q(is_open=True),
+                name="one_open_tekun_application_per_person",
+                violation_error_message="该人员已有正在办理的特困人员申请",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.case)
+
+
+class TempAssistanceKind(models.TextChoices):
+    EMERGENCY = "emergency", "急难型"
+    EXPENSE = "expense", "支出型"
+
+
+class TempAssistanceCause(models.TextChoices):
+    ACCIDENT = "accident", "意外事故"
+    FIRE = "fire", "火灾等灾害"
+    SUDDEN_ILLNESS = "sudden_illness", "突发重大疾病"
+    MEDICAL = "medical", "医疗支出"
+    EDUCATION = "education", "教育支出"
+    OTHER = "other", "其他原因"
+
+
+class TempAssistanceCase(models.Model):
+    """临时救助 (国发〔2014〕47号, 民发〔2018〕23号): one-off help, decided by the township within its limit,
+    above it by the district; 先行救助 records help given first and paperwork after."""
+
+    class Level(models.TextChoices):
+        TOWNSHIP = "township", "乡镇（街道）审批"
+        DISTRICT = "district", "区民政局审批"
+
+    case = models.OneToOneField(
+        "workflow.Case",
+        verbose_name="案件",
+        primary_key=True,
+        on_delete=models.PROTECT,
+        related_name="temp_assistance",
+    )
+    person = models.ForeignKey(
+        "registry.Person",
+        verbose_name="救助对象",
+        on_delete=models.PROTECT,
+        related_name="temp_assistance_cases",
+    )
+    household = models.ForeignKey(
+        "registry.Household",
+        verbose_name="所在家庭",
+        on_delete=models.PROTECT,
+        related_name="temp_assistance_cases",
+    )
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    kind = models.CharField("救助类型", max_length=10, choices=TempAssistanceKind.choices)
+    cause = models.CharField("困难原因", max_length=20, choices=TempAssistanceCause.choices)
+    cause_detail = models.TextField("困难情况说明")
+    applied_on = models.DateField("申请日期")
+    year = models.PositiveSmallIntegerField("救助年度", editable=False)
+    standard_multiple = models.DecimalField(
+        "按月标准倍数", max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    proposed_amount = models.DecimalField(
+        "拟救助金额（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    approval_level = models.CharField("审批层级", max_length=10, choices=Level.choices, blank=True)
+    is_advance = models.BooleanField("先行救助", default=False)
+    advance_given_on = models.DateField("先行救助日期", null=True, blank=True)
+    advance_amount = models.DecimalField(
+        "先行救助金额（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    approved = models.BooleanField("是否批准", null=True, blank=True)
+    approved_amount = models.DecimalField(
+        "批准金额（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    reasons = models.TextField("理由", blank=True)
+    payment_line = models.ForeignKey(
+        "benefits.PaymentLine",
+        verbose_name="发放记录",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    earlier_case = models.ForeignKey(
+        "self",
+        verbose_name="同年同因的前次救助",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "临时救助"
+        verbose_name_plural = "临时救助"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["region_code"], name="temp_case_region_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(fields=["person", "cause", "year"], name="temp_case_same_cause_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.case)
+
+
+class DisabilitySubsidy(models.TextChoices):
+    LIVING = "living", "困难残疾人生活补贴"
+    CARE = "care", "重度残疾人护理补贴"
+
+
+class DisabilitySubsidyApplication(models.Model):
+    """残疾人两项补贴 (国发〔2015〕52号): paid monthly from the month of application."""
+
+    class CertGeneration(models.IntegerChoices):
+        SECOND = 2, "第二代"
+        THIRD = 3, "第三代"
+
+    case = models.OneToOneField(
+        "workflow.Case",
+        verbose_name="案件",
+        primary_key=True,
+        on_delete=models.PROTECT,
+        related_name="disability_subsidy",
+    )
+    person = models.ForeignKey(
+        "registry.Person",
+        verbose_name="申请人",
+        on_delete=models.PROTECT,
+        related_name="disability_subsidy_applications",
+    )
+    household = models.ForeignKey(
+        "registry.Household", verbose_name="所在家庭", on_delete=models.PROTECT, related_name="+"
+    )
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    applied_on = models.DateField("申请日期")
+    subsidies = models.JSONField("申请补贴", default=list)
+    cert_no = models.CharField("残疾证号", max_length=32)
+    cert_generation = models.PositiveSmallIntegerField("残疾证版本", choices=CertGeneration.choices)
+    disability_category = models.CharField("残疾类别", max_length=16)
+    disability_grade = models.PositiveSmallIntegerField("残疾等级")
+    long_term_care = models.BooleanField("需长期照护（6个月以上）", default=False)
+    federation_checked = models.BooleanField("残联已核定等级", null=True, blank=True)
+    eligibility = models.JSONField("资格审核结果", default=dict, blank=True)
+    approved = models.BooleanField("是否批准", null=True, blank=True)
+    reasons = models.TextField("理由", blank=True)
+    living_entitlement = models.ForeignKey(
+        "benefits.Entitlement",
+        verbose_name="生活补贴资格",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    care_entitlement = models.ForeignKey(
+        "benefits.Entitlement",
+        verbose_name="护理补贴资格",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    is_open = models.BooleanField("办理中", default=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "残疾人两项补贴申请"
+        verbose_name_plural = "残疾人两项补贴申请"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["region_code"], name="disab_app_region_prefix_idx", opclasses=["varchar_pattern_ops"]
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=models.Q(is_open=True),
+                name="one_open_disability_application_per_person",
+                violation_error_message="该人员已有正在办理的两项补贴申请",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.case)
+
+
+class DibaoReview(models.Model):
+    """低保动态管理复核: each household is reviewed yearly (stable) or every 6 months (unstable income or
+    members able to work); the county decides 增发/减发/停发 with written reasons, or a 渐退期."""
+
+    class Frequency(models.TextChoices):
+        YEARLY = "yearly", "每年复核"
+        HALF_YEARLY = "half_yearly", "每半年复核"
+
+    class Outcome(models.TextChoices):
+        KEEP = "keep", "维持"
+        INCREASE = "increase", "增发"
+        DECREASE = "decrease", "减发"
+        STOP = "stop", "停发"
+        TAPER = "taper", "渐退"
+
+    case = models.OneToOneField(
+        "workflow.Case",
+        verbose_name="案件",
+        primary_key=True,
+        on_delete=models.PROTECT,
+        related_name="dibao_review",
+    )
+    entitlement = models.ForeignKey(
+        "benefits.Entitlement",
+        verbose_name="低保资格",
+        on_delete=models.PROTECT,
+        related_name="dibao_reviews",
+    )
+    household = models.ForeignKey(
+        "registry.Household", verbose_name="家庭", on_delete=models.PROTECT, related_name="dibao_reviews"
+    )
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    frequency = models.CharField("复核周期", max_length=12, choices=Frequency.choices)
+    due_on = models.DateField("应复核日期")
+    findings = models.TextField("复核情况", blank=True)
+    previous_amount = models.DecimalField(
+        "原月保障金额", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    new_amount = models.DecimalField("新月保障金额", max_digits=12, decimal_places=2, null=True, blank=True)
+    outcome = models.CharField("复核结论", max_length=10, choices=Outcome.choices, blank=True)
+    taper_months = models.PositiveSmallIntegerField("渐退期（月）", null=True, blank=True)
+    effective_month = models.DateField("变更起始月份", null=True, blank=True)
+    reasons = models.TextField("理由", blank=True)
+    is_open = models.BooleanField("办理中", default=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "低保动态复核"
+        verbose_name_plural = "低保动态复核"
+        ordering = ["due_on"]
+        indexes = [
+            models.Index(
+                fields=["region_code"],
+                name="dibao_review_region_prefix_idx",
+                opclasses=["varchar_pattern_ops"],
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entitlement"],
+                condition=models.Q(is_open=True),
+                name="one_open_review_per_entitlement",
+                violation_error_message="该低保家庭已有正在办理的复核",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.case)
