@@ -1,6 +1,7 @@
 """Left navigation entries of the social-assistance bureau (社会救助)."""
 
 from core.accounts.navigation import NavItem, register_nav
+from core.registry.actions import RecordAction, register_action
 
 SECTION = ("assistance", "社会救助")
 ORDER = 20
@@ -17,4 +18,10 @@ register_nav(
 )
 register_nav(
     *SECTION, NavItem("新增申请", "assistance:dibao_create", "plus-circle", "workflow.add_case"), order=ORDER
+)
+
+# The household page offers the application for that household.
+register_action(
+    "household",
+    RecordAction("申请低保", "assistance:dibao_create", "workflow.add_case", "clipboard-plus", order=10),
 )

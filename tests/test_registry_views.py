@@ -429,3 +429,16 @@ def test_admin_pages_load(client, regions, household):
     assert client.get(f"/admin/registry/household/{household.pk}/change/").status_code == 200
     assert client.get(f"/admin/registry/household/{household.pk}/history/").status_code == 200
     assert client.get("/admin/registry/region/", {"q": "2201060010"}).status_code == 200
+
+
+def test_household_page_shows_bureau_actions_the_user_may_use(client, make_user, regions):
+    """Bureau apps put their buttons on the household page through core.registry.actions."""
+    from tests.factories import household_with_members
+
+    household = household_with_members(regions["community11"], size=2)
+    client.force_login(make_user("社区经办人", region="community11"))
+    html = client.get(f"/registry/households/{household.pk}/").content.decode()
+    assert f"/assistance/dibao/new/?household={household.pk}" in html
+    client.force_login(make_user("科长", region="district"))
+    html = client.get(f"/registry/households/{household.pk}/").content.decode()
+    assert "?household=" not in html

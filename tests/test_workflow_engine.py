@@ -427,9 +427,11 @@ def test_notice_period_object_and_close(new_case, people):
     with pytest.raises(TransitionError, match="数据范围"):
         notice_object(notice=notice, objection="有收入未申报", actor=people["clerk12"])
 
-    notice_object(notice=notice, objection="邻居反映有经营收入", actor=people["clerk"])
+    # An objection without ending the 公示 (terminate=False) leaves it running to its end date.
+    notice_object(notice=notice, objection="邻居反映有经营收入", actor=people["clerk"], terminate=False)
     notice.refresh_from_db()
     assert notice.status == PublicNotice.Status.OBJECTED and "经营收入" in notice.objection
+    assert notice.closed_at is None
     assert require_notice_passed(case, people["chief"]) == "公示尚未结束"
 
     notice_close(notice=notice, actor=people["clerk"])
@@ -440,6 +442,21 @@ def test_notice_period_object_and_close(new_case, people):
         notice_close(notice=notice, actor=people["clerk"])
     labels = list(case.transitions.values_list("transition", flat=True))
     assert labels == ["create", "notice_open", "notice_object", "notice_close"]
+
+
+def test_objection_ends_the_notice_so_a_new_one_can_follow(new_case, people):
+    """民发〔2021〕57号 第十九条: an objection is re-investigated and a new 公示 follows at once."""
+    case = new_case()
+    notice = notice_open(
+        case=case, start_date=D(2025, 9, 26), days=7, place="社区公示栏", actor=people["clerk"]
+    )
+    notice_object(notice=notice, objection="邻居反映有经营收入", actor=people["clerk"])
+    notice.refresh_from_db()
+    assert notice.status == PublicNotice.Status.OBJECTED and notice.closed_at is not None
+    second = notice_open(
+        case=case, start_date=D(2025, 9, 29), days=7, place="社区公示栏", actor=people["clerk"]
+    )
+    assert second.status == PublicNotice.Status.OPEN
     case.refresh_from_db()
     assert case.status == "draft"  # 公示 events do not move the case
 

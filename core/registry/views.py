@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import exports, selectors, services
+from .actions import actions_for
 from .choices import AreaType
 from .forms import (
     AssetForm,
@@ -142,7 +143,15 @@ def household_create(request: HttpRequest) -> HttpResponse:
 @_perm("registry.view_household")
 def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
     detail = selectors.household_detail(request.user, pk)
-    return render(request, "registry/household_detail.html", {"d": detail, "household": detail.household})
+    return render(
+        request,
+        "registry/household_detail.html",
+        {
+            "d": detail,
+            "household": detail.household,
+            "bureau_actions": actions_for("household", detail.household, request.user),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,21 @@ Guard = Callable[["Case", Any], "str | None"]
 Effect = Callable[..., None]
 
 
+WorkingDays = int | str | Callable[..., int | None] | None
+
+
+def resolve_working_days(spec: WorkingDays, case, on_date: datetime.date) -> int | None:
+    """The number of working days a step may take, on `on_date`. A string names a Parameter (the limits
+    are (local) numbers with effective dates); a callable gets the case (None before it exists)."""
+    if spec is None or isinstance(spec, int):
+        return spec
+    if isinstance(spec, str):
+        from core.benefits.selectors import parameter_value
+
+        return int(parameter_value(spec, on_date))
+    return spec(case, on_date)
+
+
 @dataclass(frozen=True)
 class Transition:
     name: str
@@ -55,8 +71,10 @@ class Transition:
     guard: Guard | None = None
     # Who has the case on their to-do list once it reaches `target` ("" = nobody, e.g. closed).
     assignee_role: str = ""
-    # Legal time limit of the target step in working days, counted from the day of the move.
-    due_working_days: int | None = None
+    # Legal time limit of the target step in working days, counted from the day of the move: a number,
+    # the key of a (local) Parameter with effective dates (e.g. "dibao.confirm_working_days"), or a
+    # callable (case, on_date) -> int. See resolve_working_days().
+    due_working_days: WorkingDays = None
     requires_comment: bool = False
     # Keys that must be present (and non-empty) in the `data` dict passed to the transition.
     required_data: tuple[str, ...] = ()
@@ -84,7 +102,7 @@ class CaseType:
     closed_statuses: tuple[str, ...] = ()
     # The to-do owner and time limit of the initial status (usually the caseworker finishing the entry).
     initial_assignee_role: str = ""
-    initial_due_working_days: int | None = None
+    initial_due_working_days: WorkingDays = None
     # Shortest 公示 this case type accepts, in calendar days; None = the system-wide minimum.
     notice_min_days: int | None = None
     # A template the generic case page includes under its header (bureau-specific details), rendered

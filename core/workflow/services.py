@@ -18,7 +18,16 @@ from core.registry.models import Household, Person, Region
 from core.registry.querysets import user_scope_prefix
 
 from .calendar import add_calendar_period, add_working_days
-from .engine import KIND_APPROVE, KIND_ENTER, KIND_OTHER, MAKER_KINDS, CaseType, Transition, get_case_type
+from .engine import (
+    KIND_APPROVE,
+    KIND_ENTER,
+    KIND_OTHER,
+    MAKER_KINDS,
+    CaseType,
+    Transition,
+    get_case_type,
+    resolve_working_days,
+)
 from .models import Case, CaseSequence, PublicNotice, TransitionLog
 
 # 公示 lasts at least 7 days (民发〔2021〕57号 第十九条; 民发〔2021〕43号 for 特困). A deployment may raise
@@ -128,11 +137,7 @@ def case_create(
         assignee_role=ct.initial_assignee_role,
         is_open=not ct.is_closed(ct.initial_status),
         step_started_on=today,
-        due_date=(
-            add_working_days(today, ct.initial_due_working_days)
-            if ct.initial_due_working_days is not None
-            else None
-        ),
+        due_date=_due_date(ct.initial_due_working_days, None, today),
         created_by=actor,
         updated_by=actor,
     )
@@ -234,9 +239,7 @@ def case_transition(
     locked.current_step = ct.step_label(t.target, t)
     locked.assignee_role = "" if closed else t.assignee_role
     locked.step_started_on = today
-    locked.due_date = (
-        add_working_days(today, t.due_working_days) if t.due_working_days is not None and not closed else None
-    )
+    locked.due_date = None if closed else _due_date(t.due_working_days, locked, today)
     locked.is_open = not closed
     locked.closed_at = timezone.now() if closed else None
     if t.kind == KIND_ENTER and locked.accepted_on is None:
@@ -340,8 +343,11 @@ def notice_open(*, case: Case, start_date: datetime.date, days: int = 7, place: 
 
 
 @transaction.atomic
-def notice_object(*, notice: PublicNotice, objection: str, actor) -> PublicNotice:
-    """Record an objection raised during the 公示; the case then needs a re-check before approval."""
+def notice_object(*, notice: PublicNotice, objection: str, actor, terminate: bool = True) -> PublicNotice:
+    """Record an objection raised during the 公示; the case then needs a re-check before approval.
+
+    By default the objection ends this 公示 at once: the objection is re-investigated and a new 公示
+    follows (民发〔2021〕57号 第十九条), so a new one must be possible before the old end date."""
     locked = _lock_notice(notice, actor)
     if not actor.has_perm("workflow.add_publicnotice"):
         raise TransitionError("您没有登记公示异议的权限")
@@ -354,7 +360,12 @@ def notice_object(*, notice: PublicNotice, objection: str, actor) -> PublicNotic
     entry = f"{stamp}：{objection}"
     locked.objection = f"{locked.objection}\n{entry}" if locked.objection else entry
     locked.status = PublicNotice.Status.OBJECTED
-    locked.save(update_fields=["objection", "status"])
+    fields = ["objection", "status"]
+    if terminate:
+        locked.closed_at = timezone.now()
+        locked.closed_by = actor
+        fields += ["closed_at", "closed_by"]
+    locked.save(update_fields=fields)
     _log(
         case=locked.case,
         name="notice_object",
@@ -367,6 +378,7 @@ def notice_object(*, notice: PublicNotice, objection: str, actor) -> PublicNotic
         data={"notice": locked.pk},
     )
     notice.objection, notice.status = locked.objection, locked.status
+    notice.closed_at, notice.closed_by = locked.closed_at, locked.closed_by
     return locked
 
 
@@ -401,3 +413,8 @@ def notice_close(*, notice: PublicNotice, actor) -> PublicNotice:
     )
     notice.status, notice.closed_at, notice.closed_by = locked.status, locked.closed_at, actor
     return locked
+
+
+def _due_date(spec, case, today: datetime.date) -> datetime.date | None:
+    days = resolve_working_days(spec, case, today)
+    return add_working_days(today, days) if days is not None else None
