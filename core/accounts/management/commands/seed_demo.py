@@ -16,6 +16,7 @@ from django.db import transaction
 from faker import Faker
 
 from core.accounts import demo_data as demo
+from core.accounts.demo import demo_seeders
 from core.accounts.models import Role, User
 from core.benefits.models import BenefitType, Parameter, Standard
 from core.registry.choices import (
@@ -55,6 +56,9 @@ class Command(BaseCommand):
             accounts = self._users(regions)
             self._benefits()
             created = self._households(regions, households, seed)
+            for name, seeder in demo_seeders():
+                self.stdout.write(f"演示数据：{name}")
+                seeder(stdout=self.stdout, rng_seed=seed)
         self.stdout.write(self.style.SUCCESS(f"演示区划：{len(regions)} 个；新增家庭：{created} 户"))
         if not quiet_accounts:
             self._print_accounts(accounts)
