@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("dibao/<int:pk>/investigation/", views.investigation_add, name="investigation_add"),
     path("dibao/<int:pk>/notice/", views.dibao_notice, name="dibao_notice"),
     path("dibao/<int:pk>/attachments/upload/", views.dibao_attachment_upload, name="dibao_attachment_upload"),
+    path("tekun/", include("assistance.tekun.urls")),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .notices import NoticeListForm, build_notice_list
 from .payment_roster import PaymentRosterForm, build_payment_roster
 from .registry import register_report
+from .statistics import MonthlyStatisticsForm, build_monthly_statistics
 
 # The roster carries full ID and bank numbers, so it needs the full-personal-data permission on top of
 # seeing payment runs (个人信息保护法 第六条: the minimum necessary access).
@@ -25,4 +26,15 @@ register_report(
     params_form=NoticeListForm,
     description="正在公示的案件名单，按社区（村）分页，可直接打印张贴。",
     order=20,
+)
+# Aggregates only, no personal data; spending figures need what seeing payment runs needs. The sheets are
+# registered by the bureau apps (reports.statistics.register_statistics_section).
+register_report(
+    code="monthly_statistics",
+    label="民政统计月报",
+    builder=build_monthly_statistics,
+    permission=("benefits.view_paymentrun", "benefits.view_entitlement"),
+    params_form=MonthlyStatisticsForm,
+    description="按月生成报送市民政局的统计月报（Excel），每张统计表一个工作表，合计数在生成前逐项核对。",
+    order=5,
 )

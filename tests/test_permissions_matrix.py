@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from assistance import services as assistance_services
+from assistance.tekun import services as tekun_services
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
 from core.registry import services as registry_services
 from core.workflow import services as workflow_services
@@ -123,6 +124,21 @@ MATRIX = {
         lambda o: {"pk": o["dibao"].pk},
         [L, OK, OK, OK, 403, 403, 403, 404],
     ),
+    # assistance (特困)
+    "assistance:tekun_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:tekun_create": ("get", None, [L, OK, OK, OK, 403, 403, 403, OK]),
+    "assistance:tekun_detail": ("get", lambda o: {"pk": o["tekun"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
+    "assistance:tekun_investigation": (
+        "get",
+        lambda o: {"pk": o["tekun"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "assistance:tekun_notice": ("post", lambda o: {"pk": o["tekun"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    "assistance:tekun_transition": (
+        "post",
+        lambda o: {"pk": o["tekun"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
     # reports: a job is seen by its requester and by a 科长/局领导 whose scope holds it; the roster needs
     # the full-personal-data permission
     "reports:job_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
@@ -215,6 +231,9 @@ def world(db, regions, make_user, settings, tmp_path):
         authorisation_signed=True,
         staff_relative=False,
     )
+    tekun = tekun_services.tekun_application_create(
+        person=person, actor=users["社区经办人"], promise_signed=True, authorisation_signed=True
+    )
     report_job = ReportJob.objects.create(
         report_type="notice_list",
         title="公示名单",
@@ -228,6 +247,7 @@ def world(db, regions, make_user, settings, tmp_path):
     report_job.file.save("matrix.pdf", ContentFile(b"%PDF-1.4\n% test\n"))
     objs = dict(
         dibao=dibao,
+        tekun=tekun,
         household=household,
         person=person,
         attachment=attachment,

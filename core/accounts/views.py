@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.benefits.models import Entitlement
 from core.registry.models import Household, Person
 
+from .dashboard import panels_for
 from .forms import AccessLogFilterForm
 from .models import AccessLog
 
@@ -35,6 +36,8 @@ def dashboard(request):
         .order_by("benefit_type__sort_order")
     )
     missing_years = missing_calendar_years(today)
+    # This month's headline figures, contributed by the bureau apps (core.accounts.dashboard).
+    panels = panels_for(user, today)
     return render(
         request,
         "accounts/dashboard.html",
@@ -46,6 +49,7 @@ def dashboard(request):
             "entitlements": entitlements,
             "missing_years": missing_years,
             "today": today,
+            "panels": panels,
         },
     )
 

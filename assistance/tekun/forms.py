@@ -1,0 +1,120 @@
+"""Forms of the 特困 flow: they parse and render; the rules live in services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from core.registry.forms import DateInput
+from core.registry.models import Household
+
+from .. import rules
+from ..forms import DibaoFilterForm, _StyledForm
+from ..models import SupportMode
+from .case_types import TekunStatus
+
+YES_NO = [("", "请选择"), ("1", "是"), ("0", "否")]
+CAN_DO = [("", "请选择"), ("1", "能自主完成"), ("0", "不能自主完成")]
+SELF_CARE_FIELD_PREFIX = "care_"
+
+
+class PersonField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        relation = obj.get_relation_display() if obj.relation else ""
+        return f"{obj.name}（{relation}，{obj.birth_date:%Y-%m-%d}生）" if relation else obj.name
+
+
+class TekunApplicationForm(_StyledForm):
+    person = PersonField(label="申请人", queryset=None, empty_label="请选择家庭成员")
+    applied_on = forms.DateField(label="申请日期", widget=DateInput(), initial=timezone.localdate)
+    promise_signed = forms.BooleanField(label="申请人已签署告知承诺书", required=False)
+    authorisation_signed = forms.BooleanField(label="申请人已签署家庭经济状况核对授权书", required=False)
+    is_orphan = forms.BooleanField(
+        label="申请人为未满18周岁儿童，且父母双方均已死亡或下落不明（孤儿）",
+        required=False,
+        help_text="孤儿纳入儿童福利保障（孤儿基本生活保障），不按特困人员办理",
+    )
+
+    def __init__(self, *args, household: Household, person=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        living = household.members.filter(death_date__isnull=True).order_by("pk")
+        self.fields["person"].queryset = living
+        if person is not None:
+            self.fields["person"].initial = person.pk
+
+
+def _yes_no(value: str) -> bool | None:
+    return {"1": True, "0": False}.get(value)
+
+
+class TekunInvestigationForm(_StyledForm):
+    investigated_on = forms.DateField(label="调查日期", widget=DateInput(), initial=timezone.localdate)
+    unable_to_work_reason = forms.CharField(
+        label="无劳动能力情形",
+        max_length=100,
+        required=False,
+        help_text="年满60周岁；未满16周岁；智力、精神残疾一至三级；肢体残疾一、二级；视力残疾一级等",
+    )
+    no_income_source = forms.ChoiceField(
+        label="无生活来源（收入低于当地低保标准且财产符合规定）", choices=YES_NO, required=False
+    )
+    no_supporter = forms.ChoiceField(
+        label="无法定赡养、抚养、扶养义务人，或其无履行义务能力", choices=YES_NO, required=False
+    )
+    support_mode = forms.ChoiceField(
+        label="供养方式", choices=[("", "请选择"), *SupportMode.choices], required=False
+    )
+    institution_name = forms.CharField(
+        label="供养机构", max_length=100, required=False, help_text="集中供养时填写"
+    )
+    findings = forms.CharField(
+        label="调查情况",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="收入、财产、法定义务人及其履行能力、居住和照料状况等",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, label in rules.SELF_CARE_ITEMS.items():
+            self.fields[f"{SELF_CARE_FIELD_PREFIX}{key}"] = forms.ChoiceField(
+                label=f"生活自理能力：{label}", choices=CAN_DO, required=False
+            )
+        self._style()
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        items = {}
+        for key in rules.SELF_CARE_ITEMS:
+            value = _yes_no(data.get(f"{SELF_CARE_FIELD_PREFIX}{key}", ""))
+            if value is not None:
+                items[key] = value
+        return {
+            "investigated_on": data.get("investigated_on"),
+            "unable_to_work_reason": data.get("unable_to_work_reason", ""),
+            "no_income_source": _yes_no(data.get("no_income_source", "")),
+            "no_supporter": _yes_no(data.get("no_supporter", "")),
+            "self_care_items": items,
+            "support_mode": data.get("support_mode", ""),
+            "institution_name": data.get("institution_name", ""),
+            "findings": data.get("findings", ""),
+        }
+
+    def add_error(self, field, error):
+        # The service reports the six items as one error; show it beside the first of them.
+        if field == "self_care_items":
+            field = f"{SELF_CARE_FIELD_PREFIX}eat"
+        super().add_error(field, error)
+
+
+STATUS_FILTER_CHOICES = [("", "全部状态"), ("open", "办理中"), *TekunStatus.choices]
+
+
+class TekunFilterForm(DibaoFilterForm):
+    support_mode = forms.ChoiceField(
+        label="供养方式", required=False, choices=[("", "全部供养方式"), *SupportMode.choices]
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("status_choices", STATUS_FILTER_CHOICES)
+        super().__init__(*args, **kwargs)

@@ -1,0 +1,608 @@
+"""Every write of the 特困人员认定 flow (民发〔2021〕43号): one keyword-only, atomic function per action.
+
+Status changes go through `core.workflow.services.case_transition` (guard, maker-checker, audit row); the
+guards and effects the case type declares (tekun/case_types.py) are defined here because they read and
+write the application. Errors are Chinese: `ValidationError` for bad input (field-keyed where a form field
+is to blame), `TransitionError` for a refused case action.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.benefits.exceptions import BenefitsError
+from core.benefits.models import BenefitType, Entitlement
+from core.benefits.months import add_months, month_start
+from core.benefits.selectors import parameter_value, standard_in_force
+from core.registry.choices import Relation
+from core.registry.models import Household, Person
+from core.workflow import services as workflow_services
+from core.workflow.engine import KIND_ENTER, require_notice_passed
+from core.workflow.models import Case, PublicNotice, TransitionLog
+from core.workflow.services import TransitionError
+
+from .. import rules
+from ..models import SupportMode, TekunApplication
+from .case_types import CASE_TYPE_CODE, TekunStatus
+
+logger = logging.getLogger(__name__)
+
+BASIC_BENEFIT_CODE = "tekun_basic"
+CARE_BENEFIT_CODE = "tekun_care"
+# Tiers of the tekun_basic standard are the support-mode labels (assistance/calculators.py).
+SUPPORT_MODE_TIER = dict(SupportMode.choices)
+# Care tiers that mean self-care is partly or wholly lost (民发〔2021〕43号 第十八条: such persons are
+# placed in institutions first).
+LOST_SELF_CARE_TIERS = (rules.TIER_PARTIAL_CARE, rules.TIER_FULL_CARE)
+
+
+def _cn_date(day: datetime.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _application_of(case: Case) -> TekunApplication:
+    return TekunApplication.objects.select_related("person").get(case_id=case.pk)
+
+
+def _latest_notice(case: Case) -> PublicNotice | None:
+    return PublicNotice.objects.filter(case_id=case.pk).order_by("-created_at", "-id").first()
+
+
+def _last_log_at(case: Case, names: tuple[str, ...]) -> datetime.datetime | None:
+    log = TransitionLog.objects.filter(case_id=case.pk, transition__in=names).order_by("-at", "-id").first()
+    return log.at if log else None
+
+
+def _log(*, case: Case, name: str, label: str, actor, comment: str = "", data: dict | None = None) -> None:
+    """An audit row for an action that does not move the case. Kind "enter": whoever records the
+    investigation is a maker and may not confirm the case (maker-checker)."""
+    TransitionLog.objects.create(
+        case=case,
+        transition=name,
+        label=label,
+        kind=KIND_ENTER,
+        from_status=case.status,
+        to_status=case.status,
+        actor=actor,
+        comment=comment,
+        data=data or {},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rules of the application
+# ---------------------------------------------------------------------------------------------------
+
+
+def is_minor(person: Person, on_date: datetime.date) -> bool:
+    """未成年人 (《民法典》第十七条): under 18 on the application date — no 公示 (民发〔2021〕43号 第十七条)."""
+    return rules.age_on(person.birth_date, on_date) < rules.ADULT_AGE
+
+
+def _registered_parents(person: Person) -> list[Person]:
+    """The person's parents as the household register shows them (relation to the head), or [] when the
+    register does not say (a grandchild with several children of the head in the household, …)."""
+    if person.household_id is None:
+        return []
+    members = Person.objects.filter(household_id=person.household_id).exclude(pk=person.pk)
+    if person.relation == Relation.CHILD:
+        return list(members.filter(relation__in=(Relation.HEAD, Relation.SPOUSE)))
+    if person.relation == Relation.HEAD:
+        return list(members.filter(relation=Relation.PARENT))
+    return []
+
+
+def orphan_reason(person: Person, on_date: datetime.date, *, declared_orphan: bool = False) -> str | None:
+    """Why this applicant is an orphan child (孤儿) to be covered by children's welfare, or None.
+
+    DOMAIN.md: a child who is both 特困 and 孤儿 is covered as 孤儿, not as 特困 (民发〔2021〕43号 第十条;
+    《国务院办公厅关于加强孤儿保障工作的意见》国办发〔2010〕54号). 孤儿 = under 18 with both parents dead or
+    untraceable: declared on the form, or both registered parents dead in the household register."""
+    if not is_minor(person, on_date):
+        return None
+    if declared_orphan:
+        basis = "经申报父母双方均已死亡或下落不明"
+    else:
+        parents = _registered_parents(person)
+        if len(parents) < 2 or any(p.death_date is None for p in parents):
+            return None
+        basis = "户籍登记显示父母双方均已死亡"
+    age = rules.age_on(person.birth_date, on_date)
+    return (
+        f"申请人{person.name}未满18周岁（{age}岁），{basis}，属于孤儿。按规定孤儿纳入儿童福利保障，"
+        "不按特困人员认定；请引导其监护人向儿童福利科申请孤儿基本生活保障。"
+    )
+
+
+def suggested_unable_to_work_reason(person: Person, on_date: datetime.date) -> str:
+    """The 无劳动能力 reason the register supports (民发〔2021〕43号 第六条), or "" — a form default only."""
+    try:
+        minor_age = int(parameter_value(rules.P_TEKUN_MINOR_AGE, on_date))
+    except BenefitsError:
+        minor_age = 16
+    return rules.MemberFacts.from_person(person).unable_to_work(on_date, minor_age)
+
+
+def investigation_problem(application: TekunApplication, case: Case) -> str | None:
+    """Why the investigation is not complete enough to go on (公示 or confirmation), or None."""
+    recorded_at = _last_log_at(case, ("tekun_investigation",))
+    if recorded_at is None:
+        return "未登记调查核实结果"
+    objected_at = _last_log_at(case, ("notice_object", "reinvestigate", "send_back"))
+    if objected_at is not None and recorded_at <= objected_at:
+        return "公示异议或退回后尚未重新调查核实"
+    if not application.self_care_tier:
+        return "未完成生活自理能力评估"
+    if not application.support_mode:
+        return "未确定供养方式"
+    return None
+
+
+def eligibility_problem(application: TekunApplication) -> str | None:
+    """Why the investigation's findings do not support 特困 (民发〔2021〕43号 第六条至第十一条), or None."""
+    missing = []
+    if not application.unable_to_work_reason:
+        missing.append("无劳动能力")
+    if not application.no_income_source:
+        missing.append("无生活来源")
+    if not application.no_supporter:
+        missing.append("无法定赡养、抚养、扶养义务人或其无履行义务能力")
+    if missing:
+        return f"调查结论不符合特困人员认定条件（未认定：{'、'.join(missing)}），请作不予批准处理"
+    return None
+
+
+def care_warning(tier: str, support_mode: str) -> str:
+    """民发〔2021〕43号 第十八条: persons who lost self-care (partly or wholly) are placed in institutions
+    first. A warning, not a refusal: dispersed support stays possible when the person so chooses."""
+    if tier in LOST_SELF_CARE_TIERS and support_mode == SupportMode.DISPERSED:
+        return (
+            f"申请人生活自理能力评估为“{tier}”（部分或完全丧失生活自理能力），应优先安排集中供养；"
+            "选择分散供养的，请在调查情况中写明原因并落实照料服务。"
+        )
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Guards and effects declared by the case type
+# ---------------------------------------------------------------------------------------------------
+
+
+def guard_accept(case: Case, user) -> str | None:
+    application = _application_of(case)
+    if not application.promise_signed:
+        return "申请人未签署告知承诺书"
+    if not application.authorisation_signed:
+        return "申请人未签署家庭经济状况核对授权书"
+    return None
+
+
+def guard_publicize(case: Case, user) -> str | None:
+    application = _application_of(case)
+    if application.is_minor:
+        return "申请人为未成年人，不予公示，请直接报请确认"
+    return investigation_problem(application, case)
+
+
+def guard_submit_minor(case: Case, user) -> str | None:
+    application = _application_of(case)
+    if not application.is_minor:
+        return "申请人已成年，须经公示后方可报请确认"
+    return investigation_problem(application, case)
+
+
+def guard_notice_passed(case: Case, user) -> str | None:
+    reason = require_notice_passed(case, user)
+    if reason:
+        return reason
+    notice = _latest_notice(case)
+    recorded_at = _last_log_at(case, ("tekun_investigation",))
+    if notice is not None and recorded_at is not None and notice.created_at < recorded_at:
+        return "调查核实结果在公示之后有更新，须重新公示"
+    return None
+
+
+def guard_notice_objected(case: Case, user) -> str | None:
+    notice = _latest_notice(case)
+    if notice is None:
+        return "尚未进行公示"
+    if notice.status != PublicNotice.Status.OBJECTED:
+        return "公示无异议，无需重新调查"
+    return None
+
+
+def guard_approve(case: Case, user) -> str | None:
+    application = _application_of(case)
+    if not application.is_minor:
+        reason = guard_notice_passed(case, user)
+        if reason:
+            return reason
+    return investigation_problem(application, case) or eligibility_problem(application)
+
+
+def _close(case: Case) -> TekunApplication:
+    application = TekunApplication.objects.select_for_update().select_related("person").get(case_id=case.pk)
+    application.is_open = False
+    return application
+
+
+def _comment_of_last_transition(case: Case) -> str:
+    log = TransitionLog.objects.filter(case_id=case.pk).order_by("-at", "-id").first()
+    return log.comment if log else ""
+
+
+def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
+    """确认批准: two entitlements from the next month (民发〔2021〕43号 第十六条) — the basic living fee by
+    support mode and the care fee by self-care tier, paid as separate lines (Seed 003)."""
+    from core.benefits.services import entitlement_create
+
+    application = _close(case)
+    person = application.person
+    household = application.household
+    start_month = add_months(month_start(timezone.localdate()), 1)
+    mode_tier = SUPPORT_MODE_TIER[application.support_mode]
+    basic_type = BenefitType.objects.get(code=BASIC_BENEFIT_CODE)
+    care_type = BenefitType.objects.get(code=CARE_BENEFIT_CODE)
+    try:
+        # The standards must exist for the first month paid; otherwise the run could not pay it.
+        standard_in_force(basic_type, household.area_type, mode_tier, start_month)
+        standard_in_force(care_type, household.area_type, application.self_care_tier, start_month)
+    except BenefitsError as exc:
+        raise TransitionError(str(exc)) from None
+    common = {
+        "person": person,
+        "case": case,
+        "region_code": household.region_code,
+        "area_type": household.area_type,
+        "start_month": start_month,
+        "actor": actor,
+    }
+    basic = entitlement_create(
+        benefit_type=basic_type,
+        params={
+            "tier": mode_tier,
+            "application": case.pk,
+            **({"institution": application.institution_name} if application.institution_name else {}),
+        },
+        **common,
+    )
+    care = entitlement_create(
+        benefit_type=care_type,
+        params={
+            "tier": application.self_care_tier,
+            "self_care_items": dict(application.self_care_items),
+            "application": case.pk,
+        },
+        **common,
+    )
+    application.approved = True
+    application.start_month = start_month
+    application.reasons = _comment_of_last_transition(case)
+    application.basic_entitlement = basic
+    application.care_entitlement = care
+    application.save(
+        update_fields=[
+            "is_open",
+            "approved",
+            "start_month",
+            "reasons",
+            "basic_entitlement",
+            "care_entitlement",
+        ]
+    )
+
+
+def effect_refuse(*, case: Case, transition, actor, data: dict) -> None:
+    """不予批准 with the written reasons the transition required (民发〔2021〕43号 第十六条)."""
+    application = _close(case)
+    application.approved = False
+    application.reasons = _comment_of_last_transition(case)
+    application.save(update_fields=["is_open", "approved", "reasons"])
+
+
+def effect_close(*, case: Case, transition, actor, data: dict) -> None:
+    application = _close(case)
+    application.save(update_fields=["is_open"])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Application
+# ---------------------------------------------------------------------------------------------------
+
+
+def _active_tekun(person: Person, on_month: datetime.date) -> Entitlement | None:
+    from django.db.models import Q
+
+    return (
+        Entitlement.objects.filter(
+            person=person,
+            benefit_type__code=BASIC_BENEFIT_CODE,
+            status=Entitlement.Status.ACTIVE,
+        )
+        .filter(Q(end_month__isnull=True) | Q(end_month__gte=on_month))
+        .first()
+    )
+
+
+@transaction.atomic
+def tekun_application_create(
+    *,
+    person: Person,
+    actor,
+    promise_signed: bool,
+    authorisation_signed: bool,
+    is_orphan: bool = False,
+    applied_on: datetime.date | None = None,
+) -> TekunApplication:
+    """申请登记 of one person (民发〔2021〕43号 第十二条). Refuses an orphan child with a pointer to children's
+    welfare, a second open application and a person already supported. Nothing is saved when refused."""
+    if not actor.has_perm("workflow.add_case"):
+        raise ValidationError("您没有录入申请的权限")
+    person = (
+        Person.objects.filter(pk=person.pk, household__in=Household.objects.visible_to(actor))
+        .select_related("household", "household__region")
+        .first()
+    )
+    if person is None:
+        raise ValidationError("人员不存在或不在您的数据范围内")
+    household = person.household
+    today = timezone.localdate()
+    applied_on = applied_on or today
+    errors: dict[str, str] = {}
+    if person.death_date is not None:
+        errors["person"] = "该人员已登记死亡，不能申请"
+    if not household.is_active:
+        errors["person"] = "该人员所在家庭档案已注销，不能申请"
+    if not promise_signed:
+        errors["promise_signed"] = "申请人须签署告知承诺书后方可申请"
+    if not authorisation_signed:
+        errors["authorisation_signed"] = "申请人须签署家庭经济状况核对授权书后方可申请"
+    if applied_on > today:
+        errors["applied_on"] = "申请日期不能晚于今天"
+    elif applied_on < person.birth_date:
+        errors["applied_on"] = "申请日期不能早于出生日期"
+    if errors:
+        raise ValidationError(errors)
+    orphan = orphan_reason(person, applied_on, declared_orphan=is_orphan)
+    if orphan:
+        raise ValidationError({"is_orphan": orphan})
+    open_same = TekunApplication.objects.filter(person=person, is_open=True).select_related("case").first()
+    if open_same is not None:
+        raise ValidationError(
+            {"person": f"{person.name}已有正在办理的特困人员申请（{open_same.case.number}），不能重复申请"}
+        )
+    if _active_tekun(person, month_start(today)) is not None:
+        raise ValidationError({"person": f"{person.name}已纳入特困人员救助供养，不能重复申请"})
+
+    minor = is_minor(person, applied_on)
+    try:
+        case = workflow_services.case_create(
+            case_type=CASE_TYPE_CODE,
+            applicant_person=person,
+            applicant_household=household,
+            region=household.region,
+            actor=actor,
+            comment="特困人员申请登记" + ("（未成年人，不公示）" if minor else ""),
+        )
+    except TransitionError as exc:
+        raise ValidationError(exc.message) from None
+    try:
+        with transaction.atomic():
+            application = TekunApplication.objects.create(
+                case=case,
+                person=person,
+                household=household,
+                region_code=household.region_code,
+                applied_on=applied_on,
+                promise_signed=True,
+                authorisation_signed=True,
+                is_minor=minor,
+                unable_to_work_reason=suggested_unable_to_work_reason(person, applied_on),
+                created_by=actor,
+            )
+    except IntegrityError:
+        raise ValidationError({"person": f"{person.name}已有正在办理的特困人员申请，不能重复申请"}) from None
+    logger.info("tekun application %s created for person %s by %s", case.number, person.pk, actor)
+    return application
+
+
+def _locked_application(application: TekunApplication, actor) -> TekunApplication:
+    locked = (
+        TekunApplication.objects.visible_to(actor)
+        .select_for_update(of=("self",))
+        .select_related("case", "person", "household")
+        .filter(pk=application.pk)
+        .first()
+    )
+    if locked is None:
+        raise TransitionError("申请不存在或不在您的数据范围内")
+    return locked
+
+
+# Transitions a caseworker may trigger from the application page with just a comment.
+PAGE_TRANSITIONS = ("accept", "submit_minor", "approve", "refuse", "send_back", "withdraw")
+
+
+@transaction.atomic
+def tekun_transition(*, application: TekunApplication, name: str, actor, comment: str = "") -> Case:
+    """受理, 报请确认 (minors), 确认批准, 不予批准 (written reasons), 退回重新调查, 撤回 — through the case engine,
+    which checks the guard, the permission, the scope and maker-checker."""
+    if name not in PAGE_TRANSITIONS:
+        raise TransitionError("请求无效，请重试")
+    application = _locked_application(application, actor)
+    return workflow_services.case_transition(
+        case=application.case, name=name, actor=actor, comment=(comment or "").strip()
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Investigation (乡镇（街道）调查核实)
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class InvestigationResult:
+    application: TekunApplication
+    tier: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@transaction.atomic
+def tekun_investigation_record(
+    *,
+    application: TekunApplication,
+    actor,
+    investigated_on: datetime.date | None,
+    unable_to_work_reason: str,
+    no_income_source: bool | None,
+    no_supporter: bool | None,
+    self_care_items: Mapping[str, bool],
+    support_mode: str,
+    institution_name: str = "",
+    findings: str,
+) -> InvestigationResult:
+    """调查核实 within 15 working days (民发〔2021〕43号 第十四条): the three conditions, the six-item self-care
+    assessment (→ 全自理/半护理/全护理, rules.self_care_tier) and the support mode. A person who lost self-care
+    but is to be supported at home gets a warning (第十八条). Recording again replaces the findings."""
+    if not actor.has_perm("workflow.add_case"):
+        raise TransitionError("您没有登记调查核实结果的权限")
+    application = _locked_application(application, actor)
+    case = application.case
+    if case.status != TekunStatus.INVESTIGATION:
+        raise TransitionError(f"案件当前状态为“{case.status_label}”，不能登记调查核实结果")
+    errors: dict[str, str] = {}
+    reason = (unable_to_work_reason or "").strip()
+    if not reason:
+        errors["unable_to_work_reason"] = "请填写无劳动能力情形（如年满60周岁、残疾等级等）"
+    elif len(reason) > 100:
+        errors["unable_to_work_reason"] = "无劳动能力情形不超过100字"
+    if no_income_source is None:
+        errors["no_income_source"] = "请选择是否无生活来源"
+    if no_supporter is None:
+        errors["no_supporter"] = "请选择法定义务人情况"
+    items = {key: bool(value) for key, value in (self_care_items or {}).items()}
+    tier = ""
+    try:
+        tier = rules.self_care_tier(items)
+    except ValueError as exc:
+        errors["self_care_items"] = str(exc)
+    if support_mode not in SupportMode.values:
+        errors["support_mode"] = "请选择供养方式"
+    institution = (institution_name or "").strip()
+    if support_mode == SupportMode.CENTRALISED and not institution:
+        errors["institution_name"] = "集中供养须填写供养机构"
+    if support_mode == SupportMode.DISPERSED:
+        institution = ""
+    findings = (findings or "").strip()
+    if not findings:
+        errors["findings"] = "请填写调查情况"
+    today = timezone.localdate()
+    if investigated_on is None:
+        errors["investigated_on"] = "请填写调查日期"
+    elif investigated_on > today:
+        errors["investigated_on"] = "调查日期不能晚于今天"
+    elif investigated_on < application.applied_on:
+        errors["investigated_on"] = "调查日期不能早于申请日期"
+    if errors:
+        raise ValidationError(errors)
+
+    application.unable_to_work_reason = reason
+    application.no_income_source = bool(no_income_source)
+    application.no_supporter = bool(no_supporter)
+    application.self_care_items = items
+    application.self_care_tier = tier
+    application.support_mode = support_mode
+    application.institution_name = institution
+    application.investigation_findings = findings
+    application.investigated_on = investigated_on
+    application.save(
+        update_fields=[
+            "unable_to_work_reason",
+            "no_income_source",
+            "no_supporter",
+            "self_care_items",
+            "self_care_tier",
+            "support_mode",
+            "institution_name",
+            "investigation_findings",
+            "investigated_on",
+        ]
+    )
+    warnings = [w for w in (care_warning(tier, support_mode), eligibility_problem(application)) if w]
+    impossible = [rules.SELF_CARE_ITEMS[k] for k in rules.SELF_CARE_ITEMS if not items.get(k)]
+    mode = SUPPORT_MODE_TIER[support_mode] + (f"（{institution}）" if institution else "")
+    _log(
+        case=case,
+        name="tekun_investigation",
+        label="登记调查核实结果",
+        actor=actor,
+        comment=f"{_cn_date(investigated_on)}调查；无劳动能力：{reason}；"
+        f"无生活来源：{'是' if no_income_source else '否'}；无履行能力的法定义务人：{'是' if no_supporter else '否'}；"
+        f"自理能力：{tier}"
+        + (f"（不能{'、'.join(impossible)}）" if impossible else "")
+        + f"；{mode}"
+        + ("".join(f"\n提示：{w}" for w in warnings)),
+        data={"tier": tier, "support_mode": support_mode, "self_care_items": items},
+    )
+    return InvestigationResult(application=application, tier=tier, warnings=warnings)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 公示 (adults only)
+# ---------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tekun_notice_start(
+    *, application: TekunApplication, actor, start_date: datetime.date, place: str, days: int = 7
+) -> PublicNotice:
+    """提交公示 and open it in one step (7 days, 民发〔2021〕43号 第十五条); never for a minor (第十七条). A
+    previous objected 公示 that has run to its end is closed first."""
+    application = _locked_application(application, actor)
+    case = application.case
+    if application.is_minor:
+        raise TransitionError("申请人为未成年人，不予公示，请直接报请确认")
+    previous = _latest_notice(case)
+    if previous is not None and previous.closed_at is None and previous.end_date < timezone.localdate():
+        workflow_services.notice_close(notice=previous, actor=actor)
+    if case.status == TekunStatus.INVESTIGATION:
+        workflow_services.case_transition(
+            case=case, name="publicize", actor=actor, comment=f"公示地点：{(place or '').strip()}"
+        )
+    elif case.status != TekunStatus.PUBLICITY:
+        raise TransitionError(f"案件当前状态为“{case.status_label}”，不能发布公示")
+    return workflow_services.notice_open(
+        case=case, start_date=start_date, days=days, place=place, actor=actor
+    )
+
+
+@transaction.atomic
+def tekun_notice_object(*, application: TekunApplication, actor, objection: str) -> Case:
+    """登记公示异议: recorded on the 公示; the case goes back to the investigation (异议核查)."""
+    application = _locked_application(application, actor)
+    notice = _latest_notice(application.case)
+    if notice is None or notice.closed_at is not None:
+        raise TransitionError("没有正在进行的公示，不能登记异议")
+    workflow_services.notice_object(notice=notice, objection=objection, actor=actor)
+    return workflow_services.case_transition(
+        case=application.case, name="reinvestigate", actor=actor, comment=(objection or "").strip()
+    )
+
+
+@transaction.atomic
+def tekun_notice_finish(*, application: TekunApplication, actor, comment: str = "") -> Case:
+    """公示期满无异议: close the 公示 and send the case to the 科长 for confirmation."""
+    application = _locked_application(application, actor)
+    notice = _latest_notice(application.case)
+    if notice is not None and notice.closed_at is None:
+        workflow_services.notice_close(notice=notice, actor=actor)
+    return workflow_services.case_transition(
+        case=application.case, name="notice_passed", actor=actor, comment=(comment or "").strip()
+    )
