@@ -20,7 +20,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import DO_NOTHING, Q, Sum, signals
+from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
 
 from .calculators import ZERO, Calculator, LineResult, get_calculator
@@ -484,6 +485,36 @@ def _write_lines(lines: list[dict[str, Any]]) -> None:
         )
 
 
+def _delete_draft_lines(run: PaymentRun) -> None:
+    """Delete a draft run's lines with one DELETE statement.
+
+    QuerySet.delete() loads every line as a model instance (decoding its explanation JSON) to look for
+    protected or cascading references as soon as any model points at PaymentLine — assistance's 临时救助
+    case does, with PROTECT — which took 15 of the 42 seconds of a 90,000-line 低保 run and 2 GB of
+    memory. Here each referencing model is asked once whether it references a line of this run; only then
+    (or when delete signals listen) does the collector run, with its usual ProtectedError."""
+    lines = PaymentLine.objects.filter(run=run)
+    needs_collector = signals.pre_delete.has_listeners(PaymentLine) or signals.post_delete.has_listeners(
+        PaymentLine
+    )
+    for relation in get_candidate_relations_to_delete(PaymentLine._meta):
+        if needs_collector:
+            break
+        if relation.on_delete is DO_NOTHING:
+            continue
+        needs_collector = relation.related_model._base_manager.filter(
+            **{f"{relation.field.name}__run": run}
+        ).exists()
+    if needs_collector:
+        lines.delete()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {connection.ops.quote_name(PaymentLine._meta.db_table)} WHERE run_id = %s",  # noqa: S608
+            [run.pk],
+        )
+
+
 def _locked_months_to_check(benefit_type: BenefitType, month: datetime.date) -> list[datetime.date]:
     return sorted(
         PaymentRun.objects.filter(
@@ -536,7 +567,7 @@ def payment_run_recalculate(*, benefit_type: BenefitType, month: datetime.date, 
     )
 
     # Then: replace the draft's lines in bulk and update the totals.
-    PaymentLine.objects.filter(run=run).delete()
+    _delete_draft_lines(run)
     _write_lines(lines + adjustments)
     run.line_count = sum(1 for line in lines if line["amount"] != 0) + len(adjustments)
     run.adjustment_total = sum((line["amount"] for line in adjustments), ZERO)

@@ -1,0 +1,168 @@
+"""Guards that keep the city-scale performance (benchmarks/) from regressing — without timing anything.
+
+- EXPLAIN (PostgreSQL): person search by ID number and the region-prefix scope filter use indexes;
+- query counts on the hot pages and on the recalculation do not grow with the number of rows."""
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from core.accounts.models import Role, User
+from core.benefits.models import BenefitType, Entitlement
+from core.benefits.services import payment_run_recalculate
+from core.registry.models import Household, Person, Region
+from core.registry.selectors import household_list, people_search
+
+pytestmark = pytest.mark.django_db
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="EXPLAIN plans are PostgreSQL's (set DATABASE_URL)"
+)
+MONTH = datetime.date(2026, 12, 1)
+
+
+def city(first_district: int, people: int, districts: int = 1) -> None:
+    call_command(
+        "generate_city",
+        people=people,
+        first_district=first_district,
+        districts=districts,
+        seed=first_district,
+        stdout=open("/dev/null", "w"),  # noqa: SIM115
+    )
+
+
+def city_user(code: str = "220100000000") -> User:
+    user = User.objects.create_user(username=f"u{code}", password="x", region=Region.objects.get(code=code))
+    user.groups.add(Group.objects.get(name=Role.SECTION_CHIEF))
+    return user
+
+
+def plans(queries) -> list[str]:
+    """EXPLAIN of every captured query that reads the person table."""
+    result = []
+    with connection.cursor() as cursor:
+        for query in queries:
+            if "registry_person" in query["sql"] and query["sql"].lstrip().upper().startswith("SELECT"):
+                cursor.execute("EXPLAIN " + query["sql"])
+                result.append("\n".join(row[0] for row in cursor.fetchall()))
+    return result
+
+
+# --------------------------------------------------------------------------------------- EXPLAIN checks
+
+
+@postgresql_only
+def test_person_search_by_id_number_uses_an_index():
+    # Given: a few thousand people, analysed, and a district user
+    city(50, 4000, districts=4)
+    user = city_user("220150000000")
+    person = Person.objects.filter(region_code__startswith="220150").order_by("id")[123]
+    # When: the search runs
+    with CaptureQueriesContext(connection) as ctx:
+        result = people_search(user, person.id_number)
+    # Then: found, and no query on the person table scans it
+    assert [p.pk for p in result.persons] == [person.pk]
+    explained = plans(ctx.captured_queries)
+    assert explained, "the search did not query the person table"
+    for plan in explained:
+        assert "Seq Scan on registry_person" not in plan, plan
+
+
+@postgresql_only
+@pytest.mark.parametrize("model", [Person, Household, Entitlement])
+def test_region_prefix_filter_can_use_its_pattern_index(model):
+    """`region_code LIKE 'prefix%'` is served by the varchar_pattern_ops index (a plain B-tree would not
+    serve LIKE under a non-C collation). With sequential scans priced out, a missing or unusable index
+    shows as a Seq Scan whatever the table size — so this does not depend on the planner's estimates."""
+    city(50, 4000, districts=4)
+    queryset = model.objects.visible_to(city_user("220151000000")).only("id")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        try:
+            plan = queryset.explain()
+        finally:
+            cursor.execute("SET LOCAL enable_seqscan = on")
+    assert "Seq Scan" not in plan, plan
+    assert "region_prefix_idx" in plan, plan
+
+
+@postgresql_only
+def test_household_list_prefix_filter_uses_an_index_at_scale():
+    """The district page on a larger city: the planner itself picks the prefix index (one district of
+    ten is ~10 % of the rows; on a million people this is what keeps the list under 150 ms)."""
+    city(50, 8000, districts=10)
+    plan = household_list(city_user("220153000000")).explain()
+    assert "Seq Scan on registry_household" not in plan, plan
+
+
+# ---------------------------------------------------------------------------------------- query counts
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+def test_hot_pages_query_counts_do_not_grow_with_rows(client):
+    # Given: a small city and a city-level user
+    city(50, 150)
+    user = city_user()
+    client.force_login(user)
+    pages = {
+        "dashboard": reverse("dashboard"),
+        "case list": reverse("workflow:case_list"),
+        "household list": reverse("registry:household_list"),
+        "search": reverse("registry:search") + "?q=" + Person.objects.order_by("id").first().id_number,
+        "search by name": reverse("registry:search") + "?q=王",
+    }
+    client.get(reverse("dashboard"))  # session, permissions and calendar caches warm
+    before = {name: count_queries(client, url) for name, url in pages.items()}
+    # When: ten times as many rows come into scope
+    city(51, 1500)
+    after = {name: count_queries(client, url) for name, url in pages.items()}
+    # Then: the same number of queries on every page
+    assert after == before
+
+
+def test_household_page_query_count_does_not_grow_with_members(client):
+    city(50, 600)
+    client.force_login(city_user())
+    # Households with income records both (a history query runs only when there are incomes to show).
+    sizes = (
+        Household.objects.filter(incomes__isnull=False)
+        .annotate(n=Count("members", distinct=True))
+        .order_by("n", "id")
+        .values_list("id", "n")
+    )
+    smallest, largest = sizes.first(), sizes.last()
+    assert largest[1] >= smallest[1] + 3
+    url = "registry:household_detail"
+    client.get(reverse(url, args=[smallest[0]]))
+    small = count_queries(client, reverse(url, args=[smallest[0]]))
+    large = count_queries(client, reverse(url, args=[largest[0]]))
+    assert large == small
+
+
+@pytest.mark.parametrize("code", ["dibao", "disability_care"])
+def test_recalculation_query_count_does_not_grow_with_entitlements(code):
+    benefit_type = BenefitType.objects.get(code=code)
+    city(50, 400)
+    payment_run_recalculate(benefit_type=benefit_type, month=MONTH)
+    with CaptureQueriesContext(connection) as ctx:
+        payment_run_recalculate(benefit_type=benefit_type, month=MONTH)
+    small = len(ctx.captured_queries)
+    city(51, 4000)
+    payment_run_recalculate(benefit_type=benefit_type, month=MONTH)
+    with CaptureQueriesContext(connection) as ctx:
+        run = payment_run_recalculate(benefit_type=benefit_type, month=MONTH)
+    assert run.line_count > 0
+    assert len(ctx.captured_queries) == small, [q["sql"][:120] for q in ctx.captured_queries]
