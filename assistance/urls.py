@@ -12,4 +12,6 @@ urlpatterns = [
     path("dibao/<int:pk>/notice/", views.dibao_notice, name="dibao_notice"),
     path("dibao/<int:pk>/attachments/upload/", views.dibao_attachment_upload, name="dibao_attachment_upload"),
     path("tekun/", include("assistance.tekun.urls")),
+    path("disability/", include("assistance.disability.urls")),
+    path("holiday/", include("assistance.holiday.urls")),
 ]

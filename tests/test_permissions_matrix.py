@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from assistance import services as assistance_services
+from assistance.disability import services as disability_services
 from assistance.tekun import services as tekun_services
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
 from core.registry import services as registry_services
@@ -139,6 +140,26 @@ MATRIX = {
         lambda o: {"pk": o["tekun"].pk},
         [L, OK, OK, OK, OK, OK, 403, 404],
     ),
+    # assistance (残疾人两项补贴, holiday one-off payment)
+    "assistance:disability_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:disability_create": ("get", None, [L, OK, OK, OK, 403, 403, 403, OK]),
+    "assistance:disability_detail": (
+        "get",
+        lambda o: {"pk": o["disability"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
+    "assistance:disability_action": (
+        "post",
+        lambda o: {"pk": o["disability"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
+    "assistance:disability_comparison": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:disability_stop": (
+        "post",
+        lambda o: {"pk": o["disability_entitlement"].pk},
+        [L, 403, 403, OK, OK, 403, 403, 403],
+    ),
+    "assistance:holiday_payment": ("get", None, [L, 403, 403, OK, OK, 403, 403, 403]),
     # reports: a job is seen by its requester and by a 科长/局领导 whose scope holds it; the roster needs
     # the full-personal-data permission
     "reports:job_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
@@ -245,7 +266,32 @@ def world(db, regions, make_user, settings, tmp_path):
         content_type="application/pdf",
     )
     report_job.file.save("matrix.pdf", ContentFile(b"%PDF-1.4\n% test\n"))
+    disabled = household.members.order_by("pk").last()
+    household.members.filter(pk=disabled.pk).update(
+        disability_grade=1, disability_category="physical", disability_cert_no="22010619700101000011"
+    )
+    disabled.refresh_from_db()
+    disability = disability_services.disability_application_create(
+        person=disabled,
+        actor=users["社区经办人"],
+        subsidies=["living", "care"],
+        cert_no=disabled.disability_cert_no,
+        cert_generation=3,
+        disability_category="physical",
+        disability_grade=1,
+        long_term_care=True,
+    )
+    disability_entitlement = Entitlement.objects.create(
+        benefit_type=BenefitType.objects.get(code="disability_care"),
+        person=disabled,
+        region_code=household.region_code,
+        area_type=household.area_type,
+        start_month=datetime.date(2026, 1, 1),
+        params={"tier": "一级"},
+    )
     objs = dict(
+        disability=disability,
+        disability_entitlement=disability_entitlement,
         dibao=dibao,
         tekun=tekun,
         household=household,

@@ -1,0 +1,295 @@
+"""Reads of the 残疾人两项补贴 flow. Every list and page starts from `visible_to(user)`.
+
+The monthly comparison (应补尽补、应退尽退, seeds 003/004) is set-based: each list is one query with
+EXISTS subqueries, the coverage figures one aggregate query each, whatever the number of recipients."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from core.benefits.models import Entitlement, PaymentLine
+from core.registry.models import Person
+from core.workflow.models import PublicNotice
+
+from ..models import DisabilitySubsidy, DisabilitySubsidyApplication
+from .case_types import DisabilityStatus
+from .services import (
+    BENEFIT_TYPE_OF,
+    CARE_GRADES,
+    DISABILITY_GRADES,
+    SUBSIDY_OF,
+    SubsidyCheck,
+    dibao_active_q,
+    in_force_q,
+    subsidy_eligibility,
+)
+
+SORTS = {
+    "number": "case__number",
+    "-number": "-case__number",
+    "applied": "applied_on",
+    "-applied": "-applied_on",
+}
+DEFAULT_SORT = "-applied"
+
+
+def applications_visible_to(user) -> QuerySet[DisabilitySubsidyApplication]:
+    return DisabilitySubsidyApplication.objects.visible_to(user)
+
+
+def disability_application_list(user, params: Mapping[str, Any]) -> QuerySet[DisabilitySubsidyApplication]:
+    """两项补贴台账: `q` (case number, applicant name, 残疾人证号), `street`, `community` (region codes
+    inside the user's scope), `subsidy` (living/care), `status` ("open" or a case status), `sort`."""
+    qs = applications_visible_to(user).select_related("case", "case__region", "person", "household")
+    q = (params.get("q") or "").strip()
+    if q:
+        qs = qs.filter(
+            Q(case__number__istartswith=q) | Q(person__name__contains=q) | Q(cert_no__istartswith=q.upper())
+        )
+    community = (params.get("community") or "").strip()
+    street = (params.get("street") or "").strip()
+    if community.isdigit():
+        qs = qs.filter(region_code=community)
+    elif street.isdigit():
+        qs = qs.filter(region_code__startswith=street[:9])
+    subsidy = params.get("subsidy") or ""
+    if subsidy in DisabilitySubsidy.values:
+        qs = qs.filter(subsidies__contains=[subsidy])
+    status = params.get("status") or ""
+    if status == "open":
+        qs = qs.filter(is_open=True)
+    elif status in DisabilityStatus.values:
+        qs = qs.filter(case__status=status)
+    order = SORTS.get(params.get("sort") or DEFAULT_SORT, SORTS[DEFAULT_SORT])
+    return qs.order_by(order, "-case_id")
+
+
+def disability_application_get(user, pk: int) -> DisabilitySubsidyApplication:
+    """One application in the user's scope, or DisabilitySubsidyApplication.DoesNotExist."""
+    return applications_visible_to(user).select_related("case", "person", "household").get(pk=pk)
+
+
+@dataclass
+class ApplicationDetail:
+    application: DisabilitySubsidyApplication
+    notices: list[PublicNotice]
+    entitlements: list[Entitlement]
+    payment_lines: list[PaymentLine]
+    # While open: how each applied subsidy fits today (the same rule the approval applies).
+    checks: list[SubsidyCheck] = field(default_factory=list)
+
+
+def disability_application_detail(user, pk: int) -> ApplicationDetail:
+    application = (
+        applications_visible_to(user)
+        .select_related(
+            "case",
+            "case__region",
+            "person",
+            "person__household",
+            "household",
+            "household__region",
+            "created_by",
+            "living_entitlement",
+            "care_entitlement",
+        )
+        .get(pk=pk)
+    )
+    notices = list(
+        PublicNotice.objects.filter(case_id=application.pk)
+        .select_related("created_by", "closed_by")
+        .order_by("-start_date", "-id")
+    )
+    entitlements = list(
+        Entitlement.objects.filter(case_id=application.pk).select_related("benefit_type").order_by("id")
+    )
+    lines = list(
+        PaymentLine.objects.filter(entitlement__in=[e.pk for e in entitlements])
+        .select_related("run", "entitlement__benefit_type")
+        .order_by("-for_month", "-id")[:24]
+    )
+    checks = []
+    if application.case.is_open:
+        checks = subsidy_eligibility(
+            person=application.person,
+            grade=application.disability_grade,
+            long_term_care=application.long_term_care,
+            subsidies=application.subsidies,
+            month=timezone.localdate().replace(day=1),
+            exclude_case_id=application.pk,
+        )
+    return ApplicationDetail(
+        application=application,
+        notices=notices,
+        entitlements=entitlements,
+        payment_lines=lines,
+        checks=checks,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Monthly comparison (应补尽补、应退尽退)
+# ---------------------------------------------------------------------------------------------------
+
+STOP_DEATH = "death"
+STOP_CERT = "cert"
+STOP_GRADE = "grade"
+STOP_DIBAO = "dibao"
+STOP_REASONS = {
+    STOP_DEATH: "享受人已死亡",
+    STOP_CERT: "残疾人证已注销",
+    STOP_GRADE: "残疾等级已调整为三级或四级，不再属于重度残疾",
+    STOP_DIBAO: "所在家庭已退出最低生活保障",
+}
+
+
+@dataclass
+class StopRow:
+    entitlement: Entitlement
+    subsidy: str
+    subsidy_label: str
+    reasons: list[str]
+
+    @property
+    def reason_text(self) -> str:
+        return "；".join(STOP_REASONS[r] for r in self.reasons)
+
+
+@dataclass
+class AddRow:
+    person: Person
+    subsidy: str
+    subsidy_label: str
+    open_case_id: int | None
+
+
+@dataclass
+class Coverage:
+    subsidy: str
+    label: str
+    eligible: int
+    covered: int
+
+    @property
+    def missing(self) -> int:
+        return self.eligible - self.covered
+
+    @property
+    def rate(self) -> Decimal | None:
+        if not self.eligible:
+            return None
+        return (Decimal(self.covered) * 100 / Decimal(self.eligible)).quantize(Decimal("0.1"))
+
+
+def _dibao_household_exists(month: datetime.date, household_ref: str) -> Exists:
+    return Exists(Entitlement.objects.filter(dibao_active_q(month), household_id=OuterRef(household_ref)))
+
+
+def _receiving_exists(month: datetime.date, subsidy: str) -> Exists:
+    """The person already has this subsidy: an active entitlement of its type not ending before the month
+    (one that starts later counts: it has been granted)."""
+    return Exists(
+        Entitlement.objects.filter(
+            Q(end_month__isnull=True) | Q(end_month__gte=month),
+            person_id=OuterRef("pk"),
+            status=Entitlement.Status.ACTIVE,
+            benefit_type__code=BENEFIT_TYPE_OF[subsidy],
+        )
+    )
+
+
+def _certified_q() -> Q:
+    """A valid disability certificate in the registry: a grade 1–4 and a certificate number."""
+    return Q(disability_grade__in=DISABILITY_GRADES) & ~Q(disability_cert_no="")
+
+
+def _scoped_people(user) -> QuerySet[Person]:
+    return Person.objects.visible_to(user).filter(death_date__isnull=True, household__isnull=False)
+
+
+def comparison_stop_list(user, month: datetime.date) -> list[StopRow]:
+    """应退尽退: subsidies paid this month whose recipient died, whose certificate was cancelled (no grade
+    or certificate number in the registry), whose grade is no longer 1–2 (护理补贴), or whose household left
+    低保 (生活补贴). One query."""
+    cancelled = Q(person__disability_grade__isnull=True) | Q(person__disability_cert_no="")
+    rows = (
+        Entitlement.objects.visible_to(user)
+        .filter(in_force_q(month), benefit_type__code__in=list(BENEFIT_TYPE_OF.values()))
+        .annotate(on_dibao=_dibao_household_exists(month, "person__household_id"))
+        .filter(
+            Q(person__death_date__isnull=False)
+            | cancelled
+            | (
+                Q(benefit_type__code=BENEFIT_TYPE_OF[DisabilitySubsidy.CARE])
+                & ~Q(person__disability_grade__in=CARE_GRADES)
+            )
+            | Q(benefit_type__code=BENEFIT_TYPE_OF[DisabilitySubsidy.LIVING], on_dibao=False)
+        )
+        .select_related("benefit_type", "person", "person__household", "case")
+        .order_by("region_code", "person_id", "benefit_type__code", "id")
+    )
+    labels = dict(DisabilitySubsidy.choices)
+    result = []
+    for e in rows:
+        person = e.person
+        subsidy = SUBSIDY_OF[e.benefit_type.code]
+        reasons = []
+        if person.death_date is not None:
+            reasons.append(STOP_DEATH)
+        if person.disability_grade is None or not person.disability_cert_no:
+            reasons.append(STOP_CERT)
+        elif subsidy == DisabilitySubsidy.CARE and person.disability_grade not in CARE_GRADES:
+            reasons.append(STOP_GRADE)
+        if subsidy == DisabilitySubsidy.LIVING and not e.on_dibao:
+            reasons.append(STOP_DIBAO)
+        result.append(StopRow(e, subsidy, labels[subsidy], reasons))
+    return result
+
+
+def _missing_people(user, month: datetime.date, subsidy: str) -> QuerySet[Person]:
+    """Who should receive `subsidy` and does not (no active entitlement of it)."""
+    people = _scoped_people(user).filter(_certified_q())
+    if subsidy == DisabilitySubsidy.LIVING:
+        people = people.filter(_dibao_household_exists(month, "household_id"))
+    else:
+        people = people.filter(disability_grade__in=CARE_GRADES)
+    return people.filter(~_receiving_exists(month, subsidy))
+
+
+def comparison_add_list(user, month: datetime.date, subsidy: str) -> QuerySet[Person]:
+    """应补尽补: disabled members (grade 1–4 with a certificate) of active 低保 households without 生活补贴,
+    or grade 1–2 people without 护理补贴; `open_case_id` is an open application of theirs. One query."""
+    open_application = DisabilitySubsidyApplication.objects.filter(person_id=OuterRef("pk"), is_open=True)
+    return (
+        _missing_people(user, month, subsidy)
+        .annotate(open_case_id=open_application.values("case_id")[:1])
+        .select_related("household", "household__region")
+        .order_by("region_code", "household__number", "pk")
+    )
+
+
+def comparison_coverage(user, month: datetime.date) -> list[Coverage]:
+    """覆盖率 of each subsidy: of the people who should receive it, how many do (2025 target: 100 %)."""
+    people = _scoped_people(user).filter(_certified_q())
+    living = people.filter(_dibao_household_exists(month, "household_id")).aggregate(
+        eligible=Count("pk"),
+        covered=Count("pk", filter=Q(_receiving_exists(month, DisabilitySubsidy.LIVING))),
+    )
+    care = people.filter(disability_grade__in=CARE_GRADES).aggregate(
+        eligible=Count("pk"),
+        covered=Count("pk", filter=Q(_receiving_exists(month, DisabilitySubsidy.CARE))),
+    )
+    labels = dict(DisabilitySubsidy.choices)
+    return [
+        Coverage(
+            DisabilitySubsidy.LIVING, labels[DisabilitySubsidy.LIVING], living["eligible"], living["covered"]
+        ),
+        Coverage(DisabilitySubsidy.CARE, labels[DisabilitySubsidy.CARE], care["eligible"], care["covered"]),
+    ]
