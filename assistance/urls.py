@@ -14,4 +14,5 @@ urlpatterns = [
     path("tekun/", include("assistance.tekun.urls")),
     path("disability/", include("assistance.disability.urls")),
     path("holiday/", include("assistance.holiday.urls")),
+    path("temporary/", include("assistance.temporary.urls")),
 ]

@@ -17,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from assistance import services as assistance_services
 from assistance.disability import services as disability_services
 from assistance.tekun import services as tekun_services
+from assistance.temporary import services as temp_services
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
 from core.registry import services as registry_services
 from core.workflow import services as workflow_services
@@ -160,6 +161,25 @@ MATRIX = {
         [L, 403, 403, OK, OK, 403, 403, 403],
     ),
     "assistance:holiday_payment": ("get", None, [L, 403, 403, OK, OK, 403, 403, 403]),
+    # assistance (临时救助)
+    "assistance:temp_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:temp_create": ("get", None, [L, OK, OK, OK, 403, 403, 403, OK]),
+    "assistance:temp_detail": ("get", lambda o: {"pk": o["temp_case"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
+    "assistance:temp_proposal": (
+        "get",
+        lambda o: {"pk": o["temp_case"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "assistance:temp_advance": (
+        "get",
+        lambda o: {"pk": o["temp_case"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "assistance:temp_transition": (
+        "post",
+        lambda o: {"pk": o["temp_case"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
     # reports: a job is seen by its requester and by a 科长/局领导 whose scope holds it; the roster needs
     # the full-personal-data permission
     "reports:job_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
@@ -255,6 +275,13 @@ def world(db, regions, make_user, settings, tmp_path):
     tekun = tekun_services.tekun_application_create(
         person=person, actor=users["社区经办人"], promise_signed=True, authorisation_signed=True
     )
+    temp_case = temp_services.temp_case_create(
+        person=person,
+        actor=users["社区经办人"],
+        kind="emergency",
+        cause="fire",
+        cause_detail="住房失火，生活用品损毁",
+    )
     report_job = ReportJob.objects.create(
         report_type="notice_list",
         title="公示名单",
@@ -293,6 +320,7 @@ def world(db, regions, make_user, settings, tmp_path):
         disability=disability,
         disability_entitlement=disability_entitlement,
         dibao=dibao,
+        temp_case=temp_case,
         tekun=tekun,
         household=household,
         person=person,

@@ -1,0 +1,83 @@
+"""Forms of the 临时救助 flow: they parse and render; the rules live in services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from core.registry.forms import DateInput
+from core.registry.models import Household
+
+from ..forms import DibaoFilterForm, _StyledForm
+from ..models import TempAssistanceCase, TempAssistanceCause, TempAssistanceKind
+from ..tekun.forms import PersonField
+from .case_types import TempStatus
+
+
+class TempCaseForm(_StyledForm):
+    person = PersonField(label="救助对象", queryset=None, empty_label="请选择家庭成员")
+    kind = forms.ChoiceField(
+        label="救助类型", choices=[("", "请选择"), *TempAssistanceKind.choices], required=False
+    )
+    cause = forms.ChoiceField(
+        label="困难原因", choices=[("", "请选择"), *TempAssistanceCause.choices], required=False
+    )
+    applied_on = forms.DateField(label="申请日期", widget=DateInput(), initial=timezone.localdate)
+    cause_detail = forms.CharField(
+        label="困难情况说明", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    is_advance = forms.BooleanField(label="已先行救助（情况紧急，先救助后补办手续）", required=False)
+    advance_given_on = forms.DateField(label="先行救助日期", widget=DateInput(), required=False)
+    advance_amount = forms.DecimalField(
+        label="先行救助金额（元）", max_digits=12, decimal_places=2, required=False
+    )
+
+    def __init__(self, *args, household: Household, person=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = household.members.filter(death_date__isnull=True).order_by("pk")
+        if person is not None:
+            self.fields["person"].initial = person.pk
+
+
+class TempProposalForm(_StyledForm):
+    findings = forms.CharField(
+        label="调查核实情况",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="困难发生经过、家庭收入和财产、已获其他救助情况等",
+    )
+    standard_multiple = forms.DecimalField(
+        label="救助金额（城市低保月标准的倍数）",
+        max_digits=6,
+        decimal_places=2,
+        required=False,
+        help_text="拟救助金额 = 倍数 × 城市低保月标准，取整到元",
+    )
+
+
+class TempAdvanceForm(_StyledForm):
+    given_on = forms.DateField(
+        label="先行救助日期", widget=DateInput(), initial=timezone.localdate, required=False
+    )
+    amount = forms.DecimalField(label="先行救助金额（元）", max_digits=12, decimal_places=2, required=False)
+
+    def add_error(self, field, error):
+        # The service names its fields after the model (advance_given_on, advance_amount).
+        field = {"advance_given_on": "given_on", "advance_amount": "amount"}.get(field, field)
+        super().add_error(field, error)
+
+
+STATUS_FILTER_CHOICES = [("", "全部状态"), ("open", "办理中"), *TempStatus.choices]
+
+
+class TempFilterForm(DibaoFilterForm):
+    kind = forms.ChoiceField(
+        label="救助类型", required=False, choices=[("", "全部类型"), *TempAssistanceKind.choices]
+    )
+    approval_level = forms.ChoiceField(
+        label="审批层级", required=False, choices=[("", "全部层级"), *TempAssistanceCase.Level.choices]
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("status_choices", STATUS_FILTER_CHOICES)
+        super().__init__(*args, **kwargs)

@@ -1,0 +1,335 @@
+"""临时救助 (flow 4; 国发〔2014〕47号, 民发〔2018〕23号): amount = multiple × monthly urban 低保 standard (600 in
+the demo), decided by the township within its limit (急难 ≤ 1,000 元, 支出 ≤ 6 × 600 = 3,600 元) and by the
+district above; once per person and cause per year; 先行救助; a one-off line in the month's one-off run."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from assistance.models import TempAssistanceCase
+from assistance.temporary import services
+from assistance.temporary.case_types import TempStatus
+from core.benefits.models import Entitlement, PaymentLine, PaymentRun
+from core.benefits.months import month_start
+from core.benefits.services import payment_run_lock
+from core.workflow.models import Case, TransitionLog
+from core.workflow.services import TransitionError
+from reports.payment_roster import roster_lines
+from tests.factories import household_with_members
+
+TOWNSHIP = TempAssistanceCase.Level.TOWNSHIP
+DISTRICT = TempAssistanceCase.Level.DISTRICT
+
+
+@pytest.fixture
+def people(make_user):
+    return {
+        "clerk": make_user("社区经办人", region="community11"),
+        "reviewer": make_user("街道审核员", region="street1"),
+        "reviewer_b": make_user("街道审核员", region="street1"),
+        "section": make_user("科室经办人", region="district"),
+        "chief": make_user("科长", region="district"),
+        "clerk21": make_user("社区经办人", region="community21"),
+        "admin": make_user("系统管理员", region="district"),
+    }
+
+
+@pytest.fixture
+def person(regions):
+    return household_with_members(regions["community11"], size=2).head
+
+
+def _create(person, actor, **kwargs):
+    data = {"kind": "emergency", "cause": "fire", "cause_detail": "住房失火，衣物被褥等生活用品全部烧毁。"}
+    return services.temp_case_create(person=person, actor=actor, **{**data, **kwargs})
+
+
+def _status(temp) -> str:
+    return Case.objects.get(pk=temp.pk).status
+
+
+def _move(temp, name, actor, comment=""):
+    return services.temp_transition(temp=temp, name=name, actor=actor, comment=comment)
+
+
+def _propose(temp, actor, multiple):
+    return services.temp_proposal_record(
+        temp=temp, actor=actor, standard_multiple=multiple, findings="经入户核实，家中无其他收入来源。"
+    )
+
+
+def _accept_and_propose(temp, people, multiple):
+    _move(temp, "accept", people["clerk"])
+    return _propose(temp, people["clerk"], multiple)
+
+
+@pytest.mark.parametrize(
+    ("kind", "cause", "multiple", "amount", "level"),
+    [
+        ("emergency", "fire", "1.5", "900.00", TOWNSHIP),
+        ("emergency", "accident", "1.66", "996.00", TOWNSHIP),
+        ("emergency", "sudden_illness", "1.67", "1002.00", DISTRICT),
+        ("expense", "medical", "6", "3600.00", TOWNSHIP),
+        ("expense", "education", "6.01", "3606.00", DISTRICT),
+    ],
+)
+def test_amount_and_approval_level(people, person, kind, cause, multiple, amount, level):
+    temp = _create(person, people["clerk"], kind=kind, cause=cause)
+    proposal = _accept_and_propose(temp, people, multiple)
+    temp.refresh_from_db()
+    assert proposal.standard == Decimal("600")
+    assert temp.proposed_amount == Decimal(amount)
+    assert temp.approval_level == level
+    assert "600.00" in proposal.explanation and amount.split(".")[0] in proposal.explanation.replace(",", "")
+
+
+def test_township_path_pays_once_in_a_one_off_run(people, person):
+    month = month_start(timezone.localdate())
+    temp = _create(person, people["clerk"])
+    _accept_and_propose(temp, people, "1.5")  # 900 ≤ 1,000
+
+    # Within the township's limit: the district path is closed
+    with pytest.raises(TransitionError, match="由乡镇（街道）审批"):
+        _move(temp, "submit_district", people["clerk"])
+    _move(temp, "submit_township", people["clerk"])
+    case = Case.objects.get(pk=temp.pk)
+    assert case.status == TempStatus.TOWNSHIP_APPROVAL and case.assignee_role == "街道审核员"
+    _move(temp, "township_approve", people["reviewer"], "同意救助")
+
+    # Then: a one-month entitlement and a one-off line in this month's one-off run
+    temp.refresh_from_db()
+    assert temp.approved is True and temp.approved_amount == Decimal("900.00")
+    entitlement = Entitlement.objects.get(case_id=temp.pk)
+    assert entitlement.benefit_type.code == "temp_assistance"
+    assert entitlement.start_month == entitlement.end_month == month
+    assert entitlement.params["amount"] == "900.00"
+    line = temp.payment_line
+    assert line.entitlement_id == entitlement.pk and line.line_type == PaymentLine.LineType.ONE_OFF
+    assert line.amount == Decimal("900.00") and line.person_id == person.pk and line.for_month == month
+    run = line.run
+    assert (
+        run.kind == PaymentRun.Kind.ONE_OFF and run.month == month and run.status == PaymentRun.Status.DRAFT
+    )
+    assert run.line_count == 1 and run.total_amount == Decimal("900.00")
+
+    # A second approval the same month joins the same run; the roster lists both
+    other = household_with_members(person.household.region, size=1).head
+    temp2 = _create(other, people["clerk"], kind="expense", cause="medical")
+    _accept_and_propose(temp2, people, "3")
+    services.temp_submit(temp=temp2, actor=people["clerk"])
+    _move(temp2, "township_approve", people["reviewer"])
+    run.refresh_from_db()
+    assert run.line_count == 2 and run.total_amount == Decimal("2700.00")
+    roster = roster_lines(people["chief"], run)
+    assert roster.line_count == 2
+
+    # Once locked, the next approval opens a new one-off run
+    payment_run_lock(run=run, actor=people["chief"])
+    third = household_with_members(person.household.region, size=1).head
+    temp3 = _create(third, people["clerk"])
+    _accept_and_propose(temp3, people, "1")
+    _move(temp3, "submit_township", people["clerk"])
+    _move(temp3, "township_approve", people["reviewer"])
+    temp3.refresh_from_db()
+    assert temp3.payment_line.run_id != run.pk
+    assert temp3.payment_line.run.status == PaymentRun.Status.DRAFT
+
+
+def test_district_path_above_the_limit(people, person):
+    temp = _create(person, people["clerk"])
+    _accept_and_propose(temp, people, "2")  # 1,200 > 1,000
+    with pytest.raises(TransitionError, match="须报区民政局审批"):
+        _move(temp, "submit_township", people["clerk"])
+    services.temp_submit(temp=temp, actor=people["clerk"])
+    case = Case.objects.get(pk=temp.pk)
+    assert case.status == TempStatus.DISTRICT_APPROVAL and case.assignee_role == "科长"
+    # The township cannot decide it
+    with pytest.raises(TransitionError, match="权限"):
+        _move(temp, "approve", people["reviewer"])
+    _move(temp, "approve", people["chief"], "同意")
+    temp.refresh_from_db()
+    assert temp.approved and temp.payment_line.amount == Decimal("1200.00")
+    # Decision within 15 working days of acceptance: every step's limit counts down from acceptance
+    assert services.decision_deadline(temp) is not None
+
+
+def test_same_person_same_cause_same_year_is_refused_with_earlier_case(people, person):
+    first = _create(person, people["clerk"])
+    second = _create(person, people["clerk"])
+    second.refresh_from_db()
+    assert second.earlier_case_id == first.pk
+    assert _status(second) == TempStatus.REFUSED and second.approved is False
+    assert first.case.number in second.reasons and "一年内只救助一次" in second.reasons
+    log = TransitionLog.objects.get(case_id=second.pk, transition="reject_duplicate")
+    assert first.case.number in log.comment
+
+    # Another cause the same year is a new case; a withdrawn case does not count
+    third = _create(person, people["clerk"], cause="accident")
+    assert third.earlier_case_id is None and _status(third) == TempStatus.REGISTERED
+    _move(third, "withdraw", people["clerk"], "申请人撤回")
+    fourth = _create(person, people["clerk"], cause="accident")
+    assert fourth.earlier_case_id is None and _status(fourth) == TempStatus.REGISTERED
+    # An earlier year does not count
+    last_year = _create(
+        household_with_members(person.household.region, size=1).head,
+        people["clerk"],
+        applied_on=datetime.date(timezone.localdate().year - 1, 6, 1),
+    )
+    assert last_year.year == timezone.localdate().year - 1
+
+
+def test_advance_help_recorded_and_deducted_from_the_payment(people, person):
+    today = timezone.localdate()
+    temp = _create(
+        person,
+        people["clerk"],
+        is_advance=True,
+        advance_given_on=today - datetime.timedelta(days=2),
+        advance_amount="500",
+    )
+    assert temp.is_advance and temp.advance_amount == Decimal("500")
+    assert TransitionLog.objects.filter(case_id=temp.pk, transition="temp_advance").exists()
+    with pytest.raises(TransitionError, match="已登记先行救助"):
+        services.temp_advance_record(temp=temp, actor=people["clerk"], given_on=today, amount="100")
+
+    _accept_and_propose(temp, people, "1.5")
+    _move(temp, "submit_township", people["clerk"])
+    _move(temp, "township_approve", people["reviewer"])
+    temp.refresh_from_db()
+    assert temp.approved_amount == Decimal("900.00")
+    assert temp.payment_line.amount == Decimal("400.00")
+    assert any("先行救助" in step[0] for step in temp.payment_line.explanation["steps"])
+
+    # Recorded later on an open case; bad input changes nothing
+    other = _create(household_with_members(person.household.region, size=1).head, people["clerk"])
+    for amount in ("-100", "0", ""):
+        with pytest.raises(ValidationError, match="先行救助金额"):
+            services.temp_advance_record(temp=other, actor=people["clerk"], given_on=today, amount=amount)
+    with pytest.raises(ValidationError, match="不能晚于今天"):
+        services.temp_advance_record(
+            temp=other, actor=people["clerk"], given_on=today + datetime.timedelta(days=1), amount="100"
+        )
+    other.refresh_from_db()
+    assert not other.is_advance and other.advance_amount is None
+    services.temp_advance_record(temp=other, actor=people["clerk"], given_on=today, amount="300")
+    other.refresh_from_db()
+    assert other.is_advance and other.advance_amount == Decimal("300.00")
+
+
+def test_maker_checker_at_the_township(people, person):
+    temp = _create(person, people["clerk"])
+    _move(temp, "accept", people["clerk"])
+    _propose(temp, people["reviewer"], "1")  # the street reviewer enters the proposal…
+    _move(temp, "submit_township", people["clerk"])
+    with pytest.raises(TransitionError, match="审批分离"):
+        _move(temp, "township_approve", people["reviewer"])  # …so may not approve it
+    assert _status(temp) == TempStatus.TOWNSHIP_APPROVAL
+    assert not Entitlement.objects.filter(case_id=temp.pk).exists()
+    _move(temp, "township_approve", people["reviewer_b"])
+    assert _status(temp) == TempStatus.APPROVED
+
+
+def test_bad_input_changes_nothing(people, person):
+    before = Case.objects.count()
+    with pytest.raises(ValidationError) as exc:
+        _create(person, people["clerk"], kind="expense", cause="fire", cause_detail=" ")
+    assert exc.value.message_dict["cause"] == ["“火灾等灾害”不属于支出型临时救助"]
+    assert exc.value.message_dict["cause_detail"] == ["请填写困难情况说明"]
+    with pytest.raises(ValidationError, match="先行救助金额须大于0"):
+        _create(
+            person,
+            people["clerk"],
+            is_advance=True,
+            advance_given_on=timezone.localdate(),
+            advance_amount="-5",
+        )
+    with pytest.raises(ValidationError, match="不在您的数据范围内"):
+        _create(person, people["clerk21"])
+    assert Case.objects.count() == before
+
+    temp = _create(person, people["clerk"])
+    with pytest.raises(TransitionError, match="不能登记拟救助金额"):
+        _propose(temp, people["clerk"], "1")  # not accepted yet
+    _move(temp, "accept", people["clerk"])
+    logs = TransitionLog.objects.filter(case_id=temp.pk).count()
+    for multiple, message in (("-1", "倍数须大于0"), ("abc", "倍数格式不正确"), ("1.234", "最多两位小数")):
+        with pytest.raises(ValidationError, match=message):
+            _propose(temp, people["clerk"], multiple)
+    with pytest.raises(ValidationError, match="请填写调查核实情况"):
+        services.temp_proposal_record(temp=temp, actor=people["clerk"], standard_multiple="1", findings="")
+    temp.refresh_from_db()
+    assert temp.proposed_amount is None and temp.approval_level == ""
+    assert TransitionLog.objects.filter(case_id=temp.pk).count() == logs
+    with pytest.raises(TransitionError, match="尚未登记"):
+        _move(temp, "submit_township", people["clerk"])
+
+    # A refusal needs written reasons
+    _propose(temp, people["clerk"], "1")
+    _move(temp, "submit_township", people["clerk"])
+    with pytest.raises(TransitionError, match="须填写意见"):
+        _move(temp, "township_refuse", people["reviewer"], "")
+    _move(temp, "township_refuse", people["reviewer"], "已获得保险理赔，基本生活未陷入困境")
+    temp.refresh_from_db()
+    assert temp.approved is False and "保险理赔" in temp.reasons
+    assert not Entitlement.objects.filter(case_id=temp.pk).exists()
+
+
+# --- views ----------------------------------------------------------------------------------------
+
+
+def test_views_flow_list_export_and_scope(client, people, person):
+    client.force_login(people["clerk"])
+    create = reverse("assistance:temp_create")
+    assert client.get(create).status_code == 200
+    assert client.get(create, {"household": person.household_id}).status_code == 200
+    data = {
+        "person": person.pk,
+        "kind": "emergency",
+        "cause": "fire",
+        "applied_on": timezone.localdate().isoformat(),
+        "cause_detail": "住房失火",
+    }
+    bad = client.post(f"{create}?person={person.pk}", {**data, "cause": "medical"})
+    assert bad.status_code == 400 and "不属于急难型" in bad.content.decode()
+    assert client.post(f"{create}?person={person.pk}", data).status_code == 302
+    temp = TempAssistanceCase.objects.get(person=person)
+    transition = reverse("assistance:temp_transition", args=[temp.pk])
+    client.post(transition, {"name": "accept"})
+    proposal = reverse("assistance:temp_proposal", args=[temp.pk])
+    assert client.get(proposal).status_code == 200
+    bad = client.post(proposal, {"standard_multiple": "-2", "findings": "核实"})
+    assert bad.status_code == 400 and "倍数须大于0" in bad.content.decode()
+    assert client.post(proposal, {"standard_multiple": "1", "findings": "核实属实"}).status_code == 302
+    advance = reverse("assistance:temp_advance", args=[temp.pk])
+    bad = client.post(advance, {"given_on": timezone.localdate().isoformat(), "amount": "-1"})
+    assert bad.status_code == 400 and "先行救助金额须大于0" in bad.content.decode()
+    client.post(transition, {"name": "submit_township"})
+    assert _status(temp) == TempStatus.TOWNSHIP_APPROVAL
+
+    client.force_login(people["reviewer"])
+    page = client.get(reverse("assistance:temp_detail", args=[temp.pk])).content.decode()
+    assert "乡镇（街道）审批同意" in page
+    client.post(transition, {"name": "township_approve"})
+    assert _status(temp) == TempStatus.APPROVED
+
+    url = reverse("assistance:temp_list")
+    listing = client.get(url, {"kind": "emergency", "approval_level": "township"}).content.decode()
+    assert temp.case.number in listing
+    assert temp.case.number not in client.get(url, {"kind": "expense"}).content.decode()
+    export = client.get(url, {"kind": "emergency", "export": "xlsx"})
+    assert export.status_code == 200 and export["Content-Type"].startswith("application/vnd.openxml")
+
+    # Out of scope: 404; no permission: 403
+    detail = reverse("assistance:temp_detail", args=[temp.pk])
+    client.force_login(people["clerk21"])
+    assert client.get(detail).status_code == 404
+    assert client.post(transition, {"name": "withdraw", "comment": "x"}).status_code == 404
+    client.force_login(people["admin"])
+    assert client.get(detail).status_code == 403
+    assert client.get(url).status_code == 403
