@@ -20,6 +20,7 @@ from assistance.models import DisabilitySubsidy, DisabilitySubsidyApplication
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
 from core.benefits.services import entitlement_end, payment_run_recalculate
+from core.registry.actions import actions_for
 from core.registry.models import Person
 from core.workflow.models import Case, TransitionLog
 from core.workflow.services import TransitionError
@@ -512,3 +513,64 @@ def test_list_query_count_is_bounded(client, people, regions, django_assert_max_
     with django_assert_max_num_queries(15):
         response = client.get(reverse("assistance:disability_list"))
     assert response.status_code == 200
+
+
+def test_objection_sends_back_to_the_household_check_and_a_new_notice_follows(client, people, regions):
+    household = _dibao_household(regions["community11"])
+    person = _disabled(household.head, 1)
+    application = _apply(person, people["clerk"])
+    today = timezone.localdate()
+    services.disability_application_accept(application=application, actor=people["clerk"])
+    services.disability_federation_check(application=application, actor=people["clerk"], grade=1)
+    services.disability_household_check(application=application, actor=people["reviewer"])
+    services.disability_notice_start(
+        application=application,
+        actor=people["clerk"],
+        start_date=today - datetime.timedelta(days=30),
+        place="社区公示栏",
+    )
+    client.force_login(people["clerk"])
+    detail = reverse("assistance:disability_detail", args=[application.pk])
+    assert "登记异议" in client.get(detail).content.decode()
+    services.disability_notice_object(
+        application=application, actor=people["clerk"], objection="群众反映其已外出务工"
+    )
+    assert _status(application) == DisabilityStatus.HOUSEHOLD_CHECK
+    services.disability_household_check(
+        application=application, actor=people["reviewer"], comment="异议不成立"
+    )
+    with pytest.raises(TransitionError):
+        services.disability_notice_finish(application=application, actor=people["clerk"])
+    services.disability_notice_start(
+        application=application,
+        actor=people["clerk"],
+        start_date=today - datetime.timedelta(days=21),
+        place="社区公示栏",
+    )
+    services.disability_notice_finish(application=application, actor=people["clerk"])
+    client.force_login(people["chief"])
+    response = client.post(
+        reverse("assistance:disability_action", args=[application.pk]),
+        {"action": "approve", "comment": "同意"},
+    )
+    assert response.status_code == 302 and _status(application) == DisabilityStatus.APPROVED
+    content = client.get(detail).content.decode()
+    assert (
+        "审批通过" in content and "困难残疾人生活补贴" in content and "重度残疾人护理补贴（一级）" in content
+    )
+
+
+def test_person_and_household_pages_offer_the_application(client, people, regions):
+    household = _dibao_household(regions["community11"])
+    client.force_login(people["clerk"])
+    url = reverse("assistance:disability_create")
+    household_page = client.get(reverse("registry:household_detail", args=[household.pk])).content.decode()
+    assert "申请两项补贴" in household_page and f"{url}?household={household.pk}" in household_page
+    # Registered for the person page too (shown there once the registry renders person actions)
+    person_actions = actions_for("person", household.head, people["clerk"])
+    assert ("申请两项补贴", f"{url}?person={household.head.pk}") in [(a.label, u) for a, u in person_actions]
+    chief_actions = actions_for("person", household.head, people["chief"])  # no workflow.add_case
+    assert all(a.url_name != "assistance:disability_create" for a, _ in chief_actions)
+    # The search without a household
+    response = client.get(url, {"q": household.head.name})
+    assert response.status_code == 200 and household.head in response.context["people"]

@@ -428,16 +428,16 @@ def disability_notice_start(
     )
 
 
-def _latest_notice(case: Case) -> PublicNotice | None:
-    return PublicNotice.objects.filter(case_id=case.pk).order_by("-start_date", "-id").first()
+def _open_notice(case: Case) -> PublicNotice | None:
+    return PublicNotice.objects.filter(case_id=case.pk, closed_at__isnull=True).order_by("-id").first()
 
 
 @transaction.atomic
 def disability_notice_object(*, application, actor, objection: str) -> Case:
     """登记公示异议: the case goes back to the civil-affairs check; a new 公示 follows."""
     application = _locked(application, actor)
-    notice = _latest_notice(application.case)
-    if notice is None or notice.closed_at is not None:
+    notice = _open_notice(application.case)
+    if notice is None:
         raise TransitionError("没有正在进行的公示，不能登记异议")
     workflow_services.notice_object(notice=notice, objection=objection, actor=actor)
     return _transition(application, "reinvestigate", actor, (objection or "").strip())
@@ -447,8 +447,8 @@ def disability_notice_object(*, application, actor, objection: str) -> Case:
 def disability_notice_finish(*, application, actor, comment: str = "") -> Case:
     """公示期满无异议: close the 公示 and send the case to the 科长."""
     application = _locked(application, actor)
-    notice = _latest_notice(application.case)
-    if notice is not None and notice.closed_at is None:
+    notice = _open_notice(application.case)
+    if notice is not None:
         workflow_services.notice_close(notice=notice, actor=actor)
     return _transition(application, "notice_passed", actor, comment)
 
