@@ -7,6 +7,7 @@ application assessment; this module only loads the facts set-based and turns rul
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal, InvalidOperation
 
 from core.benefits.calculators import (
     Calculator,
@@ -38,6 +39,22 @@ def _covered_person_ids(row: dict) -> list[int] | None:
         ) from exc
 
 
+def _taper(row: dict, month: datetime.date) -> tuple[datetime.date, Decimal] | None:
+    """(last taper month, monthly amount) when a 渐退期 granted by a dynamic review covers `month`
+    (params "taper_until" "YYYY-MM-01" and "taper_amount"), else None."""
+    params = row.get("params") or {}
+    if not params.get("taper_until"):
+        return None
+    try:
+        until = datetime.date.fromisoformat(str(params["taper_until"]))
+        amount = Decimal(str(params["taper_amount"]))
+    except (KeyError, ValueError, InvalidOperation) as exc:
+        raise CalculationError(f"低保待遇资格 #{row['id']} 的渐退期参数格式不正确。") from exc
+    if month > until:
+        return None
+    return until, amount
+
+
 @register_calculator("dibao")
 class DibaoCalculator(Calculator):
     """最低生活保障: (standard − per-capita income) × covered members, floor, plus 分类施保 (rules.dibao_amount).
@@ -65,6 +82,26 @@ class DibaoCalculator(Calculator):
             raise CalculationError(f"低保待遇资格 #{row['id']} 未关联家庭，无法计算。")
         standard = standards.require(self.benefit_type.name, row["area_type"], "")
         members = facts["members"].get(household_id, [])
+        taper = _taper(row, month)
+        if taper is not None:
+            # 渐退期: income rose above the line through work; the review fixed the amount paid until the
+            # taper ends (DOMAIN.md "Dynamic management"), whatever the income now gives.
+            until, amount = taper
+            amount = self.round(amount)
+            return LineResult(
+                amount=amount,
+                base_amount=amount,
+                covered_persons=len(members),
+                explanation={
+                    **standard.as_explanation(),
+                    "formula": f"渐退期内按复核确定的金额发放，至{until.year}年{until.month}月止",
+                    "steps": [
+                        ["渐退期发放金额", f"{amount:.2f} 元/月"],
+                        ["渐退期截止月份", f"{until.year}年{until.month}月"],
+                    ],
+                    "taper_until": until.isoformat(),
+                },
+            )
         income = facts["incomes"][household_id]
         covered_ids = _covered_person_ids(row)
         if covered_ids is None:

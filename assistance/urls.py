@@ -1,6 +1,7 @@
 from django.urls import include, path
 
-from . import views
+from . import documents, views
+from .review import urls as review_urls
 
 app_name = "assistance"
 urlpatterns = [
@@ -11,6 +12,9 @@ urlpatterns = [
     path("dibao/<int:pk>/investigation/", views.investigation_add, name="investigation_add"),
     path("dibao/<int:pk>/notice/", views.dibao_notice, name="dibao_notice"),
     path("dibao/<int:pk>/attachments/upload/", views.dibao_attachment_upload, name="dibao_attachment_upload"),
+    path("dibao/<int:pk>/form.pdf", documents.dibao_form_pdf, name="dibao_form_pdf"),
+    path("dibao/<int:pk>/decision.pdf", documents.dibao_decision_pdf, name="dibao_decision_pdf"),
+    *review_urls.urlpatterns,
     path("tekun/", include("assistance.tekun.urls")),
     path("disability/", include("assistance.disability.urls")),
     path("holiday/", include("assistance.holiday.urls")),

@@ -15,6 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from assistance import services as assistance_services
+from assistance.models import Decision
+from assistance.review import services as review_services
 from assistance.disability import services as disability_services
 from assistance.tekun import services as tekun_services
 from assistance.temporary import services as temp_services
@@ -180,6 +182,30 @@ MATRIX = {
         lambda o: {"pk": o["temp_case"].pk},
         [L, OK, OK, OK, OK, OK, 403, 404],
     ),
+    # assistance (低保 printed documents and dynamic review)
+    "assistance:dibao_form_pdf": ("get", lambda o: {"pk": o["dibao"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
+    "assistance:dibao_decision_pdf": (
+        "get",
+        lambda o: {"pk": o["dibao"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
+    "assistance:review_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:review_detail": ("get", lambda o: {"pk": o["review"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
+    "assistance:review_income_add": (
+        "get",
+        lambda o: {"pk": o["review"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "assistance:review_decide": (
+        "get",
+        lambda o: {"pk": o["review"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "assistance:review_transition": (
+        "post",
+        lambda o: {"pk": o["review"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
     # reports: a job is seen by its requester and by a 科长/局领导 whose scope holds it; the roster needs
     # the full-personal-data permission
     "reports:job_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
@@ -282,6 +308,18 @@ def world(db, regions, make_user, settings, tmp_path):
         cause="fire",
         cause_detail="住房失火，生活用品损毁",
     )
+    # A decision (refused) so the decision notice exists; a 低保 entitlement under review.
+    Decision.objects.create(
+        application=dibao, approved=False, reasons="家庭人均收入超过低保标准", decided_by=users["科长"]
+    )
+    dibao_entitlement = Entitlement.objects.create(
+        benefit_type=BenefitType.objects.get(code="dibao"),
+        household=household,
+        region_code=household.region_code,
+        area_type=household.area_type,
+        start_month=datetime.date(2026, 1, 1),
+    )
+    review = review_services.dibao_review_open(entitlement=dibao_entitlement, actor=users["社区经办人"])
     report_job = ReportJob.objects.create(
         report_type="notice_list",
         title="公示名单",
@@ -320,6 +358,7 @@ def world(db, regions, make_user, settings, tmp_path):
         disability=disability,
         disability_entitlement=disability_entitlement,
         dibao=dibao,
+        review=review,
         temp_case=temp_case,
         tekun=tekun,
         household=household,

@@ -1,0 +1,100 @@
+"""The 低保动态复核 case type: 复核中 (社区经办人) → 科长确认 → 已确认.
+
+A review is a workflow Case, so due and overdue reviews appear on the to-do lists like any other case.
+The first step's time limit is the review due date itself (set when the review is opened, see
+services.dibao_reviews_schedule); the chief's confirmation has the 低保 confirmation limit
+(Parameter dibao.confirm_working_days, 民发〔2021〕57号 第二十条)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from core.workflow.engine import (
+    KIND_APPROVE,
+    KIND_ENTER,
+    KIND_OTHER,
+    CaseType,
+    Transition,
+    register_case_type,
+)
+
+CASE_TYPE_CODE = "dibao_review"
+ASSIGNEE_ROLE = "社区经办人"
+REWORK_WORKING_DAYS = 10
+
+
+class ReviewStatus(models.TextChoices):
+    REVIEWING = "reviewing", "复核中"
+    CHIEF_CONFIRMATION = "chief_confirmation", "科长确认"
+    CONFIRMED = "confirmed", "已确认"
+
+
+def _guard(name: str):
+    def guard(case, user):
+        from . import services
+
+        return getattr(services, name)(case, user)
+
+    guard.__name__ = name
+    return guard
+
+
+def _effect(name: str):
+    def effect(**kwargs):
+        from . import services
+
+        return getattr(services, name)(**kwargs)
+
+    effect.__name__ = name
+    return effect
+
+
+DIBAO_REVIEW = CaseType(
+    code=CASE_TYPE_CODE,
+    label="低保动态复核",
+    number_prefix="FH",
+    statuses=ReviewStatus,
+    initial_status=ReviewStatus.REVIEWING,
+    initial_assignee_role=ASSIGNEE_ROLE,
+    closed_statuses=(ReviewStatus.CONFIRMED,),
+    detail_url_name="assistance:review_detail",
+    transitions=(
+        Transition(
+            "submit",
+            "提交科长确认",
+            source=(ReviewStatus.REVIEWING,),
+            target=ReviewStatus.CHIEF_CONFIRMATION,
+            permission="workflow.add_case",
+            kind=KIND_ENTER,
+            guard=_guard("guard_submit"),
+            assignee_role="科长",
+            due_working_days="dibao.confirm_working_days",
+        ),
+        Transition(
+            "confirm",
+            "确认复核结论",
+            source=(ReviewStatus.CHIEF_CONFIRMATION,),
+            target=ReviewStatus.CONFIRMED,
+            permission="workflow.approve_case",
+            kind=KIND_APPROVE,
+            guard=_guard("guard_confirm"),
+            effect=_effect("effect_confirm"),
+            style="success",
+        ),
+        Transition(
+            "send_back",
+            "退回重新复核",
+            source=(ReviewStatus.CHIEF_CONFIRMATION,),
+            target=ReviewStatus.REVIEWING,
+            permission="workflow.approve_case",
+            kind=KIND_OTHER,
+            requires_comment=True,
+            assignee_role=ASSIGNEE_ROLE,
+            due_working_days=REWORK_WORKING_DAYS,
+            step="重新复核",
+            style="outline-secondary",
+        ),
+    ),
+)
+
+register_case_type(DIBAO_REVIEW)
