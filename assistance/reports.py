@@ -347,7 +347,7 @@ def temporary_figures(user, month: datetime.date) -> dict:
     flat = []
     for row in rows:
         for key, value in row.items():
-            if value is None:  # Sum over no row
+            if value is None and key != "area":  # a Sum over no line
                 row[key] = ZERO
         flat.append(row)
     return _by_area(flat, "area")

@@ -302,7 +302,9 @@ _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
-def write_table(sheet: Worksheet, laid: LaidOutTable, *, unit_name: str, month: datetime.date) -> None:
+def write_table(
+    sheet: Worksheet, laid: LaidOutTable, *, unit_name: str, month: datetime.date, preparer: str = ""
+) -> None:
     table = laid.table
     width = laid.width
     last_col = get_column_letter(width)
@@ -367,7 +369,7 @@ def write_table(sheet: Worksheet, laid: LaidOutTable, *, unit_name: str, month: 
     row += 1
     thirds = [1, max(2, width // 3 + 1), max(3, 2 * width // 3 + 1)]
     sheet.cell(row, thirds[0], "单位负责人：")
-    sheet.cell(row, thirds[1], "填报人：")
+    sheet.cell(row, thirds[1], f"填报人：{preparer}")
     sheet.cell(row, thirds[2], f"填报日期：{cn_date(timezone.localdate())}")
 
     sheet.column_dimensions["A"].width = 14
@@ -387,29 +389,33 @@ def write_table(sheet: Worksheet, laid: LaidOutTable, *, unit_name: str, month: 
 
 
 def write_statistics_workbook(
-    tables: list[LaidOutTable], output: IO[bytes], *, unit_name: str, month: datetime.date
+    tables: list[LaidOutTable], output: IO[bytes], *, unit_name: str, month: datetime.date, preparer: str = ""
 ) -> None:
     workbook = Workbook()
     workbook.remove(workbook.active)
     for laid in tables:
-        write_table(workbook.create_sheet(laid.sheet_name), laid, unit_name=unit_name, month=month)
+        sheet = workbook.create_sheet(laid.sheet_name)
+        write_table(sheet, laid, unit_name=unit_name, month=month, preparer=preparer)
     workbook.save(output)
 
 
 # --- the report type ------------------------------------------------------------------------------------
 
 
+class MonthInput(forms.TextInput):
+    input_type = "month"
+
+
 class MonthlyStatisticsForm(ReportParamsForm):
     month = forms.CharField(
         label="报告期（月份）",
-        widget=forms.TextInput(attrs={"type": "month"}),
+        widget=MonthInput,
         help_text="统计该月的在保、新增、退出人数和当月及本年累计支出，如 2026-11。",
         error_messages={"required": "请选择报告期"},
     )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, user=user, **kwargs)
-        self.fields["month"].widget.input_type = "month"
         self.fields["month"].initial = timezone.localdate().strftime("%Y-%m")
 
     def clean_month(self) -> str:
@@ -464,5 +470,6 @@ def build_monthly_statistics(ctx: BuildContext) -> ReportResult:
     unit_name = unit_name_for(ctx.user)
     tables = build_statistics(ctx.user, month, ctx.progress)
     ctx.progress(92, "正在写入表格")
-    write_statistics_workbook(tables, ctx.output, unit_name=unit_name, month=month)
+    preparer = getattr(ctx.user, "display_name", "") or ctx.user.get_username()
+    write_statistics_workbook(tables, ctx.output, unit_name=unit_name, month=month, preparer=preparer)
     return ReportResult(filename=f"民政统计月报_{cn_month(month)}_{unit_name}.xlsx", record_count=len(tables))

@@ -287,7 +287,8 @@ def test_workbook_has_one_sheet_per_section_laid_out_as_official_forms(district_
     assert sheet["E5"].value == "老年人（60周岁及以上）"
     assert [sheet.cell(r, 1).value for r in (6, 7, 8)] == ["合计", "城市", "农村"]
     footer = " ".join(str(c.value) for row in sheet.iter_rows(min_row=9) for c in row if c.value)
-    assert "单位负责人：" in footer and "填报人：" in footer and "填报日期：" in footer
+    assert "单位负责人：" in footer and "填报日期：" in footer
+    assert f"填报人：{job.requested_by.display_name}" in footer
     assert sheet.page_setup.orientation == "landscape" and sheet.freeze_panes == "B6"
     for name in SHEETS[1:]:
         assert workbook[name]["A1"].value.endswith("月报表")
