@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.benefits.models import BenefitType, Entitlement
 from core.benefits.months import add_months, month_start
+from core.registry.choices import DisabilityGrade
 from core.registry.models import Person
 from core.workflow import services as workflow_services
 from core.workflow.engine import KIND_OTHER, require_notice_passed
@@ -400,9 +401,10 @@ def disability_federation_check(*, application, actor, grade: int, opinion: str 
     application = _locked(application, actor)
     if grade not in DISABILITY_GRADES:
         raise ValidationError({"grade": "请选择残联核定的残疾等级"})
-    comment = f"残联核定残疾等级：{CARE_TIER.get(grade) or ('三级' if grade == 3 else '四级')}"
+    labels = dict(DisabilityGrade.choices)
+    comment = f"残联核定残疾等级：{labels[grade]}"
     if grade != application.disability_grade:
-        comment += f"（申请时登记为{application.disability_grade}级）"
+        comment += f"（申请时登记为{labels.get(application.disability_grade, application.disability_grade)}）"
     opinion = (opinion or "").strip()
     if opinion:
         comment += f"；{opinion}"
