@@ -161,9 +161,10 @@ def _years_before(month: datetime.date, years: int) -> datetime.date:
     return month.replace(year=month.year - years)
 
 
-def dibao_person_figures(user, month: datetime.date) -> dict[str, dict[str, Any]]:
-    """低保 persons in force (by group and by work ability), new and exited — one grouped query (plus
-    the small 单人保 lookup)."""
+def dibao_person_figures(user, month: datetime.date, *, groups: bool = True) -> dict[str, dict[str, Any]]:
+    """低保 persons in force (by group and by work ability unless `groups` is False), new and exited — one
+    grouped query (plus the small 单人保 lookup). Each figure is a DISTINCT count of persons, so a household
+    that (wrongly) held two 低保 entitlements at once is still counted once."""
     member = "household__members__"
     covered = _single_cover_filter(user, month)
     now = in_force(month) & _living(month, member) & covered
@@ -182,17 +183,21 @@ def dibao_person_figures(user, month: datetime.date) -> dict[str, dict[str, Any]
         .order_by()
         .annotate(
             persons=persons(now),
-            female=persons(now & Q(**{f"{member}sex": Sex.FEMALE})),
-            elderly=persons(now & elderly),
-            adult=persons(now & ~elderly & ~minor),
-            minor=persons(now & minor),
-            disabled=persons(now & ~Q(**{f"{member}disability_category": ""})),
-            labour_full=persons(now & Q(**{f"{member}labour_capacity": LabourCapacity.FULL})),
-            labour_partial=persons(now & Q(**{f"{member}labour_capacity": LabourCapacity.PARTIAL})),
-            labour_none=persons(now & Q(**{f"{member}labour_capacity": LabourCapacity.NONE})),
             new_persons=persons(started(month) & _living(month, member) & covered),
             exited_persons=persons(exited(month) & _living(previous, member) & covered),
         )
+    )
+    if not groups:
+        return _by_area(list(rows))
+    rows = rows.annotate(
+        female=persons(now & Q(**{f"{member}sex": Sex.FEMALE})),
+        elderly=persons(now & elderly),
+        adult=persons(now & ~elderly & ~minor),
+        minor=persons(now & minor),
+        disabled=persons(now & ~Q(**{f"{member}disability_category": ""})),
+        labour_full=persons(now & Q(**{f"{member}labour_capacity": LabourCapacity.FULL})),
+        labour_partial=persons(now & Q(**{f"{member}labour_capacity": LabourCapacity.PARTIAL})),
+        labour_none=persons(now & Q(**{f"{member}labour_capacity": LabourCapacity.NONE})),
     )
     return _by_area(list(rows))
 
@@ -669,7 +674,7 @@ def caseload_panel(user, today: datetime.date) -> dict[str, Any]:
     """本月在保: households and persons per category, new and exited — four grouped queries."""
     month = month_start(today)
     households = dibao_household_figures(user, month)
-    persons = dibao_person_figures(user, month)
+    persons = dibao_person_figures(user, month, groups=False)
     people = person_benefit_figures(user, [TEKUN_BASIC, DISABILITY_LIVING, DISABILITY_CARE], month)
     total = people.get(TOTAL, {})
     rows = []
