@@ -442,3 +442,12 @@ def test_household_page_shows_bureau_actions_the_user_may_use(client, make_user,
     client.force_login(make_user("科长", region="district"))
     html = client.get(f"/registry/households/{household.pk}/").content.decode()
     assert "?household=" not in html
+
+
+def test_person_page_shows_bureau_actions(client, make_user, regions):
+    from tests.factories import household_with_members
+
+    household = household_with_members(regions["community11"], size=1)
+    client.force_login(make_user("社区经办人", region="community11"))
+    html = client.get(f"/registry/persons/{household.head.pk}/").content.decode()
+    assert f"?person={household.head.pk}" in html

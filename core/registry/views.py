@@ -254,7 +254,12 @@ def asset_add(request: HttpRequest, pk: int) -> HttpResponse:
 @_perm("registry.view_person")
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     detail = selectors.person_detail(request.user, pk)
-    return render(request, "registry/person_detail.html", {"d": detail, "person": detail.person})
+    actions = [] if detail.person.death_date else actions_for("person", detail.person, request.user)
+    return render(
+        request,
+        "registry/person_detail.html",
+        {"d": detail, "person": detail.person, "bureau_actions": actions},
+    )
 
 
 @require_http_methods(["GET", "POST"])
