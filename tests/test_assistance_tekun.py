@@ -359,6 +359,15 @@ def test_views_list_filter_export_and_scope(client, people, elder):
 
     detail = reverse("assistance:tekun_detail", args=[application.pk])
     assert client.get(detail).status_code == 200
+    # The generic case page shows the 特困 block; the household page offers "申请特困"
+    case_page = client.get(reverse("workflow:case_detail", args=[application.pk])).content.decode()
+    assert reverse("assistance:tekun_detail", args=[application.pk]) in case_page
+    household_page = client.get(
+        reverse("registry:household_detail", args=[elder.household_id])
+    ).content.decode()
+    assert (
+        "申请特困" in household_page and f"{reverse('assistance:tekun_create')}?household=" in household_page
+    )
     # Out of scope: 404; no permission: 403
     client.force_login(people["clerk21"])
     assert client.get(detail).status_code == 404

@@ -15,7 +15,7 @@ from django.utils import timezone
 from assistance.models import TempAssistanceCase
 from assistance.temporary import services
 from assistance.temporary.case_types import TempStatus
-from core.benefits.models import Entitlement, PaymentLine, PaymentRun
+from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
 from core.benefits.months import month_start
 from core.benefits.services import payment_run_lock
 from core.workflow.models import Case, TransitionLog
@@ -87,6 +87,30 @@ def test_amount_and_approval_level(people, person, kind, cause, multiple, amount
     assert temp.proposed_amount == Decimal(amount)
     assert temp.approval_level == level
     assert "600.00" in proposal.explanation and amount.split(".")[0] in proposal.explanation.replace(",", "")
+
+
+def test_amount_uses_the_standard_in_force_rounded_to_yuan(people, person):
+    # A new urban standard of 612.50 from yesterday: 1.5 × 612.50 = 918.75 → 919 元 (ROUND_HALF_UP, 元);
+    # the 支出型 township limit follows it: 6 × 612.50 = 3,675
+    dibao = BenefitType.objects.get(code="dibao")
+    Standard.objects.create(
+        benefit_type=dibao,
+        area_type="urban",
+        amount=Decimal("612.50"),
+        effective_from=timezone.localdate() - datetime.timedelta(days=1),
+    )
+    temp = _create(person, people["clerk"])
+    proposal = _accept_and_propose(temp, people, "1.5")
+    assert proposal.standard == Decimal("612.50") and proposal.amount == Decimal("919.00")
+    other = _create(
+        household_with_members(person.household.region, size=1).head,
+        people["clerk"],
+        kind="expense",
+        cause="medical",
+    )
+    proposal = _accept_and_propose(other, people, "6")
+    assert proposal.amount == Decimal("3675.00") and proposal.level == TOWNSHIP
+    assert proposal.limit == Decimal("3675.00")
 
 
 def test_township_path_pays_once_in_a_one_off_run(people, person):
@@ -325,8 +349,16 @@ def test_views_flow_list_export_and_scope(client, people, person):
     export = client.get(url, {"kind": "emergency", "export": "xlsx"})
     assert export.status_code == 200 and export["Content-Type"].startswith("application/vnd.openxml")
 
-    # Out of scope: 404; no permission: 403
     detail = reverse("assistance:temp_detail", args=[temp.pk])
+    case_page = client.get(reverse("workflow:case_detail", args=[temp.pk])).content.decode()
+    assert detail in case_page
+    client.force_login(people["clerk"])
+    household_page = client.get(
+        reverse("registry:household_detail", args=[person.household_id])
+    ).content.decode()
+    assert f"{reverse('assistance:temp_create')}?household=" in household_page
+
+    # Out of scope: 404; no permission: 403
     client.force_login(people["clerk21"])
     assert client.get(detail).status_code == 404
     assert client.post(transition, {"name": "withdraw", "comment": "x"}).status_code == 404
