@@ -434,3 +434,5 @@ def test_views_create_investigate_and_act(client, people, elder):
     assert "确认批准" in page and "不予批准" in page
     client.post(reverse("assistance:tekun_transition", args=[application.pk]), {"name": "approve"})
     assert _status(application) == TekunStatus.APPROVED
+    page = client.get(reverse("assistance:tekun_detail", args=[application.pk])).content.decode()
+    assert "确认批准" in page and "基本生活费（集中供养）" in page and "1,100.00" in page

@@ -341,6 +341,8 @@ def test_views_flow_list_export_and_scope(client, people, person):
     assert "乡镇（街道）审批同意" in page
     client.post(transition, {"name": "township_approve"})
     assert _status(temp) == TempStatus.APPROVED
+    page = client.get(reverse("assistance:temp_detail", args=[temp.pk])).content.decode()
+    assert "批准救助" in page and "一次性发放" in page
 
     url = reverse("assistance:temp_list")
     listing = client.get(url, {"kind": "emergency", "approval_level": "township"}).content.decode()
