@@ -15,9 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from assistance import services as assistance_services
+from assistance.disability import services as disability_services
 from assistance.models import Decision
 from assistance.review import services as review_services
-from assistance.disability import services as disability_services
 from assistance.tekun import services as tekun_services
 from assistance.temporary import services as temp_services
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard

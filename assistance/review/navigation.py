@@ -1,9 +1,21 @@
-"""Menu entry of 低保 dynamic management (imported by AssistanceConfig.ready())."""
+"""Menu entry of 低保 dynamic management, and the bureau's demo data (imported by AssistanceConfig.ready())."""
 
+from core.accounts.demo import register_demo_seeder
 from core.accounts.navigation import NavItem, register_nav
 
 from ..navigation import ORDER, SECTION
 
 register_nav(
-    *SECTION, NavItem("低保动态复核", "assistance:review_list", "arrow-repeat", "workflow.view_case"), order=ORDER
+    *SECTION,
+    NavItem("低保动态复核", "assistance:review_list", "arrow-repeat", "workflow.view_case"),
+    order=ORDER,
 )
+
+
+def _seed_demo(*, stdout, rng_seed: int) -> None:
+    from ..demo import seed_assistance_demo
+
+    seed_assistance_demo(stdout=stdout, rng_seed=rng_seed)
+
+
+register_demo_seeder("社会救助", _seed_demo)
