@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +21,7 @@ from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
 from core.benefits.services import payment_run_recalculate
 from core.registry.choices import Relation
+from core.workflow.calendar import add_working_days
 from core.workflow.models import Case, TransitionLog
 from core.workflow.services import TransitionError
 from tests.factories import PersonFactory, household_with_members
@@ -118,6 +121,7 @@ def test_adult_flow_with_notice_to_two_payment_lines(people, elder):
     case = Case.objects.get(pk=application.pk)
     assert case.status == TekunStatus.INVESTIGATION
     assert case.accepted_on == today and case.assignee_role == "街道审核员"
+    assert case.due_date == add_working_days(today, 15)
     with pytest.raises(TransitionError, match="未登记调查核实结果"):
         services.tekun_notice_start(
             application=application, actor=people["clerk"], start_date=today, place="公示栏"
@@ -436,3 +440,19 @@ def test_views_create_investigate_and_act(client, people, elder):
     assert _status(application) == TekunStatus.APPROVED
     page = client.get(reverse("assistance:tekun_detail", args=[application.pk])).content.decode()
     assert "确认批准" in page and "基本生活费（集中供养）" in page and "1,100.00" in page
+
+
+def test_list_query_count_does_not_grow_with_rows(client, people, regions):
+    client.force_login(people["clerk"])
+    url = reverse("assistance:tekun_list")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    _create(_person(household_with_members(regions["community11"], size=1), age=75), people["clerk"])
+    one = count()
+    for _ in range(4):
+        _create(_person(household_with_members(regions["community11"], size=1), age=75), people["clerk"])
+    assert count() == one <= 12

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,6 +20,7 @@ from assistance.temporary.case_types import TempStatus
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
 from core.benefits.months import month_start
 from core.benefits.services import payment_run_lock
+from core.workflow.calendar import add_working_days
 from core.workflow.models import Case, TransitionLog
 from core.workflow.services import TransitionError
 from reports.payment_roster import roster_lines
@@ -179,8 +182,9 @@ def test_district_path_above_the_limit(people, person):
     _move(temp, "approve", people["chief"], "同意")
     temp.refresh_from_db()
     assert temp.approved and temp.payment_line.amount == Decimal("1200.00")
-    # Decision within 15 working days of acceptance: every step's limit counts down from acceptance
-    assert services.decision_deadline(temp) is not None
+    # Decision within 15 working days of acceptance: every step's limit is the same deadline
+    deadline = add_working_days(timezone.localdate(), 15)
+    assert services.decision_deadline(temp) == deadline == case.due_date
 
 
 def test_same_person_same_cause_same_year_is_refused_with_earlier_case(people, person):
@@ -367,3 +371,19 @@ def test_views_flow_list_export_and_scope(client, people, person):
     client.force_login(people["admin"])
     assert client.get(detail).status_code == 403
     assert client.get(url).status_code == 403
+
+
+def test_list_query_count_does_not_grow_with_rows(client, people, person):
+    client.force_login(people["clerk"])
+    url = reverse("assistance:temp_list")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    _create(household_with_members(person.household.region, size=1).head, people["clerk"])
+    one = count()
+    for _ in range(4):
+        _create(household_with_members(person.household.region, size=1).head, people["clerk"])
+    assert count() == one <= 12
