@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.benefits.exceptions import BenefitsError
@@ -318,8 +319,6 @@ def effect_close(*, case: Case, transition, actor, data: dict) -> None:
 
 
 def _active_tekun(person: Person, on_month: datetime.date) -> Entitlement | None:
-    from django.db.models import Q
-
     return (
         Entitlement.objects.filter(
             person=person,
