@@ -195,6 +195,12 @@ def test_schedule_opens_due_reviews_once(regions, people, dibao):
     assert schedule_dibao_reviews() == 0
 
 
+def test_schedule_task_is_registered_with_the_worker_app():
+    from config.celery_app import app
+
+    assert "assistance.schedule_dibao_reviews" in app.tasks
+
+
 def test_schedule_is_scoped_and_needs_permission(regions, people, dibao, make_user):
     this_month = month_start(timezone.localdate())
     mine = _entitle(dibao, _household(regions["community11"]), add_months(this_month, -13))

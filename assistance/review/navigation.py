@@ -5,6 +5,9 @@ from core.accounts.navigation import NavItem, register_nav
 
 from ..navigation import ORDER, SECTION
 
+# The worker's autodiscovery looks at assistance.tasks only: importing the module registers the task.
+from . import tasks  # noqa: F401
+
 register_nav(
     *SECTION,
     NavItem("低保动态复核", "assistance:review_list", "arrow-repeat", "workflow.view_case"),
