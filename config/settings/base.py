@@ -162,6 +162,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.detect_birthdays",
         "schedule": crontab(minute=30, hour=1),
     },
+    # 低保 dynamic review: open the reviews falling due within 30 days (daily, idempotent).
+    "schedule-dibao-reviews": {
+        "task": "assistance.schedule_dibao_reviews",
+        "schedule": crontab(minute=0, hour=3),
+    },
 }
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
