@@ -35,3 +35,9 @@ format:
 test: lint
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(UV) run --frozen pytest $(PYTEST_ARGS)
+
+# City-scale benchmarks on PostgreSQL (benchmarks/README.md): a dedicated database (BENCH_DATABASE_URL,
+# default minzheng_bench), the synthetic city generated once, results in benchmarks/results.md.
+bench: uv
+	$(UV) sync --frozen
+	$(UV) run --frozen python benchmarks/run.py $(BENCH_ARGS)

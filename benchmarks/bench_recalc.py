@@ -1,0 +1,269 @@
+"""Monthly recalculation of every entitlement: the engine vs one plain SQL INSERT … SELECT vs a naive
+per-row ORM loop (on a sample, extrapolated). Prints one JSON line with the timings.
+
+Run by benchmarks/run.py (DATABASE_URL of the benchmark database in the environment)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+from django.db.models import Count, Sum  # noqa: E402
+
+from assistance import rules  # noqa: E402
+from core.benefits.calculators import get_calculator  # noqa: E402
+from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun  # noqa: E402
+from core.benefits.selectors import (  # noqa: E402
+    ENTITLEMENT_ROW_FIELDS,
+    parameters_in_force,
+    standards_in_force_map,
+)
+from core.benefits.services import payment_run_recalculate  # noqa: E402
+
+MONTH = datetime.date(2026, 12, 1)
+CODES = ["dibao", "tekun_basic", "tekun_care", "disability_living", "disability_care"]
+BASELINE_TITLE = "bench-baseline"
+NAIVE_SAMPLE = int(os.environ.get("BENCH_NAIVE_SAMPLE", "1500"))
+
+# One statement computing what the engine computes for these five types: 低保 补差 with the floor and
+# 分类施保 (highest ratio per member), and the fixed standards by tier. The explanation is a small JSON
+# object (the engine writes the full step-by-step explanation, several times larger).
+SQL_BASELINE = """
+WITH runs AS (
+    SELECT id AS run_id, benefit_type_id FROM benefits_paymentrun WHERE title = %(title)s
+), std AS (
+    SELECT DISTINCT ON (benefit_type_id, area_type, tier) id, benefit_type_id, area_type, tier, amount
+    FROM benefits_standard
+    WHERE effective_from <= %(month)s AND (effective_to IS NULL OR effective_to >= %(month)s)
+    ORDER BY benefit_type_id, area_type, tier, effective_from DESC, id DESC
+), ent AS (
+    SELECT e.*, runs.run_id FROM benefits_entitlement e JOIN runs USING (benefit_type_id)
+    WHERE e.status <> 'suspended' AND e.start_month <= %(month)s
+      AND (e.end_month IS NULL OR e.end_month >= %(month)s)
+), dibao AS (
+    SELECT * FROM ent WHERE benefit_type_id = %(dibao)s
+), mem AS (
+    SELECT p.household_id, count(*) AS n,
+           sum(GREATEST(
+               CASE WHEN p.serious_illness THEN %(r_ill)s ELSE 0 END,
+               CASE WHEN p.disability_grade IN (1, 2) THEN %(r_dis)s ELSE 0 END,
+               CASE WHEN date_part('year', age(%(month)s, p.birth_date)) >= 70 THEN %(r70)s ELSE 0 END,
+               CASE WHEN date_part('year', age(%(month)s, p.birth_date)) >= 60
+                      OR date_part('year', age(%(month)s, p.birth_date)) < 18 THEN %(r60)s ELSE 0 END
+           )) AS ratio_sum
+    FROM registry_person p
+    WHERE p.household_id IN (SELECT household_id FROM dibao)
+      AND (p.death_date IS NULL OR p.death_date > %(month)s)
+    GROUP BY p.household_id
+), inc AS (
+    SELECT household_id,
+           coalesce(sum(monthly_amount) FILTER (WHERE NOT (kind = ANY(%(not_counted)s))), 0) AS counted,
+           coalesce(sum(monthly_amount) FILTER (WHERE kind = ANY(%(deducted)s)), 0) AS deducted
+    FROM registry_incomerecord
+    WHERE household_id IN (SELECT household_id FROM dibao)
+      AND period_start <= %(month)s AND (period_end IS NULL OR period_end >= %(month)s)
+    GROUP BY household_id
+), dibao_calc AS (
+    SELECT d.run_id, d.id, d.household_id, d.region_code, s.amount AS std, s.id AS std_id, mem.n,
+           mem.ratio_sum, GREATEST(0, coalesce(inc.counted, 0) - coalesce(inc.deducted, 0)) AS net
+    FROM dibao d
+    JOIN std s ON s.benefit_type_id = d.benefit_type_id AND s.area_type = d.area_type AND s.tier = ''
+    JOIN mem ON mem.household_id = d.household_id
+    LEFT JOIN inc ON inc.household_id = d.household_id
+), dibao_lines AS (
+    SELECT *, round(GREATEST(std * n - net, %(floor)s * std * n), 2) AS base,
+           round(std * ratio_sum, 2) AS increment
+    FROM dibao_calc WHERE net / n < std
+), fixed_lines AS (
+    SELECT e.run_id, e.id, coalesce(e.household_id, p.household_id) AS household_id, e.person_id,
+           e.region_code, coalesce((e.params ->> 'covered_persons')::int, 1) AS covered,
+           round(coalesce(s1.amount, s2.amount), 2) AS amount, coalesce(s1.id, s2.id) AS std_id,
+           coalesce(e.params ->> 'tier', '') AS tier
+    FROM ent e
+    LEFT JOIN registry_person p ON p.id = e.person_id
+    LEFT JOIN std s1 ON s1.benefit_type_id = e.benefit_type_id AND s1.area_type = e.area_type
+                    AND s1.tier = coalesce(e.params ->> 'tier', '')
+    LEFT JOIN std s2 ON s2.benefit_type_id = e.benefit_type_id AND s2.area_type = ''
+                    AND s2.tier = coalesce(e.params ->> 'tier', '')
+    WHERE e.benefit_type_id <> %(dibao)s
+)
+INSERT INTO benefits_paymentline (run_id, entitlement_id, household_id, person_id, region_code, line_type,
+    for_month, covered_persons, base_amount, increment_amount, other_amount, amount, change, explanation)
+SELECT run_id, id, household_id, NULL, region_code, 'regular', %(month)s, n, base, increment, 0,
+       base + increment, 'new',
+       jsonb_build_object('standard_id', std_id, 'standard', std, 'members', n,
+                          'per_capita_income', round(net / n, 2), 'base', base, 'increment', increment,
+                          'total', base + increment)
+FROM dibao_lines
+UNION ALL
+SELECT run_id, id, household_id, person_id, region_code, 'regular', %(month)s, covered, amount, 0, 0, amount,
+       'new', jsonb_build_object('standard_id', std_id, 'standard', amount, 'tier', tier, 'total', amount)
+FROM fixed_lines
+"""
+
+
+def _delete_lines(runs) -> None:
+    """One DELETE (QuerySet.delete() would load every line to check the PROTECT references to them)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM benefits_paymentline WHERE run_id = ANY(%s)", [[run.pk for run in runs]])
+
+
+def _types() -> list[BenefitType]:
+    return list(BenefitType.objects.filter(code__in=CODES).order_by("sort_order"))
+
+
+def _baseline_runs(types: list[BenefitType]) -> list[PaymentRun]:
+    """One-off runs (no uniqueness per month) that the baselines write into: the same table and indexes."""
+    runs = []
+    for bt in types:
+        run, _ = PaymentRun.objects.get_or_create(
+            benefit_type=bt, month=MONTH, kind=PaymentRun.Kind.ONE_OFF, title=BASELINE_TITLE
+        )
+        runs.append(run)
+    _delete_lines(runs)
+    return runs
+
+
+def engine(types: list[BenefitType]) -> tuple[float, dict]:
+    started = time.perf_counter()
+    for bt in types:
+        payment_run_recalculate(benefit_type=bt, month=MONTH)
+    elapsed = time.perf_counter() - started
+    rows = (
+        PaymentLine.objects.filter(run__kind="monthly", run__month=MONTH, run__benefit_type__in=types)
+        .values("run__benefit_type__code")
+        .annotate(n=Count("id"), total=Sum("amount"))
+        .order_by()
+    )
+    totals = {r["run__benefit_type__code"]: (r["n"], str(r["total"])) for r in rows}
+    return elapsed, totals
+
+
+def sql_baseline(types: list[BenefitType]) -> tuple[float, dict]:
+    runs = _baseline_runs(types)
+    parameters = {
+        "title": BASELINE_TITLE,
+        "month": MONTH,
+        "dibao": next(bt.pk for bt in types if bt.code == "dibao"),
+        "not_counted": rules._NOT_COUNTED_KINDS,
+        "deducted": rules._DEDUCTED_KINDS,
+    }
+    values = parameters_in_force(rules.DIBAO_AMOUNT_PARAMETERS, MONTH)
+    parameters |= {
+        "r_ill": values[rules.P_SERIOUS_ILLNESS],
+        "r_dis": values[rules.P_SEVERE_DISABILITY],
+        "r70": values[rules.P_AGE70],
+        "r60": values[rules.P_AGE60_OR_MINOR],
+        "floor": values[rules.P_FLOOR_RATIO],
+    }
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _delete_lines(runs)  # the engine deletes the draft's lines too
+        cursor.execute(SQL_BASELINE, parameters)
+    elapsed = time.perf_counter() - started
+    code = {bt.pk: bt.code for bt in types}
+    totals = {
+        code[r["run__benefit_type_id"]]: (r["n"], str(r["total"]))
+        for r in PaymentLine.objects.filter(run__in=runs)
+        .values("run__benefit_type_id")
+        .annotate(n=Count("id"), total=Sum("amount"))
+        .order_by()
+    }
+    _delete_lines(runs)
+    return elapsed, totals
+
+
+def naive(types: list[BenefitType], total_entitlements: int) -> tuple[float, int]:
+    """What a first version would do: for each entitlement, load it, its standards and its facts with
+    their own queries, compute, and save() the line (autocommit per row). Timed on a sample spread over
+    the benefit types in proportion, then extrapolated to all entitlements."""
+    runs = {run.benefit_type_id: run for run in _baseline_runs(types)}
+    by_type = dict(
+        Entitlement.objects.filter(benefit_type__in=types)
+        .values("benefit_type_id")
+        .annotate(n=Count("id"))
+        .values_list("benefit_type_id", "n")
+    )
+    sample = []
+    for bt in types:
+        share = max(1, round(NAIVE_SAMPLE * by_type.get(bt.pk, 0) / max(1, total_entitlements)))
+        sample += list(
+            Entitlement.objects.filter(benefit_type=bt, status="active")
+            .order_by("id")
+            .values_list("id", flat=True)[:share]
+        )
+    calculators = {bt.pk: get_calculator(bt) for bt in types}
+    started = time.perf_counter()
+    for pk in sample:
+        entitlement = Entitlement.objects.select_related("benefit_type", "person").get(pk=pk)
+        row = Entitlement.objects.filter(pk=pk).values(*ENTITLEMENT_ROW_FIELDS).get()
+        row["person_household_id"] = entitlement.person.household_id if entitlement.person else None
+        calculator = calculators[entitlement.benefit_type_id]
+        standards = standards_in_force_map(entitlement.benefit_type, MONTH)
+        facts = calculator.load_facts([row], MONTH)
+        result = calculator.compute(row, facts, standards, MONTH)
+        if result is None:
+            continue
+        PaymentLine(
+            run=runs[entitlement.benefit_type_id],
+            entitlement=entitlement,
+            household_id=row["household_id"] or row["person_household_id"],
+            person_id=row["person_id"],
+            region_code=row["region_code"],
+            for_month=MONTH,
+            covered_persons=result.covered_persons,
+            base_amount=result.base_amount,
+            increment_amount=result.increment_amount,
+            other_amount=result.other_amount,
+            amount=result.amount,
+            change="new",
+            explanation=json.loads(json.dumps(result.explanation, default=str)),
+        ).save()
+    elapsed = time.perf_counter() - started
+    _delete_lines(runs.values())
+    return elapsed, len(sample)
+
+
+def main() -> None:
+    types = _types()
+    total = Entitlement.objects.filter(benefit_type__in=types).count()
+    # Warm-up: one engine run fills the caches the same way for every contender (skip: BENCH_QUICK=1).
+    if not os.environ.get("BENCH_QUICK"):
+        engine(types)
+    engine_times, sql_times = [], []
+    for _ in range(2):
+        seconds, engine_totals = engine(types)
+        engine_times.append(seconds)
+        seconds, sql_totals = sql_baseline(types)
+        sql_times.append(seconds)
+    naive_seconds, sample = naive(types, total)
+    naive_full = naive_seconds / sample * total
+    result = {
+        "entitlements": total,
+        "engine_s": min(engine_times),
+        "sql_s": min(sql_times),
+        "naive_sample": sample,
+        "naive_sample_s": naive_seconds,
+        "naive_extrapolated_s": naive_full,
+        "engine_lines": engine_totals,
+        "sql_lines": sql_totals,
+        "totals_match": engine_totals == sql_totals,
+    }
+    print(json.dumps(result, default=lambda v: str(v) if isinstance(v, Decimal) else v))
+
+
+if __name__ == "__main__":
+    main()

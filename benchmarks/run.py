@@ -1,0 +1,341 @@
+"""`make bench`: city-scale benchmarks on PostgreSQL (issue 5, DESIGN.md "Performance targets").
+
+Creates and migrates a dedicated database (BENCH_DATABASE_URL, default minzheng_bench), generates the
+city once (reused when present), then measures in one run:
+  1. recalculation: engine vs one SQL INSERT … SELECT vs a naive per-row ORM loop (sample, extrapolated);
+  2. the payment roster of the largest run: time and peak memory vs bare openpyxl write-only;
+  3. the web tier: gunicorn (production settings) under locust on 127.0.0.1, 20 users pausing 1 s,
+     then 20 users without pause (saturation);
+and writes benchmarks/results.md ending with `name = value` lines."""
+
+# ruff: noqa: S603, S607 — runs fixed local commands (manage.py, gunicorn, locust, git), no user input
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "benchmarks"
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/minzheng_bench")
+PEOPLE = int(os.environ.get("BENCH_PEOPLE", "1000000"))
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "3"))
+WEB_SECONDS = int(os.environ.get("BENCH_WEB_SECONDS", "60"))
+SATURATION_SECONDS = int(os.environ.get("BENCH_SATURATION_SECONDS", "30"))
+PASSWORD = "Bench-Loopback-2026"
+DISTRICT = "220150000000"  # the first district generate_city builds
+ENV = {**os.environ, "DATABASE_URL": DB_URL, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
+PY = [sys.executable]
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.datetime.now(datetime.UTC):%H:%M:%S}] {message}", flush=True)
+
+
+def manage(*args: str, capture: bool = False) -> str:
+    result = subprocess.run(
+        [*PY, "manage.py", *args], cwd=ROOT, env=ENV, check=True, text=True, capture_output=capture
+    )
+    return result.stdout if capture else ""
+
+
+def shell(code: str) -> str:
+    return manage("shell", "-v", "0", "-c", code, capture=True).strip()
+
+
+def prepare_database() -> None:
+    import psycopg
+
+    name = DB_URL.rsplit("/", 1)[1]
+    admin_url = DB_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            log(f"creating database {name}")
+            conn.execute(f'CREATE DATABASE "{name}"')
+    log("migrate")
+    manage("migrate", "--noinput", "-v", "0")
+    manage("seed_demo", "--quiet-accounts", capture=True)
+    has_city = shell(
+        "from core.registry.models import Household;"
+        f"print(Household.objects.filter(region_code__startswith='{DISTRICT[:6]}').exists())"
+    )
+    if has_city != "True":
+        log(f"generating the city ({PEOPLE:,} people) — once; later runs reuse it")
+        manage("generate_city", "--people", str(PEOPLE))
+    else:
+        log("city present, reused")
+    shell(
+        "from django.contrib.auth.hashers import make_password\n"
+        "from django.contrib.auth.models import Group\n"
+        "from core.accounts.models import Role, User\n"
+        "from core.registry.models import Region\n"
+        f"h = make_password('{PASSWORD}')\n"
+        "User.objects.update_or_create(username='bench_admin', defaults={'password': h, 'is_superuser': True,"
+        " 'is_staff': True, 'display_name': '基准测试管理员'})\n"
+        "u, _ = User.objects.update_or_create(username='bench_kezhang', defaults={'password': h,"
+        f" 'display_name': '基准测试科长', 'region': Region.objects.get(code='{DISTRICT}')}})\n"
+        "u.groups.set([Group.objects.get(name=Role.SECTION_CHIEF)])\n"
+    )
+
+
+def bench_recalc() -> dict:
+    log("recalculation: engine vs SQL vs naive (a few minutes)")
+    out = subprocess.run(
+        [*PY, str(HERE / "bench_recalc.py")], cwd=ROOT, env=ENV, check=True, text=True, capture_output=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def vacuum_lines() -> None:
+    """Each benchmark run deletes and rewrites ~300,000 lines; vacuum them before reading the run back, as
+    autovacuum would have by the time a caseworker exports (otherwise the roster reads dead tuples)."""
+    import psycopg
+
+    with psycopg.connect(DB_URL, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) benefits_paymentline")
+
+
+def bench_roster() -> dict:
+    vacuum_lines()
+    run_id, lines = shell(
+        "from core.benefits.models import PaymentRun;"
+        "r = PaymentRun.objects.filter(kind='monthly').order_by('-line_count').first();"
+        "print(r.pk, r.line_count)"
+    ).split()
+    log(f"roster of the largest run (#{run_id}, {int(lines):,} lines): product vs bare openpyxl")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in ("product", "openpyxl"):
+            out = subprocess.run(
+                [*PY, str(HERE / "bench_roster.py"), mode, run_id, "bench_admin", f"{tmp}/{mode}.xlsx"],
+                cwd=ROOT,
+                env=ENV,
+                check=True,
+                text=True,
+                capture_output=True,
+            ).stdout
+            results[mode] = json.loads(out.strip().splitlines()[-1])
+    return results
+
+
+def _locust_stats(prefix: str) -> dict:
+    import csv
+
+    with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
+        rows = {row["Name"]: row for row in csv.DictReader(f)}
+    total = rows["Aggregated"]
+    return {
+        "requests": int(total["Request Count"]),
+        "failures": int(total["Failure Count"]),
+        "rps": float(total["Requests/s"]),
+        "p50": float(total["50%"]),
+        "p95": float(total["95%"]),
+        "p99": float(total["99%"]),
+        "by_page": {
+            name: {"p50": float(r["50%"]), "p95": float(r["95%"]), "n": int(r["Request Count"])}
+            for name, r in rows.items()
+            if name != "Aggregated"
+        },
+    }
+
+
+def bench_web() -> dict:
+    targets = shell(
+        "import json\n"
+        "from core.registry.models import Household, Person\n"
+        f"p = Person.objects.filter(region_code__startswith='{DISTRICT[:6]}').order_by('?')"
+        ".values_list('id_number', flat=True)[:500]\n"
+        f"h = Household.objects.filter(region_code__startswith='{DISTRICT[:6]}').order_by('?')"
+        ".values_list('id', flat=True)[:500]\n"
+        "from django.contrib.sessions.backends.db import SessionStore\n"
+        "from core.accounts.models import User\n"
+        "u = User.objects.get(username='bench_kezhang')\n"
+        "sessions = []\n"
+        "for _ in range(40):\n"
+        "    s = SessionStore()\n"
+        "    s.update({'_auth_user_id': str(u.pk), '_auth_user_hash': u.get_session_auth_hash(),"
+        " '_auth_user_backend': 'django.contrib.auth.backends.ModelBackend'})\n"
+        "    s.create()\n"
+        "    sessions.append(s.session_key)\n"
+        "print(json.dumps({'id_numbers': list(p), 'households': list(h), 'sessions': sessions}))"
+    )
+    manage("collectstatic", "--noinput", "-v", "0")
+    web_env = {
+        **ENV,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "bench-only-" + os.urandom(8).hex(),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SESSION_COOKIE_SECURE": "False",
+        "CSRF_COOKIE_SECURE": "False",
+        "CELERY_TASK_ALWAYS_EAGER": "True",
+    }
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        target_file = Path(tmp) / "targets.json"
+        target_file.write_text(targets.splitlines()[-1], encoding="utf-8")
+        log(f"gunicorn, {WEB_WORKERS} workers, on 127.0.0.1:{PORT}")
+        gunicorn = subprocess.Popen(
+            [*PY, "-m", "gunicorn", "config.wsgi", "-w", str(WEB_WORKERS), "-b", f"127.0.0.1:{PORT}"],
+            cwd=ROOT,
+            env=web_env,
+            start_new_session=True,
+            stdout=open(Path(tmp) / "gunicorn.log", "w"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            for _ in range(60):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=2)  # noqa: S310
+                    break
+                except OSError:
+                    time.sleep(0.5)
+            for label, pause, users, seconds in (
+                ("office", "1", 20, WEB_SECONDS),
+                ("saturation", "0", 20, SATURATION_SECONDS),
+            ):
+                log(f"locust: {users} users, pause {pause} s, {seconds} s")
+                prefix = f"{tmp}/{label}"
+                subprocess.run(
+                    [
+                        *PY,
+                        "-m",
+                        "locust",
+                        "-f",
+                        str(HERE / "locustfile.py"),
+                        "--headless",
+                        "--only-summary",
+                        "-u",
+                        str(users),
+                        "-r",
+                        str(users),
+                        "-t",
+                        f"{seconds}s",
+                        "--stop-timeout",
+                        "5",
+                        "--host",
+                        f"http://127.0.0.1:{PORT}",
+                        "--csv",
+                        prefix,
+                    ],
+                    cwd=ROOT,
+                    env={
+                        **ENV,
+                        "BENCH_PAUSE": pause,
+                        "BENCH_TARGETS": str(target_file),
+                    },
+                    check=False,
+                    capture_output=True,
+                    timeout=seconds + 60,
+                )
+                results[label] = _locust_stats(prefix)
+        finally:
+            os.killpg(gunicorn.pid, signal.SIGTERM)
+            gunicorn.wait(timeout=30)
+    return results
+
+
+def git_commit() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True, capture_output=True
+    ).stdout.strip()
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except OSError:
+        mem_kb = 0
+    return f"{os.cpu_count()} cores ({cpu}), {mem_kb / 1024 / 1024:.0f} GB RAM, {platform.platform()}"
+
+
+def main() -> None:
+    started = time.perf_counter()
+    only = set(sys.argv[1:]) or {"recalc", "roster", "web"}
+    prepare_database()
+    recalc = bench_recalc() if "recalc" in only else None
+    roster = bench_roster() if "roster" in only else None
+    web = bench_web() if "web" in only else None
+
+    values: dict[str, str] = {}
+    lines = [
+        "# Benchmark results",
+        "",
+        f"- Machine: {machine()}",
+        f"- Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Commit: {git_commit()}",
+        f"- Database: PostgreSQL, {DB_URL.rsplit('/', 1)[1]}",
+        "",
+    ]
+    if recalc:
+        values["recalc_vs_sql"] = f"{recalc['engine_s'] / recalc['sql_s']:.2f}"
+        values["recalc_vs_naive"] = f"{recalc['naive_extrapolated_s'] / recalc['engine_s']:.1f}"
+        lines += [
+            f"## Recalculation ({recalc['entitlements']:,} entitlements, 5 benefit types, best of 2)",
+            "",
+            f"- engine (payment_run_recalculate × 5): {recalc['engine_s']:.2f} s",
+            f"- one SQL INSERT … SELECT: {recalc['sql_s']:.2f} s",
+            f"- naive per-row ORM loop: {recalc['naive_sample_s']:.1f} s for a sample of "
+            f"{recalc['naive_sample']:,}, EXTRAPOLATED to {recalc['naive_extrapolated_s']:.0f} s",
+            f"- engine and SQL wrote the same lines and totals: {recalc['totals_match']}",
+            "",
+        ]
+    if roster:
+        product, bare = roster["product"], roster["openpyxl"]
+        values["roster_vs_openpyxl"] = f"{product['seconds'] / bare['seconds']:.2f}"
+        values["roster_peak_mb"] = f"{product['peak_mb']:.0f}"
+        lines += [
+            f"## Payment roster ({product['rows']:,} lines, the largest run)",
+            "",
+            f"- product (query + formatting, streamed): {product['seconds']:.2f} s, "
+            f"peak RSS {product['peak_mb']:.0f} MB",
+            f"- bare openpyxl write-only, same rows precomputed: {bare['seconds']:.2f} s",
+            "",
+        ]
+    if web:
+        office, saturation = web["office"], web["saturation"]
+        values["web_p95_ms"] = f"{office['p95']:.0f}"
+        values["web_errors"] = str(office["failures"] + saturation["failures"])
+        values["web_saturation_rps"] = f"{saturation['rps']:.0f}"
+        lines += [
+            f"## Web tier (gunicorn {WEB_WORKERS} workers, locust on 127.0.0.1)",
+            "",
+            "| load | requests | failures | req/s | p50 ms | p95 ms | p99 ms |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for label, stats in (("20 users, 1 s pause", office), ("20 users, no pause", saturation)):
+            lines.append(
+                f"| {label} | {stats['requests']} | {stats['failures']} | {stats['rps']:.1f} | "
+                f"{stats['p50']:.0f} | {stats['p95']:.0f} | {stats['p99']:.0f} |"
+            )
+        lines += ["", "Per page (20 users, 1 s pause): "]
+        for name, page in sorted(office["by_page"].items()):
+            lines.append(
+                f"- {name}: p50 {page['p50']:.0f} ms, p95 {page['p95']:.0f} ms ({page['n']} requests)"
+            )
+        lines.append("")
+    values["workers2_speedup"] = (
+        "not measured (recalculation is not split into per-street chunks yet; see README)"
+    )
+    lines += ["## Values", "", "```"] + [f"{k} = {v}" for k, v in values.items()] + ["```", ""]
+    (HERE / "results.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+    log(f"done in {time.perf_counter() - started:.0f} s; written benchmarks/results.md")
+
+
+if __name__ == "__main__":
+    main()
