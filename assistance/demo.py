@@ -24,7 +24,7 @@ from core.registry.models import Household
 from core.workflow.models import Case
 
 from . import rules, services
-from .models import AssistanceApplication, Decision, DibaoReview, Investigation
+from .models import AssistanceApplication, Decision, DibaoReview, Investigation, PovertyCause
 from .review import services as review_services
 
 DEMO_NOTE = "演示数据"
@@ -79,6 +79,7 @@ def _advance(
         promise_signed=True,
         authorisation_signed=True,
         applied_on=today - datetime.timedelta(days=rng.randint(3, 25)),
+        poverty_cause=rng.choice(PovertyCause.values),
         notes=DEMO_NOTE,
     )
     if step == "registered":

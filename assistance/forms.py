@@ -10,7 +10,7 @@ from core.registry.models import Household
 from core.registry.selectors import streets_and_communities
 
 from .case_types import DibaoStatus
-from .models import AssistanceApplication, Category, Investigation
+from .models import AssistanceApplication, Category, Investigation, PovertyCause
 from .services import visitor_candidates
 
 
@@ -51,6 +51,9 @@ class DibaoApplicationForm(_StyledForm):
         help_text="一次申请，按各类别一并审核确认",
     )
     applied_on = forms.DateField(label="申请日期", widget=DateInput(), initial=timezone.localdate)
+    poverty_cause = forms.ChoiceField(
+        label="主要致贫原因", choices=[("", "请选择"), *PovertyCause.choices], help_text="用于民政统计月报"
+    )
     promise_signed = forms.BooleanField(label="申请人已签署告知承诺书", required=False)
     authorisation_signed = forms.BooleanField(label="申请人已签署家庭经济状况核对授权书", required=False)
     staff_relative = forms.BooleanField(

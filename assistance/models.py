@@ -21,6 +21,17 @@ class Category(models.TextChoices):
     RIGID = "rigid", "刚性支出困难家庭"
 
 
+class PovertyCause(models.TextChoices):
+    """致贫原因 — reported by cause in the monthly statistics to the municipal bureau."""
+
+    ILLNESS = "illness", "因病"
+    DISABILITY = "disability", "因残"
+    EDUCATION = "education", "因学"
+    DISASTER = "disaster", "因灾"
+    NO_LABOUR = "no_labour", "缺乏劳动力"
+    OTHER = "other", "其他"
+
+
 class AssistanceApplicationQuerySet(ScopedQuerySet):
     def open(self) -> AssistanceApplicationQuerySet:
         return self.filter(is_open=True)
@@ -59,6 +70,7 @@ class AssistanceApplication(models.Model):
         help_text="须单独备案，并由区级民政部门入户核查",
     )
     applied_on = models.DateField("申请日期")
+    poverty_cause = models.CharField("主要致贫原因", max_length=12, choices=PovertyCause.choices, blank=True)
     notes = models.TextField("备注", blank=True)
     # Mirrors case.is_open (kept by the case type's closing effects) so the database can enforce
     # "one open application per household" with a conditional unique constraint.

@@ -38,7 +38,7 @@ from core.benefits.selectors import standards_in_force_map
 from core.registry.choices import AreaType, LabourCapacity, Sex
 from reports.statistics import Col, StatisticsContext, StatisticsTable, register_statistics_section
 
-from .models import TempAssistanceCase, TempAssistanceKind
+from .models import PovertyCause, TempAssistanceCase, TempAssistanceKind
 
 DIBAO = "dibao"
 TEKUN_BASIC = "tekun_basic"
@@ -53,14 +53,7 @@ AREAS = ((AreaType.URBAN, "城市"), (AreaType.RURAL, "农村"))
 TOTAL = "total"
 
 # 致贫原因 as recorded in params["poverty_cause"]; anything else (or nothing) is 未登记.
-POVERTY_CAUSES = (
-    ("illness", "因病"),
-    ("disability", "因残"),
-    ("education", "因学"),
-    ("disaster", "因灾"),
-    ("no_labour", "缺乏劳动力"),
-    ("other", "其他"),
-)
+POVERTY_CAUSES = tuple(PovertyCause.choices)
 UNRECORDED = "unrecorded"
 
 

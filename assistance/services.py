@@ -34,7 +34,7 @@ from core.workflow.models import Case, PublicNotice, TransitionLog
 from core.workflow.services import TransitionError
 
 from .case_types import CASE_TYPE_CODE, DibaoStatus
-from .models import AssistanceApplication, Category, Decision, Investigation
+from .models import AssistanceApplication, Category, Decision, Investigation, PovertyCause
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +213,8 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
     from core.benefits.services import entitlement_create
 
     params: dict[str, Any] = {"application": case.pk, "categories": list(application.categories)}
+    if application.poverty_cause:
+        params["poverty_cause"] = application.poverty_cause
     covered = set(application.members.values_list("pk", flat=True))
     living = {p.pk for p in _living_members(household)}
     if living - covered:
@@ -283,6 +285,7 @@ def dibao_application_create(
     categories: Iterable[str] = (Category.DIBAO,),
     members: Iterable[Person] | None = None,
     applied_on: datetime.date | None = None,
+    poverty_cause: str = "",
     notes: str = "",
 ) -> AssistanceApplication:
     """申请登记: a household's written application with its signed 告知承诺 and 核对授权 (民发〔2021〕57号
@@ -308,6 +311,8 @@ def dibao_application_create(
     applied_on = applied_on or today
     if applied_on > today:
         errors["applied_on"] = "申请日期不能晚于今天"
+    if poverty_cause and poverty_cause not in PovertyCause.values:
+        errors["poverty_cause"] = "请选择有效的致贫原因"
     if not household.is_active:
         errors["household"] = "该家庭档案已注销，不能申请"
     living = _living_members(household)
@@ -374,6 +379,7 @@ def dibao_application_create(
                 authorisation_signed=True,
                 staff_relative=bool(staff_relative),
                 applied_on=applied_on,
+                poverty_cause=poverty_cause,
                 notes=(notes or "").strip(),
                 created_by=actor,
             )

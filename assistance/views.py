@@ -164,6 +164,7 @@ def dibao_create(request: HttpRequest) -> HttpResponse:
                 categories=data["categories"],
                 members=list(data["members"]),
                 applied_on=data["applied_on"],
+                poverty_cause=data["poverty_cause"],
                 notes=data["notes"],
             )
         except ValidationError as exc:

@@ -387,15 +387,26 @@ def test_views_create_investigate_and_detail(client, people, household, dibao_ca
 
     # Without the signed 告知承诺 the form comes back with the error beside the field
     members = [p.pk for p in household.members.all()]
-    data = {"members": members, "categories": ["dibao"], "applied_on": timezone.localdate().isoformat()}
+    data = {
+        "members": members,
+        "categories": ["dibao"],
+        "applied_on": timezone.localdate().isoformat(),
+        "poverty_cause": "illness",
+    }
     response = client.post(f"{_url('dibao_create')}?household={household.pk}", data)
     assert response.status_code == 400
     assert "须签署告知承诺书" in response.content.decode()
     assert not AssistanceApplication.objects.exists()
 
-    data.update(promise_signed="on", authorisation_signed="on")
+    data.update(promise_signed="on", authorisation_signed="on", poverty_cause="")
+    response = client.post(f"{_url('dibao_create')}?household={household.pk}", data)
+    assert response.status_code == 400 and "主要致贫原因" in response.content.decode()
+    assert not AssistanceApplication.objects.exists()
+
+    data.update(poverty_cause="illness")
     response = client.post(f"{_url('dibao_create')}?household={household.pk}", data)
     application = AssistanceApplication.objects.get()
+    assert application.poverty_cause == "illness"
     assert response.status_code == 302 and response["Location"] == _url("dibao_detail", application.pk)
     page = client.get(_url("dibao_detail", application.pk)).content.decode()
     assert "救助类别评估" in page and "最低生活保障" in page

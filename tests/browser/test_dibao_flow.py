@@ -78,6 +78,7 @@ def test_dibao_application_to_payment_run(page, make_user, household):
     # The community caseworker files the application for the household.
     login(page, "sq_dibao")
     page.goto(page.base_url + f"/assistance/dibao/new/?household={household.pk}")
+    page.get_by_label("主要致贫原因").select_option("no_labour")
     page.get_by_label("申请人已签署告知承诺书").check()
     page.get_by_label("申请人已签署家庭经济状况核对授权书").check()
     _act(page, "登记申请")
