@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 # Each flow of the bureau is a subpackage with the same inner shape as the app (services, selectors,
 # forms, views, case_types, navigation); 低保 — the flagship — sits at the top level.
-FLOWS = ("", "tekun.", "temporary.", "disability.", "review.", "holiday.")
+FLOWS = ("", "tekun.", "temporary.", "disability.", "review.", "holiday.", "ledger.")
 
 
 class AssistanceConfig(AppConfig):

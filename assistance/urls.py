@@ -19,4 +19,5 @@ urlpatterns = [
     path("disability/", include("assistance.disability.urls")),
     path("holiday/", include("assistance.holiday.urls")),
     path("temporary/", include("assistance.temporary.urls")),
+    path("ledger/", include("assistance.ledger.urls")),
 ]

@@ -115,6 +115,7 @@ MATRIX = {
     # assistance (低保)
     "assistance:dibao_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
     "assistance:dibao_entitlements": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:ledger": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
     "assistance:dibao_create": ("get", None, [L, OK, OK, OK, 403, 403, 403, OK]),
     "assistance:dibao_detail": ("get", lambda o: {"pk": o["dibao"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
     "assistance:investigation_add": (

@@ -1,0 +1,12 @@
+"""Menu entry of the 保障对象台账 (imported by AssistanceConfig.ready())."""
+
+from core.accounts.navigation import NavItem, register_nav
+
+SECTION = ("assistance", "社会救助")
+ORDER = 20
+
+register_nav(
+    *SECTION,
+    NavItem("保障对象台账", "assistance:ledger", "journal-text", "benefits.view_entitlement"),
+    order=ORDER,
+)
