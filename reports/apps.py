@@ -9,8 +9,15 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from core.accounts.navigation import NavItem, register_nav
 
+        # The printable 公示名单 page of the case engine offers the PDF.
+        from core.workflow.links import NoticeListLink, register_notice_list_link
+
         # The report types this app ships; bureau apps register theirs from their own ready().
         from . import builtin  # noqa: F401
+
+        register_notice_list_link(
+            NoticeListLink("公示名单（PDF）", "reports:notice_list_pdf", "workflow.view_case")
+        )
 
         register_nav(
             "reports",

@@ -231,3 +231,10 @@ def test_admin_pages(client, make_user, make_cases):
     assert client.get("/admin/workflow/transitionlog/add/").status_code == 403
     log = case.transitions.get()
     assert client.post(f"/admin/workflow/transitionlog/{log.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_notice_list_offers_registered_links(client, make_user):
+    """reports registers the PDF on the 公示名单 page through core.workflow.links (core imports no report)."""
+    client.force_login(make_user("社区经办人", region="community11"))
+    html = client.get("/workflow/notices/").content.decode()
+    assert "/reports/notices.pdf" in html

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from . import selectors, services
 from .engine import get_case_type
 from .forms import CaseFilterForm, NoticeObjectionForm, NoticeOpenForm, TransitionForm
+from .links import notice_list_links
 from .models import Case, PublicNotice
 
 PAGE_SIZE = 50
@@ -228,4 +229,8 @@ def notice_list(request: HttpRequest) -> HttpResponse:
     """Printable list of the 公示 in progress in the user's scope (公示名单), grouped by community."""
     today = timezone.localdate()
     notices = list(selectors.notices_open_in(request.user, today=today)[:2000])
-    return render(request, "workflow/notice_list.html", {"notices": notices, "today": today})
+    return render(
+        request,
+        "workflow/notice_list.html",
+        {"notices": notices, "today": today, "links": notice_list_links(request.user)},
+    )
