@@ -4,7 +4,6 @@ Permission first (403), then scope: a record outside the user's region is a 404,
 
 from __future__ import annotations
 
-import datetime
 import io
 from urllib.parse import quote
 
@@ -18,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from assistance.common import household_search, notice_action
 from core.benefits.models import Entitlement
 from core.registry import services as registry_services
 from core.registry.forms import AttachmentForm, apply_service_errors
@@ -190,20 +190,7 @@ def dibao_create(request: HttpRequest) -> HttpResponse:
 def _household_pick(request: HttpRequest) -> HttpResponse:
     """新增申请 without a household: find the household first (scoped)."""
     q = (request.GET.get("q") or "").strip()
-    households = []
-    if q:
-        households = list(
-            Household.objects.visible_to(request.user)
-            .filter(is_active=True)
-            .filter(number__istartswith=q.upper())
-            .select_related("head", "region")
-            .order_by("number")[:HOUSEHOLD_PICK_LIMIT]
-        ) or list(
-            Household.objects.visible_to(request.user)
-            .filter(is_active=True, head__name__contains=q)
-            .select_related("head", "region")
-            .order_by("number")[:HOUSEHOLD_PICK_LIMIT]
-        )
+    households = household_search(request.user, q, HOUSEHOLD_PICK_LIMIT)
     return render(
         request,
         "assistance/household_pick.html",
@@ -282,48 +269,20 @@ def investigation_add(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _parse_date(value: str | None) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
 @require_POST
 @_perm("workflow.add_publicnotice")
 def dibao_notice(request: HttpRequest, pk: int) -> HttpResponse:
     """公示 actions of the application page: start (提交公示并发布), object (登记异议，退回调查), finish."""
     application = _application(request, pk)
-    action = request.POST.get("action", "")
-    try:
-        if action == "start":
-            start_date = _parse_date(request.POST.get("start_date"))
-            days = request.POST.get("days", "7")
-            if start_date is None or not days.isdigit():
-                raise TransitionError("请填写公示开始日期和天数")
-            notice = services.dibao_notice_start(
-                application=application,
-                actor=request.user,
-                start_date=start_date,
-                days=int(days),
-                place=request.POST.get("place", ""),
-            )
-            end = notice.end_date
-            messages.success(request, f"已发布公示，公示期至{end.year}年{end.month}月{end.day}日")
-        elif action == "object":
-            services.dibao_notice_object(
-                application=application, actor=request.user, objection=request.POST.get("objection", "")
-            )
-            messages.success(request, "已登记公示异议，案件退回入户调查核实")
-        elif action == "finish":
-            services.dibao_notice_finish(
-                application=application, actor=request.user, comment=request.POST.get("comment", "")
-            )
-            messages.success(request, "公示期满无异议，已报街道审核")
-        else:
-            messages.error(request, "请求无效，请重试")
-    except TransitionError as exc:
-        messages.error(request, exc.message)
+    notice_action(
+        request,
+        application=application,
+        start=services.dibao_notice_start,
+        object_=services.dibao_notice_object,
+        finish=services.dibao_notice_finish,
+        object_message="已登记公示异议，案件退回入户调查核实",
+        finish_message="公示期满无异议，已报街道审核",
+    )
     return redirect("assistance:dibao_detail", pk=application.pk)
 
 

@@ -18,6 +18,7 @@ from core.workflow.engine import (
     CaseType,
     Transition,
     register_case_type,
+    service_hooks,
 )
 
 CASE_TYPE_CODE = "disability_subsidy"
@@ -50,26 +51,9 @@ OPEN_STATUSES = (
 )
 
 
-# Guards and effects live in services (they read and write the application); imported lazily so this
-# module stays importable from AppConfig.ready() before the models are loaded.
-def _guard(name: str):
-    def guard(case, user):
-        from . import services
-
-        return getattr(services, name)(case, user)
-
-    guard.__name__ = name
-    return guard
-
-
-def _effect(name: str):
-    def effect(**kwargs):
-        from . import services
-
-        return getattr(services, name)(**kwargs)
-
-    effect.__name__ = name
-    return effect
+# Guards and effects live in services (they read and write the application); resolved at call time so
+# this module stays importable from AppConfig.ready() before the models are loaded.
+_guard, _effect = service_hooks(f"{__package__}.services")
 
 
 DISABILITY_SUBSIDY = CaseType(

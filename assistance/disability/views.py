@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from assistance.common import parse_notice_start
 from core.benefits.models import Entitlement
 from core.benefits.months import month_start
 from core.registry.choices import DisabilityCategory
@@ -262,13 +263,6 @@ def disability_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _parse_date(value: str | None) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
 def _error_text(exc: ValidationError) -> str:
     return "；".join(exc.messages)
 
@@ -297,15 +291,12 @@ def disability_action(request: HttpRequest, pk: int) -> HttpResponse:
         elif action == "household_check":
             services.disability_household_check(application=application, actor=user, comment=comment)
         elif action == "notice_start":
-            start_date = _parse_date(request.POST.get("start_date"))
-            days = request.POST.get("days", "7")
-            if start_date is None or not days.isdigit():
-                raise TransitionError("请填写公示开始日期和天数")
+            start_date, days = parse_notice_start(request.POST)
             services.disability_notice_start(
                 application=application,
                 actor=user,
                 start_date=start_date,
-                days=int(days),
+                days=days,
                 place=request.POST.get("place", ""),
             )
         elif action == "notice_object":

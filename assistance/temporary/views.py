@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from assistance.common import household_search
 from core.registry.forms import apply_service_errors
 from core.registry.models import Household, Person
 from core.workflow.services import TransitionError, available_transitions
@@ -177,14 +178,7 @@ def temp_create(request: HttpRequest) -> HttpResponse:
 
 def _household_pick(request: HttpRequest) -> HttpResponse:
     q = (request.GET.get("q") or "").strip()
-    households = []
-    if q:
-        base = (
-            Household.objects.visible_to(request.user).filter(is_active=True).select_related("head", "region")
-        )
-        households = list(base.filter(number__istartswith=q.upper()).order_by("number")[:PICK_LIMIT]) or list(
-            base.filter(head__name__contains=q).order_by("number")[:PICK_LIMIT]
-        )
+    households = household_search(request.user, q, PICK_LIMIT)
     return render(
         request,
         "assistance/tekun/household_pick.html",

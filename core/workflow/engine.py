@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import datetime
+import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,29 @@ Guard = Callable[["Case", Any], "str | None"]
 # for a bureau's consequence of a move (e.g. approval creates the Entitlement). Signature:
 # effect(case=..., transition=..., actor=..., data=...).
 Effect = Callable[..., None]
+
+
+def service_hooks(module: str) -> tuple[Callable[[str], Guard], Callable[[str], Effect]]:
+    """Guard and effect factories for a case type whose guards and effects live in `module` (a bureau's
+    services, which import models): `guard, effect = service_hooks("assistance.services")`, then
+    `guard=guard("guard_accept")`. The function is looked up when the case engine calls it, so the case
+    type can be declared from AppConfig.ready() before models load."""
+
+    def guard(name: str) -> Guard:
+        def call(case, user):
+            return getattr(importlib.import_module(module), name)(case, user)
+
+        call.__name__ = name
+        return call
+
+    def effect(name: str) -> Effect:
+        def call(**kwargs):
+            return getattr(importlib.import_module(module), name)(**kwargs)
+
+        call.__name__ = name
+        return call
+
+    return guard, effect
 
 
 WorkingDays = int | str | Callable[..., int | None] | None
