@@ -20,7 +20,9 @@ def test_household_search_by_number_or_head_name_within_scope(db, regions, make_
     assert household_search(clerk, "  ") == []
 
 
-@pytest.mark.parametrize("path", ["/assistance/dibao/new/", "/assistance/tekun/new/", "/assistance/temporary/new/"])
+@pytest.mark.parametrize(
+    "path", ["/assistance/dibao/new/", "/assistance/tekun/new/", "/assistance/temporary/new/"]
+)
 def test_new_application_pages_find_the_household_in_scope_only(client, regions, make_user, path):
     mine = household_with_members(regions["community11"], size=1, number="H-MINE-0001")
     household_with_members(regions["community21"], size=1, number="H-OTHER-001")
