@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.workflow import selectors
@@ -579,3 +580,43 @@ def test_case_numbers_are_unique_under_concurrency(make_user, regions):
     year = timezone.localdate().year
     assert errors == []
     assert sorted(numbers) == [f"TY{year}{i:06d}" for i in range(1, 9)]
+
+
+def test_cases_create_bulk_numbers_logs_and_scope(regions, make_user):
+    """A batch (e.g. the scheduled 低保 reviews) opens cases like case_create, in a fixed number of queries."""
+    from core.workflow.services import NewCase, cases_create_bulk
+
+    clerk = make_user("社区经办人", region="community11")
+    community = regions["community11"]
+
+    def batch(n):
+        return [
+            NewCase(
+                applicant_name=f"申请人{i}",
+                region_id=community.pk,
+                region_code=community.code,
+                comment="批量",
+            )
+            for i in range(n)
+        ]
+
+    with CaptureQueriesContext(connection) as small:
+        cases_create_bulk(case_type="generic", cases=batch(2), actor=clerk)
+    with CaptureQueriesContext(connection) as large:
+        cases = cases_create_bulk(case_type="generic", cases=batch(12), actor=clerk)
+    assert len(large.captured_queries) <= len(small.captured_queries)
+    numbers = [c.number for c in cases]
+    assert len(set(numbers)) == 12 and numbers == sorted(numbers)
+    assert all(c.is_open and c.created_by == clerk for c in cases)
+    assert TransitionLog.objects.filter(case__in=cases, transition="create", kind="enter").count() == 12
+    # The next single case continues the same sequence.
+    single = case_create(case_type="generic", region=community, actor=clerk, applicant_name="单个")
+    assert single.number > numbers[-1]
+
+    outside = regions["community21"]
+    with pytest.raises(TransitionError, match="不在您的数据范围内"):
+        cases_create_bulk(
+            case_type="generic",
+            cases=[NewCase(applicant_name="外", region_id=outside.pk, region_code=outside.code)],
+            actor=clerk,
+        )

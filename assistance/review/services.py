@@ -38,12 +38,12 @@ from core.registry.querysets import user_scope_prefix
 from core.registry.services import income_record_add
 from core.workflow import services as workflow_services
 from core.workflow.engine import KIND_ENTER, get_case_type
-from core.workflow.models import Case, CaseSequence, TransitionLog
+from core.workflow.models import Case, TransitionLog
 from core.workflow.services import TransitionError
 
 from ..models import Decision, DibaoReview
 from . import rules
-from .case_types import ASSIGNEE_ROLE, CASE_TYPE_CODE, ReviewStatus
+from .case_types import CASE_TYPE_CODE, ReviewStatus
 
 logger = logging.getLogger(__name__)
 
@@ -97,24 +97,6 @@ class ReviewDue:
     region_code: str
     frequency: str
     due_on: datetime.date
-
-
-def _reserve_case_numbers(prefix: str, year: int, count: int) -> list[str]:
-    """`count` consecutive case numbers (workflow.services._next_number for many cases at once): the
-    sequence row stays locked until the transaction ends, so numbers never repeat."""
-    seq = CaseSequence.objects.select_for_update().filter(prefix=prefix, year=year).first()
-    if seq is None:
-        try:
-            with transaction.atomic():
-                CaseSequence.objects.create(prefix=prefix, year=year, last_value=0)
-        except IntegrityError:
-            pass  # created concurrently; lock it below
-        seq = CaseSequence.objects.select_for_update().get(prefix=prefix, year=year)
-    first = seq.last_value + 1
-    if count:
-        seq.last_value += count
-        seq.save(update_fields=["last_value"])
-    return [f"{prefix}{year}{n:06d}" for n in range(first, first + count)]
 
 
 def _active_entitlements(actor, on_date: datetime.date):
@@ -190,49 +172,23 @@ def _open_reviews(items: list[ReviewDue], *, actor, comment: str) -> list[DibaoR
     community caseworker, due date = the review date), their creation log rows and the reviews."""
     if not items:
         return []
-    ct = get_case_type(CASE_TYPE_CODE)
-    today = timezone.localdate()
-    numbers = _reserve_case_numbers(ct.number_prefix, today.year, len(items))
-    cases = Case.objects.bulk_create(
-        [
-            Case(
-                number=number,
-                case_type=CASE_TYPE_CODE,
-                applicant_person_id=item.head_id,
-                applicant_household_id=item.household_id,
+    cases = workflow_services.cases_create_bulk(
+        case_type=CASE_TYPE_CODE,
+        cases=[
+            workflow_services.NewCase(
                 applicant_name=item.applicant_name,
                 region_id=item.region_id,
                 region_code=item.region_code,
-                status=ct.initial_status,
-                current_step=ct.step_label(ct.initial_status),
-                assignee_role=ASSIGNEE_ROLE,
-                is_open=True,
-                step_started_on=today,
+                applicant_person_id=item.head_id,
+                applicant_household_id=item.household_id,
                 # The step's limit is the review date itself, not a count of working days.
                 due_date=item.due_on,
-                accepted_on=today,
-                created_by=actor,
-                updated_by=actor,
-            )
-            for number, item in zip(numbers, items, strict=True)
-        ],
-        batch_size=1000,
-    )
-    TransitionLog.objects.bulk_create(
-        [
-            TransitionLog(
-                case=case,
-                transition="create",
-                label="发起复核",
-                kind=KIND_ENTER,
-                from_status="",
-                to_status=case.status,
-                actor=actor,
                 comment=f"{comment}，应于{item.due_on:%Y-%m-%d}前完成复核（{rules.Frequency(item.frequency).label}）",
             )
-            for case, item in zip(cases, items, strict=True)
+            for item in items
         ],
-        batch_size=1000,
+        actor=actor,
+        label="发起复核",
     )
     return DibaoReview.objects.bulk_create(
         [
@@ -264,7 +220,9 @@ def dibao_reviews_schedule(*, on_date: datetime.date, actor) -> list[DibaoReview
     entitlement)."""
     _require_scheduler(actor)
     # Locking the number sequence first serialises concurrent runs: the second sees the first's reviews.
-    _reserve_case_numbers(get_case_type(CASE_TYPE_CODE).number_prefix, timezone.localdate().year, 0)
+    workflow_services.reserve_case_numbers(
+        get_case_type(CASE_TYPE_CODE).number_prefix, timezone.localdate().year, 0
+    )
     items = reviews_due(actor, on_date)
     reviews = _open_reviews(items, actor=actor, comment="按复核周期自动发起")
     logger.info("dibao reviews scheduled on %s by %s: %s opened", on_date, actor, len(reviews))

@@ -8,6 +8,7 @@ creates the entitlement, or declares that as the transition's `effect`). Nothing
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -58,8 +59,9 @@ def _in_scope(user, region_code: str) -> bool:
     return prefix is not None and region_code.startswith(prefix)
 
 
-def _next_number(prefix: str, year: int) -> str:
-    """prefix + year + 6-digit yearly sequence; the counter row is locked until the transaction ends."""
+def reserve_case_numbers(prefix: str, year: int, count: int = 1) -> list[str]:
+    """`count` consecutive numbers prefix + year + 6-digit yearly sequence. The counter row is locked until
+    the transaction ends, so numbers never repeat; `count=0` only takes the lock (serialising a batch)."""
     seq = CaseSequence.objects.select_for_update().filter(prefix=prefix, year=year).first()
     if seq is None:
         try:
@@ -68,9 +70,15 @@ def _next_number(prefix: str, year: int) -> str:
         except IntegrityError:
             pass  # created concurrently by another transaction; lock it below
         seq = CaseSequence.objects.select_for_update().get(prefix=prefix, year=year)
-    seq.last_value += 1
-    seq.save(update_fields=["last_value"])
-    return f"{prefix}{year}{seq.last_value:06d}"
+    first = seq.last_value + 1
+    if count:
+        seq.last_value += count
+        seq.save(update_fields=["last_value"])
+    return [f"{prefix}{year}{n:06d}" for n in range(first, first + count)]
+
+
+def _next_number(prefix: str, year: int) -> str:
+    return reserve_case_numbers(prefix, year, 1)[0]
 
 
 def _log(
@@ -153,6 +161,80 @@ def case_create(
         data={},
     )
     return case
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """One case of a batch opened by `cases_create_bulk` (e.g. the reviews a schedule opens)."""
+
+    applicant_name: str
+    region_id: int
+    region_code: str
+    applicant_person_id: int | None = None
+    applicant_household_id: int | None = None
+    # The first step's time limit; None = the case type's initial limit in working days.
+    due_date: datetime.date | None = None
+    comment: str = ""
+
+
+@transaction.atomic
+def cases_create_bulk(
+    *, case_type: str | CaseType, cases: list[NewCase], actor, label: str = "录入"
+) -> list[Case]:
+    """`case_create` for many cases at once (a scheduled batch): the same checks, numbers and creation log
+    rows, written with bulk inserts — a constant number of queries whatever the batch size."""
+    ct = case_type if isinstance(case_type, CaseType) else get_case_type(case_type)
+    if not actor.has_perm("workflow.add_case"):
+        raise TransitionError("您没有录入案件的权限")
+    outside = [c.region_code for c in cases if not _in_scope(actor, c.region_code)]
+    if outside:
+        raise TransitionError(f"区划 {outside[0]} 不在您的数据范围内")
+    if not cases:
+        return []
+    today = timezone.localdate()
+    default_due = _due_date(ct.initial_due_working_days, None, today)
+    numbers = reserve_case_numbers(ct.number_prefix, today.year, len(cases))
+    created = Case.objects.bulk_create(
+        [
+            Case(
+                number=number,
+                case_type=ct.code,
+                applicant_person_id=new.applicant_person_id,
+                applicant_household_id=new.applicant_household_id,
+                applicant_name=new.applicant_name,
+                region_id=new.region_id,
+                region_code=new.region_code,
+                status=ct.initial_status,
+                current_step=ct.step_label(ct.initial_status),
+                assignee_role=ct.initial_assignee_role,
+                is_open=not ct.is_closed(ct.initial_status),
+                step_started_on=today,
+                due_date=new.due_date or default_due,
+                accepted_on=today,
+                created_by=actor,
+                updated_by=actor,
+            )
+            for number, new in zip(numbers, cases, strict=True)
+        ],
+        batch_size=1000,
+    )
+    TransitionLog.objects.bulk_create(
+        [
+            TransitionLog(
+                case=case,
+                transition="create",
+                label=label,
+                kind=KIND_ENTER,
+                from_status="",
+                to_status=case.status,
+                actor=actor,
+                comment=new.comment,
+            )
+            for case, new in zip(created, cases, strict=True)
+        ],
+        batch_size=1000,
+    )
+    return created
 
 
 def _maker_checker_users(case: Case) -> set[int]:
