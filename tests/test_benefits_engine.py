@@ -615,3 +615,27 @@ def test_navigation_by_permission(make_user, chief):
 
     assert items(chief) == ["发放批次", "待遇标准"]
     assert items(make_user("社区经办人")) == ["待遇标准"]
+
+
+def test_fixed_term_entitlement_and_params_update(subsidy, regions):
+    """A one-off entitlement ends with its start month; merged params reach the next recalculation."""
+    from django.core.exceptions import ValidationError
+
+    from core.benefits.services import entitlement_create, entitlement_update_params
+
+    household = household_with_members(regions["community11"], size=1)
+    common = dict(
+        benefit_type=subsidy,
+        household=household,
+        region_code=household.region_code,
+        area_type=household.area_type,
+        start_month=datetime.date(2026, 3, 1),
+    )
+    one_off = entitlement_create(**common, end_month=datetime.date(2026, 3, 1), params={"a": 1})
+    assert one_off.end_month == datetime.date(2026, 3, 1)
+    with pytest.raises(ValidationError):
+        entitlement_create(**common, end_month=datetime.date(2026, 2, 1))
+    updated = entitlement_update_params(entitlement=one_off, changes={"b": "2"})
+    assert updated.params == {"a": 1, "b": "2"}
+    with pytest.raises(ValidationError):
+        entitlement_update_params(entitlement=one_off, changes={})

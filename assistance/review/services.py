@@ -32,7 +32,7 @@ from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
 from core.benefits.selectors import ENTITLEMENT_ROW_FIELDS, parameter_value, standards_in_force_map
-from core.benefits.services import entitlement_end
+from core.benefits.services import entitlement_end, entitlement_update_params
 from core.registry.models import IncomeRecord, Person
 from core.registry.querysets import user_scope_prefix
 from core.registry.services import income_record_add
@@ -592,14 +592,15 @@ def effect_confirm(*, case: Case, transition, actor, data: dict) -> None:
         )
     elif review.outcome == Outcome.TAPER:
         until = add_months(month, review.taper_months - 1)
-        locked = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
-        locked.params = {
-            **(locked.params or {}),
-            "taper_until": until.isoformat(),
-            "taper_amount": f"{review.previous_amount:.2f}",
-            "taper_review": case.pk,
-        }
-        locked.save(update_fields=["params", "updated_at"])
+        locked = entitlement_update_params(
+            entitlement=entitlement,
+            changes={
+                "taper_until": until.isoformat(),
+                "taper_amount": f"{review.previous_amount:.2f}",
+                "taper_review": case.pk,
+            },
+            actor=actor,
+        )
         entitlement_end(
             entitlement=locked, last_month=until, reason=f"渐退期满停发（{case.number}）", actor=actor
         )

@@ -291,10 +291,9 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
             + "，一次性发放",
             "steps": steps,
         },
+        end_month=month,  # one-off: in force for the decision month only
         actor=actor,
     )
-    entitlement.end_month = month  # one-off: in force for the decision month only
-    entitlement.save(update_fields=["end_month"])
     line = None
     calculator = get_calculator(benefit_type)
     row = {"id": entitlement.pk, "params": entitlement.params, "area_type": entitlement.area_type}

@@ -82,6 +82,7 @@ def entitlement_create(
     area_type: str,
     start_month: datetime.date,
     params: dict[str, Any] | None = None,
+    end_month: datetime.date | None = None,
     actor=None,
 ) -> Entitlement:
     """Create the entitlement an approved case grants (paid from `start_month`, open-ended)."""
@@ -96,6 +97,12 @@ def entitlement_create(
         errors["start_month"] = "请填写起始月份"
     if params is not None and not isinstance(params, dict):
         errors["params"] = "计算参数格式不正确"
+    if (
+        end_month is not None
+        and start_month is not None
+        and month_start(end_month) < month_start(start_month)
+    ):
+        errors["end_month"] = "终止月份不能早于起始月份"
     if errors:
         raise ValidationError(errors)
     return Entitlement.objects.create(
@@ -106,8 +113,24 @@ def entitlement_create(
         region_code=region_code,
         area_type=area_type,
         start_month=month_start(start_month),
+        end_month=month_start(end_month) if end_month is not None else None,
         params=params or {},
     )
+
+
+@transaction.atomic
+def entitlement_update_params(
+    *, entitlement: Entitlement, changes: dict[str, Any], actor=None
+) -> Entitlement:
+    """Merge `changes` into the calculator parameters of an entitlement (e.g. a 渐退期 decided on review);
+    the next recalculation reads them."""
+    if not isinstance(changes, dict) or not changes:
+        raise ValidationError({"params": "计算参数格式不正确"})
+    locked = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
+    locked.params = {**(locked.params or {}), **changes}
+    locked.save(update_fields=["params", "updated_at"])
+    logger.info("entitlement %s params %s set by %s", locked.pk, sorted(changes), actor)
+    return locked
 
 
 @transaction.atomic
