@@ -21,6 +21,8 @@ from core.registry.choices import AreaType
 
 from . import rules
 
+_AREA_LABELS = dict(AreaType.choices)
+
 
 def _household_id(row: dict) -> int | None:
     return row.get("household_id") or row.get("person_household_id")
@@ -113,8 +115,6 @@ class DibaoCalculator(Calculator):
             covered = [m for m in members if m.person_id in wanted]
             income_sums = income.of_persons(m.person_id for m in covered)
             income_members = len(covered)
-        area = dict(AreaType.choices).get(row["area_type"], "")
-        start = standard.effective_from
         result = rules.dibao_amount(
             standard=standard.amount,
             income=income_sums,
@@ -124,7 +124,7 @@ class DibaoCalculator(Calculator):
             parameters=facts["parameters"],
             rounding=self.benefit_type.rounding,
             single_cover=covered_ids is not None,
-            standard_text=f"（{area}，{start.year}年{start.month}月{start.day}日起执行）",
+            standard_text=self._standard_text(standard, row["area_type"]),
         )
         if not result.eligible:
             return None
@@ -133,8 +133,24 @@ class DibaoCalculator(Calculator):
             base_amount=result.base_amount,
             increment_amount=result.increment_amount,
             covered_persons=result.covered_persons,
-            explanation={**standard.as_explanation(), **result.explanation},
+            explanation={**self._standard_facts(standard), **result.explanation},
         )
+
+    # Per standard, not per row: the same few texts serve 90,000 households.
+    def _standard_text(self, standard, area_type: str) -> str:
+        cache = self.__dict__.setdefault("_standard_texts", {})
+        key = (standard.id, area_type)
+        if key not in cache:
+            area = _AREA_LABELS.get(area_type, "")
+            start = standard.effective_from
+            cache[key] = f"（{area}，{start.year}年{start.month}月{start.day}日起执行）"
+        return cache[key]
+
+    def _standard_facts(self, standard) -> dict:
+        cache = self.__dict__.setdefault("_standard_facts_cache", {})
+        if standard.id not in cache:
+            cache[standard.id] = standard.as_explanation()
+        return cache[standard.id]
 
 
 class _TieredStandardCalculator(FixedStandardCalculator):

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from core.benefits.calculators import explanation_steps
 from core.registry.choices import IncomeTreatment, income_treatment
 from core.registry.models import IncomeRecord, Person
 from core.workflow.models import PublicNotice, TransitionLog
@@ -93,7 +94,7 @@ def application_document(user, pk: int) -> ApplicationDocument:
         today=today,
     )
     if decision is not None and decision.explanation:
-        document.explanation_steps = list(decision.explanation.get("steps") or [])
+        document.explanation_steps = explanation_steps(decision.explanation)
     return document
 
 

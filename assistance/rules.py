@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q, Sum
 
-from core.benefits.calculators import round_amount
+from core.benefits.calculators import register_steps, round_amount
 from core.benefits.models import Rounding
 from core.registry.choices import DisabilityCategory, IncomeKind, IncomeTreatment, income_treatment
 from core.registry.models import IncomeRecord, Person
@@ -146,7 +146,7 @@ def household_income_facts(
         return {}
     if members_by_household is None:
         counts: dict[int, int] = defaultdict(int)
-        rows = Person.objects.filter(_living_on(on_date), household_id__in=ids).values_list(
+        rows = Person.objects.filter(_living_on(on_date), household_id__any_of=ids).values_list(
             "household_id", flat=True
         )
         for household_id in rows:
@@ -155,7 +155,7 @@ def household_income_facts(
         counts = {hid: len(members_by_household.get(hid, [])) for hid in ids}
 
     sums = (
-        IncomeRecord.objects.filter(_in_force(on_date), household_id__in=ids)
+        IncomeRecord.objects.filter(_in_force(on_date), household_id__any_of=ids)
         .values("household_id", "person_id")
         .annotate(
             counted=Sum("monthly_amount", filter=~Q(kind__in=_NOT_COUNTED_KINDS)),
@@ -280,7 +280,7 @@ def living_members(household_ids: Iterable[int], on_date: datetime.date) -> dict
     if not ids:
         return result
     rows = (
-        Person.objects.filter(_living_on(on_date), household_id__in=ids)
+        Person.objects.filter(_living_on(on_date), household_id__any_of=ids)
         .order_by("household_id", "id")
         .values(
             "id",
@@ -318,21 +318,25 @@ INCREMENT_RULES = (
     (P_AGE70, "70周岁以上"),
     (P_AGE60_OR_MINOR, "60周岁以上或未成年"),
 )
+_INCREMENT_LABELS = dict(INCREMENT_RULES)
 
 
-def increment_rules_met(member: MemberFacts, on_date: datetime.date) -> list[str]:
-    """The 分类施保 parameter keys this member meets on a date (a 72-year-old meets both age rules)."""
-    age = member.age(on_date)
+def _rules_met(member: MemberFacts, age: int) -> list[str]:
     met = []
     if member.serious_illness:
         met.append(P_SERIOUS_ILLNESS)
-    if member.severely_disabled:
+    if member.disability_grade in (1, 2):  # MemberFacts.severely_disabled
         met.append(P_SEVERE_DISABILITY)
     if age >= AGE_70:
         met.append(P_AGE70)
     if age >= AGE_60 or age < ADULT_AGE:
         met.append(P_AGE60_OR_MINOR)
     return met
+
+
+def increment_rules_met(member: MemberFacts, on_date: datetime.date) -> list[str]:
+    """The 分类施保 parameter keys this member meets on a date (a 72-year-old meets both age rules)."""
+    return _rules_met(member, member.age(on_date))
 
 
 @dataclass(frozen=True)
@@ -352,19 +356,27 @@ def member_increment(
 ) -> MemberIncrement:
     """The member's 分类施保: the HIGHEST applicable ratio × standard, never the sum (DOMAIN.md "社会救助":
     "when several apply take the highest, not the sum"). Ties go to the rule listed first."""
-    labels = dict(INCREMENT_RULES)
-    met = increment_rules_met(member, on_date)
     age = member.age(on_date)
+    met = _rules_met(member, age)
     if not met:
         return MemberIncrement(member.person_id, member.name, age, "", "", ZERO, ZERO)
-    best = max(met, key=lambda key: (ratios[key], -met.index(key)))
-    others = tuple(f"{labels[k]} {_ratio_text(ratios[k])}" for k in met if k != best)
+    return _increment(member, age, met, standard, ratios)
+
+
+def _increment(
+    member: MemberFacts, age: int, met: list[str], standard: Decimal, ratios: Mapping[str, Decimal]
+) -> MemberIncrement:
+    if len(met) == 1:
+        best, others = met[0], ()
+    else:
+        best = max(met, key=lambda key: (ratios[key], -met.index(key)))
+        others = tuple(f"{_INCREMENT_LABELS[k]} {_ratio_text(ratios[k])}" for k in met if k != best)
     return MemberIncrement(
         person_id=member.person_id,
         name=member.name,
         age=age,
         rule=best,
-        label=labels[best],
+        label=_INCREMENT_LABELS[best],
         ratio=ratios[best],
         amount=ratios[best] * standard,
         also_met=others,
@@ -372,6 +384,9 @@ def member_increment(
 
 
 # --- the 低保 amount ---------------------------------------------------------------------------------
+
+DIBAO_STEPS = "dibao"  # explanation["steps_from"]: dibao_steps renders the steps when they are shown
+DIBAO_FORMULA = "(低保标准 − 月人均收入) × 保障人数（每人不低于保底）+ 各成员分类施保（取最高一项）"
 
 
 @dataclass
@@ -411,103 +426,61 @@ def dibao_amount(
       the total is their sum, so the roster's parts add up.
 
     `income`/`income_members` are the household's (whole-household cover) or the covered persons' own
-    (单人保: "参照单人户", 民发〔2020〕69号)."""
-    steps: list[list[str]] = []
-    std_text = display_money(standard)
-    steps.append(["低保标准", f"{std_text} 元/月{standard_text}"])
-    steps.append(["计入收入", f"{display_money(income.counted)} 元/月"])
-    if income.excluded:
-        steps.append(
-            ["不计入收入（优待抚恤金、基础养老金、奖励扶助等）", f"{display_money(income.excluded)} 元/月"]
-        )
-    if income.deducted:
-        steps.append(["扣减（个人缴纳社保费、个税、就业成本）", f"{display_money(income.deducted)} 元/月"])
-    unit = "单人保保障对象（参照单人户）" if single_cover else "家庭共同生活成员"
-    steps.append([unit, f"{income_members} 人"])
+    (单人保: "参照单人户", 民发〔2020〕69号).
+
+    The explanation holds every figure of the computation as display strings, with
+    `"steps_from": "dibao"`: `dibao_steps` (through core.benefits.calculators.explanation_steps) turns
+    them into the step-by-step sentences when a caseworker opens the line. A city's run stores 90,000
+    sets of figures, not 90,000 copies of the same sentences (benchmarks/README.md)."""
     per_capita = income.net / income_members if income_members > 0 else ZERO
-    per_capita_text = display_money(per_capita)
-    exact_note = "" if per_capita == per_capita.quantize(CENT) else "（显示保留两位小数，计算使用精确值）"
-    steps.append(
-        [
-            "月人均收入",
-            f"({display_money(income.counted)} − {display_money(income.deducted)}) ÷ {income_members}"
-            f" = {per_capita_text} 元{exact_note}",
-        ]
-    )
     count = len(covered)
     explanation: dict = {
-        "standard_amount": std_text,
+        "steps_from": DIBAO_STEPS,
+        "standard_amount": display_money(standard),
+        "standard_text": standard_text,
         "counted_income": display_money(income.counted),
         "excluded_income": display_money(income.excluded),
         "deducted_income": display_money(income.deducted),
         "members": income_members,
-        "per_capita_income": per_capita_text,
+        "per_capita_income": display_money(per_capita),
         "covered_persons": count,
         "single_cover": single_cover,
     }
+    if per_capita != per_capita.quantize(CENT):
+        explanation["per_capita_rounded"] = True
+        explanation["net_income"] = display_money(income.net)
 
     if count == 0 or income_members == 0:
-        steps.append(["结论", "无在世的保障对象，本月不发放"])
-        return DibaoAmount(False, ZERO, ZERO, ZERO, 0, per_capita, {**explanation, "steps": steps})
+        explanation["outcome"] = "no_members"
+        return DibaoAmount(False, ZERO, ZERO, ZERO, 0, per_capita, explanation)
     if per_capita >= standard:
-        steps.append(["结论", f"月人均收入 {per_capita_text} 元不低于低保标准 {std_text} 元，本月不发放"])
+        explanation["outcome"] = "above_standard"
         explanation["formula"] = "月人均收入不低于低保标准，不符合低保条件"
-        return DibaoAmount(False, ZERO, ZERO, ZERO, 0, per_capita, {**explanation, "steps": steps})
+        return DibaoAmount(False, ZERO, ZERO, ZERO, 0, per_capita, explanation)
 
     # 补差. With the whole household covered, covered × (standard − net ÷ members) is computed as
     # covered × standard − net × covered ÷ members so that it stays exact in the usual case.
     gap_total = standard * count - income.net * count / income_members
     gap_each = standard - per_capita
-    steps.append(["保障人数", f"{count} 人"])
-    gap_text = f"({std_text} − {per_capita_text}) × {count}"
-    if exact_note and count == income_members:
-        # The displayed per capita is rounded; show the exact form so the line adds up by hand.
-        gap_text += f"，即 {std_text} × {count} − {display_money(income.net)}"
-    steps.append(["补差", f"{gap_text} = {display_money(gap_total)} 元"])
     floor_ratio = parameters[P_FLOOR_RATIO]
     floor_each = floor_ratio * standard
-    base_exact = gap_total
-    if floor_ratio > 0:
-        if gap_each < floor_each:
-            base_exact = floor_each * count
-            steps.append(
-                [
-                    "保底",
-                    f"每人补差 {display_money(gap_each)} 元低于保底 {std_text} × {_ratio_text(floor_ratio)}"
-                    f" = {display_money(floor_each)} 元，按保底发放：{display_money(floor_each)} × {count}"
-                    f" = {display_money(base_exact)} 元",
-                ]
-            )
-        else:
-            steps.append(
-                [
-                    "保底",
-                    f"每人补差不低于保底 {std_text} × {_ratio_text(floor_ratio)} = {display_money(floor_each)} 元，"
-                    "不适用",
-                ]
-            )
-    else:
-        steps.append(["保底", "未设保底（保底比例为0）"])
-    explanation["floor_applied"] = floor_ratio > 0 and gap_each < floor_each
+    floor_applied = floor_ratio > 0 and gap_each < floor_each
+    base_exact = floor_each * count if floor_applied else gap_total
 
     increments = []
     increment_exact = ZERO
     for member in covered:
-        inc = member_increment(member, on_date, standard, parameters)
-        if not inc.rule:
+        age = member.age(on_date)
+        met = _rules_met(member, age)
+        if not met:  # most members: no 分类施保 (member_increment, without building its empty result)
             continue
+        inc = _increment(member, age, met, standard, parameters)
         increment_exact += inc.amount
-        also = f"；同时符合{'、'.join(inc.also_met)}，取最高一项" if inc.also_met else ""
-        steps.append(
-            [
-                f"分类施保：{inc.name}（{inc.age}岁）",
-                f"{inc.label}：{std_text} × {_ratio_text(inc.ratio)} = {display_money(inc.amount)} 元{also}",
-            ]
-        )
         increments.append(
             {
                 "person_id": inc.person_id,
                 "name": inc.name,
+                "age": inc.age,
                 "rule": inc.rule,
                 "label": inc.label,
                 "ratio": str(inc.ratio),
@@ -515,31 +488,97 @@ def dibao_amount(
                 "also_met": list(inc.also_met),
             }
         )
-    if not increments:
-        steps.append(["分类施保", "无成员符合分类施保条件"])
 
     base = round_amount(base_exact, rounding)
     increment = round_amount(increment_exact, rounding)
     total = base + increment
-    rounding_label = "元" if rounding == Rounding.YUAN else "分"
-    steps.append(
-        [
-            "舍入",
-            f"四舍五入到{rounding_label}：补差 {_exact_text(base_exact)} → {base:.2f}，"
-            f"分类施保 {_exact_text(increment_exact)} → {increment:.2f}",
-        ]
-    )
-    steps.append(["合计", f"{base:.2f} + {increment:.2f} = {total:.2f} 元"])
     explanation.update(
         {
-            "formula": "(低保标准 − 月人均收入) × 保障人数（每人不低于保底）+ 各成员分类施保（取最高一项）",
+            "formula": DIBAO_FORMULA,
+            "gap": display_money(gap_total),
+            "gap_each": display_money(gap_each),
+            "floor_ratio": str(floor_ratio),
+            "floor_each": display_money(floor_each),
+            "floor_applied": floor_applied,
+            "base_exact": _exact_text(base_exact),
+            "increment_exact": _exact_text(increment_exact),
+            "rounding_unit": "元" if rounding == Rounding.YUAN else "分",
             "base": f"{base:.2f}",
             "increments": increments,
             "increment": f"{increment:.2f}",
-            "steps": steps,
+            "total": f"{total:.2f}",
         }
     )
+    if floor_applied:
+        explanation["floor_total"] = display_money(base_exact)
     return DibaoAmount(True, total, base, increment, count, per_capita, explanation)
+
+
+@register_steps(DIBAO_STEPS)
+def dibao_steps(e: Mapping) -> list[list[str]]:
+    """The step-by-step explanation of a 低保 amount, in the order of the computation, from the figures
+    dibao_amount stored (every value here is a stored string: nothing is recomputed)."""
+    std = e["standard_amount"]
+    counted, deducted, members = e["counted_income"], e["deducted_income"], e["members"]
+    per_capita = e["per_capita_income"]
+    steps = [["低保标准", f"{std} 元/月{e.get('standard_text', '')}"], ["计入收入", f"{counted} 元/月"]]
+    if Decimal(e.get("excluded_income") or "0"):
+        steps.append(["不计入收入（优待抚恤金、基础养老金、奖励扶助等）", f"{e['excluded_income']} 元/月"])
+    if Decimal(deducted or "0"):
+        steps.append(["扣减（个人缴纳社保费、个税、就业成本）", f"{deducted} 元/月"])
+    unit = "单人保保障对象（参照单人户）" if e.get("single_cover") else "家庭共同生活成员"
+    steps.append([unit, f"{members} 人"])
+    exact_note = "（显示保留两位小数，计算使用精确值）" if e.get("per_capita_rounded") else ""
+    steps.append(["月人均收入", f"({counted} − {deducted}) ÷ {members} = {per_capita} 元{exact_note}"])
+    outcome = e.get("outcome")
+    if outcome == "no_members":
+        return [*steps, ["结论", "无在世的保障对象，本月不发放"]]
+    if outcome == "above_standard":
+        return [*steps, ["结论", f"月人均收入 {per_capita} 元不低于低保标准 {std} 元，本月不发放"]]
+
+    count = e["covered_persons"]
+    steps.append(["保障人数", f"{count} 人"])
+    gap_text = f"({std} − {per_capita}) × {count}"
+    if exact_note and count == members:
+        # The displayed per capita is rounded; show the exact form so the line adds up by hand.
+        gap_text += f"，即 {std} × {count} − {e['net_income']}"
+    steps.append(["补差", f"{gap_text} = {e['gap']} 元"])
+    floor_ratio = Decimal(e.get("floor_ratio") or "0")
+    if floor_ratio > 0:
+        floor = f"{std} × {_ratio_text(floor_ratio)} = {e['floor_each']} 元"
+        if e.get("floor_applied"):
+            steps.append(
+                [
+                    "保底",
+                    f"每人补差 {e['gap_each']} 元低于保底 {floor}，按保底发放：{e['floor_each']} × {count}"
+                    f" = {e['floor_total']} 元",
+                ]
+            )
+        else:
+            steps.append(["保底", f"每人补差不低于保底 {floor}，不适用"])
+    else:
+        steps.append(["保底", "未设保底（保底比例为0）"])
+    increments = e.get("increments") or []
+    for inc in increments:
+        also = f"；同时符合{'、'.join(inc['also_met'])}，取最高一项" if inc.get("also_met") else ""
+        steps.append(
+            [
+                f"分类施保：{inc['name']}（{inc['age']}岁）",
+                f"{inc['label']}：{std} × {_ratio_text(Decimal(inc['ratio']))} = {inc['amount']} 元{also}",
+            ]
+        )
+    if not increments:
+        steps.append(["分类施保", "无成员符合分类施保条件"])
+    base, increment, total = e["base"], e["increment"], e["total"]
+    steps.append(
+        [
+            "舍入",
+            f"四舍五入到{e['rounding_unit']}：补差 {e['base_exact']} → {base}，"
+            f"分类施保 {e['increment_exact']} → {increment}",
+        ]
+    )
+    steps.append(["合计", f"{base} + {increment} = {total} 元"])
+    return steps
 
 
 # --- category assessment (一次申请、一次性确认) ------------------------------------------------------------

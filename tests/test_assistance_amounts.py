@@ -18,6 +18,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from assistance import rules
+from core.benefits.calculators import explanation_steps
 from core.benefits.models import BenefitType, Parameter, PaymentLine
 from core.benefits.services import entitlement_create, payment_run_recalculate
 from core.registry.models import IncomeRecord, Person
@@ -346,7 +347,7 @@ def test_dibao_amount_table(regions, parameters_history, row: Row):
         Decimal(amount),
     )
     assert line.covered_persons == covered
-    assert line.explanation["steps"][-1] == ["合计", f"{base} + {increment} = {amount} 元"]
+    assert explanation_steps(line.explanation)[-1] == ["合计", f"{base} + {increment} = {amount} 元"]
 
 
 @pytest.mark.django_db
@@ -357,10 +358,10 @@ def test_explanation_reads_line_by_line(regions, parameters_history):
     _dibao_entitlement(household, people, MARCH_2024)
     run = payment_run_recalculate(benefit_type=BenefitType.objects.get(code="dibao"), month=MARCH_2024)
     explanation = PaymentLine.objects.get(run=run).explanation
-    labels = [label for label, _ in explanation["steps"]]
+    labels = [label for label, _ in explanation_steps(explanation)]
     assert labels[:2] == ["低保标准", "计入收入"]
     assert "月人均收入" in labels and "补差" in labels and "保底" in labels and labels[-1] == "合计"
-    steps = dict(explanation["steps"])
+    steps = dict(explanation_steps(explanation))
     assert steps["低保标准"] == "600.00 元/月（城镇，2021年7月1日起执行）"
     assert steps["补差"] == "(600.00 − 350.00) × 2 = 500.00 元"
     increment_step = steps[f"分类施保：{people[0].name}（72岁）"]
@@ -590,6 +591,6 @@ def test_explanation_of_a_repeating_per_capita_adds_up_by_hand(regions, paramete
     household, people = build(regions, "community11", (M(), M(), M()), (Inc("wage", "1000"),))
     _dibao_entitlement(household, people, MARCH_2024)
     run = payment_run_recalculate(benefit_type=BenefitType.objects.get(code="dibao"), month=MARCH_2024)
-    steps = dict(PaymentLine.objects.get(run=run).explanation["steps"])
+    steps = dict(explanation_steps(PaymentLine.objects.get(run=run).explanation))
     assert steps["月人均收入"] == "(1000.00 − 0.00) ÷ 3 = 333.33 元（显示保留两位小数，计算使用精确值）"
     assert steps["补差"] == "(600.00 − 333.33) × 3，即 600.00 × 3 − 1000.00 = 800.00 元"

@@ -222,7 +222,7 @@ def test_amount_is_explained_line_by_line(client, people, household):
     decision = services.dibao_approve(application=application, actor=people["chief"])
     # Computed by the registered 低保 calculator, the same computation as the payment run's
     assert decision.monthly_amount is not None and decision.monthly_amount > 0
-    steps = dict(decision.explanation["steps"])
+    steps = dict(calculators.explanation_steps(decision.explanation))
     assert "低保标准" in steps
     client.force_login(people["clerk"])
     page = client.get(reverse("assistance:dibao_detail", args=[application.pk])).content.decode()

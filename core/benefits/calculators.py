@@ -25,12 +25,17 @@ re-checks for 补发/扣回), then `compute` for every entitlement row of that m
 [label, value] pairs in the order of the computation (standard, per-capita income, members, base, each
 increment with its rule, floor, rounding, total). Values must be JSON-serialisable with Django's
 DjangoJSONEncoder (Decimals and dates are stored as strings); prefer preformatted strings ("600.00").
+
+A calculator whose steps are long sentences repeated on every line may store only the figures and
+`"steps_from": "<name>"`, with a renderer registered by `@register_steps("<name>")` that builds the
+steps from those figures when the explanation is shown (`explanation_steps`, used by every template
+that shows one). The 低保 calculator does: its sentences were 80 % of a 90,000-line run's stored bytes.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -96,7 +101,9 @@ class Calculator:
     def compute(
         self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date
     ) -> LineResult | None:
-        """The amount for one entitlement row in one month, computed in memory. None = nothing payable."""
+        """The amount for one entitlement row in one month, computed in memory from `facts` (never a
+        query here: the engine writes each line into an open COPY as soon as it is computed, and the
+        connection serves nothing else meanwhile). None = nothing payable."""
         raise NotImplementedError
 
 
@@ -113,6 +120,31 @@ def register_calculator(benefit_type_code: str) -> Callable[[type[Calculator]], 
         return cls
 
     return decorator
+
+
+_STEP_RENDERERS: dict[str, Callable[[Mapping], list]] = {}
+
+
+def register_steps(name: str) -> Callable:
+    """Function decorator: `@register_steps("dibao")` renders the steps of explanations stored with
+    `"steps_from": "dibao"` (a function of the explanation dict returning [[label, value], ...])."""
+
+    def decorator(function: Callable[[Mapping], list]) -> Callable[[Mapping], list]:
+        _STEP_RENDERERS[name] = function
+        return function
+
+    return decorator
+
+
+def explanation_steps(explanation: Any) -> list[list[str]]:
+    """The [label, value] steps of an explanation: stored ones, or rendered from its figures by the
+    renderer its `steps_from` names. [] when there are none (or the renderer is not registered)."""
+    if not isinstance(explanation, Mapping):
+        return []
+    if explanation.get("steps"):
+        return list(explanation["steps"])
+    renderer = _STEP_RENDERERS.get(explanation.get("steps_from") or "")
+    return renderer(explanation) if renderer else []
 
 
 def calculator_class(benefit_type_code: str) -> type[Calculator] | None:

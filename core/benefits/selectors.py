@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Left
 
 from .exceptions import ParameterNotFound, StandardNotFound
 from .models import BenefitType, Entitlement, Parameter, PaymentLine, PaymentRun, Standard
@@ -179,7 +180,41 @@ def _entitlement_rows(queryset: QuerySet) -> list[dict]:
     )
 
 
-def entitlements_in_force(benefit_type: BenefitType, month: datetime.date) -> list[dict]:
+#: Recalculation parts are streets: the first 9 digits of a 12-digit region code (县/区 6 + 街道/乡镇 3).
+PART_LENGTH = 9
+
+
+def part_of(region_code: str) -> str:
+    """The recalculation part (street) a region code belongs to."""
+    return region_code[:PART_LENGTH]
+
+
+def in_part(part: str | None, field: str = "region_code") -> Q:
+    """The rows whose region code belongs to a recalculation part (all rows when part is None). Every code
+    belongs to exactly one part: codes shorter than a street's (a district's own) form a part of their own
+    and match exactly, so parts never overlap. Served by the varchar_pattern_ops region indexes."""
+    if part is None:
+        return Q()
+    if len(part) == PART_LENGTH:
+        return Q(**{f"{field}__startswith": part})
+    return Q(**{field: part})
+
+
+def recalculation_parts(benefit_type: BenefitType) -> list[str]:
+    """The streets holding at least one entitlement of the type (any status), for per-street recalculation.
+    Every entitlement — in force, ended, or paid in a past run — lies in exactly one of them."""
+    return sorted(
+        Entitlement.objects.filter(benefit_type=benefit_type)
+        .annotate(part=Left("region_code", PART_LENGTH))
+        .values_list("part", flat=True)
+        .distinct()
+        .order_by()
+    )
+
+
+def entitlements_in_force(
+    benefit_type: BenefitType, month: datetime.date, part: str | None = None
+) -> list[dict]:
     """Entitlements paid for `month`: start_month <= month <= end_month (open end allowed), not suspended.
 
     An ENDED entitlement is still paid up to and including its end_month — end_month decides, the status
@@ -188,6 +223,7 @@ def entitlements_in_force(benefit_type: BenefitType, month: datetime.date) -> li
     queryset = Entitlement.objects.filter(
         _NOT_SUSPENDED,
         Q(end_month__isnull=True) | Q(end_month__gte=month),
+        in_part(part),
         benefit_type=benefit_type,
         start_month__lte=month,
     )
@@ -195,12 +231,13 @@ def entitlements_in_force(benefit_type: BenefitType, month: datetime.date) -> li
 
 
 def entitlements_in_force_between(
-    benefit_type: BenefitType, first: datetime.date, last: datetime.date
+    benefit_type: BenefitType, first: datetime.date, last: datetime.date, part: str | None = None
 ) -> list[dict]:
     """Entitlements in force in at least one month of [first, last]; filter a month with `row_in_force`."""
     queryset = Entitlement.objects.filter(
         _NOT_SUSPENDED,
         Q(end_month__isnull=True) | Q(end_month__gte=first),
+        in_part(part),
         benefit_type=benefit_type,
         start_month__lte=last,
     )

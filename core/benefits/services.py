@@ -13,14 +13,15 @@ import datetime
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import DO_NOTHING, Q, Sum, signals
+from django.db.models import DO_NOTHING, Count, Q, Sum, signals
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
 
@@ -32,6 +33,8 @@ from .selectors import (
     StandardsInForce,
     entitlements_in_force,
     entitlements_in_force_between,
+    in_part,
+    recalculation_parts,
     row_in_force,
     standards_in_force_by_month,
 )
@@ -259,77 +262,88 @@ def _line(run: PaymentRun, **values: Any) -> dict[str, Any]:
 
 
 def _regular_lines(
-    run: PaymentRun, computed: dict[int, _Computed], previous: dict[int, dict]
-) -> list[dict[str, Any]]:
-    """This month's lines with change flags against the previous month's run (新增 / 调标 / 停发)."""
-    lines = []
-    for entitlement_id, item in computed.items():
+    run: PaymentRun,
+    calculator: Calculator,
+    rows: list[dict],
+    facts: dict,
+    standards: StandardsInForce,
+    previous: dict[int, dict],
+) -> Iterator[dict[str, Any]]:
+    """This month's lines with change flags against the previous month's run (新增 / 调标 / 停发), yielded
+    as each is computed so that the COPY writing them runs while the next ones are computed."""
+    month = run.month
+    paid = set()
+    for row in rows:
+        result = _checked(calculator, row, calculator.compute(row, facts, standards, month), month)
+        if result is None or result.amount == 0:
+            continue
+        entitlement_id = row["id"]
+        paid.add(entitlement_id)
         before = previous.get(entitlement_id)
         if before is None:
             change = Change.NEW
-        elif before["amount"] != item.result.amount:
+        elif before["amount"] != result.amount:
             change = Change.CHANGED
-            item.result.explanation["previous_amount"] = f"{before['amount']:.2f}"
+            result.explanation["previous_amount"] = f"{before['amount']:.2f}"
         else:
             change = Change.UNCHANGED
-        lines.append(
-            _line(
-                run,
-                entitlement_id=entitlement_id,
-                household_id=_household_of(item.row),
-                person_id=item.row["person_id"],
-                region_code=item.row["region_code"],
-                line_type=LineType.REGULAR,
-                for_month=run.month,
-                covered_persons=item.result.covered_persons,
-                base_amount=item.result.base_amount,
-                increment_amount=item.result.increment_amount,
-                other_amount=item.result.other_amount,
-                amount=item.result.amount,
-                change=change,
-                explanation=item.result.explanation,
-            )
+        yield _line(
+            run,
+            entitlement_id=entitlement_id,
+            household_id=_household_of(row),
+            person_id=row["person_id"],
+            region_code=row["region_code"],
+            line_type=LineType.REGULAR,
+            for_month=month,
+            covered_persons=result.covered_persons,
+            base_amount=result.base_amount,
+            increment_amount=result.increment_amount,
+            other_amount=result.other_amount,
+            amount=result.amount,
+            change=change,
+            explanation=result.explanation,
         )
     # 停发: paid last month, nothing this month — a zero line so the roster shows who stopped and why.
     for entitlement_id, before in previous.items():
-        if entitlement_id in computed:
+        if entitlement_id in paid:
             continue
-        if before["end_month"] is not None and before["end_month"] < run.month:
+        if before["end_month"] is not None and before["end_month"] < month:
             reason = f"待遇已于{_cn_month(before['end_month'])}终止（{before['end_reason'] or '未注明原因'}）"
         elif before["status"] == Entitlement.Status.SUSPENDED:
             reason = "待遇暂停发放"
         else:
             reason = "本月计算金额为零"
-        lines.append(
-            _line(
-                run,
-                entitlement_id=entitlement_id,
-                household_id=before["household_id"],
-                person_id=before["person_id"],
-                region_code=before["region_code"],
-                line_type=LineType.REGULAR,
-                for_month=run.month,
-                covered_persons=0,
-                base_amount=ZERO,
-                increment_amount=ZERO,
-                other_amount=ZERO,
-                amount=ZERO,
-                change=Change.STOPPED,
-                explanation={
-                    "formula": f"本月停发：{reason}",
-                    "steps": [["上月发放金额", f"{before['amount']:.2f}"], ["本月发放金额", "0.00"]],
-                    "previous_amount": f"{before['amount']:.2f}",
-                    "stop_reason": reason,
-                    "month": run.month.isoformat(),
-                },
-            )
+        yield _line(
+            run,
+            entitlement_id=entitlement_id,
+            household_id=before["household_id"],
+            person_id=before["person_id"],
+            region_code=before["region_code"],
+            line_type=LineType.REGULAR,
+            for_month=month,
+            covered_persons=0,
+            base_amount=ZERO,
+            increment_amount=ZERO,
+            other_amount=ZERO,
+            amount=ZERO,
+            change=Change.STOPPED,
+            explanation={
+                "formula": f"本月停发：{reason}",
+                "steps": [["上月发放金额", f"{before['amount']:.2f}"], ["本月发放金额", "0.00"]],
+                "previous_amount": f"{before['amount']:.2f}",
+                "stop_reason": reason,
+                "month": month.isoformat(),
+            },
         )
-    return lines
 
 
-def _previous_month_paid(benefit_type: BenefitType, month: datetime.date) -> dict[int, dict]:
-    """The regular lines paid in the previous month's run (any status) — one query."""
+def _previous_month_paid(
+    benefit_type: BenefitType, month: datetime.date, part: str | None = None
+) -> dict[int, dict]:
+    """The regular lines paid in the previous month's run (any status) — one query. A part selects by
+    the entitlement's region (where it is recalculated now), not the line's (where it was paid)."""
     rows = PaymentLine.objects.filter(
+        in_part(part, "entitlement__region_code"),
         run__benefit_type=benefit_type,
         run__kind=PaymentRun.Kind.MONTHLY,
         run__month=add_months(month, -1),
@@ -360,13 +374,16 @@ def _previous_month_paid(benefit_type: BenefitType, month: datetime.date) -> dic
 
 
 def _paid_in_locked_runs(
-    benefit_type: BenefitType, months: list[datetime.date]
+    benefit_type: BenefitType, months: list[datetime.date], part: str | None = None
 ) -> dict[tuple[int, datetime.date], dict]:
     """What was paid per (entitlement, month) in locked runs: the month's regular line plus every 补发/扣回
     for that month in later locked runs — one aggregate query for all months."""
     rows = (
         PaymentLine.objects.filter(
-            run__benefit_type=benefit_type, run__status=PaymentRun.Status.LOCKED, for_month__in=months
+            in_part(part, "entitlement__region_code"),
+            run__benefit_type=benefit_type,
+            run__status=PaymentRun.Status.LOCKED,
+            for_month__in=months,
         )
         .values(
             "entitlement_id",
@@ -397,12 +414,13 @@ def _adjustment_lines(
     rows_by_month: dict[datetime.date, list[dict]],
     facts_by_month: dict[datetime.date, dict],
     standards_by_month: dict[datetime.date, StandardsInForce],
+    part: str | None = None,
 ) -> list[dict[str, Any]]:
     """补发/扣回: recompute each locked month with today's facts and standards; the difference against what
     was paid for that month becomes a line in this run with for_month = the original month."""
     if not locked_months:
         return []
-    paid = _paid_in_locked_runs(calculator.benefit_type, locked_months)
+    paid = _paid_in_locked_runs(calculator.benefit_type, locked_months, part)
     paid_by_month: dict[datetime.date, dict[int, dict]] = defaultdict(dict)
     for (entitlement_id, for_month), r in paid.items():
         paid_by_month[for_month][entitlement_id] = r
@@ -483,10 +501,11 @@ def _adjustment_lines(
     return lines
 
 
-def _write_lines(lines: list[dict[str, Any]]) -> None:
-    """Bulk insert: COPY through psycopg on PostgreSQL, bulk_create (batches of 2000) elsewhere."""
-    if not lines:
-        return
+def _write_lines(lines: Iterable[dict[str, Any]]) -> int:
+    """Bulk insert, consuming `lines` as they are produced: COPY through psycopg on PostgreSQL (the server
+    parses and indexes each row while the next ones are computed), bulk_create in batches of 2000
+    elsewhere. Returns the number of lines written."""
+    written = 0
     if connection.vendor == "postgresql":
         from psycopg import sql
 
@@ -501,22 +520,28 @@ def _write_lines(lines: list[dict[str, Any]]) -> None:
                 values = [line[name] for name in _LINE_COLUMNS]
                 values[-1] = encode(values[-1])
                 copy.write_row(values)
-    else:
-        PaymentLine.objects.bulk_create(
-            (PaymentLine(**{**line, "explanation": _jsonable(line["explanation"])}) for line in lines),
-            batch_size=2000,
-        )
+                written += 1
+        return written
+    batch: list[PaymentLine] = []
+    for line in lines:
+        batch.append(PaymentLine(**{**line, "explanation": _jsonable(line["explanation"])}))
+        if len(batch) == 2000:
+            PaymentLine.objects.bulk_create(batch)
+            written, batch = written + len(batch), []
+    PaymentLine.objects.bulk_create(batch)
+    return written + len(batch)
 
 
-def _delete_draft_lines(run: PaymentRun) -> None:
-    """Delete a draft run's lines with one DELETE statement.
+def _delete_draft_lines(run: PaymentRun, part: str | None = None) -> None:
+    """Delete a draft run's lines (of one part: the lines of the entitlements in that street) with one
+    DELETE statement.
 
     QuerySet.delete() loads every line as a model instance (decoding its explanation JSON) to look for
     protected or cascading references as soon as any model points at PaymentLine — assistance's 临时救助
     case does, with PROTECT — which took 15 of the 42 seconds of a 90,000-line 低保 run and 2 GB of
     memory. Here each referencing model is asked once whether it references a line of this run; only then
     (or when delete signals listen) does the collector run, with its usual ProtectedError."""
-    lines = PaymentLine.objects.filter(run=run)
+    lines = PaymentLine.objects.filter(in_part(part, "entitlement__region_code"), run=run)
     needs_collector = signals.pre_delete.has_listeners(PaymentLine) or signals.post_delete.has_listeners(
         PaymentLine
     )
@@ -526,16 +551,19 @@ def _delete_draft_lines(run: PaymentRun) -> None:
         if relation.on_delete is DO_NOTHING:
             continue
         needs_collector = relation.related_model._base_manager.filter(
-            **{f"{relation.field.name}__run": run}
+            **{f"{relation.field.name}__in": lines}
         ).exists()
     if needs_collector:
         lines.delete()
         return
+    table = connection.ops.quote_name(PaymentLine._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {connection.ops.quote_name(PaymentLine._meta.db_table)} WHERE run_id = %s",  # noqa: S608
-            [run.pk],
-        )
+        if part is None:
+            cursor.execute(f"DELETE FROM {table} WHERE run_id = %s", [run.pk])  # noqa: S608
+        else:
+            # One statement without loading the lines: the ids come from a subquery Django compiles.
+            ids_sql, ids_params = lines.values("pk").query.sql_with_params()
+            cursor.execute(f"DELETE FROM {table} WHERE id IN ({ids_sql})", ids_params)  # noqa: S608
 
 
 def _locked_months_to_check(benefit_type: BenefitType, month: datetime.date) -> list[datetime.date]:
@@ -550,64 +578,140 @@ def _locked_months_to_check(benefit_type: BenefitType, month: datetime.date) -> 
     )
 
 
-@transaction.atomic
-def payment_run_recalculate(*, benefit_type: BenefitType, month: datetime.date, actor=None) -> PaymentRun:
-    """(Re)calculate the monthly draft run of a benefit type: regular lines for the entitlements in force,
-    change flags against the previous month, and 补发/扣回 lines for the locked months of the past year.
-    Idempotent: running it twice writes identical lines. Refuses a locked run."""
-    month = month_start(month)
+def _recalculate_part(run: PaymentRun, calculator: Calculator, part: str | None) -> int:
+    """Replace the draft run's lines of one part (a street; None = every entitlement) with freshly computed
+    ones: regular lines with change flags, then 补发/扣回 for the locked months of the past year. Reads
+    entitlements, standards and facts once for all the part's rows; returns the number of lines written."""
+    benefit_type, month = calculator.benefit_type, run.month
+    # Given: entitlements, standards and facts, each read once for all rows.
+    locked_months = _locked_months_to_check(benefit_type, month)
+    if locked_months:
+        rows = entitlements_in_force_between(benefit_type, locked_months[0], month, part)
+    else:
+        rows = entitlements_in_force(benefit_type, month, part)
+    rows_by_month = {m: [r for r in rows if row_in_force(r, m)] for m in [*locked_months, month]}
+    standards_by_month = standards_in_force_by_month(benefit_type, list(rows_by_month))
+    facts_by_month = calculator.load_facts_by_month(rows_by_month)
+    previous = _previous_month_paid(benefit_type, month, part)
+    adjustments = _adjustment_lines(
+        run, calculator, locked_months, rows_by_month, facts_by_month, standards_by_month, part
+    )
+
+    # When/then: the draft's lines of the part are replaced; this month's lines are computed in memory
+    # and written as they come (a calculation error rolls the whole transaction back).
+    _delete_draft_lines(run, part)
+    regular = _regular_lines(
+        run,
+        calculator,
+        rows_by_month[month],
+        facts_by_month.get(month, {}),
+        standards_by_month[month],
+        previous,
+    )
+    return _write_lines(chain(regular, adjustments))
+
+
+def _draft_run(benefit_type: BenefitType, month: datetime.date) -> PaymentRun:
     if not benefit_type.is_monthly:
         raise BenefitsError(f"「{benefit_type.name}」不是按月发放的待遇，不能生成月度发放批次。")
-    calculator = get_calculator(benefit_type)
     run, _ = PaymentRun.objects.get_or_create(
         benefit_type=benefit_type,
         month=month,
         kind=PaymentRun.Kind.MONTHLY,
         defaults={"title": f"{benefit_type.name}{_cn_month(month)}发放"},
     )
-    run = PaymentRun.objects.select_for_update().get(pk=run.pk)
+    return run
+
+
+def _refuse_locked(run: PaymentRun) -> None:
     if run.status == PaymentRun.Status.LOCKED:
         raise PaymentRunLocked(f"{run}发放批次已锁定，不能重新计算；更正请在下月批次中以补发/扣回处理。")
 
-    # Given: entitlements, standards and facts, each read once for all rows.
-    locked_months = _locked_months_to_check(benefit_type, month)
-    if locked_months:
-        rows = entitlements_in_force_between(benefit_type, locked_months[0], month)
-    else:
-        rows = entitlements_in_force(benefit_type, month)
-    rows_by_month = {m: [r for r in rows if row_in_force(r, m)] for m in [*locked_months, month]}
-    standards_by_month = standards_in_force_by_month(benefit_type, list(rows_by_month))
-    facts_by_month = calculator.load_facts_by_month(rows_by_month)
-    previous = _previous_month_paid(benefit_type, month)
 
-    # When: computed in memory.
-    computed = _compute_month(
-        calculator, rows_by_month[month], facts_by_month.get(month, {}), standards_by_month[month], month
+def _stamp_totals(run: PaymentRun, actor) -> PaymentRun:
+    """The run's totals from its lines (one aggregate query) and the calculation stamp."""
+    sums = PaymentLine.objects.filter(run=run).aggregate(
+        lines=Count("pk", filter=~Q(amount=0)),
+        adjustments=Count("pk", filter=~Q(line_type=LineType.REGULAR)),
+        total=Sum("amount"),
+        adjustment_total=Sum("amount", filter=~Q(line_type=LineType.REGULAR)),
     )
-    lines = _regular_lines(run, computed, previous)
-    adjustments = _adjustment_lines(
-        run, calculator, locked_months, rows_by_month, facts_by_month, standards_by_month
-    )
-
-    # Then: replace the draft's lines in bulk and update the totals.
-    _delete_draft_lines(run)
-    _write_lines(lines + adjustments)
-    run.line_count = sum(1 for line in lines if line["amount"] != 0) + len(adjustments)
-    run.adjustment_total = sum((line["amount"] for line in adjustments), ZERO)
-    run.total_amount = sum((line["amount"] for line in lines), ZERO) + run.adjustment_total
+    run.line_count = sums["lines"]
+    run.adjustment_total = sums["adjustment_total"] or ZERO
+    run.total_amount = sums["total"] or ZERO
     run.calculated_at = timezone.now()
     run.calculated_by = actor if getattr(actor, "pk", None) else None
     run.save(
         update_fields=["line_count", "adjustment_total", "total_amount", "calculated_at", "calculated_by"]
     )
     logger.info(
-        "payment run %s recalculated: %s lines, %s adjustments, total %s",
+        "payment run %s recalculated: %s lines (%s adjustments), total %s",
         run.pk,
-        len(lines),
-        len(adjustments),
+        run.line_count,
+        sums["adjustments"],
         run.total_amount,
     )
     return run
+
+
+@transaction.atomic
+def payment_run_recalculate(*, benefit_type: BenefitType, month: datetime.date, actor=None) -> PaymentRun:
+    """(Re)calculate the monthly draft run of a benefit type in one transaction: regular lines for the
+    entitlements in force, change flags against the previous month, and 补发/扣回 lines for the locked
+    months of the past year. Idempotent: running it twice writes identical lines. Refuses a locked run.
+    For a city, `payment_run_recalculate_parts` does the same street by street on several workers."""
+    month = month_start(month)
+    calculator = get_calculator(benefit_type)
+    run = PaymentRun.objects.select_for_update().get(pk=_draft_run(benefit_type, month).pk)
+    _refuse_locked(run)
+    _recalculate_part(run, calculator, None)
+    return _stamp_totals(run, actor)
+
+
+# --- per street, on several workers (core.benefits.tasks.recalculate_run_by_street) ----------------------
+
+
+@transaction.atomic
+def payment_run_start_parts(
+    *, benefit_type: BenefitType, month: datetime.date
+) -> tuple[PaymentRun, list[str]]:
+    """First step of a recalculation street by street: the draft run, marked as being calculated
+    (calculated_at cleared, so it cannot be locked until `payment_run_finish_parts` stamps it), and the
+    streets to recalculate (`recalculation_parts`: every street holding an entitlement of the type)."""
+    month = month_start(month)
+    get_calculator(benefit_type)  # refuse a type without a calculator before anything is queued
+    run = PaymentRun.objects.select_for_update().get(pk=_draft_run(benefit_type, month).pk)
+    _refuse_locked(run)
+    run.calculated_at = None
+    run.save(update_fields=["calculated_at"])
+    return run, recalculation_parts(benefit_type)
+
+
+@transaction.atomic
+def payment_run_recalculate_part(*, run_id: int, part: str) -> int:
+    """Recalculate one street of a run started by `payment_run_start_parts`, in its own transaction.
+
+    The run row is held FOR SHARE: parts run side by side, while a lock (FOR UPDATE) waits for them. A part
+    is idempotent like the whole run (its lines are deleted and rewritten), so a failed part is simply
+    run again. Returns the number of lines written."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(PaymentRun._meta.db_table)
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [run_id])  # noqa: S608
+    run = PaymentRun.objects.select_related("benefit_type").get(pk=run_id)
+    _refuse_locked(run)
+    if run.calculated_at is not None:
+        raise BenefitsError(f"{run}发放批次未处于分街道计算中，请从头重新计算。")
+    return _recalculate_part(run, get_calculator(run.benefit_type), part)
+
+
+@transaction.atomic
+def payment_run_finish_parts(*, run_id: int, actor=None) -> PaymentRun:
+    """Last step (the chord's callback): the run's totals from all its lines, and the calculation stamp
+    that makes it lockable again."""
+    run = PaymentRun.objects.select_for_update().get(pk=run_id)
+    _refuse_locked(run)
+    return _stamp_totals(run, actor)
 
 
 def can_lock(run: PaymentRun, user) -> bool:

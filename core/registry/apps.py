@@ -7,7 +7,10 @@ class RegistryConfig(AppConfig):
     verbose_name = "户籍与人员"
 
     def ready(self) -> None:
+        from core import lookups
         from core.accounts.navigation import NavItem, register_nav
+
+        lookups.register()  # `field__any_of=ids` for the set-based readers (core/lookups.py)
 
         section = ("registry", "户籍与人员")
         register_nav(

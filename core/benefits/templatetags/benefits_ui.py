@@ -9,6 +9,7 @@ from django import template
 
 from core.registry.choices import AreaType
 
+from ..calculators import explanation_steps as _explanation_steps
 from ..models import Standard
 
 register = template.Library()
@@ -38,9 +39,35 @@ EXPLANATION_LABELS = {
     "adjustment_reason": "补发/扣回原因",
     "rounding": "取整规则",
     "total": "合计金额（元）",
+    "standard_amount": "低保标准（元/月）",
+    "counted_income": "计入收入（元/月）",
+    "excluded_income": "不计入收入（元/月）",
+    "deducted_income": "扣减（元/月）",
+    "single_cover": "单人保",
+    "floor_applied": "按保底发放",
+    "increment": "分类施保金额（元）",
 }
-# Shown elsewhere (formula, steps, nested recomputation) or meaningless to a caseworker.
-HIDDEN = {"formula", "steps", "recomputed", "standard_id"}
+# Shown elsewhere (formula, steps, nested recomputation), only the figures the steps are rendered from
+# (core.benefits.calculators.explanation_steps), or meaningless to a caseworker.
+HIDDEN = {
+    "formula",
+    "steps",
+    "recomputed",
+    "standard_id",
+    "steps_from",
+    "standard_text",
+    "outcome",
+    "per_capita_rounded",
+    "net_income",
+    "gap",
+    "gap_each",
+    "floor_ratio",
+    "floor_each",
+    "floor_total",
+    "base_exact",
+    "increment_exact",
+    "rounding_unit",
+}
 MONTH_KEYS = {"month", "original_month"}
 DATE_KEYS = {"standard_effective_from"}
 
@@ -60,6 +87,15 @@ def _display(key: str, value) -> str:
         return dict(AreaType.choices).get(value, "不分城乡")
     if isinstance(value, bool):
         return "是" if value else "否"
+    if key == "increments" and isinstance(value, list):
+        return (
+            "；".join(
+                f"{i.get('name', '')}：{i.get('label', '')} {i.get('amount', '')} 元"
+                for i in value
+                if isinstance(i, dict)
+            )
+            or "无"
+        )
     if isinstance(value, list):
         parts = []
         for item in value:
@@ -80,7 +116,9 @@ def explanation(data, nested: bool = False):
     """{% explanation line.explanation %} — formula, steps, then the other facts with Chinese labels."""
     data = data if isinstance(data, dict) else {}
     steps = [
-        (str(s[0]), str(s[1])) for s in data.get("steps") or [] if isinstance(s, list | tuple) and len(s) >= 2
+        (str(s[0]), str(s[1]))
+        for s in _explanation_steps(data)
+        if isinstance(s, list | tuple) and len(s) >= 2
     ]
     facts = [
         (EXPLANATION_LABELS.get(key, key), _display(key, value))
@@ -94,3 +132,9 @@ def explanation(data, nested: bool = False):
         "recomputed": data.get("recomputed") if not nested else None,
         "nested": nested,
     }
+
+
+@register.filter
+def explanation_steps(data) -> list:
+    """{{ explanation|explanation_steps }}: stored steps, or those rendered from the stored figures."""
+    return _explanation_steps(data)
