@@ -23,6 +23,7 @@ from core.benefits.calculators import (
     round_amount,
 )
 from core.benefits.exceptions import (
+    BenefitsError,
     CalculatorNotRegistered,
     ParameterNotFound,
     PaymentRunLocked,
@@ -39,7 +40,9 @@ from core.benefits.models import (
 )
 from core.benefits.selectors import (
     entitlements_in_force,
+    in_part,
     parameter_value,
+    recalculation_parts,
     standard_in_force,
     standards_in_force_map,
 )
@@ -481,13 +484,111 @@ def test_tasks_recalculate_and_next_month(subsidy, regions, chief):
     run = PaymentRun.objects.get(pk=result["run_id"])
     assert run.calculated_by == chief
 
+    # The monthly job recalculates next month street by street (eager here: the chord runs inline)
     first = tasks.recalculate_all_for_next_month.delay().get()
+    (mine,) = [r for r in first if r["benefit_type"] == "test_subsidy"]
+    next_run = PaymentRun.objects.get(pk=mine["run_id"])
+    assert mine["parts"] == 1 and next_run.calculated_at is not None
+    assert (next_run.line_count, next_run.total_amount) == (1, Decimal("600.00"))
     second = tasks.recalculate_all_for_next_month.delay().get()
-    assert [r for r in first if r["benefit_type"] == "test_subsidy"] == [
-        r for r in second if r["benefit_type"] == "test_subsidy"
-    ]
-    (mine,) = [r for r in second if r["benefit_type"] == "test_subsidy"]
-    assert mine["line_count"] == 1
+    (again,) = [r for r in second if r["benefit_type"] == "test_subsidy"]
+    assert again["run_id"] == mine["run_id"]
+    assert PaymentLine.objects.filter(run=next_run).count() == 1
+
+
+# --- per street (Celery chord) ---------------------------------------------------------------------
+
+
+def _by_street(bt, month, actor=None):
+    started = tasks.recalculate_run_by_street.delay(bt.code, month.isoformat(), getattr(actor, "pk", None))
+    return PaymentRun.objects.get(pk=started.get()["run_id"]), started.get()["parts"]
+
+
+def test_recalculation_by_street_equals_the_whole_run(subsidy, regions, chief):
+    # Given March locked for households in both streets, then in April: a raised standard (补发), a
+    # household that stopped (停发), one that moved to the other street, and a new one
+    households = {}
+    for key in ("community11", "community12", "community21", "community22"):
+        households[key] = household_entitlement(subsidy, regions[key], size=2)
+    services.payment_run_lock(run=recalc(subsidy, MARCH), actor=chief)
+    Standard.objects.filter(benefit_type=subsidy, area_type="urban").update(
+        effective_to=datetime.date(2026, 2, 28)
+    )
+    Standard.objects.create(benefit_type=subsidy, area_type="urban", amount=650, effective_from=MARCH)
+    services.entitlement_end(
+        entitlement=households["community12"][1], last_month=MARCH, reason="收入超标", actor=None
+    )
+    Entitlement.objects.filter(pk=households["community22"][1].pk).update(
+        region_code=regions["community11"].code
+    )
+    household_entitlement(subsidy, regions["community21"], size=1, start=APRIL)
+
+    # When April is calculated in one transaction, then street by street
+    whole = snapshot(recalc(subsidy, APRIL))
+    whole_run = PaymentRun.objects.get(benefit_type=subsidy, month=APRIL)
+    totals = (whole_run.line_count, whole_run.total_amount, whole_run.adjustment_total)
+    run, parts = _by_street(subsidy, APRIL, chief)
+
+    # Then: two streets, the same lines, the same totals, stamped by the chord's callback
+    assert parts == 2
+    assert run.pk == whole_run.pk
+    assert snapshot(run) == whole
+    assert (run.line_count, run.total_amount, run.adjustment_total) == totals
+    assert run.calculated_by == chief and run.calculated_at is not None
+    assert {line[4] for line in whole} >= {LT.REGULAR, LT.BACK_PAY}
+    assert any(line[11] == CH.STOPPED for line in whole)
+
+
+def test_a_run_cannot_be_locked_while_streets_are_calculated(subsidy, regions, chief):
+    household_entitlement(subsidy, regions["community11"])
+    run = recalc(subsidy, MARCH)
+    run, parts = services.payment_run_start_parts(benefit_type=subsidy, month=MARCH)
+    assert parts == [regions["community11"].code[:9]]
+    assert run.calculated_at is None and not services.can_lock(run, chief)
+    with pytest.raises(BenefitsError, match="尚未计算"):
+        services.payment_run_lock(run=run, actor=chief)
+    # A street recalculated twice, or a count that does not add up, stops the callback
+    services.payment_run_recalculate_part(run_id=run.pk, part=parts[0])
+    with pytest.raises(BenefitsError, match="分街道计算结果不一致"):
+        tasks.finish_run_parts([1, 1], run.pk)
+    assert tasks.finish_run_parts([1], run.pk)["line_count"] == 1
+    # A part of a run that is not being calculated street by street is refused
+    with pytest.raises(BenefitsError, match="未处于分街道计算中"):
+        services.payment_run_recalculate_part(run_id=run.pk, part=parts[0])
+
+
+def test_streets_partition_region_codes(subsidy, regions):
+    household_entitlement(subsidy, regions["community11"])
+    household_entitlement(subsidy, regions["community21"])
+    short = household_entitlement(subsidy, regions["community12"])[1]
+    Entitlement.objects.filter(pk=short.pk).update(region_code=regions["district"].code[:6])
+    parts = recalculation_parts(subsidy)
+    assert parts == sorted([regions["district"].code[:6], "220106001", "220106002"])
+    every = Entitlement.objects.filter(benefit_type=subsidy)
+    counted = [every.filter(in_part(part)).count() for part in parts]
+    assert counted == [1, 1, 1]  # the district-level code is its own part, not a prefix of the streets
+
+
+def test_street_part_query_count_does_not_grow(subsidy, regions):
+    run_id = None
+    counts = []
+    for size in (3, 30):
+        for _ in range(size):
+            household_entitlement(subsidy, regions["community11"], size=1)
+        run, parts = services.payment_run_start_parts(benefit_type=subsidy, month=MARCH)
+        run_id = run.pk
+        with CaptureQueriesContext(connection) as ctx:
+            services.payment_run_recalculate_part(run_id=run_id, part=parts[0])
+        counts.append(
+            len(
+                [
+                    q
+                    for q in ctx.captured_queries
+                    if not q["sql"].startswith('INSERT INTO "benefits_paymentline"')
+                ]
+            )
+        )
+    assert counts[0] == counts[1] <= 15
 
 
 def test_death_subscriber_is_registered():

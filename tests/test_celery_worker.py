@@ -19,13 +19,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from celery.result import EagerResult
+from celery.result import AsyncResult, EagerResult
 from django.conf import settings
 
 from core.benefits import services
 from core.benefits.calculators import FixedStandardCalculator, register_calculator
 from core.benefits.models import BenefitType, PaymentLine, PaymentRun, Standard
-from core.benefits.tasks import recalculate_run
+from core.benefits.tasks import recalculate_run, recalculate_run_by_street
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/15"
@@ -72,9 +72,10 @@ def _reset_app_connections(app) -> None:
     app._local = threading.local()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def celery_worker_process():
-    """Start a worker on a private queue, wait until it answers a ping, stop it at teardown."""
+    """Start a worker on a private queue, wait until it answers a ping, stop it at teardown (once for the
+    module: the tests share the worker; each has its own committed data, flushed after it)."""
     if not _redis_reachable():
         pytest.skip(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT}; the real-worker test needs it")
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
@@ -90,6 +91,7 @@ def celery_worker_process():
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_RESULT_BACKEND": REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_TASK_DEFAULT_QUEUE": tag,  # the parts a task sends itself stay on this worker's queue
         "DATABASE_URL": _test_database_url(),
     }
     log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
@@ -154,10 +156,9 @@ def celery_worker_process():
         os.unlink(log.name)
 
 
-def test_worker_recalculates_a_run(regions, celery_worker_process):
+def _committed_entitlements(regions) -> BenefitType:
     from tests.factories import household_with_members
 
-    # Given committed entitlements
     bt = BenefitType.objects.create(code="test_worker_fixed", name="测试定额（后台任务）")
     Standard.objects.create(benefit_type=bt, amount=Decimal("250"), effective_from=datetime.date(2020, 1, 1))
     for region in ("community11", "community12", "community21"):
@@ -169,6 +170,12 @@ def test_worker_recalculates_a_run(regions, celery_worker_process):
             area_type=household.area_type,
             start_month=MARCH,
         )
+    return bt
+
+
+def test_worker_recalculates_a_run(regions, celery_worker_process):
+    # Given committed entitlements
+    bt = _committed_entitlements(regions)
     # When the worker runs the recalculation (twice: the task is safe to repeat)
     result = recalculate_run.delay("test_worker_fixed", "2026-03")
     assert not isinstance(result, EagerResult)
@@ -180,3 +187,18 @@ def test_worker_recalculates_a_run(regions, celery_worker_process):
     assert summary["line_count"] == again["line_count"] == 3
     assert PaymentLine.objects.filter(run=run).count() == 3
     assert run.total_amount == Decimal("750.00")
+
+
+def test_worker_recalculates_street_by_street(regions, celery_worker_process):
+    # Given committed entitlements in two streets
+    bt = _committed_entitlements(regions)
+    # When the worker starts the per-street recalculation: one task per street, then the chord's callback
+    started = recalculate_run_by_street.delay("test_worker_fixed", "2026-03").get(timeout=60)
+    assert started["parts"] == 2
+    summary = AsyncResult(started["finish_id"], app=celery_worker_process).get(timeout=60)
+    # Then the callback summed both streets and stamped the run
+    run = PaymentRun.objects.get(benefit_type=bt, month=MARCH)
+    assert summary["run_id"] == run.pk and summary["parts"] == 2
+    assert summary["line_count"] == run.line_count == 3
+    assert run.total_amount == Decimal("750.00") and run.calculated_at is not None
+    assert PaymentLine.objects.filter(run=run).count() == 3

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import chord, shared_task
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from . import services
 from .calculators import calculator_class
-from .models import BenefitType, PaymentRun
+from .exceptions import BenefitsError
+from .models import BenefitType, PaymentLine, PaymentRun
 from .months import add_months, month_start, parse_month
 
 logger = logging.getLogger(__name__)
@@ -39,9 +40,46 @@ def recalculate_run(benefit_type_code: str, month_iso: str, actor_id: int | None
     return _summary(run)
 
 
+@shared_task(name="benefits.recalculate_run_by_street")
+def recalculate_run_by_street(benefit_type_code: str, month_iso: str, actor_id: int | None = None) -> dict:
+    """Recalculate a monthly draft run street by street on every worker: one `recalculate_run_part` task
+    per street, in parallel, and a chord whose callback (`finish_run_parts`) sums the parts, checks them
+    against the run's lines and stamps the run. Until then the run cannot be locked (calculated_at is
+    cleared). Returns the run, the number of streets and the id of the callback's result."""
+    benefit_type = BenefitType.objects.get(code=benefit_type_code)
+    run, parts = services.payment_run_start_parts(benefit_type=benefit_type, month=parse_month(month_iso))
+    header = [recalculate_run_part.si(run.pk, part) for part in parts]
+    result = chord(header)(finish_run_parts.s(run.pk, actor_id)) if header else None
+    if result is None:  # no entitlement at all: an empty run, stamped at once
+        finish_run_parts([], run.pk, actor_id)
+    return {"run_id": run.pk, "parts": len(parts), "finish_id": result.id if result is not None else None}
+
+
+@shared_task(name="benefits.recalculate_run_part")
+def recalculate_run_part(run_id: int, part: str) -> int:
+    """One street of a run (core.benefits.services.payment_run_recalculate_part): lines written."""
+    return services.payment_run_recalculate_part(run_id=run_id, part=part)
+
+
+@shared_task(name="benefits.finish_run_parts")
+def finish_run_parts(lines_per_part: list[int], run_id: int, actor_id: int | None = None) -> dict:
+    """The chord's callback: the parts' line counts must add up to the run's lines (a street recalculated
+    twice or skipped would show here), then the run's totals and stamp."""
+    written = sum(lines_per_part)
+    stored = PaymentLine.objects.filter(run_id=run_id).count()
+    if written != stored:
+        raise BenefitsError(
+            f"分街道计算结果不一致：各街道共写入 {written} 笔，批次中有 {stored} 笔，请重新计算。"
+        )
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    run = services.payment_run_finish_parts(run_id=run_id, actor=actor)
+    return {**_summary(run), "parts": len(lines_per_part)}
+
+
 @shared_task(name="benefits.recalculate_all_for_next_month")
 def recalculate_all_for_next_month() -> list[dict]:
-    """Draft next month's run of every monthly benefit type (CELERY_BEAT_SCHEDULE, the 20th of each month).
+    """Draft next month's run of every monthly benefit type (CELERY_BEAT_SCHEDULE, the 20th of each month),
+    street by street on every worker (recalculate_run_by_street).
 
     A type without a registered calculator, or whose run is already locked, is skipped and logged."""
     month = add_months(month_start(timezone.localdate()), 1)
@@ -58,6 +96,6 @@ def recalculate_all_for_next_month() -> list[dict]:
         ).exists():
             logger.info("run %s %s already locked; skipped", benefit_type.code, month)
             continue
-        run = services.payment_run_recalculate(benefit_type=benefit_type, month=month)
-        results.append(_summary(run))
+        started = recalculate_run_by_street(benefit_type.code, month.isoformat())
+        results.append({"benefit_type": benefit_type.code, "month": month.isoformat(), **started})
     return results
