@@ -237,32 +237,63 @@ def naive(types: list[BenefitType], total_entitlements: int) -> tuple[float, int
     return elapsed, len(sample)
 
 
-def _worker_init() -> None:
-    from django.db import connections
-
-    connections.close_all()  # a forked worker opens its own connection
+CELERY_URL = os.environ.get("BENCH_CELERY_URL", "redis://127.0.0.1:6379/14")
+QUEUE = f"bench-recalc-{os.getpid()}"
 
 
-def _recalculate(code: str) -> None:
-    payment_run_recalculate(benefit_type=BenefitType.objects.get(code=code), month=MONTH)
+def celery_workers(types: list[BenefitType], processes: int) -> float:
+    """The five runs street by street (benefits.recalculate_run_by_street: one task per street, a chord
+    summing them) on a real Celery worker with `processes` prefork processes over Redis, against this
+    database: seconds from sending the five tasks to the last chord callback."""
+    import signal
+    import subprocess
 
+    from celery.result import AsyncResult
 
-def two_workers(types: list[BenefitType]) -> float:
-    """The five runs as five tasks (benefits.recalculate_run, one per benefit type) on two worker
-    processes, largest first — what two Celery workers do with the existing per-type tasks. Not per
-    street: 低保 is ~60 % of the work and stays on one worker, which bounds the speed-up."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from config.celery_app import app
+    from core.benefits.tasks import recalculate_run_by_street
 
-    from django.db import connections
-
-    connections.close_all()
-    started = time.perf_counter()
-    with ProcessPoolExecutor(
-        2, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init
-    ) as pool:
-        list(pool.map(_recalculate, [bt.code for bt in types]))  # dibao (sort_order 10) goes first
-    return time.perf_counter() - started
+    env = {
+        **os.environ,
+        # As in production: persistent database connections (CONN_MAX_AGE) and DEBUG off.
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "bench-only-" + os.urandom(8).hex(),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "CELERY_BROKER_URL": CELERY_URL,
+        "CELERY_RESULT_BACKEND": CELERY_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_TASK_DEFAULT_QUEUE": QUEUE,  # the parts the start task sends go to this worker too
+    }
+    name = f"{QUEUE}-{processes}@localhost"
+    worker = subprocess.Popen(  # noqa: S603 — fixed local command
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", str(processes), "-Q", QUEUE]
+        + ["-n", name, "-l", "warning", "--without-gossip", "--without-mingle", "--prefetch-multiplier", "1"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    app.conf.update(
+        broker_url=CELERY_URL, result_backend=CELERY_URL, task_always_eager=False, task_default_queue=QUEUE
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not app.control.ping(destination=[name], timeout=1.0):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Celery worker ({processes} processes) did not start")
+        started = time.perf_counter()
+        sent = [recalculate_run_by_street.delay(bt.code, MONTH.isoformat()) for bt in types]
+        finish_ids = [result.get(timeout=600)["finish_id"] for result in sent]
+        for finish_id in finish_ids:
+            AsyncResult(finish_id, app=app).get(timeout=1800)
+        return time.perf_counter() - started
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
 
 
 def main() -> None:
@@ -277,7 +308,8 @@ def main() -> None:
         engine_times.append(seconds)
         seconds, sql_totals = sql_baseline(types)
         sql_times.append(seconds)
-    workers2_s = two_workers(types)
+    workers1_s = celery_workers(types, 1)
+    workers2_s = celery_workers(types, 2)
     naive_seconds, sample = naive(types, total)
     naive_full = naive_seconds / sample * total
     result = {
@@ -290,6 +322,7 @@ def main() -> None:
         "engine_lines": engine_totals,
         "sql_lines": sql_totals,
         "totals_match": engine_totals == sql_totals,
+        "workers1_s": workers1_s,
         "workers2_s": workers2_s,
     }
     print(json.dumps(result, default=lambda v: str(v) if isinstance(v, Decimal) else v))

@@ -342,11 +342,18 @@ def _previous_month_paid(
 ) -> dict[int, dict]:
     """The regular lines paid in the previous month's run (any status) — one query. A part selects by
     the entitlement's region (where it is recalculated now), not the line's (where it was paid)."""
+    previous_run = (
+        PaymentRun.objects.filter(
+            benefit_type=benefit_type, kind=PaymentRun.Kind.MONTHLY, month=add_months(month, -1)
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if previous_run is None:
+        return {}
     rows = PaymentLine.objects.filter(
         in_part(part, "entitlement__region_code"),
-        run__benefit_type=benefit_type,
-        run__kind=PaymentRun.Kind.MONTHLY,
-        run__month=add_months(month, -1),
+        run_id=previous_run,
         line_type=LineType.REGULAR,
         amount__gt=0,
     ).values(
@@ -541,7 +548,16 @@ def _delete_draft_lines(run: PaymentRun, part: str | None = None) -> None:
     case does, with PROTECT — which took 15 of the 42 seconds of a 90,000-line 低保 run and 2 GB of
     memory. Here each referencing model is asked once whether it references a line of this run; only then
     (or when delete signals listen) does the collector run, with its usual ProtectedError."""
-    lines = PaymentLine.objects.filter(in_part(part, "entitlement__region_code"), run=run)
+    lines = PaymentLine.objects.filter(run=run).order_by()
+    if part is not None:
+        # The part's entitlements, any status (region index), then their lines of this run through the
+        # (run, entitlement, …) unique index: a subquery instead made PostgreSQL scan the whole run.
+        in_street = list(
+            Entitlement.objects.filter(in_part(part), benefit_type_id=run.benefit_type_id)
+            .order_by()
+            .values_list("pk", flat=True)
+        )
+        lines = lines.filter(entitlement__any_of=in_street)
     needs_collector = signals.pre_delete.has_listeners(PaymentLine) or signals.post_delete.has_listeners(
         PaymentLine
     )
@@ -560,6 +576,11 @@ def _delete_draft_lines(run: PaymentRun, part: str | None = None) -> None:
     with connection.cursor() as cursor:
         if part is None:
             cursor.execute(f"DELETE FROM {table} WHERE run_id = %s", [run.pk])  # noqa: S608
+        elif connection.vendor == "postgresql":
+            cursor.execute(
+                f"DELETE FROM {table} WHERE run_id = %s AND entitlement_id = ANY(%s::bigint[])",  # noqa: S608
+                [run.pk, in_street],
+            )
         else:
             # One statement without loading the lines: the ids come from a subquery Django compiles.
             ids_sql, ids_params = lines.values("pk").query.sql_with_params()
