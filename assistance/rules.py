@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from django.db.models import Q, Sum
 
@@ -30,6 +31,7 @@ from core.registry.models import IncomeRecord, Person
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
+_TEN_THOUSANDTH = Decimal("0.0001")
 
 # --- parameter keys (seeded by assistance/migrations/0001_benefit_types_and_parameters.py) ----------
 
@@ -52,12 +54,14 @@ AGE_70 = 70
 
 def display_money(value: Decimal) -> str:
     """Two decimals, ROUND_HALF_UP — for explanations only, never fed back into a computation."""
-    return f"{value.quantize(CENT, rounding=ROUND_HALF_UP):.2f}"
+    # str() of a value quantized to 0.01 is its two-decimal form; positional arguments, because this
+    # runs ten times per household of a city's run (keywords made it twice as slow).
+    return str(value.quantize(CENT, ROUND_HALF_UP))
 
 
 def _exact_text(value: Decimal) -> str:
     """An exact intermediate amount for the rounding step: up to four decimals, trailing zeros dropped."""
-    return f"{value.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP).normalize():f}"
+    return f"{value.quantize(_TEN_THOUSANDTH, ROUND_HALF_UP).normalize():f}"
 
 
 def _ratio_text(ratio: Decimal) -> str:
@@ -163,25 +167,24 @@ def household_income_facts(
             deducted=Sum("monthly_amount", filter=Q(kind__in=_DEDUCTED_KINDS)),
         )
         .order_by()
+        .values_list("household_id", "person_id", "counted", "excluded", "deducted")
     )
-    totals: dict[int, IncomeSums] = defaultdict(IncomeSums)
+    totals: dict[int, IncomeSums] = {}
     by_person: dict[int, dict[int, IncomeSums]] = defaultdict(dict)
-    for row in sums:
-        part = IncomeSums(row["counted"] or ZERO, row["excluded"] or ZERO, row["deducted"] or ZERO)
-        totals[row["household_id"]] = totals[row["household_id"]] + part
-        if row["person_id"] is not None:
-            by_person[row["household_id"]][row["person_id"]] = part
-    return {
-        hid: IncomeFacts(
-            household_id=hid,
-            members=counts.get(hid, 0),
-            counted=totals[hid].counted,
-            excluded=totals[hid].excluded,
-            deducted=totals[hid].deducted,
-            by_person=by_person.get(hid, {}),
+    for household_id, person_id, counted, excluded, deducted in sums:
+        part = IncomeSums(counted or ZERO, excluded or ZERO, deducted or ZERO)
+        before = totals.get(household_id)
+        totals[household_id] = part if before is None else before + part
+        if person_id is not None:
+            by_person[household_id][person_id] = part
+    none = IncomeSums()
+    facts = {}
+    for hid in ids:
+        total = totals.get(hid, none)
+        facts[hid] = IncomeFacts(
+            hid, counts.get(hid, 0), total.counted, total.excluded, total.deducted, by_person.get(hid, {})
         )
-        for hid in ids
-    }
+    return facts
 
 
 # --- member facts ----------------------------------------------------------------------------------
@@ -195,9 +198,9 @@ def age_on(birth_date: datetime.date, on_date: datetime.date) -> int:
     return years
 
 
-@dataclass(frozen=True)
-class MemberFacts:
-    """What the rules need to know about one person — built from a `values()` row or a Person."""
+class MemberFacts(NamedTuple):
+    """What the rules need to know about one person — built from a query row or a Person. A NamedTuple:
+    immutable like a frozen dataclass, and built several times faster (a city's 低保 reads 225,000)."""
 
     person_id: int
     household_id: int | None
@@ -282,7 +285,7 @@ def living_members(household_ids: Iterable[int], on_date: datetime.date) -> dict
     rows = (
         Person.objects.filter(_living_on(on_date), household_id__any_of=ids)
         .order_by("household_id", "id")
-        .values(
+        .values_list(  # MemberFacts' field order: tuples, one per member (225,000 for a city's 低保)
             "id",
             "household_id",
             "name",
@@ -293,19 +296,8 @@ def living_members(household_ids: Iterable[int], on_date: datetime.date) -> dict
             "death_date",
         )
     )
-    for row in rows:
-        result[row["household_id"]].append(
-            MemberFacts(
-                person_id=row["id"],
-                household_id=row["household_id"],
-                name=row["name"],
-                birth_date=row["birth_date"],
-                disability_category=row["disability_category"] or "",
-                disability_grade=row["disability_grade"],
-                serious_illness=row["serious_illness"],
-                death_date=row["death_date"],
-            )
-        )
+    for pid, hid, name, birth, category, grade, ill, death in rows:
+        result[hid].append(MemberFacts(pid, hid, name, birth, category or "", grade, ill, death))
     return result
 
 

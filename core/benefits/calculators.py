@@ -54,8 +54,8 @@ def round_amount(value: Decimal | int | str, rounding: str = Rounding.FEN) -> De
     if not isinstance(value, Decimal):
         value = Decimal(value)
     if rounding == Rounding.YUAN:
-        return value.quantize(ROUNDING_QUANTUM[Rounding.YUAN], rounding=ROUND_HALF_UP).quantize(CENT)
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+        return value.quantize(ROUNDING_QUANTUM[Rounding.YUAN], ROUND_HALF_UP).quantize(CENT)
+    return value.quantize(CENT, ROUND_HALF_UP)
 
 
 @dataclass
