@@ -1,3 +1,4 @@
+import datetime
 import os
 import subprocess
 import sys
@@ -7,6 +8,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from core.accounts.models import AccessLog, User
 from core.registry.models import Household, Person, Region
@@ -59,9 +61,28 @@ def test_successful_login_reaches_dashboard(client, make_user):
     assert "工作台" in response.content.decode()
 
 
-def test_session_expires_when_idle(settings):
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+def test_session_expires_when_idle(settings, client, make_user):
+    from django.contrib.sessions.models import Session
+
     assert settings.SESSION_COOKIE_AGE <= 60 * 60
+    assert settings.SESSION_REFRESH_SECONDS <= 60
+    client.force_login(make_user("社区经办人"))
+    key = client.session.session_key
+    # The first request refreshes the session; an immediate second one writes nothing
+    client.get("/")
+    refreshed = Session.objects.get(session_key=key).expire_date
+    client.get("/")
+    assert Session.objects.get(session_key=key).expire_date == refreshed
+    # A request after the refresh interval slides the idle expiry forward
+    session = client.session
+    session["_refreshed"] = int(session["_refreshed"]) - settings.SESSION_REFRESH_SECONDS
+    session.save()
+    Session.objects.filter(session_key=key).update(expire_date=refreshed - datetime.timedelta(minutes=5))
+    client.get("/")
+    assert Session.objects.get(session_key=key).expire_date > refreshed - datetime.timedelta(minutes=5)
+    # An idle session past its expiry is logged out
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    assert client.get("/").status_code == 302
 
 
 @pytest.mark.parametrize(
