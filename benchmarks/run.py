@@ -178,6 +178,7 @@ def bench_web() -> dict:
         "SESSION_COOKIE_SECURE": "False",
         "CSRF_COOKIE_SECURE": "False",
         "CELERY_TASK_ALWAYS_EAGER": "True",
+        "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13"),  # shared by the workers
     }
     results = {}
     with tempfile.TemporaryDirectory() as tmp:

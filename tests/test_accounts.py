@@ -121,6 +121,25 @@ def test_production_refuses_to_start_without_essentials():
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+def test_production_shares_a_redis_cache():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "test-only",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
+        "CACHE_URL": "redis://127.0.0.1:6379/12",
+    }
+    code = (
+        "import django; django.setup(); from django.core.cache import cache; "
+        "from django.core.cache import caches; backend = caches['default']; "
+        "cache.set('probe', 41); print(type(backend).__name__, cache.get('probe') + 1); cache.delete('probe')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["RedisCache", "42"]
+
+
 @pytest.mark.django_db
 def test_dashboard_shows_area_counts(client, make_user, regions):
     from tests.factories import household_with_members
