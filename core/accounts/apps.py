@@ -7,7 +7,12 @@ class AccountsConfig(AppConfig):
     verbose_name = "用户与权限"
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from .middleware import stamp_session_on_login
         from .navigation import NavItem, register_nav
+
+        user_logged_in.connect(stamp_session_on_login, dispatch_uid="accounts.stamp_session_on_login")
 
         register_nav(
             "admin",

@@ -19,6 +19,9 @@ class LoginRequiredMiddleware:
         return self.get_response(request)
 
 
+REFRESHED = "_refreshed"  # the session key holding the time of its last save (epoch seconds)
+
+
 class SessionIdleRefreshMiddleware:
     """Keep the idle expiry sliding (SESSION_COOKIE_AGE after the last request) without writing the
     session on every request: it is saved when it changed or when its last refresh is older than
@@ -35,6 +38,12 @@ class SessionIdleRefreshMiddleware:
         session = getattr(request, "session", None)
         if session is not None and not session.is_empty():
             now = int(time.time())
-            if now - int(session.get("_refreshed", 0)) >= settings.SESSION_REFRESH_SECONDS:
-                session["_refreshed"] = now  # marks the session modified: SessionMiddleware saves it
+            if now - int(session.get(REFRESHED, 0)) >= settings.SESSION_REFRESH_SECONDS:
+                session[REFRESHED] = now  # marks the session modified: SessionMiddleware saves it
         return response
+
+
+def stamp_session_on_login(sender, request, user, **kwargs) -> None:
+    """A login saves the session anyway: stamp it then, so the first page after it writes nothing."""
+    if request is not None and hasattr(request, "session"):
+        request.session[REFRESHED] = int(time.time())

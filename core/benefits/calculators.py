@@ -183,19 +183,29 @@ class FixedStandardCalculator(Calculator):
         params = row.get("params") or {}
         tier = str(params.get("tier", ""))
         standard = standards.require(self.benefit_type.name, row["area_type"], tier)
-        amount = self.round(standard.amount)
-        steps = [["待遇标准", f"{standard.amount:.2f}"]]
-        if tier:
-            steps.insert(0, ["档次", tier])
-        steps.append(["发放金额", f"{amount:.2f}"])
+        # The same amount and explanation for every row of a standard: built once per standard and tier
+        # (the engine copies the explanation into each line before adding to it).
+        cache = self.__dict__.setdefault("_fixed_cache", {})
+        key = (standard.id, tier)
+        if key not in cache:
+            amount = self.round(standard.amount)
+            steps = [["待遇标准", f"{standard.amount:.2f}"]]
+            if tier:
+                steps.insert(0, ["档次", tier])
+            steps.append(["发放金额", f"{amount:.2f}"])
+            cache[key] = (
+                amount,
+                {
+                    "formula": f"按{standard.effective_from.year}年{standard.effective_from.month}月起执行的标准定额发放",
+                    "steps": steps,
+                    **standard.as_explanation(),
+                    "tier": tier,
+                },
+            )
+        amount, explanation = cache[key]
         return LineResult(
             amount=amount,
             base_amount=amount,
             covered_persons=int(params.get("covered_persons", 1)),
-            explanation={
-                "formula": f"按{standard.effective_from.year}年{standard.effective_from.month}月起执行的标准定额发放",
-                "steps": steps,
-                **standard.as_explanation(),
-                "tier": tier,
-            },
+            explanation=explanation,
         )
