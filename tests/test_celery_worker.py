@@ -63,9 +63,12 @@ def _test_database_url() -> str:
 def _reset_app_connections(app) -> None:
     """Drop the connection pools and result backend the app cached under the eager configuration (earlier
     tests in this process), so the next call uses the broker and backend configured now."""
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
+    pools.reset()  # kombu's global producer/connection pools would keep handing out the closed ones
     app.__dict__.pop("amqp", None)
     app.__dict__.pop("control", None)
     app._backend_cache = None
