@@ -504,7 +504,11 @@ def _by_street(bt, month, actor=None):
     return PaymentRun.objects.get(pk=started.get()["run_id"]), started.get()["parts"]
 
 
-def test_recalculation_by_street_equals_the_whole_run(subsidy, regions, chief):
+@pytest.mark.parametrize("part_size,parts_expected", [(1, 2), (2000, 1)])
+def test_recalculation_by_street_equals_the_whole_run(
+    subsidy, regions, chief, settings, part_size, parts_expected
+):
+    settings.BENEFITS_PART_SIZE = part_size  # one street per task, or both streets in one
     # Given March locked for households in both streets, then in April: a raised standard (补发), a
     # household that stopped (停发), one that moved to the other street, and a new one
     households = {}
@@ -529,8 +533,8 @@ def test_recalculation_by_street_equals_the_whole_run(subsidy, regions, chief):
     totals = (whole_run.line_count, whole_run.total_amount, whole_run.adjustment_total)
     run, parts = _by_street(subsidy, APRIL, chief)
 
-    # Then: two streets, the same lines, the same totals, stamped by the chord's callback
-    assert parts == 2
+    # Then: the same lines, the same totals, stamped by the chord's callback
+    assert parts == parts_expected
     assert run.pk == whole_run.pk
     assert snapshot(run) == whole
     assert (run.line_count, run.total_amount, run.adjustment_total) == totals
@@ -543,7 +547,7 @@ def test_a_run_cannot_be_locked_while_streets_are_calculated(subsidy, regions, c
     household_entitlement(subsidy, regions["community11"])
     run = recalc(subsidy, MARCH)
     run, parts = services.payment_run_start_parts(benefit_type=subsidy, month=MARCH)
-    assert parts == [regions["community11"].code[:9]]
+    assert parts == [[regions["community11"].code[:9]]]
     assert run.calculated_at is None and not services.can_lock(run, chief)
     with pytest.raises(BenefitsError, match="尚未计算"):
         services.payment_run_lock(run=run, actor=chief)
@@ -563,10 +567,15 @@ def test_streets_partition_region_codes(subsidy, regions):
     short = household_entitlement(subsidy, regions["community12"])[1]
     Entitlement.objects.filter(pk=short.pk).update(region_code=regions["district"].code[:6])
     parts = recalculation_parts(subsidy)
-    assert parts == sorted([regions["district"].code[:6], "220106001", "220106002"])
+    assert parts == [[regions["district"].code[:6]], ["220106001"], ["220106002"]]
     every = Entitlement.objects.filter(benefit_type=subsidy)
     counted = [every.filter(in_part(part)).count() for part in parts]
-    assert counted == [1, 1, 1]  # the district-level code is its own part, not a prefix of the streets
+    assert counted == [1, 1, 1]  # the district-level code is its own street, not a prefix of the others
+    # Streets grouped in order into parts of at least 2 entitlements; each still counted once
+    grouped = recalculation_parts(subsidy, 2)
+    assert grouped == [[regions["district"].code[:6], "220106001"], ["220106002"]]
+    assert [every.filter(in_part(part)).count() for part in grouped] == [2, 1]
+    assert every.filter(in_part([])).count() == 0
 
 
 def test_street_part_query_count_does_not_grow(subsidy, regions):

@@ -95,6 +95,7 @@ def celery_worker_process():
         "CELERY_RESULT_BACKEND": REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "CELERY_TASK_DEFAULT_QUEUE": tag,  # the parts a task sends itself stay on this worker's queue
+        "BENEFITS_PART_SIZE": "1",  # one task per street, so the chord has two parts here
         "DATABASE_URL": _test_database_url(),
     }
     log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115

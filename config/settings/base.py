@@ -166,6 +166,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TRACK_STARTED = True
+# Recalculation street by street (benefits.recalculate_run_by_street): streets are grouped in order into
+# tasks of at least this many entitlements (a task per street of 100 entitlements costs more in task
+# overhead than in work).
+BENEFITS_PART_SIZE = env.int("BENEFITS_PART_SIZE", default=2000)
 # The queue tasks go to, including those a task sends itself (the per-street parts of a recalculation).
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -30,6 +31,7 @@ from .exceptions import BenefitsError, CalculationError, PaymentRunLocked
 from .models import BenefitType, Entitlement, PaymentLine, PaymentRun
 from .months import add_months, month_start
 from .selectors import (
+    Part,
     StandardsInForce,
     entitlements_in_force,
     entitlements_in_force_between,
@@ -338,7 +340,7 @@ def _regular_lines(
 
 
 def _previous_month_paid(
-    benefit_type: BenefitType, month: datetime.date, part: str | None = None
+    benefit_type: BenefitType, month: datetime.date, part: Part | None = None
 ) -> dict[int, dict]:
     """The regular lines paid in the previous month's run (any status) — one query. A part selects by
     the entitlement's region (where it is recalculated now), not the line's (where it was paid)."""
@@ -381,7 +383,7 @@ def _previous_month_paid(
 
 
 def _paid_in_locked_runs(
-    benefit_type: BenefitType, months: list[datetime.date], part: str | None = None
+    benefit_type: BenefitType, months: list[datetime.date], part: Part | None = None
 ) -> dict[tuple[int, datetime.date], dict]:
     """What was paid per (entitlement, month) in locked runs: the month's regular line plus every 补发/扣回
     for that month in later locked runs — one aggregate query for all months."""
@@ -421,7 +423,7 @@ def _adjustment_lines(
     rows_by_month: dict[datetime.date, list[dict]],
     facts_by_month: dict[datetime.date, dict],
     standards_by_month: dict[datetime.date, StandardsInForce],
-    part: str | None = None,
+    part: Part | None = None,
 ) -> list[dict[str, Any]]:
     """补发/扣回: recompute each locked month with today's facts and standards; the difference against what
     was paid for that month becomes a line in this run with for_month = the original month."""
@@ -539,7 +541,7 @@ def _write_lines(lines: Iterable[dict[str, Any]]) -> int:
     return written + len(batch)
 
 
-def _delete_draft_lines(run: PaymentRun, part: str | None = None) -> None:
+def _delete_draft_lines(run: PaymentRun, part: Part | None = None) -> None:
     """Delete a draft run's lines (of one part: the lines of the entitlements in that street) with one
     DELETE statement.
 
@@ -599,7 +601,7 @@ def _locked_months_to_check(benefit_type: BenefitType, month: datetime.date) -> 
     )
 
 
-def _recalculate_part(run: PaymentRun, calculator: Calculator, part: str | None) -> int:
+def _recalculate_part(run: PaymentRun, calculator: Calculator, part: Part | None) -> int:
     """Replace the draft run's lines of one part (a street; None = every entitlement) with freshly computed
     ones: regular lines with change flags, then 补发/扣回 for the locked months of the past year. Reads
     entitlements, standards and facts once for all the part's rows; returns the number of lines written."""
@@ -694,23 +696,25 @@ def payment_run_recalculate(*, benefit_type: BenefitType, month: datetime.date, 
 
 @transaction.atomic
 def payment_run_start_parts(
-    *, benefit_type: BenefitType, month: datetime.date
-) -> tuple[PaymentRun, list[str]]:
+    *, benefit_type: BenefitType, month: datetime.date, part_size: int | None = None
+) -> tuple[PaymentRun, list[list[str]]]:
     """First step of a recalculation street by street: the draft run, marked as being calculated
     (calculated_at cleared, so it cannot be locked until `payment_run_finish_parts` stamps it), and the
-    streets to recalculate (`recalculation_parts`: every street holding an entitlement of the type)."""
+    parts to recalculate (`recalculation_parts`: every street holding an entitlement of the type, grouped
+    into parts of at least `part_size` entitlements, settings.BENEFITS_PART_SIZE by default)."""
     month = month_start(month)
     get_calculator(benefit_type)  # refuse a type without a calculator before anything is queued
     run = PaymentRun.objects.select_for_update().get(pk=_draft_run(benefit_type, month).pk)
     _refuse_locked(run)
     run.calculated_at = None
     run.save(update_fields=["calculated_at"])
-    return run, recalculation_parts(benefit_type)
+    size = part_size if part_size is not None else settings.BENEFITS_PART_SIZE
+    return run, recalculation_parts(benefit_type, size)
 
 
 @transaction.atomic
-def payment_run_recalculate_part(*, run_id: int, part: str) -> int:
-    """Recalculate one street of a run started by `payment_run_start_parts`, in its own transaction.
+def payment_run_recalculate_part(*, run_id: int, part: Part) -> int:
+    """Recalculate one part (a street, or several) of a run started by `payment_run_start_parts`, in its own transaction.
 
     The run row is held FOR SHARE: parts run side by side, while a lock (FOR UPDATE) waits for them. A part
     is idempotent like the whole run (its lines are deleted and rewritten), so a failed part is simply

@@ -43,7 +43,7 @@ def recalculate_run(benefit_type_code: str, month_iso: str, actor_id: int | None
 @shared_task(name="benefits.recalculate_run_by_street")
 def recalculate_run_by_street(benefit_type_code: str, month_iso: str, actor_id: int | None = None) -> dict:
     """Recalculate a monthly draft run street by street on every worker: one `recalculate_run_part` task
-    per street, in parallel, and a chord whose callback (`finish_run_parts`) sums the parts, checks them
+    per part (consecutive streets of at least settings.BENEFITS_PART_SIZE entitlements), in parallel, and a chord whose callback (`finish_run_parts`) sums the parts, checks them
     against the run's lines and stamps the run. Until then the run cannot be locked (calculated_at is
     cleared). Returns the run, the number of streets and the id of the callback's result."""
     benefit_type = BenefitType.objects.get(code=benefit_type_code)
@@ -56,8 +56,8 @@ def recalculate_run_by_street(benefit_type_code: str, month_iso: str, actor_id: 
 
 
 @shared_task(name="benefits.recalculate_run_part")
-def recalculate_run_part(run_id: int, part: str) -> int:
-    """One street of a run (core.benefits.services.payment_run_recalculate_part): lines written."""
+def recalculate_run_part(run_id: int, part: list[str]) -> int:
+    """One part (a street or several) of a run (services.payment_run_recalculate_part): lines written."""
     return services.payment_run_recalculate_part(run_id=run_id, part=part)
 
 
