@@ -8,18 +8,23 @@ them), so every download is logged."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from copy import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import islice
 from typing import IO
 
 from django import forms
 from django.conf import settings
+from django.db import connections, transaction
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -53,6 +58,10 @@ WIDTHS = [16, 18, 10, 21, 20, 9, 12, 13, 11, 12, 11, 18, 24, 10, 16]
 MONEY_FORMAT = '"¥"#,##0.00'
 MONEY_COLUMNS = range(6, 10)  # 0-based: 基本金额 … 合计金额
 CHUNK_SIZE = 5000
+# The reader thread fetches smaller chunks (the first one reaches the writer sooner) and holds at most
+# PREFETCH_CHUNKS of them ahead of the writer, so memory stays bounded whatever the number of lines.
+PREFETCH_CHUNK_SIZE = 2000
+PREFETCH_CHUNKS = 8
 PROGRESS_EVERY = 2000
 
 CHANGE_LABELS = dict(PaymentLine.Change.choices) | {"": ""}
@@ -129,16 +138,21 @@ ROW_FIELDS = (
 )
 
 
+def _lines_in_scope(user, run: PaymentRun, street_code: str = "") -> QuerySet:
+    lines = PaymentLine.objects.visible_to(user).filter(run=run)
+    if street_code:
+        lines = lines.filter(region_code__startswith=street_code[:9])
+    return lines
+
+
 def roster_queryset(user, run: PaymentRun, street_code: str = "") -> QuerySet:
     """The run's lines in the user's scope (and the chosen street), as tuples in ROW_FIELDS order.
 
     A person-level entitlement (残疾人补贴, 高龄津贴 …) pays that person: their name and ID stand in the
     户主 columns. The bank account is the household's (the person's household when the line has none)."""
-    lines = PaymentLine.objects.visible_to(user).filter(run=run)
-    if street_code:
-        lines = lines.filter(region_code__startswith=street_code[:9])
     return (
-        lines.annotate(
+        _lines_in_scope(user, run, street_code)
+        .annotate(
             recipient_name=Coalesce("person__name", "household__head__name"),
             recipient_id_number=Coalesce("person__id_number", "household__head__id_number"),
             area_type=F("entitlement__area_type"),
@@ -169,7 +183,9 @@ def roster_lines(user, run: PaymentRun, street_code: str = "") -> RosterData:
     if prefix is None:
         raise ReportError("您的账号未设置数据范围")
     queryset = roster_queryset(user, run, street_code)
-    line_count = queryset.count()
+    # Counted without the roster's joins: they are all to-one (the entitlement is a required foreign
+    # key), so they never change the number of lines, and counting through them costs a quarter second.
+    line_count = _lines_in_scope(user, run, street_code).count()
     scope = street_code[:9] if street_code else prefix
     region_names = dict(
         Region.objects.filter(
@@ -195,8 +211,86 @@ def roster_lines(user, run: PaymentRun, street_code: str = "") -> RosterData:
         line_count=line_count,
         region_names=region_names,
         category_by_area=category_by_area,
-        rows=queryset.iterator(chunk_size=CHUNK_SIZE),
+        rows=stream_rows(queryset),
     )
+
+
+_END = object()
+
+
+def stream_rows(queryset: QuerySet, chunk_size: int = PREFETCH_CHUNK_SIZE) -> Iterator[tuple]:
+    """The queryset's rows, read ahead by a thread on its own connection while the caller formats them.
+
+    Writing the workbook is CPU-bound Python; reading is mostly waiting for PostgreSQL (on another core)
+    and psycopg, which releases the GIL while it waits. So a reader thread fetches the server-side
+    cursor's chunks into a small bounded queue and the export costs about the writing alone.
+
+    The thread evaluates the very queryset it is given (the caller's region scope included) on its own
+    database connection, which it opens and closes; the caller's connection is not touched. A separate
+    connection would not see the caller's uncommitted writes, so inside a transaction (and on SQLite)
+    the rows are read here, in the caller's thread, as a plain chunked iterator. An exception in the
+    reader is raised here, in the caller, never a silently shortened roster; if the caller stops early
+    (an error while writing), the reader stops and its connection is closed before this returns."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql" or connection.in_atomic_block or not connection.get_autocommit():
+        yield from queryset.iterator(chunk_size=CHUNK_SIZE)
+        return
+    chunks: queue.Queue = queue.Queue(maxsize=PREFETCH_CHUNKS)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        # Blocks while the queue is full (no polling: every wake-up would take the GIL from the writer);
+        # a caller that stops early empties the queue until this thread is gone.
+        if stop.is_set():
+            return False
+        chunks.put(item)
+        return not stop.is_set()
+
+    def read() -> None:
+        try:
+            with transaction.atomic(using=queryset.db):
+                # Inside a transaction the server-side cursor streams (no WITH HOLD materialising the
+                # whole result first), and a fast-start plan gets the first chunk to the writer at once:
+                # the rest of the query overlaps the writing.
+                with connections[queryset.db].cursor() as cursor:
+                    cursor.execute("SET LOCAL cursor_tuple_fraction = 0.1")
+                rows = queryset.all().iterator(chunk_size=chunk_size)
+                try:
+                    while chunk := list(islice(rows, chunk_size)):
+                        if not put(chunk):
+                            return
+                finally:
+                    rows.close()  # the server-side cursor, inside its transaction
+            put(_END)
+        except BaseException as exc:  # handed to the caller, who raises it
+            put(exc)
+        finally:
+            connections[queryset.db].close()
+
+    reader = threading.Thread(target=read, name="roster-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                item = chunks.get(timeout=1)
+            except queue.Empty:
+                if not reader.is_alive() and chunks.empty():
+                    raise RuntimeError("花名册读取线程意外结束") from None
+                continue
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        while reader.is_alive():
+            try:
+                while True:
+                    chunks.get_nowait()
+            except queue.Empty:
+                pass
+            reader.join(timeout=0.05)
 
 
 # --- formatting --------------------------------------------------------------------------------------
@@ -208,10 +302,43 @@ class Totals:
     covered: int = 0
     amounts: list[Decimal] = field(default_factory=lambda: [Decimal("0.00")] * 4)
 
-    def add(self, covered: int, amounts: Iterable[Decimal]) -> None:
-        self.lines += 1
-        self.covered += covered
-        self.amounts = [a + b for a, b in zip(self.amounts, amounts, strict=True)]
+    def merge(self, other: Totals) -> None:
+        self.lines += other.lines
+        self.covered += other.covered
+        self.amounts = [a + b for a, b in zip(self.amounts, other.amounts, strict=True)]
+
+
+class _MoneyCell(Cell):
+    """A write-only number cell with a fixed style, given a new amount for every line.
+
+    Per-cell costs of openpyxl's write-only mode paid once instead of once per line: `style_id`
+    (openpyxl looks the style up in the workbook's style list for every styled cell it writes; this
+    cell's style never changes, so its id is looked up — and the style registered — at creation) and
+    `has_style` (a scan of the style array, twice per cell), the type inference of `value =` (always a
+    float here), and the repr that `append()` builds when it tries the cell as a plain value first
+    (the default repr works out the cell's coordinate)."""
+
+    __slots__ = ("_fixed_style_id",)
+
+    def __init__(self, worksheet, style_array) -> None:
+        super().__init__(worksheet, row=1, column=1, value=0.0, style_array=style_array)
+        self._fixed_style_id = super().style_id
+
+    @property
+    def has_style(self) -> bool:
+        return True
+
+    def set_amount(self, amount: Decimal) -> None:
+        # openpyxl writes every number as "%.16g" of a float, a Decimal included (converting it three
+        # times: isnan, isinf, the format); converted once here, the file is byte for byte the same.
+        self._value = float(amount)
+
+    @property
+    def style_id(self) -> int:
+        return self._fixed_style_id
+
+    def __repr__(self) -> str:
+        return "<roster cell>"
 
 
 def _change_label(line_type: str, for_month: datetime.date, change: str) -> str:
@@ -302,11 +429,27 @@ def write_roster_xlsx(
         row += [cell("", total_text_style) for _ in range(ncols - len(row))]
         return row
 
+    # The four money cells of a line: made once and given each line's amounts (append() writes a row out
+    # before it returns, so one set of cells serves every line).
+    base_cell, increment_cell, other_cell, amount_cell = (
+        _MoneyCell(sheet, money_style) for _ in MONEY_COLUMNS
+    )
+
     month_label = _cn_month(data.run.month)
     names = data.region_names
+    categories = data.category_by_area
+    change_labels: dict[tuple, str] = {}
     grand = Totals()
-    street_totals: Totals | None = None
-    current_street = None
+    current_street = current_region = None
+    street_name = community_name = ""
+    lines = covered_sum = 0
+    base_sum = increment_sum = other_sum = amount_sum = Decimal("0.00")
+
+    def close_street() -> None:
+        totals = Totals(lines, covered_sum, [base_sum, increment_sum, other_sum, amount_sum])
+        sheet.append(total_row(f"{street_name} 小计", totals))
+        grand.merge(totals)
+
     for n, row in enumerate(data.rows, start=1):
         (
             region_code,
@@ -325,37 +468,54 @@ def write_roster_xlsx(
             for_month,
             change,
         ) = row
-        street = _street_code(region_code)
-        if street != current_street:
-            if street_totals is not None:
-                sheet.append(total_row(f"{names.get(current_street, current_street)} 小计", street_totals))
-            current_street, street_totals = street, Totals()
-        amounts = (base, increment, other, amount)
-        street_totals.add(covered, amounts)
-        grand.add(covered, amounts)
+        if region_code != current_region:  # lines come ordered by region code
+            current_region = region_code
+            street = _street_code(region_code)
+            if street != current_street:
+                if current_street is not None:
+                    close_street()
+                current_street = street
+                street_name = names.get(street, street)
+                lines = covered_sum = 0
+                base_sum = increment_sum = other_sum = amount_sum = Decimal("0.00")
+            community_name = names.get(region_code, region_code)
+        lines += 1
+        covered_sum += covered
+        base_sum += base
+        increment_sum += increment
+        other_sum += other
+        amount_sum += amount
+        key = (line_type, for_month, change)
+        change_label = change_labels.get(key)
+        if change_label is None:
+            change_label = change_labels[key] = _change_label(line_type, for_month, change)
+        base_cell.set_amount(base)
+        increment_cell.set_amount(increment)
+        other_cell.set_amount(other)
+        amount_cell.set_amount(amount)
         sheet.append(
             [
-                names.get(street, street),
-                names.get(region_code, region_code),
+                street_name,
+                community_name,
                 name or "",
                 id_number or "",  # text, never a number: 18 digits would lose precision in Excel
-                data.category_by_area.get(area_type or "", ""),
+                categories.get(area_type or "", ""),
                 covered,
-                cell(base, money_style),
-                cell(increment, money_style),
-                cell(other, money_style),
-                cell(amount, money_style),
+                base_cell,
+                increment_cell,
+                other_cell,
+                amount_cell,
                 month_label,
                 bank_name or "",
                 bank_account or "",
                 holder or "",
-                _change_label(line_type, for_month, change),
+                change_label,
             ]
         )
         if progress and n % PROGRESS_EVERY == 0 and data.line_count:
             progress(5 + int(90 * n / data.line_count), f"已写入 {n}/{data.line_count} 笔")
-    if street_totals is not None:
-        sheet.append(total_row(f"{names.get(current_street, current_street)} 小计", street_totals))
+    if current_street is not None:
+        close_street()
     sheet.append(total_row("全区合计" if data.whole_district else "合计", grand))
     sheet.append([])
     sheet.append(

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import csv
 import datetime
+import gc
 import io
 import logging
 import shutil
 import subprocess
+import threading
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
+from django.db.utils import DataError
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -21,9 +26,9 @@ from pypdf import PdfReader
 from core.accounts.models import AccessLog
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
 from core.workflow import services as workflow_services
-from reports import services
+from reports import payment_roster, services
 from reports.models import ReportJob
-from reports.payment_roster import HEADERS, build_payment_roster
+from reports.payment_roster import HEADERS, build_payment_roster, roster_lines, stream_rows, write_roster_xlsx
 from reports.registry import BuildContext, ReportError, ReportParamsForm, register_report, unregister_report
 from tests.factories import household_with_members
 
@@ -393,6 +398,107 @@ def test_roster_builder_queries_do_not_grow_with_lines(make_user, dibao, regions
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
     assert counts[0] <= 6
+
+
+# The roster's lines are read ahead by a thread on its own connection, which sees only committed rows:
+# outside a transaction (a report job), so these tests commit their data (transaction=True).
+
+
+def _reader_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "roster-reader"]
+
+
+def _export(user, run) -> tuple[list[list], list[str]]:
+    """The roster's rows and the SQL run on this thread's connection while exporting it."""
+    out = io.BytesIO()
+    with CaptureQueriesContext(connection) as queries:
+        write_roster_xlsx(roster_lines(user, run), out)
+    out.seek(0)
+    return _rows(out), [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_roster_read_ahead_keeps_the_users_scope_and_totals(make_user, roster_run):
+    street_chief = make_user("科长", region="street1")
+
+    rows, own_sql = _export(street_chief, roster_run)
+
+    assert not connection.in_atomic_block
+    assert not any("COALESCE" in sql for sql in own_sql), "the lines were read on the caller's connection"
+    assert not _reader_threads()
+    lines = list(PaymentLine.objects.filter(run=roster_run, region_code__startswith="220106001"))
+    assert len(lines) == 5
+    data = [r for r in rows[3:] if len(r) > 3 and r[3]]  # lines have an ID number
+    assert len(data) == len(lines)
+    assert {r[0] for r in data} == {"测试街道1"} and "测试街道2" not in str(rows)
+    assert sorted(Decimal(str(r[9])) for r in data) == sorted(x.amount for x in lines)
+    by_label = {r[0]: r for r in rows if r and r[0] and str(r[0]).endswith(("小计", "合计"))}
+    assert set(by_label) == {"测试街道1 小计", "合计"}
+    for total in by_label.values():
+        assert total[2] == f"共 {len(lines)} 笔"
+        assert total[5] == sum(x.covered_persons for x in lines)
+        for column, name in enumerate(("base_amount", "increment_amount", "other_amount", "amount"), start=6):
+            assert Decimal(str(total[column])) == sum(getattr(x, name) for x in lines), name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_roster_read_ahead_matches_reading_in_the_callers_thread(make_user, roster_run, monkeypatch):
+    chief = make_user("科长", region="district")
+    ahead, _ = _export(chief, roster_run)
+    monkeypatch.setattr(payment_roster, "stream_rows", lambda queryset: queryset.iterator())
+    plain, _ = _export(chief, roster_run)
+    assert ahead == plain
+    assert len([r for r in ahead[3:] if len(r) > 3 and r[3]]) == roster_run.line_count
+
+
+def _failing_on(queryset, line_id):
+    """The queryset, made to fail in PostgreSQL (division by zero) when it reaches line `line_id`."""
+    return queryset.filter(
+        RawSQL("1 / (benefits_paymentline.id - %s) <> 0", (line_id,), output_field=BooleanField())
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_while_reading_ahead_is_raised_in_the_caller(roster_run):
+    lines = PaymentLine.objects.filter(run=roster_run).order_by("id")
+    ids = list(lines.values_list("id", flat=True))
+    received = []
+
+    with pytest.raises(DataError):
+        for row in stream_rows(_failing_on(lines.values_list("id"), ids[5]), chunk_size=2):
+            received.append(row)
+
+    assert len(received) < len(ids)
+    assert not _reader_threads()
+
+
+# openpyxl's write-only generators complain when an aborted workbook is collected: expected here.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.django_db(transaction=True)
+def test_a_roster_job_fails_rather_than_truncating_when_reading_fails(
+    make_user, roster_run, media, monkeypatch, django_capture_on_commit_callbacks
+):
+    chief = make_user("科长", region="district")
+    last = PaymentLine.objects.filter(run=roster_run).order_by("region_code", "id").last()
+    real = payment_roster.roster_queryset
+    monkeypatch.setattr(payment_roster, "roster_queryset", lambda *args: _failing_on(real(*args), last.pk))
+
+    job = _request(chief, "payment_roster", {"run": roster_run.pk}, django_capture_on_commit_callbacks)
+
+    assert job.status == ReportJob.Status.FAILED and not job.file
+    assert not _reader_threads()
+    gc.collect()  # the aborted workbook, while its warning is ignored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stopping_early_stops_the_reader(roster_run):
+    rows = stream_rows(
+        PaymentLine.objects.filter(run=roster_run).order_by("id").values_list("id"), chunk_size=1
+    )
+    assert next(rows) and next(rows)
+    assert _reader_threads()
+    rows.close()
+    assert not _reader_threads()
 
 
 # --- PDF -------------------------------------------------------------------------------------------
