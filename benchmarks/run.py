@@ -334,8 +334,8 @@ def main() -> None:
         lines += [
             "## One worker, two workers (Celery over Redis, street by street)",
             "",
-            f"- the five runs by street (`benefits.recalculate_run_by_street`: one task per street, a chord "
-            f"summing them) on a Celery worker with 1 process: {recalc['workers1_s']:.2f} s; with 2 "
+            f"- the five runs by street (`benefits.recalculate_run_by_street`: one task per part of consecutive "
+            f"streets, a chord summing them) on a Celery worker with 1 process: {recalc['workers1_s']:.2f} s; with 2 "
             f"processes: {recalc['workers2_s']:.2f} s → speed-up {values['workers2_speedup']}× "
             f"(one transaction per type, in this process: {recalc['engine_s']:.2f} s). PostgreSQL runs on "
             "the same 2 cores as the workers.",
