@@ -43,9 +43,10 @@ def recalculate_run(benefit_type_code: str, month_iso: str, actor_id: int | None
 @shared_task(name="benefits.recalculate_run_by_street")
 def recalculate_run_by_street(benefit_type_code: str, month_iso: str, actor_id: int | None = None) -> dict:
     """Recalculate a monthly draft run street by street on every worker: one `recalculate_run_part` task
-    per part (consecutive streets of at least settings.BENEFITS_PART_SIZE entitlements), in parallel, and a chord whose callback (`finish_run_parts`) sums the parts, checks them
-    against the run's lines and stamps the run. Until then the run cannot be locked (calculated_at is
-    cleared). Returns the run, the number of streets and the id of the callback's result."""
+    per part (consecutive streets of at least settings.BENEFITS_PART_SIZE entitlements), in parallel, and
+    a chord whose callback (`finish_run_parts`) sums the parts, checks them against the run's lines and
+    stamps the run. Until then the run cannot be locked (calculated_at is cleared). Returns the run, the
+    number of parts and the id of the callback's result."""
     benefit_type = BenefitType.objects.get(code=benefit_type_code)
     run, parts = services.payment_run_start_parts(benefit_type=benefit_type, month=parse_month(month_iso))
     header = [recalculate_run_part.si(run.pk, part) for part in parts]
