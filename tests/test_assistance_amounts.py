@@ -16,6 +16,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from assistance import rules
 from core.benefits.calculators import explanation_steps
@@ -369,6 +370,31 @@ def test_explanation_reads_line_by_line(regions, parameters_history):
     assert "取最高一项" in increment_step and "70周岁以上 20%" in increment_step
     assert explanation["per_capita_income"] == "350.00"
     assert explanation["increments"][0]["rule"] == "dibao.increment.severe_disability"
+    # The line stores the figures, not the sentences: they are rendered when the line is shown
+    assert "steps" not in explanation and explanation["steps_from"] == "dibao"
+
+
+@pytest.mark.django_db
+def test_caseworker_reads_the_steps_on_the_line_page(client, make_user, regions, parameters_history):
+    household, people = build(regions, "community11", (M(), M(), M()), (Inc("wage", "1000"),))
+    _dibao_entitlement(household, people, MARCH_2024)
+    run = payment_run_recalculate(benefit_type=BenefitType.objects.get(code="dibao"), month=MARCH_2024)
+    client.force_login(make_user("科长", region="district"))
+    page = client.get(reverse("benefits:line_detail", args=[PaymentLine.objects.get(run=run).pk]))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "月人均收入：(1000.00 − 0.00) ÷ 3 = 333.33 元（显示保留两位小数，计算使用精确值）" in text
+    assert "补差：(600.00 − 333.33) × 3，即 600.00 × 3 − 1000.00 = 800.00 元" in text
+    assert "合计：800.00 + 0.00 = 800.00 元" in text
+    # Figures kept only to render the steps are not listed again as raw keys
+    assert "gap_each" not in text and "steps_from" not in text
+
+
+def test_stored_steps_win_and_unknown_renderers_show_nothing():
+    stored = {"steps": [["待遇标准", "600.00"]], "steps_from": "dibao"}
+    assert explanation_steps(stored) == [["待遇标准", "600.00"]]  # lines written before the renderer
+    assert explanation_steps({"steps_from": "no_such_rule", "total": "1.00"}) == []
+    assert explanation_steps(None) == []
 
 
 # --- 特困 and 残疾人两项补贴 (fixed standards) -------------------------------------------------------------

@@ -183,8 +183,9 @@ class FixedStandardCalculator(Calculator):
         params = row.get("params") or {}
         tier = str(params.get("tier", ""))
         standard = standards.require(self.benefit_type.name, row["area_type"], tier)
-        # The same amount and explanation for every row of a standard: built once per standard and tier
-        # (the engine copies the explanation into each line before adding to it).
+        # The same amount and explanation for every row of a standard: built once per standard and tier,
+        # handed out as a shallow copy so that a caller adding keys to one line's explanation (the engine,
+        # a subclass) never changes the next line's.
         cache = self.__dict__.setdefault("_fixed_cache", {})
         key = (standard.id, tier)
         if key not in cache:
@@ -207,5 +208,5 @@ class FixedStandardCalculator(Calculator):
             amount=amount,
             base_amount=amount,
             covered_persons=int(params.get("covered_persons", 1)),
-            explanation=explanation,
+            explanation=dict(explanation),
         )

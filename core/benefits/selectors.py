@@ -194,11 +194,6 @@ def _entitlement_rows(queryset: QuerySet) -> list[dict]:
 PART_LENGTH = 9
 
 
-def part_of(region_code: str) -> str:
-    """The recalculation part (street) a region code belongs to."""
-    return region_code[:PART_LENGTH]
-
-
 #: A recalculation part: one street's code, or several streets' codes recalculated together.
 Part = str | list[str] | tuple[str, ...]
 

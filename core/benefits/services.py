@@ -682,7 +682,8 @@ def payment_run_recalculate(*, benefit_type: BenefitType, month: datetime.date, 
     """(Re)calculate the monthly draft run of a benefit type in one transaction: regular lines for the
     entitlements in force, change flags against the previous month, and 补发/扣回 lines for the locked
     months of the past year. Idempotent: running it twice writes identical lines. Refuses a locked run.
-    For a city, `payment_run_recalculate_parts` does the same street by street on several workers."""
+    For a city, the monthly job does the same street by street on several workers
+    (core.benefits.tasks.recalculate_run_by_street)."""
     month = month_start(month)
     calculator = get_calculator(benefit_type)
     run = PaymentRun.objects.select_for_update().get(pk=_draft_run(benefit_type, month).pk)
@@ -714,7 +715,8 @@ def payment_run_start_parts(
 
 @transaction.atomic
 def payment_run_recalculate_part(*, run_id: int, part: Part) -> int:
-    """Recalculate one part (a street, or several) of a run started by `payment_run_start_parts`, in its own transaction.
+    """Recalculate one part (a street, or several) of a run started by `payment_run_start_parts`, in its
+    own transaction.
 
     The run row is held FOR SHARE: parts run side by side, while a lock (FOR UPDATE) waits for them. A part
     is idempotent like the whole run (its lines are deleted and rewritten), so a failed part is simply
