@@ -170,6 +170,9 @@ CELERY_TASK_TRACK_STARTED = True
 # tasks of at least this many entitlements (a task per street of 100 entitlements costs more in task
 # overhead than in work).
 BENEFITS_PART_SIZE = env.int("BENEFITS_PART_SIZE", default=2000)
+# One process recalculating a whole run reads, computes and writes it in chunks of this many entitlement
+# ids, so that reading the next chunk overlaps writing the previous one (core.benefits.services).
+BENEFITS_RUN_CHUNK = env.int("BENEFITS_RUN_CHUNK", default=10000)
 # The queue tasks go to, including those a task sends itself (the per-street parts of a recalculation).
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

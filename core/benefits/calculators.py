@@ -101,9 +101,9 @@ class Calculator:
     def compute(
         self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date
     ) -> LineResult | None:
-        """The amount for one entitlement row in one month, computed in memory from `facts` (never a
-        query here: the engine writes each line into an open COPY as soon as it is computed, and the
-        connection serves nothing else meanwhile). None = nothing payable."""
+        """The amount for one entitlement row in one month, computed in memory from `facts` — never a
+        query here: it would run once per row, and wait each time for the engine's writer to finish the
+        COPY it is sending on the same connection. None = nothing payable."""
         raise NotImplementedError
 
 

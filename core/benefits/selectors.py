@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Left
@@ -194,8 +194,18 @@ def _entitlement_rows(queryset: QuerySet) -> list[dict]:
 PART_LENGTH = 9
 
 
-#: A recalculation part: one street's code, or several streets' codes recalculated together.
-Part = str | list[str] | tuple[str, ...]
+class IdRange(NamedTuple):
+    """A recalculation part of consecutive entitlement ids, first <= id < stop (None: no bound). The
+    parts one process streams a whole run in (entitlement_id_parts): ranges with open ends, so that
+    together they hold every entitlement, whatever is added meanwhile."""
+
+    first: int | None
+    stop: int | None
+
+
+#: A recalculation part: one street's code, several streets' codes recalculated together, or a range of
+#: entitlement ids.
+Part = str | list[str] | tuple[str, ...] | IdRange
 
 
 def _street_q(street: str, field: str) -> Q:
@@ -205,17 +215,38 @@ def _street_q(street: str, field: str) -> Q:
 
 
 def in_part(part: Part | None, field: str = "region_code") -> Q:
-    """The rows whose region code belongs to a recalculation part (all rows when part is None): one street
-    or a list of streets. Every code belongs to exactly one street: codes shorter than a street's (a
-    district's own) form a street of their own and match exactly, so parts never overlap. Served by the
-    varchar_pattern_ops region indexes."""
+    """The rows of a recalculation part (all rows when part is None), `field` naming the entitlement's
+    region code ("region_code" on Entitlement, "entitlement__region_code" from a line).
+
+    A street or a list of streets: every code belongs to exactly one street — codes shorter than a
+    street's (a district's own) form a street of their own and match exactly — so parts never overlap;
+    served by the varchar_pattern_ops region indexes. An IdRange: the entitlement's primary key (or the
+    line's entitlement_id) in the range."""
     if part is None:
         return Q()
+    if isinstance(part, IdRange):
+        pk = field.removesuffix("region_code") + "pk"  # "pk" or "entitlement__pk"
+        condition = Q()
+        if part.first is not None:
+            condition &= Q(**{f"{pk}__gte": part.first})
+        if part.stop is not None:
+            condition &= Q(**{f"{pk}__lt": part.stop})
+        return condition
     streets = [part] if isinstance(part, str) else list(part)
     condition = Q(pk__in=[])  # an empty part matches nothing
     for street in streets:
         condition |= _street_q(street, field)
     return condition
+
+
+def entitlement_id_parts(benefit_type: BenefitType, size: int) -> list[IdRange]:
+    """The type's entitlements (any status) cut into ranges of `size` ids, the first and last open-ended —
+    one query of ids."""
+    ids = list(
+        Entitlement.objects.filter(benefit_type=benefit_type).order_by("pk").values_list("pk", flat=True)
+    )
+    bounds: list[int | None] = [None, *ids[size::size], None]
+    return [IdRange(first, stop) for first, stop in zip(bounds, bounds[1:], strict=False)]
 
 
 def recalculation_parts(benefit_type: BenefitType, size: int = 1) -> list[list[str]]:
