@@ -286,10 +286,13 @@ def main() -> None:
         values["recalc_vs_sql"] = f"{recalc['engine_s'] / recalc['sql_s']:.2f}"
         values["recalc_vs_naive"] = f"{recalc['naive_extrapolated_s'] / recalc['engine_s']:.1f}"
         lines += [
-            f"## Recalculation ({recalc['entitlements']:,} entitlements, 5 benefit types, best of 2)",
+            f"## Recalculation ({recalc['entitlements']:,} entitlements, 5 benefit types, "
+            f"best of {recalc['repeat']})",
             "",
-            f"- engine (payment_run_recalculate × 5): {recalc['engine_s']:.2f} s",
-            f"- one SQL INSERT … SELECT: {recalc['sql_s']:.2f} s",
+            f"- engine (payment_run_recalculate × 5): {recalc['engine_s']:.2f} s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in recalc['engine_all_s'])})",
+            f"- one SQL INSERT … SELECT: {recalc['sql_s']:.2f} s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in recalc['sql_all_s'])})",
             f"- naive per-row ORM loop: {recalc['naive_sample_s']:.1f} s for a sample of "
             f"{recalc['naive_sample']:,}, EXTRAPOLATED to {recalc['naive_extrapolated_s']:.0f} s",
             f"- engine and SQL wrote the same lines and totals: {recalc['totals_match']}",
