@@ -316,13 +316,25 @@ def _regular_lines(
             change=change,
             explanation=result.explanation,
         )
-    # 停发: paid last month, nothing this month — a zero line so the roster shows who stopped and why.
-    for entitlement_id, before in previous.items():
-        if entitlement_id in paid:
-            continue
-        if before["end_month"] is not None and before["end_month"] < month:
-            reason = f"待遇已于{_cn_month(before['end_month'])}终止（{before['end_reason'] or '未注明原因'}）"
-        elif before["status"] == Entitlement.Status.SUSPENDED:
+    # 停发: paid last month, nothing this month — a zero line so the roster shows who stopped and why (the
+    # entitlement's end and status read in one query, for these few only).
+    stopped = [entitlement_id for entitlement_id in previous if entitlement_id not in paid]
+    ends = (
+        {
+            pk: (end_month, end_reason, status)
+            for pk, end_month, end_reason, status in Entitlement.objects.filter(pk__any_of=stopped)
+            .order_by()
+            .values_list("pk", "end_month", "end_reason", "status")
+        }
+        if stopped
+        else {}
+    )
+    for entitlement_id in stopped:
+        before = previous[entitlement_id]
+        end_month, end_reason, status = ends[entitlement_id]
+        if end_month is not None and end_month < month:
+            reason = f"待遇已于{_cn_month(end_month)}终止（{end_reason or '未注明原因'}）"
+        elif status == Entitlement.Status.SUSPENDED:
             reason = "待遇暂停发放"
         else:
             reason = "本月计算金额为零"
@@ -353,8 +365,9 @@ def _regular_lines(
 def _previous_month_paid(
     benefit_type: BenefitType, month: datetime.date, part: Part | None = None
 ) -> dict[int, dict]:
-    """The regular lines paid in the previous month's run (any status) — one query. A part selects by
-    the entitlement's region (where it is recalculated now), not the line's (where it was paid)."""
+    """{entitlement id: its regular line paid in the previous month's run (any status)} — one query of the
+    lines alone. A part selects by the entitlement's region (where it is recalculated now), not the
+    line's (where it was paid), or by entitlement id."""
     previous_run = (
         PaymentRun.objects.filter(
             benefit_type=benefit_type, kind=PaymentRun.Kind.MONTHLY, month=add_months(month, -1)
@@ -364,32 +377,24 @@ def _previous_month_paid(
     )
     if previous_run is None:
         return {}
-    rows = PaymentLine.objects.filter(
-        in_part(part, "entitlement__region_code"),
-        run_id=previous_run,
-        line_type=LineType.REGULAR,
-        amount__gt=0,
-    ).values(
-        "entitlement_id",
-        "amount",
-        "household_id",
-        "person_id",
-        "region_code",
-        "entitlement__end_month",
-        "entitlement__end_reason",
-        "entitlement__status",
+    rows = (
+        PaymentLine.objects.filter(
+            in_part(part, "entitlement__region_code"),
+            run_id=previous_run,
+            line_type=LineType.REGULAR,
+            amount__gt=0,
+        )
+        .order_by()  # not the model's ordering: it joined the run and the benefit type to sort 90,000 lines
+        .values_list("entitlement_id", "amount", "household_id", "person_id", "region_code")
     )
     return {
-        r["entitlement_id"]: {
-            "amount": r["amount"],
-            "household_id": r["household_id"],
-            "person_id": r["person_id"],
-            "region_code": r["region_code"],
-            "end_month": r["entitlement__end_month"],
-            "end_reason": r["entitlement__end_reason"],
-            "status": r["entitlement__status"],
+        entitlement_id: {
+            "amount": amount,
+            "household_id": household_id,
+            "person_id": person_id,
+            "region_code": region_code,
         }
-        for r in rows
+        for entitlement_id, amount, household_id, person_id, region_code in rows
     }
 
 
