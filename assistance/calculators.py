@@ -170,9 +170,7 @@ class _TieredStandardCalculator(FixedStandardCalculator):
                 f"{self.benefit_type.name}待遇资格 #{row['id']} 的档次「{tier or '未填写'}」无效，"
                 f"应为：{'、'.join(self.tiers)}。"
             )
-        return super().compute(
-            {**row, "params": {**(row.get("params") or {}), "tier": tier}}, facts, standards, month
-        )
+        return self.fixed_amount(row, tier, standards)
 
 
 @register_calculator("tekun_basic")

@@ -180,8 +180,10 @@ class FixedStandardCalculator(Calculator):
     def compute(
         self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date
     ) -> LineResult | None:
-        params = row.get("params") or {}
-        tier = str(params.get("tier", ""))
+        return self.fixed_amount(row, str((row.get("params") or {}).get("tier", "")), standards)
+
+    def fixed_amount(self, row: dict, tier: str, standards: StandardsInForce) -> LineResult:
+        """The line of a row at the standard of `tier` (a subclass that works the tier out calls this)."""
         standard = standards.require(self.benefit_type.name, row["area_type"], tier)
         # The same amount and explanation for every row of a standard: built once per standard and tier,
         # handed out as a shallow copy so that a caller adding keys to one line's explanation (the engine,
@@ -207,6 +209,6 @@ class FixedStandardCalculator(Calculator):
         return LineResult(
             amount=amount,
             base_amount=amount,
-            covered_persons=int(params.get("covered_persons", 1)),
+            covered_persons=int((row.get("params") or {}).get("covered_persons", 1)),
             explanation=dict(explanation),
         )
