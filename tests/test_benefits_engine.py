@@ -645,11 +645,11 @@ def test_a_line_the_database_refuses_rolls_the_run_back(subsidy, regions):
     run = recalc(subsidy, MARCH)
     before = snapshot(run)
     (line,) = services._part_lines(run, services.get_calculator(subsidy), None)
-    # When its lines are replaced by 600 valid ones (two COPY batches) and one whose household does not
+    # When its lines are replaced by a COPY batch of valid ones and more, then one whose household does not
     # exist, in the second batch
     valid = [
-        {**line, "line_type": LT.BACK_PAY, "for_month": datetime.date(1950 + i // 12, i % 12 + 1, 1)}
-        for i in range(600)
+        {**line, "line_type": LT.BACK_PAY, "for_month": datetime.date(1900 + i // 12, i % 12 + 1, 1)}
+        for i in range(services.COPY_BATCH + 100)
     ]
     with pytest.raises(IntegrityError, match="registry_household"), transaction.atomic():
         services._delete_draft_lines(run)
