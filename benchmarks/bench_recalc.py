@@ -34,6 +34,9 @@ from core.benefits.selectors import (  # noqa: E402
 from core.benefits.services import payment_run_recalculate  # noqa: E402
 
 MONTH = datetime.date(2026, 12, 1)
+PREVIOUS_MONTH = datetime.date(
+    2026, 11, 1
+)  # calculated first: the change flags and 停发 lines compare with it
 CODES = ["dibao", "tekun_basic", "tekun_care", "disability_living", "disability_care"]
 BASELINE_TITLE = "bench-baseline"
 NAIVE_SAMPLE = int(os.environ.get("BENCH_NAIVE_SAMPLE", "1500"))
@@ -102,19 +105,41 @@ WITH runs AS (
     LEFT JOIN std s2 ON s2.benefit_type_id = e.benefit_type_id AND s2.area_type = ''
                     AND s2.tier = coalesce(e.params ->> 'tier', '')
     WHERE e.benefit_type_id <> %(dibao)s
+), prev AS (
+    -- What each entitlement was paid in the previous month's run: the change flags and 停发 lines.
+    SELECT runs.run_id, l.entitlement_id, l.amount, l.household_id, l.person_id, l.region_code
+    FROM runs
+    JOIN benefits_paymentrun p ON p.benefit_type_id = runs.benefit_type_id AND p.kind = 'monthly'
+                              AND p.month = %(previous_month)s
+    JOIN benefits_paymentline l ON l.run_id = p.id AND l.line_type = 'regular' AND l.amount > 0
+), computed AS (
+    SELECT run_id, id, household_id, NULL::bigint AS person_id, region_code, n AS covered, base, increment,
+           base + increment AS amount,
+           jsonb_build_object('standard_id', std_id, 'standard', std, 'members', n,
+                              'per_capita_income', round(net / n, 2), 'base', base, 'increment', increment,
+                              'total', base + increment) AS explanation
+    FROM dibao_lines
+    UNION ALL
+    SELECT run_id, id, household_id, person_id, region_code, covered, amount, 0, amount,
+           jsonb_build_object('standard_id', std_id, 'standard', amount, 'tier', tier, 'total', amount)
+    FROM fixed_lines
 )
 INSERT INTO benefits_paymentline (run_id, entitlement_id, household_id, person_id, region_code, line_type,
     for_month, covered_persons, base_amount, increment_amount, other_amount, amount, change, explanation)
-SELECT run_id, id, household_id, NULL, region_code, 'regular', %(month)s, n, base, increment, 0,
-       base + increment, 'new',
-       jsonb_build_object('standard_id', std_id, 'standard', std, 'members', n,
-                          'per_capita_income', round(net / n, 2), 'base', base, 'increment', increment,
-                          'total', base + increment)
-FROM dibao_lines
+SELECT c.run_id, c.id, c.household_id, c.person_id, c.region_code, 'regular', %(month)s, c.covered, c.base,
+       c.increment, 0, c.amount,
+       CASE WHEN p.entitlement_id IS NULL THEN 'new' WHEN p.amount <> c.amount THEN 'changed' ELSE '' END,
+       CASE WHEN p.amount <> c.amount THEN c.explanation || jsonb_build_object('previous_amount', p.amount)
+            ELSE c.explanation END
+FROM computed c LEFT JOIN prev p ON p.entitlement_id = c.id
 UNION ALL
-SELECT run_id, id, household_id, person_id, region_code, 'regular', %(month)s, covered, amount, 0, 0, amount,
-       'new', jsonb_build_object('standard_id', std_id, 'standard', amount, 'tier', tier, 'total', amount)
-FROM fixed_lines
+SELECT p.run_id, p.entitlement_id, p.household_id, p.person_id, p.region_code, 'regular', %(month)s, 0, 0, 0,
+       0, 0, 'stopped',
+       jsonb_build_object('previous_amount', p.amount, 'stop_reason',
+                          CASE WHEN e.end_month < %(month)s THEN '待遇已终止'
+                               WHEN e.status = 'suspended' THEN '待遇暂停发放' ELSE '本月计算金额为零' END)
+FROM prev p JOIN benefits_entitlement e ON e.id = p.entitlement_id
+WHERE NOT EXISTS (SELECT 1 FROM computed c WHERE c.id = p.entitlement_id)
 """
 
 
@@ -165,14 +190,23 @@ def engine(types: list[BenefitType]) -> tuple[float, dict]:
     for bt in types:
         payment_run_recalculate(benefit_type=bt, month=MONTH)
     elapsed = time.perf_counter() - started
+    return elapsed, _totals(PaymentLine.objects.filter(run__in=_monthly_runs(types)))
+
+
+def _totals(lines) -> dict[str, list]:
+    """{benefit type code: [lines, total amount, {change flag: lines}]} — what both contenders must agree on."""
+    totals: dict[str, list] = {}
     rows = (
-        PaymentLine.objects.filter(run__kind="monthly", run__month=MONTH, run__benefit_type__in=types)
-        .values("run__benefit_type__code")
+        lines.values_list("run__benefit_type__code", "change")
         .annotate(n=Count("id"), total=Sum("amount"))
         .order_by()
     )
-    totals = {r["run__benefit_type__code"]: (r["n"], str(r["total"])) for r in rows}
-    return elapsed, totals
+    for code, change, n, total in rows:
+        entry = totals.setdefault(code, [0, Decimal(0), {}])
+        entry[0] += n
+        entry[1] += total
+        entry[2][change or "unchanged"] = n
+    return {code: [n, str(total), changes] for code, (n, total, changes) in sorted(totals.items())}
 
 
 def sql_baseline(types: list[BenefitType]) -> tuple[float, dict]:
@@ -180,6 +214,7 @@ def sql_baseline(types: list[BenefitType]) -> tuple[float, dict]:
     parameters = {
         "title": BASELINE_TITLE,
         "month": MONTH,
+        "previous_month": PREVIOUS_MONTH,
         "dibao": next(bt.pk for bt in types if bt.code == "dibao"),
         "not_counted": rules._NOT_COUNTED_KINDS,
         "deducted": rules._DEDUCTED_KINDS,
@@ -198,14 +233,7 @@ def sql_baseline(types: list[BenefitType]) -> tuple[float, dict]:
         _delete_lines(runs)  # the engine deletes the draft's lines too
         cursor.execute(SQL_BASELINE, parameters)
     elapsed = time.perf_counter() - started
-    code = {bt.pk: bt.code for bt in types}
-    totals = {
-        code[r["run__benefit_type_id"]]: (r["n"], str(r["total"]))
-        for r in PaymentLine.objects.filter(run__in=runs)
-        .values("run__benefit_type_id")
-        .annotate(n=Count("id"), total=Sum("amount"))
-        .order_by()
-    }
+    totals = _totals(PaymentLine.objects.filter(run__in=runs))
     _delete_lines(runs)
     return elapsed, totals
 
@@ -325,9 +353,10 @@ def celery_workers(types: list[BenefitType], processes: int) -> float:
 def main() -> None:
     types = _types()
     total = Entitlement.objects.filter(benefit_type__in=types).count()
-    # Warm-up: one engine run fills the caches the same way for every contender (skip: BENCH_QUICK=1).
-    if not os.environ.get("BENCH_QUICK"):
-        engine(types)
+    # The previous month, calculated by the engine (untimed): every contender compares with it, as every
+    # month's run compares with the month before. It also fills the caches the same way for everyone.
+    for bt in types:
+        payment_run_recalculate(benefit_type=bt, month=PREVIOUS_MONTH)
     engine_times, sql_times = [], []
     for _ in range(REPEAT):
         seconds, engine_totals = engine(types)

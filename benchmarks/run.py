@@ -32,6 +32,7 @@ PORT = int(os.environ.get("BENCH_PORT", "8765"))
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "3"))
 WEB_SECONDS = int(os.environ.get("BENCH_WEB_SECONDS", "60"))
 SATURATION_SECONDS = int(os.environ.get("BENCH_SATURATION_SECONDS", "30"))
+ROSTER_REPEAT = int(os.environ.get("BENCH_ROSTER_REPEAT", "3"))
 PASSWORD = "Bench-Loopback-2026"
 DISTRICT = "220150000000"  # the first district generate_city builds
 ENV = {**os.environ, "DATABASE_URL": DB_URL, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
@@ -113,18 +114,27 @@ def bench_roster() -> dict:
         "print(r.pk, r.line_count)"
     ).split()
     log(f"roster of the largest run (#{run_id}, {int(lines):,} lines): product vs bare openpyxl")
-    results = {}
+    runs: dict[str, list[dict]] = {"product": [], "openpyxl": []}
     with tempfile.TemporaryDirectory() as tmp:
-        for mode in ("product", "openpyxl"):
-            out = subprocess.run(
-                [*PY, str(HERE / "bench_roster.py"), mode, run_id, "bench_admin", f"{tmp}/{mode}.xlsx"],
-                cwd=ROOT,
-                env=ENV,
-                check=True,
-                text=True,
-                capture_output=True,
-            ).stdout
-            results[mode] = json.loads(out.strip().splitlines()[-1])
+        for _ in range(ROSTER_REPEAT):  # alternating, each the best of its runs (the machine is shared)
+            for mode in ("product", "openpyxl"):
+                out = subprocess.run(
+                    [*PY, str(HERE / "bench_roster.py"), mode, run_id, "bench_admin", f"{tmp}/{mode}.xlsx"],
+                    cwd=ROOT,
+                    env=ENV,
+                    check=True,
+                    text=True,
+                    capture_output=True,
+                ).stdout
+                runs[mode].append(json.loads(out.strip().splitlines()[-1]))
+    results = {}
+    for mode, measured in runs.items():
+        best = min(measured, key=lambda r: r["seconds"])
+        results[mode] = {
+            **best,
+            "peak_mb": max(r["peak_mb"] for r in measured),  # the worst of the runs, not the best
+            "all_seconds": [r["seconds"] for r in measured],
+        }
     return results
 
 
@@ -303,11 +313,13 @@ def main() -> None:
         values["roster_vs_openpyxl"] = f"{product['seconds'] / bare['seconds']:.2f}"
         values["roster_peak_mb"] = f"{product['peak_mb']:.0f}"
         lines += [
-            f"## Payment roster ({product['rows']:,} lines, the largest run)",
+            f"## Payment roster ({product['rows']:,} lines, the largest run, best of {ROSTER_REPEAT})",
             "",
-            f"- product (query + formatting, streamed): {product['seconds']:.2f} s, "
-            f"peak RSS {product['peak_mb']:.0f} MB",
-            f"- bare openpyxl write-only, same rows precomputed: {bare['seconds']:.2f} s",
+            f"- product (query + formatting, streamed): {product['seconds']:.2f} s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in product['all_seconds'])}), "
+            f"peak RSS {product['peak_mb']:.0f} MB (the highest of the runs)",
+            f"- bare openpyxl write-only, same rows precomputed: {bare['seconds']:.2f} s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in bare['all_seconds'])})",
             "",
         ]
     if web:
