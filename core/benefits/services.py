@@ -317,7 +317,7 @@ def _regular_lines(
         yield {  # _line(), as a literal: one dict per line instead of two
             "run_id": run_id,
             "entitlement_id": entitlement_id,
-            "household_id": row.get("household_id") or row.get("person_household_id"),
+            "household_id": _household_of(row),
             "person_id": row["person_id"],
             "region_code": row["region_code"],
             "line_type": LineType.REGULAR,
