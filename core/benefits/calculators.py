@@ -19,7 +19,9 @@ A bureau app registers one Calculator subclass per benefit type code, e.g. in it
             return LineResult(amount=..., base_amount=..., explanation={...})
 
 The engine calls `load_facts` once per month it computes (the run's month, and each locked month it
-re-checks for 补发/扣回), then `compute` for every entitlement row of that month, in memory.
+re-checks for 补发/扣回) and per part of the run it reads at a time (a chunk of BENEFITS_RUN_CHUNK
+entitlement ids, or a street on a Celery worker), then `compute` for every entitlement row of that part
+and month, in memory.
 
 `explanation` is shown to caseworkers: give a Chinese `formula` sentence and `steps`, a list of
 [label, value] pairs in the order of the computation (standard, per-capita income, members, base, each
