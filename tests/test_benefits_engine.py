@@ -255,6 +255,17 @@ def test_round_half_up_to_unit():
     assert round_amount(Decimal("0.125"), Rounding.FEN) == Decimal("0.13")
 
 
+@pytest.mark.parametrize("rounding", [Rounding.FEN, Rounding.YUAN])
+@pytest.mark.parametrize(
+    "value", [Decimal("0.125"), Decimal("-2.675"), Decimal("300.5"), Decimal("7"), 12, "4.005"]
+)
+def test_calculator_round_is_round_amount(rounding, value):
+    calculator = SubsidyCalculator(BenefitType(code="x", name="x", rounding=rounding))
+    rounded = calculator.round(value)
+    assert rounded == round_amount(value, rounding) and str(rounded) == str(round_amount(value, rounding))
+    assert rounded.as_tuple().exponent == -2  # two places, always: the engine writes str(total)
+
+
 def test_unregistered_benefit_type_is_refused(db):
     bt = BenefitType.objects.create(code="nobody_knows", name="未知待遇")
     with pytest.raises(CalculatorNotRegistered, match="没有登记计算规则"):

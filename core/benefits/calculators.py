@@ -87,6 +87,9 @@ class Calculator:
         self._rounding = benefit_type.rounding
 
     def round(self, value: Decimal | int | str) -> Decimal:
+        if type(value) is Decimal and self._rounding == Rounding.FEN:
+            # round_amount's usual case without its second call: the engine rounds four amounts a line.
+            return value.quantize(CENT, ROUND_HALF_UP)
         return round_amount(value, self._rounding)
 
     def load_facts(self, entitlement_rows: list[dict], month: datetime.date) -> dict:

@@ -16,7 +16,6 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from itertools import chain
 from typing import Any
 
@@ -29,9 +28,9 @@ from django.db.models import DO_NOTHING, Count, Q, Sum, signals
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
 
-from .calculators import CENT, ZERO, Calculator, LineResult, get_calculator
+from .calculators import ZERO, Calculator, LineResult, get_calculator
 from .exceptions import BenefitsError, CalculationError, PaymentRunLocked
-from .models import BenefitType, Entitlement, PaymentLine, PaymentRun, Rounding
+from .models import BenefitType, Entitlement, PaymentLine, PaymentRun
 from .months import add_months, month_start
 from .selectors import (
     Part,
@@ -203,7 +202,7 @@ def _encode_json(value: Any) -> str:
 
 
 def _jsonable(value: Any) -> Any:
-    return orjson.loads(orjson.dumps(value, default=_JSON_DEFAULT, option=_JSON_OPTIONS))
+    return orjson.loads(_encode_json(value))
 
 
 def _household_of(row: dict) -> int | None:
@@ -216,26 +215,13 @@ def _checked(
     """Round every amount to the benefit's unit and check that the total is the sum of its parts."""
     if result is None:
         return None
-    if (
-        type(result.amount) is Decimal
-        and calculator.benefit_type.rounding == Rounding.FEN
-        and type(calculator).round is Calculator.round
-    ):
-        # The usual case, inlined (it runs for every line of a run): Calculator.round to the fen.
-        amount = result.amount.quantize(CENT, ROUND_HALF_UP)
-        base, increment, other = (
-            Decimal(result.base_amount).quantize(CENT, ROUND_HALF_UP),
-            Decimal(result.increment_amount).quantize(CENT, ROUND_HALF_UP),
-            Decimal(result.other_amount).quantize(CENT, ROUND_HALF_UP),
-        )
-    else:
-        round_ = calculator.round
-        amount = round_(result.amount)
-        base, increment, other = (
-            round_(result.base_amount),
-            round_(result.increment_amount),
-            round_(result.other_amount),
-        )
+    round_ = calculator.round
+    amount = round_(result.amount)
+    base, increment, other = (
+        round_(result.base_amount),
+        round_(result.increment_amount),
+        round_(result.other_amount),
+    )
     if amount < 0:
         raise CalculationError(
             f"待遇资格 #{row['id']} {_cn_month(month)}计算结果为负数（{amount}），请检查计算规则。"
@@ -256,7 +242,7 @@ def _checked(
     result.explanation = {
         **_run_facts(calculator, month),
         **(result.explanation or {}),
-        "total": str(amount),  # two decimal places: quantized to the fen above
+        "total": str(amount),  # two decimal places: Calculator.round always quantizes to the fen
     }
     return result
 
