@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from core.accounts import demo_data as demo
+from core.portal import demo_data as demo
 from core.accounts.models import User
 from core.benefits.models import BenefitType, Entitlement, PaymentRun
 from core.benefits.months import add_months, month_start

@@ -31,7 +31,7 @@ from typing import Any
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
 
-from core.accounts.dashboard import bar_chart, register_dashboard_panel
+from core.portal.dashboard import bar_chart, register_dashboard_panel
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun
 from core.benefits.months import add_months, month_start
 from core.benefits.selectors import standards_in_force_map

@@ -16,7 +16,7 @@ urlpatterns = [
     path("benefits/", include("core.benefits.urls")),
     path("assistance/", include("assistance.urls")),
     path("reports/", include("reports.urls")),
-    path("", include("core.accounts.dashboard_urls")),
+    path("", include("core.portal.urls")),
 ]
 
 handler403 = "core.accounts.views.permission_denied"

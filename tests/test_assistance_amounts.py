@@ -1,7 +1,7 @@
 """社会救助 amounts exact to the rule: 低保 补差 + 分类施保 + 保底, 单人保, 特困, 残疾人两项补贴.
 
 Every expected amount below is computed BY HAND from DOMAIN.md "社会救助" and the demo values seeded by
-assistance/migrations/0001 (core/accounts/demo_data.py): urban 低保 550 → 600 and rural 340 → 410 from
+assistance/migrations/0001 (core/portal/demo_data.py): urban 低保 550 → 600 and rural 340 → 410 from
 2021-07-01; 分类施保 重度残疾 75 %, 重病 100 %, 60+/未成年 10 %, 70+ 20 % (highest only); 保底 20 % of the
 standard per covered person; rounding ROUND_HALF_UP to 分. The arithmetic is in the comment of each row;
 the code under test never produces an expected value.

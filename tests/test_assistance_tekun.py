@@ -1,6 +1,6 @@
 """特困人员认定 (flow 3, 民发〔2021〕43号): 受理 → 调查核实 (six-item self-care assessment) → 公示 (adults only)
 → 科长确认 → two entitlements from the next month, paid as separate lines. Orphan children are refused and
-pointed to children's welfare. Amounts are the demo standards (core/accounts/demo_data.py)."""
+pointed to children's welfare. Amounts are the demo standards (core/portal/demo_data.py)."""
 
 from __future__ import annotations
 

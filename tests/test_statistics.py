@@ -27,7 +27,7 @@ from openpyxl import load_workbook
 
 from assistance import reports as assistance_reports
 from assistance.models import TempAssistanceCase
-from core.accounts.dashboard import bar_chart
+from core.portal.dashboard import bar_chart
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun
 from core.registry.choices import LabourCapacity, Relation
 from core.registry.models import Person

@@ -1,6 +1,6 @@
 """Seed the social-assistance benefit types, their standards and parameters with the demo values.
 
-The values are those of core/accounts/demo_data.py (DOMAIN.md "社会救助"); rows are looked up by their
+The values are those of core/portal/demo_data.py (DOMAIN.md "社会救助"); rows are looked up by their
 natural keys — BenefitType.code; Standard (benefit type, area, tier, effective_from); Parameter (key,
 effective_from) — exactly as `seed_demo` does, so running both never duplicates a row. Every value stays
 editable in the admin; the migration only provides a starting point and never overwrites an edited row.
@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.db import migrations
 
-from core.accounts import demo_data as demo
+from core.portal import demo_data as demo
 
 ASSISTANCE_BENEFIT_TYPES = (
     "dibao",

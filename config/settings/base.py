@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "core.registry",
     "core.workflow",
     "core.benefits",
+    "core.portal",
     "assistance",
     "reports",
 ]

@@ -18,7 +18,7 @@ tune_postgresql(DATABASES["default"])
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     raise ImproperlyConfigured("生产环境必须使用 PostgreSQL 数据库（DATABASE_URL）")
 
-# One cache for every gunicorn worker (the dashboard's counts per scope, core.accounts.dashboard): Redis
+# One cache for every gunicorn worker (the dashboard's counts per scope, core.portal.dashboard): Redis
 # when CACHE_URL or REDIS_URL is set; otherwise each worker process keeps its own in memory.
 _cache_url = env("CACHE_URL", default=env("REDIS_URL", default=""))
 if _cache_url:

@@ -2,7 +2,7 @@
 
 A bureau app registers a panel from its own module (imported by its AppConfig.ready):
 
-    from core.accounts.dashboard import bar_chart, register_dashboard_panel
+    from core.portal.dashboard import bar_chart, register_dashboard_panel
 
     def gaoling_panel(user, today):          # figures for the user's scope only (visible_to(user))
         return {"chart": bar_chart([("80—89岁", 120), ("90—99岁", 31)])}

@@ -15,8 +15,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from faker import Faker
 
-from core.accounts import demo_data as demo
-from core.accounts.demo import demo_seeders
+from core.portal import demo_data as demo
+from core.portal.demo import demo_seeders
 from core.accounts.models import Role, User
 from core.benefits.models import BenefitType, Parameter, Standard
 from core.registry.choices import (

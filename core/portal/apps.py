@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    """The home dashboard (工作台) and the demo seeding: the floor above every core app.
+
+    core.accounts is the bottom floor (users, roles, scope) and imports no other core app's services; this
+    app may depend on all of them (registry, workflow, benefits), and bureau apps register panels and demo
+    seeders here (core/portal/dashboard.py, core/portal/demo.py) without core importing a bureau."""
+
+    name = "core.portal"
+    label = "portal"
+    verbose_name = "工作台"

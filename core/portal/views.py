@@ -1,0 +1,46 @@
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.shortcuts import render
+from django.utils import timezone
+
+from core.benefits.models import Entitlement
+from core.registry.models import Household, Person
+from core.workflow import selectors as workflow_selectors
+from core.workflow.calendar import missing_calendar_years
+
+from .dashboard import panels_for
+
+
+@login_required
+def dashboard(request):
+    user = request.user
+    today = timezone.localdate()
+    todo = list(workflow_selectors.todo_for(user, today=today)[:15])
+    counts = workflow_selectors.todo_counts(user, today=today)
+    households = Household.objects.visible_to(user).filter(is_active=True).count()
+    persons = Person.objects.visible_to(user).filter(death_date__isnull=True, household__isnull=False).count()
+    entitlements = list(
+        Entitlement.objects.visible_to(user)
+        .filter(status=Entitlement.Status.ACTIVE)
+        .filter(Q(end_month__isnull=True) | Q(end_month__gte=today.replace(day=1)))
+        .values("benefit_type__name")
+        .annotate(n=Count("id"))
+        .order_by("benefit_type__sort_order")
+    )
+    missing_years = missing_calendar_years(today)
+    # This month's headline figures, contributed by the bureau apps (core.portal.dashboard).
+    panels = panels_for(user, today)
+    return render(
+        request,
+        "portal/dashboard.html",
+        {
+            "todo": todo,
+            "todo_counts": counts,
+            "households": households,
+            "persons": persons,
+            "entitlements": entitlements,
+            "missing_years": missing_years,
+            "today": today,
+            "panels": panels,
+        },
+    )
