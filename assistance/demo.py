@@ -14,11 +14,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from core.portal import demo_data as demo
 from core.accounts.models import User
 from core.benefits.models import BenefitType, Entitlement, PaymentRun
 from core.benefits.months import add_months, month_start
 from core.benefits.services import payment_run_recalculate
+from core.portal import demo_data as demo
 from core.registry.choices import AreaType
 from core.registry.models import Household
 from core.workflow.models import Case

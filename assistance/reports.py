@@ -31,10 +31,10 @@ from typing import Any
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
 
-from core.portal.dashboard import bar_chart, register_dashboard_panel
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun
 from core.benefits.months import add_months, month_start
 from core.benefits.selectors import standards_in_force_map
+from core.portal.dashboard import bar_chart, register_dashboard_panel
 from core.registry.choices import AreaType, LabourCapacity, Sex
 from reports.statistics import Col, StatisticsContext, StatisticsTable, register_statistics_section
 

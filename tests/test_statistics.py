@@ -27,8 +27,8 @@ from openpyxl import load_workbook
 
 from assistance import reports as assistance_reports
 from assistance.models import TempAssistanceCase
-from core.portal.dashboard import bar_chart
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun
+from core.portal.dashboard import bar_chart
 from core.registry.choices import LabourCapacity, Relation
 from core.registry.models import Person
 from core.workflow import services as workflow_services

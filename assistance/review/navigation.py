@@ -1,7 +1,7 @@
 """Menu entry of 低保 dynamic management, and the bureau's demo data (imported by AssistanceConfig.ready())."""
 
-from core.portal.demo import register_demo_seeder
 from core.accounts.navigation import NavItem, register_nav
+from core.portal.demo import register_demo_seeder
 
 from ..navigation import ORDER, SECTION
 

@@ -15,10 +15,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from faker import Faker
 
-from core.portal import demo_data as demo
-from core.portal.demo import demo_seeders
 from core.accounts.models import Role, User
 from core.benefits.models import BenefitType, Parameter, Standard
+from core.portal import demo_data as demo
+from core.portal.demo import demo_seeders
 from core.registry.choices import (
     AreaType,
     AssetKind,
