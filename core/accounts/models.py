@@ -59,6 +59,62 @@ class User(AbstractUser):
         return sorted(self._role_names())
 
 
+class Section(models.Model):
+    """A section of the bureau (业务科室: 社会救助科, 养老服务科 …). Data, not code: seeded by a migration,
+    edited in the admin. Case types and benefit types name their section by `code`; district roles
+    (科室经办人, 科长) are held in a section (SectionRole)."""
+
+    code = models.SlugField("代码", max_length=30, unique=True)
+    name = models.CharField("名称", max_length=50)
+    sort_order = models.PositiveSmallIntegerField("排序", default=100)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "业务科室"
+        verbose_name_plural = "业务科室"
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SectionRole(models.Model):
+    """A district role (科室经办人 or 科长) held in one section. The role's permissions still come from the
+    user's group; this row says in which section they apply. A user may hold roles in several sections."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE, related_name="section_roles"
+    )
+    section = models.ForeignKey(
+        Section, verbose_name="业务科室", on_delete=models.PROTECT, related_name="roles"
+    )
+    role = models.CharField(
+        "角色",
+        max_length=20,
+        choices=[(r, r) for r in (Role.SECTION_CASEWORKER.value, Role.SECTION_CHIEF.value)],
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="设置人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("设置时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "科室角色"
+        verbose_name_plural = "科室角色"
+        ordering = ["section__sort_order", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "section", "role"], name="section_role_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section} {self.role}"
+
+
 class AccessLog(models.Model):
     """Every reveal of full personal data, and every export that carries it (个人信息查阅记录)."""
 
