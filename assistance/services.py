@@ -29,7 +29,8 @@ from core.benefits.selectors import ENTITLEMENT_ROW_FIELDS, standards_in_force_m
 from core.registry.models import Household, Person
 from core.registry.querysets import user_scope_prefix
 from core.workflow import services as workflow_services
-from core.workflow.engine import KIND_ENTER, require_notice_passed
+from core.workflow.engine import KIND_ENTER
+from core.workflow.guards import require_notice_passed
 from core.workflow.models import Case, PublicNotice, TransitionLog
 from core.workflow.services import TransitionError
 

@@ -17,8 +17,8 @@ from core.workflow.engine import (
     Transition,
     get_case_type,
     register_case_type,
-    require_notice_passed,
 )
+from core.workflow.guards import require_notice_passed
 from core.workflow.models import Case, CaseSequence, PublicNotice, TransitionLog
 from core.workflow.services import (
     TransitionError,

@@ -23,7 +23,8 @@ from core.benefits.months import add_months, month_start
 from core.registry.choices import DisabilityGrade
 from core.registry.models import Person
 from core.workflow import services as workflow_services
-from core.workflow.engine import KIND_OTHER, require_notice_passed
+from core.workflow.engine import KIND_OTHER
+from core.workflow.guards import require_notice_passed
 from core.workflow.models import Case, PublicNotice, TransitionLog
 from core.workflow.services import TransitionError
 

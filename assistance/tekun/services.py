@@ -25,7 +25,8 @@ from core.benefits.selectors import parameter_value, standard_in_force
 from core.registry.choices import Relation
 from core.registry.models import Household, Person
 from core.workflow import services as workflow_services
-from core.workflow.engine import KIND_ENTER, require_notice_passed
+from core.workflow.engine import KIND_ENTER
+from core.workflow.guards import require_notice_passed
 from core.workflow.models import Case, PublicNotice, TransitionLog
 from core.workflow.services import TransitionError
 

@@ -24,10 +24,7 @@ import datetime
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .models import Case
+from typing import Any
 
 KIND_ENTER = "enter"
 KIND_REVIEW = "review"
@@ -39,7 +36,8 @@ MAKER_KINDS = (KIND_ENTER, KIND_REVIEW)
 
 # A guard looks at the case (and who acts) and returns None when the move is allowed, or the reason
 # in Chinese why not ("公示期未满", "缺少入户调查记录").
-Guard = Callable[["Case", Any], "str | None"]
+# Guard(case: models.Case, user) — the engine imports no model (guards that read models: guards.py).
+Guard = Callable[[Any, Any], "str | None"]
 # An effect runs inside the transition's transaction after the case is updated and logged — the place
 # for a bureau's consequence of a move (e.g. approval creates the Entitlement). Signature:
 # effect(case=..., transition=..., actor=..., data=...).
@@ -220,17 +218,3 @@ def all_status_choices(codes: Iterable[str] | None = None) -> list[tuple[str, st
         for status, label in ct.statuses.items():
             seen.setdefault(status, label)
     return list(seen.items())
-
-
-def require_notice_passed(case: Case, user: Any) -> str | None:
-    """A ready-made guard: the case has a 公示 that ended without objection and has been closed."""
-    from .models import PublicNotice
-
-    notices = list(case.notices.all())
-    if not notices:
-        return "尚未进行公示"
-    if any(n.closed_at is None for n in notices):
-        return "公示尚未结束"
-    if notices[0].status != PublicNotice.Status.PASSED:
-        return "公示有异议，需核实处理"
-    return None
