@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from core.registry.querysets import ScopedQuerySet
+from core.workflow.models import Application, CaseRecord, PersonApplication, region_prefix_index
 
 
 class Category(models.TextChoices):
@@ -32,35 +32,16 @@ class PovertyCause(models.TextChoices):
     OTHER = "other", "其他"
 
 
-class AssistanceApplicationQuerySet(ScopedQuerySet):
-    def open(self) -> AssistanceApplicationQuerySet:
-        return self.filter(is_open=True)
-
-
-class AssistanceApplication(models.Model):
+class AssistanceApplication(Application):
     """社会救助申请 of one household; `case_type` is the workflow case type ("dibao")."""
 
-    case = models.OneToOneField(
-        "workflow.Case",
-        verbose_name="案件",
-        primary_key=True,
-        on_delete=models.PROTECT,
-        related_name="assistance_application",
-    )
     case_type = models.CharField("业务类型", max_length=40, default="dibao", editable=False)
-    household = models.ForeignKey(
-        "registry.Household",
-        verbose_name="申请家庭",
-        on_delete=models.PROTECT,
-        related_name="assistance_applications",
-    )
     members = models.ManyToManyField(
         "registry.Person",
         verbose_name="申请保障成员",
         related_name="assistance_applications",
         blank=True,
     )
-    region_code = models.CharField("区划代码", max_length=12, editable=False)
     categories = models.JSONField("申请救助类别", default=list)
     promise_signed = models.BooleanField("已签署告知承诺书", default=False)
     authorisation_signed = models.BooleanField("已签署家庭经济状况核对授权书", default=False)
@@ -69,30 +50,13 @@ class AssistanceApplication(models.Model):
         default=False,
         help_text="须单独备案，并由区级民政部门入户核查",
     )
-    applied_on = models.DateField("申请日期")
     poverty_cause = models.CharField("主要致贫原因", max_length=12, choices=PovertyCause.choices, blank=True)
     notes = models.TextField("备注", blank=True)
-    # Mirrors case.is_open (kept by the case type's closing effects) so the database can enforce
-    # "one open application per household" with a conditional unique constraint.
-    is_open = models.BooleanField("办理中", default=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
-    objects = AssistanceApplicationQuerySet.as_manager()
-
-    class Meta:
+    class Meta(Application.Meta):
         verbose_name = "社会救助申请"
         verbose_name_plural = "社会救助申请"
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(
-                fields=["region_code"],
-                name="assist_app_region_prefix_idx",
-                opclasses=["varchar_pattern_ops"],
-            ),
-        ]
+        indexes = [region_prefix_index("assist_app_region_prefix_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["household", "case_type"],
@@ -101,9 +65,6 @@ class AssistanceApplication(models.Model):
                 violation_error_message="该家庭已有正在办理的同类申请",
             )
         ]
-
-    def __str__(self) -> str:
-        return str(self.case)
 
     @property
     def category_labels(self) -> list[str]:
@@ -187,29 +148,11 @@ class SupportMode(models.TextChoices):
     DISPERSED = "dispersed", "分散供养"
 
 
-class TekunApplication(models.Model):
+class TekunApplication(PersonApplication):
     """特困人员救助供养 of one person (民发〔2021〕43号). Per person, not per household: several members of one
     household may each apply. A minor gets no 公示 (第十七条); a child who is also an orphan is covered as
     孤儿 by children's welfare, not here."""
 
-    case = models.OneToOneField(
-        "workflow.Case",
-        verbose_name="案件",
-        primary_key=True,
-        on_delete=models.PROTECT,
-        related_name="tekun_application",
-    )
-    person = models.ForeignKey(
-        "registry.Person", verbose_name="申请人", on_delete=models.PROTECT, related_name="tekun_applications"
-    )
-    household = models.ForeignKey(
-        "registry.Household",
-        verbose_name="所在家庭",
-        on_delete=models.PROTECT,
-        related_name="tekun_applications",
-    )
-    region_code = models.CharField("区划代码", max_length=12, editable=False)
-    applied_on = models.DateField("申请日期")
     promise_signed = models.BooleanField("已签署告知承诺书", default=False)
     authorisation_signed = models.BooleanField("已签署家庭经济状况核对授权书", default=False)
     is_minor = models.BooleanField("未成年人", default=False, editable=False, help_text="未成年人不公示")
@@ -225,9 +168,7 @@ class TekunApplication(models.Model):
     investigation_findings = models.TextField("调查情况", blank=True)
     investigated_on = models.DateField("调查日期", null=True, blank=True)
     # 决定
-    approved = models.BooleanField("是否批准", null=True, blank=True)
     start_month = models.DateField("起始发放月份", null=True, blank=True)
-    reasons = models.TextField("理由", blank=True)
     basic_entitlement = models.ForeignKey(
         "benefits.Entitlement",
         verbose_name="基本生活费资格",
@@ -244,23 +185,11 @@ class TekunApplication(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    is_open = models.BooleanField("办理中", default=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
-    objects = ScopedQuerySet.as_manager()
-
-    class Meta:
+    class Meta(PersonApplication.Meta):
         verbose_name = "特困人员申请"
         verbose_name_plural = "特困人员申请"
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(
-                fields=["region_code"], name="tekun_app_region_prefix_idx", opclasses=["varchar_pattern_ops"]
-            )
-        ]
+        indexes = [region_prefix_index("tekun_app_region_prefix_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["person"],
@@ -269,9 +198,6 @@ class TekunApplication(models.Model):
                 violation_error_message="该人员已有正在办理的特困人员申请",
             )
         ]
-
-    def __str__(self) -> str:
-        return str(self.case)
 
 
 class TempAssistanceKind(models.TextChoices):
@@ -288,7 +214,7 @@ class TempAssistanceCause(models.TextChoices):
     OTHER = "other", "其他原因"
 
 
-class TempAssistanceCase(models.Model):
+class TempAssistanceCase(PersonApplication):
     """临时救助 (国发〔2014〕47号, 民发〔2018〕23号): one-off help, decided by the township within its limit,
     above it by the district; 先行救助 records help given first and paperwork after."""
 
@@ -296,30 +222,9 @@ class TempAssistanceCase(models.Model):
         TOWNSHIP = "township", "乡镇（街道）审批"
         DISTRICT = "district", "区民政局审批"
 
-    case = models.OneToOneField(
-        "workflow.Case",
-        verbose_name="案件",
-        primary_key=True,
-        on_delete=models.PROTECT,
-        related_name="temp_assistance",
-    )
-    person = models.ForeignKey(
-        "registry.Person",
-        verbose_name="救助对象",
-        on_delete=models.PROTECT,
-        related_name="temp_assistance_cases",
-    )
-    household = models.ForeignKey(
-        "registry.Household",
-        verbose_name="所在家庭",
-        on_delete=models.PROTECT,
-        related_name="temp_assistance_cases",
-    )
-    region_code = models.CharField("区划代码", max_length=12, editable=False)
     kind = models.CharField("救助类型", max_length=10, choices=TempAssistanceKind.choices)
     cause = models.CharField("困难原因", max_length=20, choices=TempAssistanceCause.choices)
     cause_detail = models.TextField("困难情况说明")
-    applied_on = models.DateField("申请日期")
     year = models.PositiveSmallIntegerField("救助年度", editable=False)
     standard_multiple = models.DecimalField(
         "按月标准倍数", max_digits=6, decimal_places=2, null=True, blank=True
@@ -333,11 +238,9 @@ class TempAssistanceCase(models.Model):
     advance_amount = models.DecimalField(
         "先行救助金额（元）", max_digits=12, decimal_places=2, null=True, blank=True
     )
-    approved = models.BooleanField("是否批准", null=True, blank=True)
     approved_amount = models.DecimalField(
         "批准金额（元）", max_digits=12, decimal_places=2, null=True, blank=True
     )
-    reasons = models.TextField("理由", blank=True)
     payment_line = models.ForeignKey(
         "benefits.PaymentLine",
         verbose_name="发放记录",
@@ -354,26 +257,14 @@ class TempAssistanceCase(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
-    objects = ScopedQuerySet.as_manager()
-
-    class Meta:
+    class Meta(PersonApplication.Meta):
         verbose_name = "临时救助"
         verbose_name_plural = "临时救助"
-        ordering = ["-created_at"]
         indexes = [
-            models.Index(
-                fields=["region_code"], name="temp_case_region_prefix_idx", opclasses=["varchar_pattern_ops"]
-            ),
+            region_prefix_index("temp_case_region_prefix_idx"),
             models.Index(fields=["person", "cause", "year"], name="temp_case_same_cause_idx"),
         ]
-
-    def __str__(self) -> str:
-        return str(self.case)
 
 
 class DisabilitySubsidy(models.TextChoices):
@@ -381,31 +272,13 @@ class DisabilitySubsidy(models.TextChoices):
     CARE = "care", "重度残疾人护理补贴"
 
 
-class DisabilitySubsidyApplication(models.Model):
+class DisabilitySubsidyApplication(PersonApplication):
     """残疾人两项补贴 (国发〔2015〕52号): paid monthly from the month of application."""
 
     class CertGeneration(models.IntegerChoices):
         SECOND = 2, "第二代"
         THIRD = 3, "第三代"
 
-    case = models.OneToOneField(
-        "workflow.Case",
-        verbose_name="案件",
-        primary_key=True,
-        on_delete=models.PROTECT,
-        related_name="disability_subsidy",
-    )
-    person = models.ForeignKey(
-        "registry.Person",
-        verbose_name="申请人",
-        on_delete=models.PROTECT,
-        related_name="disability_subsidy_applications",
-    )
-    household = models.ForeignKey(
-        "registry.Household", verbose_name="所在家庭", on_delete=models.PROTECT, related_name="+"
-    )
-    region_code = models.CharField("区划代码", max_length=12, editable=False)
-    applied_on = models.DateField("申请日期")
     subsidies = models.JSONField("申请补贴", default=list)
     cert_no = models.CharField("残疾证号", max_length=32)
     cert_generation = models.PositiveSmallIntegerField("残疾证版本", choices=CertGeneration.choices)
@@ -414,8 +287,6 @@ class DisabilitySubsidyApplication(models.Model):
     long_term_care = models.BooleanField("需长期照护（6个月以上）", default=False)
     federation_checked = models.BooleanField("残联已核定等级", null=True, blank=True)
     eligibility = models.JSONField("资格审核结果", default=dict, blank=True)
-    approved = models.BooleanField("是否批准", null=True, blank=True)
-    reasons = models.TextField("理由", blank=True)
     living_entitlement = models.ForeignKey(
         "benefits.Entitlement",
         verbose_name="生活补贴资格",
@@ -432,23 +303,11 @@ class DisabilitySubsidyApplication(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    is_open = models.BooleanField("办理中", default=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
-    objects = ScopedQuerySet.as_manager()
-
-    class Meta:
+    class Meta(PersonApplication.Meta):
         verbose_name = "残疾人两项补贴申请"
         verbose_name_plural = "残疾人两项补贴申请"
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(
-                fields=["region_code"], name="disab_app_region_prefix_idx", opclasses=["varchar_pattern_ops"]
-            )
-        ]
+        indexes = [region_prefix_index("disab_app_region_prefix_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["person"],
@@ -458,11 +317,8 @@ class DisabilitySubsidyApplication(models.Model):
             )
         ]
 
-    def __str__(self) -> str:
-        return str(self.case)
 
-
-class DibaoReview(models.Model):
+class DibaoReview(CaseRecord):
     """低保动态管理复核: each household is reviewed yearly (stable) or every 6 months (unstable income or
     members able to work); the county decides 增发/减发/停发 with written reasons, or a 渐退期."""
 
@@ -477,13 +333,6 @@ class DibaoReview(models.Model):
         STOP = "stop", "停发"
         TAPER = "taper", "渐退"
 
-    case = models.OneToOneField(
-        "workflow.Case",
-        verbose_name="案件",
-        primary_key=True,
-        on_delete=models.PROTECT,
-        related_name="dibao_review",
-    )
     entitlement = models.ForeignKey(
         "benefits.Entitlement",
         verbose_name="低保资格",
@@ -493,7 +342,6 @@ class DibaoReview(models.Model):
     household = models.ForeignKey(
         "registry.Household", verbose_name="家庭", on_delete=models.PROTECT, related_name="dibao_reviews"
     )
-    region_code = models.CharField("区划代码", max_length=12, editable=False)
     frequency = models.CharField("复核周期", max_length=12, choices=Frequency.choices)
     due_on = models.DateField("应复核日期")
     findings = models.TextField("复核情况", blank=True)
@@ -505,25 +353,12 @@ class DibaoReview(models.Model):
     taper_months = models.PositiveSmallIntegerField("渐退期（月）", null=True, blank=True)
     effective_month = models.DateField("变更起始月份", null=True, blank=True)
     reasons = models.TextField("理由", blank=True)
-    is_open = models.BooleanField("办理中", default=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
-    objects = ScopedQuerySet.as_manager()
-
-    class Meta:
+    class Meta(CaseRecord.Meta):
         verbose_name = "低保动态复核"
         verbose_name_plural = "低保动态复核"
         ordering = ["due_on"]
-        indexes = [
-            models.Index(
-                fields=["region_code"],
-                name="dibao_review_region_prefix_idx",
-                opclasses=["varchar_pattern_ops"],
-            )
-        ]
+        indexes = [region_prefix_index("dibao_review_region_prefix_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["entitlement"],
@@ -532,6 +367,3 @@ class DibaoReview(models.Model):
                 violation_error_message="该低保家庭已有正在办理的复核",
             )
         ]
-
-    def __str__(self) -> str:
-        return str(self.case)

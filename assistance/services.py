@@ -71,7 +71,7 @@ def _latest_investigation(application_id: int) -> Investigation | None:
 def _last_objection_at(case: Case) -> datetime.datetime | None:
     log = (
         TransitionLog.objects.filter(
-            case_id=case.pk, transition__in=("notice_object", "reinvestigate", "send_back")
+            case_id=case.pk, transition__in=("notice_object", "reinvestigate", "send_back", "chief_send_back")
         )
         .order_by("-at", "-id")
         .first()
@@ -579,7 +579,9 @@ def dibao_street_review(*, application: AssistanceApplication, actor, comment: s
 
 @transaction.atomic
 def dibao_send_back(*, application: AssistanceApplication, actor, reason: str) -> Case:
-    return _transition(application, "send_back", actor, reason)
+    """退回重新调查: by the street reviewer at the street review, by the 科长 at the confirmation."""
+    name = "chief_send_back" if application.case.status == DibaoStatus.CHIEF_CONFIRMATION else "send_back"
+    return _transition(application, name, actor, reason)
 
 
 @transaction.atomic

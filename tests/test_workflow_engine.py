@@ -223,7 +223,7 @@ def test_reviewer_cannot_approve_but_another_chief_can(new_case, people):
         case_transition(case=case, name="reject", actor=people["chief"], comment="不符合条件")
     assert can_transition(case, "approve", people["chief"]) == (
         False,
-        "您录入或审核过本案件，按审批分离要求不能审批",
+        "您录入、调查或审核过本案件，按审批分离要求不能审批（“批准”须由他人办理）",
     )
     assert can_transition(case, "approve", people["chief2"]) == (True, "")
     case_transition(case=case, name="approve", actor=people["chief2"])

@@ -9,9 +9,8 @@ from core.registry.forms import DateInput
 from core.registry.models import Household
 
 from .. import rules
-from ..forms import DibaoFilterForm, _StyledForm
+from ..forms import _StyledForm
 from ..models import SupportMode
-from .case_types import TekunStatus
 
 YES_NO = [("", "请选择"), ("1", "是"), ("0", "否")]
 CAN_DO = [("", "请选择"), ("1", "能自主完成"), ("0", "不能自主完成")]
@@ -105,16 +104,3 @@ class TekunInvestigationForm(_StyledForm):
         if field == "self_care_items":
             field = f"{SELF_CARE_FIELD_PREFIX}eat"
         super().add_error(field, error)
-
-
-STATUS_FILTER_CHOICES = [("", "全部状态"), ("open", "办理中"), *TekunStatus.choices]
-
-
-class TekunFilterForm(DibaoFilterForm):
-    support_mode = forms.ChoiceField(
-        label="供养方式", required=False, choices=[("", "全部供养方式"), *SupportMode.choices]
-    )
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("status_choices", STATUS_FILTER_CHOICES)
-        super().__init__(*args, **kwargs)

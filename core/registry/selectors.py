@@ -445,3 +445,16 @@ def streets_and_communities(user) -> tuple[list[Region], list[Region]]:
         [r for r in regions if r.level == RegionLevel.STREET],
         [r for r in regions if r.level == RegionLevel.COMMUNITY],
     )
+
+
+def household_search(user, q: str, limit: int = 20) -> list[Household]:
+    """The picker of a new application: active households in the user's scope by 户编号 prefix, else by
+    the head's name (partial). A query with control characters (a NUL byte) is refused with ValueError."""
+    q = (q or "").strip()
+    if not q:
+        return []
+    if any(ord(ch) < 32 for ch in q):
+        raise ValueError("查询条件含有无效字符")
+    base = Household.objects.visible_to(user).filter(is_active=True).select_related("head", "region")
+    by_number = list(base.filter(number__istartswith=q.upper()).order_by("number")[:limit])
+    return by_number or list(base.filter(head__name__contains=q).order_by("number")[:limit])

@@ -31,8 +31,10 @@ KIND_REVIEW = "review"
 KIND_APPROVE = "approve"
 KIND_OTHER = "other"
 KINDS = {KIND_ENTER: "录入", KIND_REVIEW: "审核", KIND_APPROVE: "审批", KIND_OTHER: "其他"}
-# Maker-checker (DESIGN.md): whoever entered or reviewed a case may not approve it.
+# Separation of duties (DESIGN.md): whoever entered, investigated or reviewed a case takes no later review
+# or approval step of it. Entering and investigating are logged as KIND_ENTER, reviews as KIND_REVIEW.
 MAKER_KINDS = (KIND_ENTER, KIND_REVIEW)
+CHECK_KINDS = (KIND_REVIEW, KIND_APPROVE)
 
 # A guard looks at the case (and who acts) and returns None when the move is allowed, or the reason
 # in Chinese why not ("公示期未满", "缺少入户调查记录").
@@ -105,12 +107,17 @@ class Transition:
     effect: Effect | None = None
     # Bootstrap button style on the case page ("primary", "success", "danger", "outline-secondary").
     style: str = "primary"
+    # The roles whose holder takes this step ("街道审核员", "科长" …); empty = anyone with `permission`.
+    # A district role (科室经办人, 科长) must be held in the case type's section (业务科室).
+    roles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown transition kind {self.kind!r}")
         if isinstance(self.source, str):
             raise TypeError("source must be a tuple of statuses, not a string")
+        if isinstance(self.roles, str):
+            raise TypeError("roles must be a tuple of role names, not a string")
 
 
 @dataclass
@@ -130,8 +137,14 @@ class CaseType:
     # A template the generic case page includes under its header (bureau-specific details), rendered
     # with `case` in the context.
     detail_template: str | None = None
-    # A URL name taking the case pk, for the bureau's own page of this case (linked from the case page).
+    # A URL name taking the case pk, for the bureau's own page of this case: the generic case page sends
+    # the user there, and to-do lists link to it.
     detail_url_name: str | None = None
+    # The section (业务科室, `accounts.Section.code`) whose district staff review and approve this type.
+    section: str = ""
+    # "app_label.Model" of the bureau's record on the case (a `workflow.models.CaseRecord`): the engine
+    # keeps its `is_open` equal to the case's, for the record's "one open … per applicant" constraint.
+    record_model: str = ""
     _by_name: dict[str, Transition] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -218,3 +218,76 @@ class CaseSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}{self.year}: {self.last_value}"
+
+
+def region_prefix_index(name: str) -> models.Index:
+    """The index `visible_to(user)` scans (region_code LIKE 'prefix%'); every scoped table has one. Index
+    names are at most 30 characters, so each model names its own."""
+    return models.Index(fields=["region_code"], name=name, opclasses=["varchar_pattern_ops"])
+
+
+class CaseRecordQuerySet(ScopedQuerySet):
+    def open(self):
+        return self.filter(is_open=True)
+
+
+class CaseRecord(models.Model):
+    """What every bureau's record on a case repeats (the case-flow kit, see README "How to add a flow"):
+    the case it details, the region it is scoped by, whether it is still being handled, who entered it.
+
+    `is_open` mirrors `case.is_open` (the kit's closing effect keeps it) so that "one open application of
+    this kind per applicant" can be a conditional unique constraint of the bureau's table."""
+
+    case = models.OneToOneField(
+        Case, verbose_name="案件", primary_key=True, on_delete=models.PROTECT, related_name="%(class)s"
+    )
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    is_open = models.BooleanField("办理中", default=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    objects = CaseRecordQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.case)
+
+
+class Application(CaseRecord):
+    """An application a household (and, for a personal benefit, one of its members) signed, and the
+    decision on it: approved or refused with written reasons, by whom and when."""
+
+    household = models.ForeignKey(
+        "registry.Household", verbose_name="申请家庭", on_delete=models.PROTECT, related_name="+"
+    )
+    applied_on = models.DateField("申请日期")
+    approved = models.BooleanField("是否批准", null=True, blank=True)
+    reasons = models.TextField("理由", blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="决定人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("决定时间", null=True, blank=True)
+
+    class Meta(CaseRecord.Meta):
+        abstract = True
+
+
+class PersonApplication(Application):
+    """An application for one person's benefit (特困, 两项补贴, 临时救助, 高龄津贴 …)."""
+
+    person = models.ForeignKey(
+        "registry.Person", verbose_name="申请人", on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta(Application.Meta):
+        abstract = True

@@ -11,6 +11,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,6 +21,7 @@ from core.registry.querysets import user_scope_prefix
 
 from .calendar import add_calendar_period, add_working_days
 from .engine import (
+    CHECK_KINDS,
     KIND_APPROVE,
     KIND_ENTER,
     KIND_OTHER,
@@ -104,6 +106,41 @@ def _log(
         comment=comment,
         data=data or {},
     )
+
+
+def case_log_action(
+    *,
+    case: Case,
+    name: str,
+    label: str,
+    actor,
+    comment: str = "",
+    data: dict | None = None,
+    kind: str = KIND_ENTER,
+) -> TransitionLog:
+    """An audit row for an action that does not move the case (an investigation recorded, a proposal, a
+    先行救助). Kind "enter" by default: whoever records such a fact counts as a maker and takes no later
+    review or approval step of the case (separation of duties)."""
+    return _log(
+        case=case,
+        name=name,
+        label=label,
+        kind=kind,
+        from_status=case.status,
+        to_status=case.status,
+        actor=actor,
+        comment=comment,
+        data=data,
+    )
+
+
+def last_log(case: Case, names: tuple[str, ...] = ()) -> TransitionLog | None:
+    """The case's latest log row (of the transitions `names`, if given): the comment of the move that
+    just happened is what an effect records as the decision's reasons."""
+    logs = TransitionLog.objects.filter(case_id=case.pk)
+    if names:
+        logs = logs.filter(transition__in=names)
+    return logs.order_by("-at", "-id").first()
 
 
 @transaction.atomic
@@ -237,13 +274,36 @@ def cases_create_bulk(
     return created
 
 
-def _maker_checker_users(case: Case) -> set[int]:
-    """Ids of everyone who created, entered or reviewed the case (they may not approve it)."""
-    ids = set(
-        TransitionLog.objects.filter(case_id=case.pk, kind__in=MAKER_KINDS).values_list("actor_id", flat=True)
+def _maker_checker_users(case: Case, t: Transition | None = None) -> set[int]:
+    """Ids of the users who may not take step `t` (a review or an approval) of `case`: whoever created,
+    entered or investigated it (KIND_ENTER) and whoever took another review step (KIND_REVIEW). For an
+    approval every reviewer counts; the reviewer of a step may take that same step again (e.g. after the
+    case came back from a re-investigation)."""
+    rows = TransitionLog.objects.filter(case_id=case.pk, kind__in=MAKER_KINDS).values_list(
+        "actor_id", "kind", "transition"
     )
-    ids.add(case.created_by_id)
+    ids = {case.created_by_id}
+    for actor_id, kind, name in rows:
+        if kind == KIND_ENTER or t is None or t.kind == KIND_APPROVE or name != t.name:
+            ids.add(actor_id)
     return ids
+
+
+def _role_refusal(ct: CaseType, t: Transition, user) -> str | None:
+    """A step belongs to its role (`Transition.roles`); a district role must be held in the case type's
+    section (a 社会救助科 科长 cannot approve an eldercare case)."""
+    if not t.roles or user.is_superuser:
+        return None
+    from core.accounts.sections import DISTRICT_ROLES, has_section_role, section_name
+
+    held = [role for role in t.roles if user.has_role(role)]
+    if not held:
+        return f"“{t.label}”由{'或'.join(t.roles)}办理，您不能办理"
+    if any(role not in DISTRICT_ROLES for role in held):
+        return None
+    if any(has_section_role(user, ct.section, role) for role in held):
+        return None
+    return f"您不是{section_name(ct.section)}的{'或'.join(held)}，不能办理“{t.label}”"
 
 
 def _refusal(
@@ -258,12 +318,17 @@ def _refusal(
         return f"您没有执行“{t.label}”的权限"
     if check_scope and not _in_scope(user, case.region_code):
         return "案件不在您的数据范围内"
-    if t.kind == KIND_APPROVE:
+    reason = _role_refusal(ct, t, user)
+    if reason:
+        return reason
+    if t.kind in CHECK_KINDS:
         if makers is None:
-            makers = _maker_checker_users(case)
+            makers = _maker_checker_users(case, t)
         if user.pk in makers:
-            # Maker-checker (DESIGN.md): the person who entered or reviewed a case cannot approve it.
-            return "您录入或审核过本案件，按审批分离要求不能审批"
+            # Separation of duties (DESIGN.md): whoever entered, investigated or reviewed a case takes no
+            # later review or approval step of it.
+            what = "审批" if t.kind == KIND_APPROVE else "审核"
+            return f"您录入、调查或审核过本案件，按审批分离要求不能{what}（“{t.label}”须由他人办理）"
     if t.guard is not None:
         reason = t.guard(case, user)
         if reason:
@@ -283,11 +348,15 @@ def can_transition(case: Case, name: str, user) -> tuple[bool, str]:
 
 
 def available_transitions(case: Case, user) -> list[Transition]:
-    """Transitions from the case's current status that `user` may perform now (one log query at most)."""
+    """Transitions from the case's current status that `user` may perform now."""
+    return [t for t, reason in transition_choices(case, user) if reason is None]
+
+
+def transition_choices(case: Case, user) -> list[tuple[Transition, str | None]]:
+    """Every transition from the case's current status with why `user` may not take it now (None = may):
+    the action panel shows the first kind as buttons and the second disabled with the reason."""
     ct = get_case_type(case.case_type)
-    candidates = ct.transitions_from(case.status)
-    makers = _maker_checker_users(case) if any(t.kind == KIND_APPROVE for t in candidates) else None
-    return [t for t in candidates if _refusal(case, ct, t, user, makers=makers) is None]
+    return [(t, _refusal(case, ct, t, user)) for t in ct.transitions_from(case.status)]
 
 
 @transaction.atomic
@@ -352,6 +421,10 @@ def case_transition(
         comment=comment,
         data=data,
     )
+    if ct.record_model:
+        apps.get_model(ct.record_model).objects.filter(pk=locked.pk).exclude(is_open=locked.is_open).update(
+            is_open=locked.is_open
+        )
     if t.effect is not None:
         t.effect(case=locked, transition=t, actor=actor, data=data)
     # Keep the caller's instance current, so `case.status` reads right after the call.

@@ -116,6 +116,9 @@ def _export_cases(cases) -> HttpResponse:
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = _visible_case(request, pk)
     ct = get_case_type(case.case_type)
+    if ct.detail_url_name:
+        # A bureau flow's case is handled on the flow's own page, where every step's form is.
+        return redirect(ct.detail_url_name, pk=case.pk)
     actions = []
     for t in ct.transitions_from(case.status):
         allowed, reason = services.can_transition(case, t.name, request.user)

@@ -1,0 +1,434 @@
+"""The views of the case-flow kit (`core.workflow.flows`), built for a flow declaration by `CaseFlow.urls()`.
+
+Permission first (403), then scope: a record outside the user's region is a 404, like a missing one. Every
+POST lands the user back on the flow's detail page, at the form of the step the case has now reached."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.exports import xlsx_response
+from core.forms_once import once_per_form
+from core.registry import services as registry_services
+from core.registry.forms import AttachmentForm, apply_service_errors
+from core.registry.models import Household, Person
+from core.registry.selectors import attachments_for, household_search
+
+from .flows import CaseFlow, Step
+from .services import TransitionError, transition_choices
+
+PAGE_SIZE = 50
+EXPORT_MAX_ROWS = 20000
+PICK_LIMIT = 20
+
+
+def _perm(name: str):
+    def decorator(view):
+        return login_required(permission_required(name, raise_exception=True)(view))
+
+    return decorator
+
+
+def _get(flow: type[CaseFlow], request: HttpRequest, pk: int):
+    try:
+        return flow.queryset(request.user).get(pk=pk)
+    except flow.model.DoesNotExist:
+        raise Http404("申请不存在") from None
+
+
+def _crumbs(flow: type[CaseFlow], application=None) -> list[tuple[str, str]]:
+    crumbs = [(flow.title, flow.reverse("list"))]
+    if application is not None:
+        crumbs.append((application.case.number, flow.reverse("detail", application.pk)))
+    return crumbs
+
+
+def _back(flow: type[CaseFlow], application, anchor: str = "") -> HttpResponse:
+    """The detail page at the next step's form: `anchor`, else the one the flow declares for the status."""
+    anchor = anchor or flow.status_anchors.get(application.case.status, "")
+    url = flow.reverse("detail", application.pk)
+    return redirect(f"{url}#{anchor}" if anchor else url)
+
+
+def _form_status(form) -> int:
+    return 400 if form.is_bound and form.errors else 200
+
+
+# -- 台账 ------------------------------------------------------------------------------------------------
+
+
+def list_view(flow: type[CaseFlow]):
+    @require_http_methods(["GET"])
+    @_perm("workflow.view_case")
+    def view(request: HttpRequest) -> HttpResponse:
+        filterset = flow.filterset(
+            request.GET or None, queryset=flow.queryset(request.user), request=request, flow=flow
+        )
+        if filterset.is_bound and not filterset.is_valid():
+            messages.error(
+                request, "查询条件有误：" + "；".join(str(e) for es in filterset.errors.values() for e in es)
+            )
+            rows = flow.queryset(request.user).none()
+        else:
+            rows = filterset.qs
+        sorts = flow.sorts()
+        sort = request.GET.get("sort", "")
+        order = sorts.get(sort) or flow.default_sort
+        rows = rows.order_by(order, "-case_id")
+        if request.GET.get("export") == "xlsx":
+            return _export(flow, rows)
+        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        columns = [c for c in flow.columns if c.in_list]
+        for obj in page.object_list:
+            obj.detail_url = flow.reverse("detail", obj.pk)
+        return render(
+            request,
+            "workflow/flow/list.html",
+            {
+                "flow": flow,
+                "filter": filterset,
+                "page": page,
+                "columns": columns,
+                "rows": [(obj, [(c, c.cell(obj)) for c in columns]) for obj in page.object_list],
+                "headers": [
+                    {"col": c, "key": c.sort_key, "desc": f"-{c.sort_key}" if c.sort_key else ""}
+                    for c in columns
+                ],
+                "today": timezone.localdate(),
+                "create_url": flow.reverse("create") if flow.create_form is not None else "",
+                "tabs_template": flow.blocks.get("tabs", ""),
+            },
+        )
+
+    return view
+
+
+def _export(flow: type[CaseFlow], rows) -> HttpResponse:
+    """The current filter of the 台账 as .xlsx (scope already applied, formulas written as text)."""
+    columns = [c for c in flow.columns if c.in_export]
+    title = flow.export_title or f"{flow.title}台账"
+    stamp = timezone.localtime().strftime("%Y%m%d%H%M")
+    return xlsx_response(
+        sheet_title=title,
+        header=[c.label for c in columns],
+        rows=(
+            [c.export_value(obj) for c in columns] for obj in rows[:EXPORT_MAX_ROWS].iterator(chunk_size=2000)
+        ),
+        filename=f"{title}-{stamp}.xlsx",
+        ascii_name=f"{flow.name}-{stamp}.xlsx",
+    )
+
+
+# -- 新增申请 --------------------------------------------------------------------------------------------
+
+
+def create_view(flow: type[CaseFlow]):
+    @require_http_methods(["GET", "POST"])
+    @_perm(flow.create_permission)
+    @once_per_form
+    def view(request: HttpRequest) -> HttpResponse:
+        household, person = _applicant(request)
+        if household is None:
+            return _pick(flow, request)
+        kwargs = {"household": household}
+        if flow.create_for == "person":
+            kwargs["person"] = person
+        form = flow.create_form(request.POST or None, **kwargs)
+        if request.method == "POST" and form.is_valid():
+            try:
+                application = flow.create(
+                    data=form.cleaned_data, household=household, person=person, actor=request.user
+                )
+            except ValidationError as exc:
+                apply_service_errors(exc, form)
+            except TransitionError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request, f"已登记{flow.case_type.label}申请 {application.case.number}，请办理受理"
+                )
+                return _back(flow, application)
+        return render(
+            request,
+            flow.blocks.get("create", "workflow/flow/form.html"),
+            {
+                "form": form,
+                "flow": flow,
+                "household": household,
+                "intro": flow.create_intro,
+                "title": f"新增{flow.case_type.label}申请 · {household.number}",
+                "crumbs": _crumbs(flow),
+                "cancel_url": reverse("registry:household_detail", args=[household.pk]),
+                "submit_label": "登记申请",
+            },
+            status=_form_status(form),
+        )
+
+    return view
+
+
+def _applicant(request: HttpRequest) -> tuple[Household | None, Person | None]:
+    """The household (and person) an application is for, from ?household= or ?person= (scoped)."""
+    visible = Household.objects.visible_to(request.user).select_related("region", "head")
+    person_pk = request.GET.get("person", "")
+    household_pk = request.GET.get("household", "")
+    if person_pk.isdigit():
+        person = get_object_or_404(Person.objects.filter(household__in=visible), pk=int(person_pk))
+        return visible.get(pk=person.household_id), person
+    if household_pk.isdigit():
+        return get_object_or_404(visible, pk=int(household_pk)), None
+    return None, None
+
+
+def _pick(flow: type[CaseFlow], request: HttpRequest) -> HttpResponse:
+    """新增申请 without a household: find it first (户编号 or the head's name, scoped)."""
+    q = (request.GET.get("q") or "").strip()
+    try:
+        households = household_search(request.user, q, PICK_LIMIT)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        households = []
+    return render(
+        request,
+        "workflow/flow/pick.html",
+        {
+            "flow": flow,
+            "q": q,
+            "households": households,
+            "crumbs": _crumbs(flow),
+            "limit": PICK_LIMIT,
+            "title": f"新增{flow.case_type.label}申请",
+        },
+    )
+
+
+# -- the detail frame -----------------------------------------------------------------------------------
+
+
+def detail_view(flow: type[CaseFlow]):
+    @require_http_methods(["GET"])
+    @_perm("workflow.view_case")
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        application = _get(flow, request, pk)
+        case = application.case
+        user = request.user
+        context = flow.detail_context(application, user)
+        notice = flow.notice if flow.notice is not None and flow.notice.applies(application) else None
+        hidden = set(notice.transitions) if notice is not None else set()
+        actions = []
+        if case.is_open:
+            for t, reason in transition_choices(case, user):
+                if t.name not in hidden:
+                    actions.append({"t": t, "reason": reason})
+        steps = [
+            {"step": s, "url": flow.reverse(s.name, application.pk)}
+            for s in flow.steps
+            if case.status in s.statuses and user.has_perm(s.permission)
+        ]
+        context.update(
+            {
+                "flow": flow,
+                "application": application,
+                "case": case,
+                "timeline": case.transitions.select_related("actor").order_by("at", "id"),
+                "attachments": attachments_for(case),
+                "actions": actions,
+                "steps": steps,
+                "notice_hooks": notice,
+                "notices": list(case.notices.order_by("-start_date", "-id")) if notice is not None else [],
+                "today": timezone.localdate(),
+                "crumbs": _crumbs(flow),
+                "blocks": flow.blocks,
+            }
+        )
+        context["proposal"] = flow.proposed_amount(application, context) if case.is_open else None
+        if notice is not None and case.is_open and user.has_perm("workflow.add_publicnotice"):
+            start_statuses = notice.start_statuses or _publicize_sources(flow)
+            problem = notice.problem(application)
+            running = any(n.closed_at is None for n in context["notices"])
+            context["notice_start"] = case.status in start_statuses and not running and not problem
+            context["notice_problem"] = problem if case.status in start_statuses else None
+            context["notice_act"] = running
+        return render(request, flow.blocks.get("detail", "workflow/flow/detail.html"), context)
+
+    return view
+
+
+def _publicize_sources(flow: type[CaseFlow]) -> tuple[str, ...]:
+    try:
+        return flow.case_type.transition("publicize").source
+    except KeyError:
+        return ()
+
+
+def step_view(flow: type[CaseFlow], step: Step):
+    @require_http_methods(["GET", "POST"])
+    @_perm(step.permission)
+    @once_per_form
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        application = _get(flow, request, pk)
+        kwargs = step.form_kwargs(application) if step.form_kwargs else {}
+        initial = step.initial(application) if step.initial else None
+        form = step.form(request.POST or None, initial=initial, **kwargs)
+        if application.case.status not in step.statuses:
+            messages.error(request, f"案件当前为“{application.case.status_label}”，不能{step.label}")
+            return _back(flow, application)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = step.save(application=application, actor=request.user, form=form)
+            except ValidationError as exc:
+                apply_service_errors(exc, form)
+            except TransitionError as exc:
+                form.add_error(None, exc.message)
+            else:
+                message, warnings = result if isinstance(result, tuple) else (result, ())
+                messages.success(request, message or f"{step.label}已保存")
+                for warning in warnings:
+                    messages.warning(request, warning)
+                application.case.refresh_from_db()
+                return _back(flow, application, step.anchor)
+        return render(
+            request,
+            step.template,
+            {
+                "form": form,
+                "flow": flow,
+                "application": application,
+                "title": f"{step.label} · {application.case.number}",
+                "crumbs": _crumbs(flow, application),
+                "cancel_url": flow.reverse("detail", application.pk),
+                "submit_label": "保存",
+            },
+            status=_form_status(form),
+        )
+
+    return view
+
+
+def transition_view(flow: type[CaseFlow]):
+    @require_POST
+    @_perm("workflow.view_case")
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        application = _get(flow, request, pk)
+        try:
+            case = flow.transition(
+                application=application,
+                name=request.POST.get("name", ""),
+                actor=request.user,
+                comment=request.POST.get("comment", ""),
+            )
+        except (TransitionError, ValidationError) as exc:
+            messages.error(request, getattr(exc, "message", None) or "；".join(exc.messages))
+        else:
+            messages.success(request, f"已办理：{case.number} 现为“{case.status_label}”")
+        application.case.refresh_from_db()
+        return _back(flow, application)
+
+    return view
+
+
+def notice_view(flow: type[CaseFlow]):
+    @require_POST
+    @_perm("workflow.add_publicnotice")
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        """公示 actions of the detail page: start (提交公示并发布), object (登记异议), finish (公示期满)."""
+        application = _get(flow, request, pk)
+        hooks = flow.notice
+        action = request.POST.get("action", "")
+        try:
+            if action == "start":
+                start_date, days = _notice_start(request.POST)
+                notice = hooks.start(
+                    application=application,
+                    actor=request.user,
+                    start_date=start_date,
+                    days=days,
+                    place=request.POST.get("place", ""),
+                )
+                end = notice.end_date
+                messages.success(request, f"已发布公示，公示期至{end.year}年{end.month}月{end.day}日")
+            elif action == "object":
+                hooks.object_(
+                    application=application, actor=request.user, objection=request.POST.get("objection", "")
+                )
+                messages.success(request, hooks.object_message)
+            elif action == "finish":
+                hooks.finish(
+                    application=application, actor=request.user, comment=request.POST.get("comment", "")
+                )
+                messages.success(request, hooks.finish_message)
+            else:
+                messages.error(request, "请求无效，请重试")
+        except TransitionError as exc:
+            messages.error(request, exc.message)
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        application.case.refresh_from_db()
+        return _back(flow, application, "notices" if action != "finish" else "")
+
+    return view
+
+
+MAX_NOTICE_DAYS = 365
+
+
+def _notice_start(post) -> tuple[datetime.date, int]:
+    """The start date and length of a 公示 from the form (a Chinese error when missing or absurd)."""
+    try:
+        start_date = datetime.date.fromisoformat((post.get("start_date") or "").strip())
+    except ValueError:
+        start_date = None
+    days = (post.get("days") or "7").strip()
+    if start_date is None or not days.isdigit():
+        raise TransitionError("请填写公示开始日期和天数")
+    if int(days) > MAX_NOTICE_DAYS:
+        raise TransitionError(f"公示天数不能超过{MAX_NOTICE_DAYS}天")
+    return start_date, int(days)
+
+
+def attachment_view(flow: type[CaseFlow]):
+    @require_http_methods(["GET", "POST"])
+    @_perm("registry.add_attachment")
+    @once_per_form
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        """上传申请材料 (申请书, signed 告知承诺书/授权书, proofs) to the case."""
+        application = _get(flow, request, pk)
+        form = AttachmentForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                registry_services.attachment_add(
+                    target=application.case,
+                    doc_type=form.cleaned_data["doc_type"],
+                    uploaded_file=form.cleaned_data["file"],
+                    actor=request.user,
+                )
+            except ValidationError as exc:
+                apply_service_errors(exc, form)
+            else:
+                messages.success(request, "材料已上传")
+                return _back(flow, application, "attachments")
+        return render(
+            request,
+            "registry/form_page.html",
+            {
+                "form": form,
+                "title": f"上传申请材料 · {application.case.number}",
+                "crumbs": _crumbs(flow, application),
+                "cancel_url": flow.reverse("detail", application.pk),
+                "multipart": True,
+                "submit_label": "上传",
+            },
+            status=_form_status(form),
+        )
+
+    return view

@@ -1,0 +1,302 @@
+"""The case-flow kit: a bureau flow is a declaration on these pieces, never a copy of another flow's views.
+
+A flow declares its application model (a subclass of `workflow.models.Application`), its `CaseType`, a
+FilterSet, the columns of its 台账 (list and Excel export), its create form and the service that saves
+it, the steps with their own forms (入户调查, 调查核实 …), its 公示 services, and the template blocks of its
+detail page. The kit supplies the list with filters, sorting, pagination and export of the current
+filter, the household picker, the create page (one record per rendered form), the detail frame (summary,
+assessment, proposed amount, action panel built from the Transition declarations with the reason for every
+disabled action, 公示, attachments, timeline) and the POST endpoints — all scoped by `visible_to(user)`.
+
+    class TekunFlow(CaseFlow):                       # assistance/tekun/flow.py
+        name = "tekun"                               # URL names tekun_list, tekun_detail …
+        namespace = "assistance"
+        title = "特困人员"
+        model = TekunApplication
+        case_type = TEKUN
+        filterset = TekunFilterSet
+        columns = [CASE_NUMBER, Col("申请人", "person.name"), …, STATUS, DUE]
+        create_form = TekunApplicationForm
+        …
+    urlpatterns = TekunFlow.urls()
+
+See README.md "How to add a flow".
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.urls import path, reverse
+
+from core.registry.selectors import streets_and_communities
+
+from .engine import CaseType
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of a flow's 台账 and of its Excel export.
+
+    `value` is a dotted path from the application ("person.name", "case.region.name") or a callable of the
+    application. `kind` formats it: text, date, month, money, bool, status (the case's status badge), due
+    (the step's time limit with an overdue badge), choice (a model field's display). `sort` is the
+    order_by field when the column header sorts the list."""
+
+    label: str
+    value: str | Callable[[Any], Any]
+    kind: str = "text"
+    sort: str = ""
+    link: bool = False
+    in_list: bool = True
+    in_export: bool = True
+
+    def raw(self, obj) -> Any:
+        if callable(self.value):
+            return self.value(obj)
+        current = obj
+        for part in self.value.split("."):
+            if current is None:
+                return None
+            current = getattr(current, part)
+        if callable(current) and not isinstance(current, (str, Decimal, datetime.date)):
+            current = current()
+        return current
+
+    @property
+    def sort_key(self) -> str:
+        return self.sort.replace("__", "_") if self.sort else ""
+
+    def cell(self, obj) -> Any:
+        """The value the list shows (the template formats dates, months, money and badges by `kind`)."""
+        value = self.raw(obj)
+        if isinstance(value, (list, tuple)):
+            return "、".join(str(v) for v in value)
+        return value
+
+    def export_value(self, obj) -> Any:
+        value = self.raw(obj)
+        if self.kind == "status":
+            return obj.case.status_label
+        if self.kind == "due":
+            return obj.case.due_date if obj.case.is_open else None
+        if self.kind == "month":
+            return f"{value.year}年{value.month}月" if value else ""
+        if self.kind == "bool":
+            return "是" if value else ""
+        if self.kind == "money":
+            return value
+        if isinstance(value, (list, tuple)):
+            return "、".join(str(v) for v in value)
+        return "" if value is None else value
+
+
+CASE_NUMBER = Col("案件编号", "case.number", sort="case__number", link=True)
+APPLICANT = Col("申请人", "case.applicant_name")
+HOUSEHOLD_NUMBER = Col("户编号", "household.number")
+COMMUNITY = Col("所属社区", "case.region.name")
+APPLIED_ON = Col("申请日期", "applied_on", kind="date", sort="applied_on")
+ACCEPTED_ON = Col("受理日期", "case.accepted_on", kind="date", in_list=False)
+STATUS = Col("状态", "case.status", kind="status")
+DUE = Col("本环节时限", "case.due_date", kind="due", sort="case__due_date")
+
+
+class FlowFilterSet(django_filters.FilterSet):
+    """What every 台账 filters by: `q` (case number, applicant, 户编号 — the flow's `search_fields`), street
+    and community inside the user's scope, status ("open" or one of the case type's), and sorting by the
+    sortable columns. A flow subclasses it with `Meta.model` and its own filters."""
+
+    q = django_filters.CharFilter(label="查询", method="filter_q")
+    street = django_filters.ChoiceFilter(label="街道/乡镇", method="filter_street", empty_label="全部街道")
+    community = django_filters.ChoiceFilter(
+        label="社区/村", method="filter_community", empty_label="全部社区"
+    )
+    status = django_filters.ChoiceFilter(label="状态", method="filter_status", empty_label="全部状态")
+
+    search_fields: ClassVar[Sequence[str]] = ("case__number__istartswith", "case__applicant_name__contains")
+
+    def __init__(self, data=None, queryset=None, *, request=None, flow: type[CaseFlow] | None = None, **kw):
+        super().__init__(data, queryset, request=request, **kw)
+        streets, communities = streets_and_communities(request.user)
+        self.filters["street"].extra["choices"] = [(r.code, r.name) for r in streets]
+        self.filters["community"].extra["choices"] = [(r.code, r.name) for r in communities]
+        statuses = flow.case_type.status_choices if flow is not None else []
+        self.filters["status"].extra["choices"] = [("open", "办理中"), *statuses]
+
+    def filter_q(self, queryset, name, value):
+        value = (value or "").strip()
+        if not value:
+            return queryset
+        query = Q()
+        for lookup in self.search_fields:
+            query |= Q(**{lookup: value.upper() if "number" in lookup and "case__" not in lookup else value})
+        return queryset.filter(query)
+
+    def filter_street(self, queryset, name, value):
+        return queryset.filter(region_code__startswith=value[:9]) if value.isdigit() else queryset
+
+    def filter_community(self, queryset, name, value):
+        return queryset.filter(region_code=value) if value.isdigit() else queryset
+
+    def filter_status(self, queryset, name, value):
+        if value == "open":
+            return queryset.filter(is_open=True)
+        return queryset.filter(case__status=value)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A form of the flow's own on the detail page: 入户调查, 调查核实, 拟救助方案 …
+
+    `save(application=, actor=, form=)` calls the flow's service with the form's data and returns the
+    success message (or a (message, warnings) pair); a ValidationError or TransitionError shows on the form.
+    The step is offered while the case is in one of `statuses` and the user has `permission`."""
+
+    name: str
+    label: str
+    form: type[forms.Form]
+    save: Callable[..., Any]
+    statuses: tuple[str, ...]
+    permission: str = "workflow.add_case"
+    initial: Callable[[Any], dict] | None = None
+    form_kwargs: Callable[[Any], dict] | None = None
+    template: str = "workflow/flow/step_form.html"
+    # Where on the detail page the step's result shows (and the user lands after saving).
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class NoticeHooks:
+    """The flow's 公示 services, each taking `application=` and `actor=`: `start` opens the notice (and
+    moves the case to 公示), `object_` records an objection (back to investigation), `finish` ends it
+    after its last day (on to the next step)."""
+
+    start: Callable[..., Any]
+    object_: Callable[..., Any]
+    finish: Callable[..., Any]
+    object_message: str
+    finish_message: str
+    finish_label: str = "公示期满无异议"
+    # Statuses in which the notice may be started; None = the status the `publicize` transition leaves.
+    start_statuses: tuple[str, ...] | None = None
+    # Whether this application has a 公示 at all (a minor's 特困 case has none).
+    applies: Callable[[Any], bool] = field(default=lambda application: True)
+    # The transitions the notice card performs: no buttons of their own in the action panel.
+    transitions: tuple[str, ...] = ("publicize", "reinvestigate", "notice_passed")
+    # Why the notice cannot start yet (e.g. the investigation is missing), or None.
+    problem: Callable[[Any], str | None] = field(default=lambda application: None)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The amount the flow proposes (shown at investigation, review and approval) and how it was found."""
+
+    label: str
+    amount: Decimal | None
+    lines: Sequence[tuple[str, Any]] = ()
+    note: str = ""
+    error: str = ""
+
+
+class CaseFlow:
+    """A flow's declaration. Subclass it, set the attributes, and include `Flow.urls()` in the app's
+    URLconf; the views live in `core.workflow.flow_views`."""
+
+    name: ClassVar[str]
+    namespace: ClassVar[str]
+    title: ClassVar[str]
+    model: ClassVar[type]
+    case_type: ClassVar[CaseType]
+    filterset: ClassVar[type[FlowFilterSet]] = FlowFilterSet
+    columns: ClassVar[Sequence[Col]] = ()
+    select_related: ClassVar[Sequence[str]] = ("case", "case__region", "household")
+    default_sort: ClassVar[str] = "-applied_on"
+    search_placeholder: ClassVar[str] = "案件编号 / 申请人 / 户编号"
+    export_title: ClassVar[str] = ""
+    # 新增申请: the form (taking `household=` and, for personal benefits, `person=`) and who applies.
+    create_form: ClassVar[type[forms.Form] | None] = None
+    create_for: ClassVar[str] = "household"  # or "person"
+    create_intro: ClassVar[str] = ""
+    create_permission: ClassVar[str] = "workflow.add_case"
+    steps: ClassVar[Sequence[Step]] = ()
+    notice: ClassVar[NoticeHooks | None] = None
+    # Flow-specific blocks of the detail page, included with the context of `detail_context`.
+    blocks: ClassVar[Mapping[str, str]] = {}
+    # Where the next step's form is on the detail page, by the status the case is now in.
+    status_anchors: ClassVar[Mapping[str, str]] = {}
+    # Extra URL patterns of the flow (PDFs, special pages), appended to the kit's.
+    extra_urls: ClassVar[Sequence[Any]] = ()
+
+    # -- hooks a flow overrides -------------------------------------------------------------------------
+    @classmethod
+    def create(cls, *, data: dict, household, person, actor):
+        """Save a new application from the create form's cleaned data (calls the flow's service)."""
+        raise NotImplementedError
+
+    @classmethod
+    def transition(cls, *, application, name: str, actor, comment: str):
+        """Take a declared transition (the flow's service, which may check more than the engine)."""
+        from .services import case_transition
+
+        return case_transition(case=application.case, name=name, actor=actor, comment=comment)
+
+    @classmethod
+    def detail_context(cls, application, user) -> dict:
+        """Extra context of the detail page (the assessment the flow's blocks show)."""
+        return {}
+
+    @classmethod
+    def proposed_amount(cls, application, context: dict) -> Proposal | None:
+        """The amount the flow proposes for this application, or None when it has none."""
+        return None
+
+    @classmethod
+    def queryset(cls, user) -> QuerySet:
+        return cls.model.objects.visible_to(user).select_related(*cls.select_related)
+
+    # -- names and URLs ---------------------------------------------------------------------------------
+    @classmethod
+    def url_name(cls, view: str) -> str:
+        return f"{cls.name}_{view}"
+
+    @classmethod
+    def reverse(cls, view: str, *args) -> str:
+        return reverse(f"{cls.namespace}:{cls.url_name(view)}", args=args)
+
+    @classmethod
+    def sorts(cls) -> dict[str, str]:
+        sorts = {}
+        for col in cls.columns:
+            if col.sort:
+                sorts[col.sort_key] = col.sort
+                sorts[f"-{col.sort_key}"] = f"-{col.sort}"
+        return sorts
+
+    @classmethod
+    def urls(cls) -> list:
+        from . import flow_views as v
+
+        patterns = [
+            path("", v.list_view(cls), name=cls.url_name("list")),
+            path("<int:pk>/", v.detail_view(cls), name=cls.url_name("detail")),
+            path("<int:pk>/transition/", v.transition_view(cls), name=cls.url_name("transition")),
+            path(
+                "<int:pk>/attachments/upload/", v.attachment_view(cls), name=cls.url_name("attachment_upload")
+            ),
+        ]
+        if cls.create_form is not None:
+            patterns.append(path("new/", v.create_view(cls), name=cls.url_name("create")))
+        if cls.notice is not None:
+            patterns.append(path("<int:pk>/notice/", v.notice_view(cls), name=cls.url_name("notice")))
+        for step in cls.steps:
+            patterns.append(
+                path(f"<int:pk>/{step.name}/", v.step_view(cls, step), name=cls.url_name(step.name))
+            )
+        return [*patterns, *cls.extra_urls]
