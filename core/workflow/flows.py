@@ -219,6 +219,10 @@ class CaseFlow:
     select_related: ClassVar[Sequence[str]] = ("case", "case__region", "household")
     default_sort: ClassVar[str] = "-applied_on"
     search_placeholder: ClassVar[str] = "案件编号 / 申请人 / 户编号"
+    # What the detail page calls `case.applicant_name` (a review's is the household's 户主).
+    applicant_label: ClassVar[str] = "申请人"
+    # A sentence under the 台账's heading (how the records come to be, e.g. opened by a schedule).
+    list_intro: ClassVar[str] = ""
     export_title: ClassVar[str] = ""
     # 新增申请: the form (taking `household=` and, for personal benefits, `person=`) and who applies.
     create_form: ClassVar[type[forms.Form] | None] = None
@@ -227,7 +231,9 @@ class CaseFlow:
     create_permission: ClassVar[str] = "workflow.add_case"
     steps: ClassVar[Sequence[Step]] = ()
     notice: ClassVar[NoticeHooks | None] = None
-    # Flow-specific blocks of the detail page, included with the context of `detail_context`.
+    # Flow-specific blocks of the detail page, included with the context of `detail_context`: badges,
+    # documents, summary (more rows of the summary), dates (replaces the 申请日期/受理日期 rows, for a
+    # record that is no application), decision (once closed), assessment, side; create, detail, tabs.
     blocks: ClassVar[Mapping[str, str]] = {}
     # Where the next step's form is on the detail page, by the status the case is now in.
     status_anchors: ClassVar[Mapping[str, str]] = {}
