@@ -154,9 +154,8 @@ def create_view(flow: type[CaseFlow]):
             except TransitionError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(
-                    request, f"已登记{flow.case_type.label}申请 {application.case.number}，请办理受理"
-                )
+                level, text = flow.created_message(application)
+                getattr(messages, level)(request, text)
                 return _back(flow, application)
         return render(
             request,
@@ -224,7 +223,7 @@ def detail_view(flow: type[CaseFlow]):
         user = request.user
         context = flow.detail_context(application, user)
         notice = flow.notice if flow.notice is not None and flow.notice.applies(application) else None
-        hidden = set(notice.transitions) if notice is not None else set()
+        hidden = set(flow.hidden_transitions) | (set(notice.transitions) if notice is not None else set())
         actions = []
         if case.is_open:
             for t, reason in transition_choices(case, user):
@@ -233,7 +232,9 @@ def detail_view(flow: type[CaseFlow]):
         steps = [
             {"step": s, "url": flow.reverse(s.name, application.pk)}
             for s in flow.steps
-            if case.status in s.statuses and user.has_perm(s.permission)
+            if case.status in s.statuses
+            and user.has_perm(s.permission)
+            and (s.applies is None or s.applies(application))
         ]
         context.update(
             {

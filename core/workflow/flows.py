@@ -170,6 +170,8 @@ class Step:
     template: str = "workflow/flow/step_form.html"
     # Where on the detail page the step's result shows (and the user lands after saving).
     anchor: str = ""
+    # Whether the step is offered for this application besides its statuses (e.g. 先行救助 only once).
+    applies: Callable[[Any], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -239,12 +241,21 @@ class CaseFlow:
     status_anchors: ClassVar[Mapping[str, str]] = {}
     # Extra URL patterns of the flow (PDFs, special pages), appended to the kit's.
     extra_urls: ClassVar[Sequence[Any]] = ()
+    # Transitions the action panel never offers: a service takes them (e.g. 临时救助's automatic refusal of
+    # a same-cause application in the same year).
+    hidden_transitions: ClassVar[Sequence[str]] = ()
 
     # -- hooks a flow overrides -------------------------------------------------------------------------
     @classmethod
     def create(cls, *, data: dict, household, person, actor):
         """Save a new application from the create form's cleaned data (calls the flow's service)."""
         raise NotImplementedError
+
+    @classmethod
+    def created_message(cls, application) -> tuple[str, str]:
+        """The message after 新增申请: a `django.contrib.messages` level name ("success", "warning") and text
+        (a flow whose create may refuse the application at once says so with a warning)."""
+        return "success", f"已登记{cls.case_type.label}申请 {application.case.number}，请办理受理"
 
     @classmethod
     def transition(cls, *, application, name: str, actor, comment: str):
