@@ -13,7 +13,8 @@ class ReportsConfig(AppConfig):
         from core.workflow.links import NoticeListLink, register_notice_list_link
 
         # The report types this app ships; bureau apps register theirs from their own ready().
-        from . import builtin  # noqa: F401
+        # The build task is registered with the Celery app in every process (services enqueue it by name).
+        from . import builtin, tasks  # noqa: F401
 
         register_notice_list_link(
             NoticeListLink("公示名单（PDF）", "reports:notice_list_pdf", "workflow.view_case")
