@@ -470,3 +470,76 @@ def test_wrong_outcome_is_shown_beside_the_field(client, paid, people):
     assert response.status_code == 400
     assert "不能增发" in response.content.decode()
     assert not DibaoReview.objects.get(pk=review.pk).outcome
+
+
+# --- the review on the case-flow kit --------------------------------------------------------------------
+
+
+def test_detail_page_proposes_the_recomputed_amount_and_says_why_submit_waits(client, paid, people):
+    household, entitlement, review = paid
+    # A wage rise found in the review: 400 → 600 → per capita 300 → (600 − 300) × 2 = 600.00.
+    client.force_login(people["clerk"])
+    response = client.post(
+        reverse("assistance:review_income_add", args=[review.pk]),
+        {
+            "kind": IncomeKind.WAGE,
+            "person": household.head.pk,
+            "monthly_amount": "200",
+            "period_start": timezone.localdate().isoformat(),
+            "period_end": "",
+            "note": "",
+        },
+    )
+    assert response.status_code == 302 and response.url.endswith("#incomes")
+    page = client.get(reverse("assistance:review_detail", args=[review.pk])).content.decode()
+    proposal = page.split('id="proposal"', 1)[1].split('id="next"', 1)[0]
+    assert "按现有收入重新核算" in proposal
+    assert "¥600.00" in proposal and "¥800.00" in proposal and "-¥200.00" in proposal
+    # Submitting waits for the conclusion, and the page says so beside the disabled button.
+    assert "disabled>提交科长确认</button>" in page and "尚未登记复核结论" in page
+    assert "户主" in page and "应复核日期" in page and "申请日期" not in page
+    assert reverse("assistance:review_decide", args=[review.pk]) in page
+
+
+def test_decision_lands_on_the_next_step_and_a_bad_move_is_refused(client, paid, people):
+    household, entitlement, review = paid
+    client.force_login(people["clerk"])
+    response = client.post(
+        reverse("assistance:review_decide", args=[review.pk]),
+        {
+            "findings": "入户核查，家庭情况无变化",
+            "outcome": "keep",
+            "reasons": "收入无变化",
+            "taper_months": "",
+        },
+    )
+    assert response.status_code == 302 and response.url.endswith("#next")
+    page = client.get(response.url).content.decode()
+    assert "复核结论已登记，请提交科长确认" in page and 'id="outcome"' in page
+    response = client.post(
+        reverse("assistance:review_transition", args=[review.pk]), {"name": "approve"}, follow=True
+    )
+    assert "请求无效，请重试" in response.content.decode()
+    assert Case.objects.get(pk=review.pk).status == ReviewStatus.REVIEWING
+
+
+def test_list_filters_overdue_and_confirmed_outcome_and_exports_the_columns(client, paid, people):
+    import io
+
+    from openpyxl import load_workbook
+
+    household, entitlement, review = paid
+    Case.objects.filter(pk=review.pk).update(due_date=timezone.localdate() - datetime.timedelta(days=1))
+    client.force_login(people["clerk"])
+    url = reverse("assistance:review_list")
+    page = client.get(url).content.decode()
+    assert "系统在应复核日期前30天自动发起复核" in page and review.case.number in page
+    assert review.case.number in client.get(url + "?status=overdue").content.decode()
+    assert review.case.number not in client.get(url + "?outcome=keep").content.decode()
+    _decide_and_confirm(review, people, Outcome.KEEP)
+    assert review.case.number not in client.get(url + "?status=overdue").content.decode()
+    assert review.case.number in client.get(url + "?outcome=keep").content.decode()
+    response = client.get(url + "?outcome=keep&export=xlsx")
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("案件编号", "户主", "户编号") and "新月保障金额（元）" in rows[0]
+    assert rows[1][0] == review.case.number and "维持" in rows[1] and "经入户复核" in rows[1]

@@ -37,8 +37,8 @@ from core.registry.models import IncomeRecord, Person
 from core.registry.querysets import user_scope_prefix
 from core.registry.services import income_record_add
 from core.workflow import services as workflow_services
-from core.workflow.engine import KIND_ENTER, get_case_type
-from core.workflow.models import Case, TransitionLog
+from core.workflow.engine import get_case_type
+from core.workflow.models import Case
 from core.workflow.services import TransitionError
 
 from ..models import Decision, DibaoReview
@@ -62,22 +62,6 @@ def _cn_month(month: datetime.date) -> str:
 def _in_scope(user, region_code: str) -> bool:
     prefix = user_scope_prefix(user)
     return prefix is not None and region_code.startswith(prefix)
-
-
-def _log(*, case: Case, name: str, label: str, actor, comment: str = "", data: dict | None = None) -> None:
-    """An audit row for an action that does not move the case. Kind "enter": whoever records the review
-    counts as a maker and may not confirm it (maker-checker)."""
-    TransitionLog.objects.create(
-        case=case,
-        transition=name,
-        label=label,
-        kind=KIND_ENTER,
-        from_status=case.status,
-        to_status=case.status,
-        actor=actor,
-        comment=comment,
-        data=data or {},
-    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -397,7 +381,7 @@ def dibao_review_income_add(
         actor=actor,
     )
     who = f"{person.name}，" if person is not None else ""
-    _log(
+    workflow_services.case_log_action(
         case=review.case,
         name="income_add",
         label="登记收入",
@@ -511,7 +495,7 @@ def dibao_review_decide(
             "effective_month",
         ]
     )
-    _log(
+    workflow_services.case_log_action(
         case=review.case,
         name="decide",
         label="登记复核结论",
@@ -604,9 +588,9 @@ def effect_confirm(*, case: Case, transition, actor, data: dict) -> None:
         entitlement_end(
             entitlement=locked, last_month=until, reason=f"渐退期满停发（{case.number}）", actor=actor
         )
-    review.is_open = False
+    # The engine has already closed the review (is_open mirrors the case).
     review.effective_month = month
-    review.save(update_fields=["is_open", "effective_month"])
+    review.save(update_fields=["effective_month"])
 
 
 # ---------------------------------------------------------------------------------------------------

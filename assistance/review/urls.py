@@ -1,13 +1,9 @@
-"""URLs of 低保 dynamic management, included in the `assistance` namespace by assistance/urls.py."""
+"""低保动态复核 URLs, included in the `assistance` namespace by assistance/urls.py: the kit's list, detail,
+transition, attachment and step pages of `ReviewFlow` under "dibao/reviews/" (review_list, review_detail,
+review_income_add, review_decide, review_transition …)."""
 
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from .flow import ReviewFlow
 
-urlpatterns = [
-    path("dibao/reviews/", views.review_list, name="review_list"),
-    path("dibao/reviews/<int:pk>/", views.review_detail, name="review_detail"),
-    path("dibao/reviews/<int:pk>/income/", views.review_income_add, name="review_income_add"),
-    path("dibao/reviews/<int:pk>/decide/", views.review_decide, name="review_decide"),
-    path("dibao/reviews/<int:pk>/transition/", views.review_transition, name="review_transition"),
-]
+urlpatterns = [path("dibao/reviews/", include(ReviewFlow.urls()))]

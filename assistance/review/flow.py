@@ -1,0 +1,200 @@
+"""低保动态复核 declared on the case-flow kit (core/workflow/flows.py): its 台账 and export columns, filters,
+the two steps of the review (登记收入, 登记复核结论), the detail blocks and the recomputed amount it proposes.
+
+A review is not an application: the schedule opens it (services.dibao_reviews_schedule, a daily Celery
+task), so the flow has no create form."""
+
+from __future__ import annotations
+
+import django_filters
+from django.utils import timezone
+
+from core.accounts.templatetags.ui import money
+from core.registry.forms import IncomeForm
+from core.workflow.flows import (
+    CASE_NUMBER,
+    COMMUNITY,
+    DUE,
+    HOUSEHOLD_NUMBER,
+    STATUS,
+    CaseFlow,
+    Col,
+    FlowFilterSet,
+    Proposal,
+    Step,
+)
+from core.workflow.services import TransitionError
+
+from ..models import DibaoReview
+from . import selectors, services
+from .case_types import DIBAO_REVIEW, ReviewStatus
+from .forms import ReviewDecisionForm
+
+
+class ReviewFilterSet(FlowFilterSet):
+    outcome = django_filters.ChoiceFilter(
+        label="复核结论", choices=DibaoReview.Outcome.choices, method="filter_outcome", empty_label="全部结论"
+    )
+    frequency = django_filters.ChoiceFilter(
+        label="复核周期", choices=DibaoReview.Frequency.choices, empty_label="全部周期"
+    )
+    search_fields = (
+        "case__number__istartswith",
+        "case__applicant_name__contains",
+        "household__number__istartswith",
+    )
+
+    class Meta:
+        model = DibaoReview
+        fields = ["q", "street", "community", "status", "outcome", "frequency"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = self.filters["status"].extra["choices"]
+        self.filters["status"].extra["choices"] = [choices[0], ("overdue", "已超期"), *choices[1:]]
+
+    def filter_status(self, queryset, name, value):
+        if value == "overdue":
+            return queryset.filter(is_open=True, case__due_date__lt=timezone.localdate())
+        return super().filter_status(queryset, name, value)
+
+    def filter_outcome(self, queryset, name, value):
+        # A conclusion counts once the chief has confirmed it.
+        return queryset.filter(outcome=value, is_open=False)
+
+
+def _save_income(*, application, actor, form):
+    data = form.cleaned_data
+    services.dibao_review_income_add(
+        review=application,
+        actor=actor,
+        kind=data["kind"],
+        monthly_amount=data["monthly_amount"],
+        period_start=data["period_start"],
+        period_end=data["period_end"],
+        person=data["person"],
+        note=data["note"],
+    )
+    return "收入已登记，请重新核算并登记复核结论"
+
+
+def _save_decision(*, application, actor, form):
+    data = form.cleaned_data
+    services.dibao_review_decide(
+        review=application,
+        actor=actor,
+        findings=data["findings"],
+        outcome=data["outcome"],
+        reasons=data["reasons"],
+        taper_months=data["taper_months"],
+    )
+    return "复核结论已登记，请提交科长确认"
+
+
+TRANSITIONS = {
+    "submit": lambda review, actor, comment: services.dibao_review_submit(
+        review=review, actor=actor, comment=comment
+    ),
+    "confirm": lambda review, actor, comment: services.dibao_review_confirm(
+        review=review, actor=actor, comment=comment
+    ),
+    "send_back": lambda review, actor, comment: services.dibao_review_send_back(
+        review=review, actor=actor, reason=comment
+    ),
+}
+
+
+class ReviewFlow(CaseFlow):
+    name = "review"
+    namespace = "assistance"
+    title = "低保动态复核"
+    model = DibaoReview
+    case_type = DIBAO_REVIEW
+    filterset = ReviewFilterSet
+    select_related = ("case", "case__region", "household")
+    default_sort = "due_on"
+    search_placeholder = "案件编号 / 户主 / 户编号"
+    applicant_label = "户主"
+    list_intro = (
+        "家庭情况稳定的每年复核一次，收入不稳定或有劳动能力成员的每半年复核一次；"
+        "系统在应复核日期前30天自动发起复核。"
+    )
+    columns = (
+        CASE_NUMBER,
+        Col("户主", "case.applicant_name"),
+        HOUSEHOLD_NUMBER,
+        COMMUNITY,
+        Col("复核周期", "get_frequency_display"),
+        Col("应复核日期", "due_on", kind="date", sort="due_on"),
+        STATUS,
+        DUE,
+        Col("复核结论", "get_outcome_display"),
+        Col("原月保障金额（元）", "previous_amount", kind="money"),
+        Col("新月保障金额（元）", "new_amount", kind="money"),
+        Col("变更起始月份", "effective_month", kind="month", in_list=False),
+        Col("渐退期（月）", "taper_months", in_list=False),
+        Col("理由", "reasons", in_list=False),
+    )
+    steps = (
+        Step(
+            "income_add",
+            "登记收入",
+            IncomeForm,
+            save=_save_income,
+            statuses=(ReviewStatus.REVIEWING,),
+            form_kwargs=lambda review: {"household": review.household},
+            anchor="incomes",
+        ),
+        Step(
+            "decide",
+            "登记复核结论",
+            ReviewDecisionForm,
+            save=_save_decision,
+            statuses=(ReviewStatus.REVIEWING,),
+            initial=lambda review: {
+                "findings": review.findings,
+                "outcome": review.outcome,
+                "reasons": review.reasons,
+                "taper_months": review.taper_months,
+            },
+            form_kwargs=lambda review: {"max_taper_months": services.max_taper_months(timezone.localdate())},
+        ),
+    )
+    blocks = {
+        "dates": "assistance/review/_dates.html",
+        "summary": "assistance/review/_summary.html",
+        "assessment": "assistance/review/_assessment.html",
+    }
+    status_anchors = {status: "next" for status in ReviewStatus.values}
+
+    @classmethod
+    def transition(cls, *, application, name, actor, comment):
+        move = TRANSITIONS.get(name)
+        if move is None:
+            raise TransitionError("请求无效，请重试")
+        return move(application, actor, comment)
+
+    @classmethod
+    def detail_context(cls, application, user) -> dict:
+        return {"d": selectors.review_detail(user, application.pk)}
+
+    @classmethod
+    def proposed_amount(cls, application, context) -> Proposal | None:
+        """The amount recomputed from the incomes recorded now, against what the household is paid."""
+        d = context["d"]
+        computed = d.recomputed
+        current = d.current_amount
+        if computed is None:
+            return Proposal("按现有收入重新核算", None, error=d.recompute_error)
+        label = f"按现有收入重新核算（{computed.month.year}年{computed.month.month}月起，每月）"
+        lines = [("现月保障金额", money(current) if current is not None else "—")]
+        if current is not None:
+            change = computed.amount - current
+            lines.append(("变化", f"{'+' if change > 0 else ''}{money(change)}" if change else "无变化"))
+        note = ""
+        if not computed.eligible:
+            note = (
+                "按现有收入核算，家庭月人均收入不低于低保标准，应作停发；因就业增加收入的可给予不超过"
+                f"{d.max_taper_months}个月的渐退期。"
+            )
+        return Proposal(label, computed.amount, lines=lines, note=note)
