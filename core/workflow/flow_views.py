@@ -143,7 +143,7 @@ def create_view(flow: type[CaseFlow]):
         kwargs = {"household": household}
         if flow.create_for == "person":
             kwargs["person"] = person
-        form = flow.create_form(request.POST or None, **kwargs)
+        form = flow.create_form(request.POST or None, initial=flow.create_initial(request), **kwargs)
         if request.method == "POST" and form.is_valid():
             try:
                 application = flow.create(

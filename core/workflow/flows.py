@@ -252,6 +252,12 @@ class CaseFlow:
         raise NotImplementedError
 
     @classmethod
+    def create_initial(cls, request) -> dict:
+        """Initial values of the create form taken from the query string (e.g. the subsidy a line of a
+        comparison page lacks); the form receives them as `initial=`."""
+        return {}
+
+    @classmethod
     def created_message(cls, application) -> tuple[str, str]:
         """The message after 新增申请: a `django.contrib.messages` level name ("success", "warning") and text
         (a flow whose create may refuse the application at once says so with a warning)."""
