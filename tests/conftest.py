@@ -1,3 +1,5 @@
+import contextlib
+import datetime
 import importlib
 
 import pytest
@@ -8,7 +10,7 @@ from tests.factories import UserFactory, region_tree
 @pytest.fixture(autouse=True)
 def _data_migration_rows(request):
     """Transactional tests (run last by pytest-django) flush the database after each test, wiping rows
-    that data migrations created: the role groups and the working-day calendar. Put them back."""
+    that data migrations created: the role groups, the sections and the working-day calendar. Put them back."""
     marker = request.node.get_closest_marker("django_db")
     transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
         name in request.fixturenames for name in ("transactional_db", "live_server")
@@ -20,6 +22,7 @@ def _data_migration_rows(request):
     from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Group, Permission
 
+    from core.accounts.models import Section
     from core.accounts.roles import sync_role_groups
     from core.workflow.models import CalendarDay
 
@@ -27,6 +30,8 @@ def _data_migration_rows(request):
         for config in apps.get_app_configs():
             create_permissions(config, verbosity=0)
         sync_role_groups(Group, Permission)
+    if not Section.objects.exists():
+        importlib.import_module("core.accounts.migrations.0005_section_sectionrole").seed_sections(apps, None)
     if not CalendarDay.objects.exists():
         importlib.import_module("core.workflow.migrations.0003_seed_calendar").seed(apps, None)
 
@@ -44,3 +49,38 @@ def make_user(db, regions):
         return UserFactory(roles=list(roles), region=regions[region] if region else None, **kwargs)
 
     return _make
+
+
+class Clock:
+    """The code under test's "now", moved by whole days: `timezone.now()` — and with it
+    `timezone.localdate()` and every auto_now/auto_now_add field — reads `days` away from the real time.
+    A flow can so be entered, visited and posted some days ago and its 公示 finished today."""
+
+    def __init__(self, monkeypatch):
+        from django.utils import timezone
+
+        self._real_now = timezone.now
+        monkeypatch.setattr(timezone, "now", self._now)
+        self.offset = datetime.timedelta(0)
+
+    def _now(self):
+        return self._real_now() + self.offset
+
+    def shift(self, days: int = 0) -> None:
+        """From now on, "now" is `days` days from the real time (0: the real time again)."""
+        self.offset = datetime.timedelta(days=days)
+
+    @contextlib.contextmanager
+    def days_ago(self, days: int):
+        """Inside the block, "now" is `days` days before the real time."""
+        previous = self.offset
+        self.shift(-days)
+        try:
+            yield
+        finally:
+            self.offset = previous
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    return Clock(monkeypatch)

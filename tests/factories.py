@@ -8,7 +8,8 @@ import itertools
 import factory
 from django.contrib.auth.models import Group
 
-from core.accounts.models import User
+from core.accounts.models import Section, SectionRole, User
+from core.accounts.sections import DISTRICT_ROLES
 from core.registry.choices import AreaType, RegionLevel, Relation
 from core.registry.idnumbers import make_ric
 from core.registry.models import Household, Membership, Person, Region
@@ -47,6 +48,9 @@ def region_tree(district_code: str = "220106000000") -> dict[str, Region]:
     return regions
 
 
+DEFAULT_SECTIONS = ("assistance",)
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -62,6 +66,22 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.set(Group.objects.filter(name__in=extracted))
         if create:
             self.save()
+
+    @factory.post_generation
+    def sections(self, create, extracted, **kwargs):
+        """The sections (业务科室 codes) the user's district roles (科室经办人, 科长) are held in:
+        `UserFactory(roles=["科长"], sections=["eldercare"])`; by default 社会救助科 ("assistance"), the
+        bureau the tests exercise; `sections=[]` for none."""
+        if not create:
+            return
+        codes = DEFAULT_SECTIONS if extracted is None else extracted
+        roles = [r for r in DISTRICT_ROLES if self.has_role(r)]
+        for code in codes:
+            section = Section.objects.get(code=code)
+            for role in roles:
+                SectionRole.objects.get_or_create(user=self, section=section, role=role)
+        self.__dict__.pop("_role_cache", None)
+        self.__dict__.pop("_section_roles_cache", None)
 
 
 def valid_id_number(

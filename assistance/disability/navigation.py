@@ -4,12 +4,14 @@ from core.accounts.navigation import NavItem, register_nav
 from core.registry.actions import RecordAction, register_action
 
 SECTION = ("assistance", "社会救助")
+SECTION_CODE = "assistance"  # 社会救助科
 ORDER = 20
 
 register_nav(
     *SECTION,
     NavItem("两项补贴台账", "assistance:disability_list", "universal-access", "workflow.view_case"),
     order=ORDER,
+    section_code=SECTION_CODE,
 )
 register_nav(
     *SECTION,
@@ -20,6 +22,7 @@ register_nav(
         "benefits.view_entitlement",
     ),
     order=ORDER,
+    section_code=SECTION_CODE,
 )
 
 # The person page offers the application for that person; the household page lists its members to pick.

@@ -7,4 +7,5 @@ register_nav(
     "社会救助",
     NavItem("节日一次性补贴", "assistance:holiday_payment", "gift", "benefits.recalculate_paymentrun"),
     order=20,
+    section_code="assistance",
 )

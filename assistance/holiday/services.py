@@ -15,10 +15,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.accounts.models import Section
 from core.benefits.exceptions import PaymentRunLocked
 from core.benefits.models import BenefitType, PaymentLine, PaymentRun
 from core.benefits.months import month_start
 from core.benefits.selectors import entitlements_in_force
+from core.benefits.services import check_may_recalculate
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ def holiday_benefit_type() -> BenefitType:
         defaults={
             "name": HOLIDAY_BENEFIT_NAME,
             "bureau": "社会救助科",
+            "section": Section.objects.filter(code="assistance").first(),
             "is_monthly": False,
             "rounding": "fen",
             "sort_order": 35,
@@ -93,6 +96,7 @@ def holiday_payment_run(
         person_amount = household_amount
 
     benefit_type = holiday_benefit_type()
+    check_may_recalculate(benefit_type, actor)  # the district role in the type's section (社会救助科)
     run = (
         PaymentRun.objects.select_for_update()
         .filter(benefit_type=benefit_type, kind=PaymentRun.Kind.ONE_OFF, month=month, title=title)

@@ -3,7 +3,7 @@
 from core.accounts.navigation import NavItem, register_nav
 from core.portal.demo import register_demo_seeder
 
-from ..navigation import ORDER, SECTION
+from ..navigation import ORDER, SECTION, SECTION_CODE
 
 # The worker's autodiscovery looks at assistance.tasks only: importing the module registers the task.
 from . import tasks  # noqa: F401
@@ -12,6 +12,7 @@ register_nav(
     *SECTION,
     NavItem("低保动态复核", "assistance:review_list", "arrow-repeat", "workflow.view_case"),
     order=ORDER,
+    section_code=SECTION_CODE,
 )
 
 

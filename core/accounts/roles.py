@@ -105,8 +105,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def sync_role_groups(group_model, permission_model) -> None:
-    """Create the role groups and set exactly the permissions listed above."""
+def sync_role_groups(group_model, permission_model, *, missing_ok: bool = False) -> None:
+    """Create the role groups and set exactly the permissions listed above.
+
+    Data migrations run this with the list as it is today, at a point of the history where a later model
+    (and its permissions) may not exist yet: they pass `missing_ok=True` to skip those, and the migration
+    that adds the model syncs again."""
     for role, perm_names in ROLE_PERMISSIONS.items():
         group, _ = group_model.objects.get_or_create(name=role)
         perms = []
@@ -116,6 +120,8 @@ def sync_role_groups(group_model, permission_model) -> None:
                 content_type__app_label=app_label, codename=codename
             ).first()
             if perm is None:
+                if missing_ok:
+                    continue
                 raise LookupError(f"permission {name} does not exist")
             perms.append(perm)
         group.permissions.set(perms)

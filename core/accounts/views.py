@@ -44,7 +44,9 @@ def access_log(request):
 
 
 def permission_denied(request, exception=None):
-    return render(request, "errors/403.html", status=403)
+    # A refusal raised with a message (e.g. "您不是社会救助科的科长，不能锁定该批次") says why.
+    reason = str(exception) if exception is not None else ""
+    return render(request, "errors/403.html", {"reason": reason}, status=403)
 
 
 def page_not_found(request, exception=None):

@@ -8,9 +8,10 @@ from .models import BenefitType, Entitlement, Parameter, PaymentLine, PaymentRun
 
 @admin.register(BenefitType)
 class BenefitTypeAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "bureau", "is_monthly", "rounding", "sort_order"]
-    list_filter = ["bureau", "is_monthly", "rounding"]
+    list_display = ["code", "name", "section", "is_monthly", "rounding", "sort_order"]
+    list_filter = ["section", "is_monthly", "rounding"]
     search_fields = ["code", "name"]
+    list_select_related = ["section"]
 
 
 @admin.register(Standard)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+
 
 class BenefitsError(Exception):
     """Base class; `str(error)` is a message fit for the interface."""
@@ -25,3 +27,8 @@ class PaymentRunLocked(BenefitsError):
 
 class CalculationError(BenefitsError):
     pass
+
+
+class SectionRoleRequired(BenefitsError, PermissionDenied):
+    """The user lacks the district role in the benefit type's section (业务科室). A BenefitsError, so the
+    run pages show its message; a PermissionDenied, so anything else answers 403."""

@@ -28,8 +28,11 @@ from django.db.models import DO_NOTHING, Count, Q, Sum, signals
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
 
+from core.accounts.models import Role
+from core.accounts.sections import has_section_role
+
 from .calculators import ZERO, Calculator, LineResult, get_calculator
-from .exceptions import BenefitsError, CalculationError, PaymentRunLocked
+from .exceptions import BenefitsError, CalculationError, PaymentRunLocked, SectionRoleRequired
 from .models import BenefitType, Entitlement, PaymentLine, PaymentRun
 from .months import add_months, month_start
 from .selectors import (
@@ -802,13 +805,44 @@ def _stamp_totals(run: PaymentRun, actor) -> PaymentRun:
     return run
 
 
+# --- who may recalculate and lock: the permission, and the district role in the type's section -----------
+
+RECALCULATE_ROLES: tuple[str, ...] = (Role.SECTION_CASEWORKER.value, Role.SECTION_CHIEF.value)
+LOCK_ROLES: tuple[str, ...] = (Role.SECTION_CHIEF.value,)
+
+
+def run_section_refusal(benefit_type: BenefitType, user, *, lock: bool = False) -> str:
+    """Why `user` may not recalculate (or, with lock=True, lock) the runs of `benefit_type` in its section
+    (业务科室), or "" if they may. A type that names no section needs the permission alone."""
+    if benefit_type.section_id is None:
+        return ""
+    section = benefit_type.section
+    roles = LOCK_ROLES if lock else RECALCULATE_ROLES
+    if has_section_role(user, section.code, *roles):
+        return ""
+    return f"您不是{section.name}的{'或'.join(roles)}，不能{'锁定' if lock else '计算'}该批次"
+
+
+def check_may_recalculate(benefit_type: BenefitType, actor) -> None:
+    """Refuse a user who may not recalculate the type's runs. No actor is the system (the monthly job)."""
+    if actor is None:
+        return
+    if not actor.has_perm("benefits.recalculate_paymentrun"):
+        raise PermissionDenied("您没有计算发放批次的权限")
+    refusal = run_section_refusal(benefit_type, actor)
+    if refusal:
+        raise SectionRoleRequired(refusal)
+
+
 @transaction.atomic
 def payment_run_recalculate(*, benefit_type: BenefitType, month: datetime.date, actor=None) -> PaymentRun:
     """(Re)calculate the monthly draft run of a benefit type in one transaction: regular lines for the
     entitlements in force, change flags against the previous month, and 补发/扣回 lines for the locked
-    months of the past year. Idempotent: running it twice writes identical lines. Refuses a locked run.
+    months of the past year. Idempotent: running it twice writes identical lines. Refuses a locked run,
+    and an actor without the district role in the type's section (no actor: the monthly job).
     For a city, the monthly job does the same street by street on several workers
     (core.benefits.tasks.recalculate_run_by_street)."""
+    check_may_recalculate(benefit_type, actor)
     month = month_start(month)
     calculator = get_calculator(benefit_type)
     run = PaymentRun.objects.select_for_update().get(pk=_draft_run(benefit_type, month).pk)
@@ -822,12 +856,14 @@ def payment_run_recalculate(*, benefit_type: BenefitType, month: datetime.date, 
 
 @transaction.atomic
 def payment_run_start_parts(
-    *, benefit_type: BenefitType, month: datetime.date, part_size: int | None = None
+    *, benefit_type: BenefitType, month: datetime.date, part_size: int | None = None, actor=None
 ) -> tuple[PaymentRun, list[list[str]]]:
     """First step of a recalculation street by street: the draft run, marked as being calculated
     (calculated_at cleared, so it cannot be locked until `payment_run_finish_parts` stamps it), and the
     parts to recalculate (`recalculation_parts`: every street holding an entitlement of the type, grouped
-    into parts of at least `part_size` entitlements, settings.BENEFITS_PART_SIZE by default)."""
+    into parts of at least `part_size` entitlements, settings.BENEFITS_PART_SIZE by default). An actor
+    is checked like in `payment_run_recalculate`; the monthly job has none."""
+    check_may_recalculate(benefit_type, actor)
     month = month_start(month)
     get_calculator(benefit_type)  # refuse a type without a calculator before anything is queued
     run = PaymentRun.objects.select_for_update().get(pk=_draft_run(benefit_type, month).pk)
@@ -871,11 +907,16 @@ def can_lock(run: PaymentRun, user) -> bool:
         run.status == PaymentRun.Status.DRAFT
         and run.calculated_at is not None
         and user.has_perm("benefits.lock_paymentrun")
+        and not run_section_refusal(run.benefit_type, user, lock=True)
     )
 
 
 def can_recalculate(run: PaymentRun, user) -> bool:
-    return run.status == PaymentRun.Status.DRAFT and user.has_perm("benefits.recalculate_paymentrun")
+    return (
+        run.status == PaymentRun.Status.DRAFT
+        and user.has_perm("benefits.recalculate_paymentrun")
+        and not run_section_refusal(run.benefit_type, user)
+    )
 
 
 @transaction.atomic
@@ -884,6 +925,9 @@ def payment_run_lock(*, run: PaymentRun, actor) -> PaymentRun:
     run = PaymentRun.objects.select_for_update().get(pk=run.pk)
     if not actor.has_perm("benefits.lock_paymentrun"):
         raise PermissionDenied("您没有锁定发放批次的权限")
+    refusal = run_section_refusal(run.benefit_type, actor, lock=True)
+    if refusal:
+        raise SectionRoleRequired(refusal)
     if run.status == PaymentRun.Status.LOCKED:
         raise PaymentRunLocked(f"{run}发放批次已于{timezone.localtime(run.locked_at):%Y-%m-%d %H:%M}锁定。")
     if run.calculated_at is None:

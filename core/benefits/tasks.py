@@ -48,7 +48,11 @@ def recalculate_run_by_street(benefit_type_code: str, month_iso: str, actor_id: 
     stamps the run. Until then the run cannot be locked (calculated_at is cleared). Returns the run, the
     number of parts and the id of the callback's result."""
     benefit_type = BenefitType.objects.get(code=benefit_type_code)
-    run, parts = services.payment_run_start_parts(benefit_type=benefit_type, month=parse_month(month_iso))
+    # The monthly job passes no actor: it runs as the system, with no section to check.
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    run, parts = services.payment_run_start_parts(
+        benefit_type=benefit_type, month=parse_month(month_iso), actor=actor
+    )
     header = [recalculate_run_part.si(run.pk, part) for part in parts]
     result = chord(header)(finish_run_parts.s(run.pk, actor_id)) if header else None
     if result is None:  # no entitlement at all: an empty run, stamped at once

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors, services, tasks
-from .exceptions import BenefitsError
+from .exceptions import BenefitsError, SectionRoleRequired
 from .forms import LineFilterForm, RunCreateForm, RunFilterForm, StandardFilterForm
-from .models import PaymentLine, PaymentRun
+from .models import BenefitType, PaymentLine, PaymentRun
 
 RUNS_PER_PAGE = 20
 LINES_PER_PAGE = 50
@@ -50,7 +50,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
 @permission_required("benefits.view_paymentrun", raise_exception=True)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(
-        PaymentRun.objects.select_related("benefit_type", "locked_by", "calculated_by"), pk=pk
+        PaymentRun.objects.select_related("benefit_type__section", "locked_by", "calculated_by"), pk=pk
     )
     form = LineFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -76,8 +76,12 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _recalculate(request: HttpRequest, benefit_type_code: str, month) -> int | None:
-    """Run the recalculation task (eager in development, a Celery worker in production)."""
+    """Run the recalculation task (eager in development, a Celery worker in production). The section is
+    checked here too: a worker's refusal would not reach the page."""
     try:
+        benefit_type = BenefitType.objects.select_related("section").filter(code=benefit_type_code).first()
+        if benefit_type is not None:
+            services.check_may_recalculate(benefit_type, request.user)
         result = tasks.recalculate_run.delay(benefit_type_code, month.isoformat(), request.user.pk)
         if not result.ready():
             messages.info(request, "已提交后台计算任务，请稍后刷新本页查看结果。")
@@ -94,10 +98,18 @@ def _recalculate(request: HttpRequest, benefit_type_code: str, month) -> int | N
     return summary["run_id"]
 
 
+def _require_section(run: PaymentRun, user, *, lock: bool = False) -> None:
+    """A run of another section's benefit type is refused with the reason (403 page)."""
+    refusal = services.run_section_refusal(run.benefit_type, user, lock=lock)
+    if refusal:
+        raise SectionRoleRequired(refusal)
+
+
 @require_POST
 @permission_required("benefits.recalculate_paymentrun", raise_exception=True)
 def run_recalculate(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(PaymentRun.objects.select_related("benefit_type"), pk=pk)
+    run = get_object_or_404(PaymentRun.objects.select_related("benefit_type__section"), pk=pk)
+    _require_section(run, request.user)
     if run.kind != PaymentRun.Kind.MONTHLY:
         messages.error(request, "一次性发放批次不能按月重新计算。")
     else:
@@ -121,7 +133,8 @@ def run_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required("benefits.lock_paymentrun", raise_exception=True)
 def run_lock(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(PaymentRun.objects.select_related("benefit_type"), pk=pk)
+    run = get_object_or_404(PaymentRun.objects.select_related("benefit_type__section"), pk=pk)
+    _require_section(run, request.user, lock=True)
     if request.method == "POST":
         try:
             services.payment_run_lock(run=run, actor=request.user)

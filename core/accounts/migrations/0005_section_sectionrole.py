@@ -29,7 +29,7 @@ def sync_roles(apps, schema_editor):
         create_permissions(config, verbosity=0, apps=apps)
     from core.accounts.roles import sync_role_groups
 
-    sync_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+    sync_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), missing_ok=True)
 
 
 class Migration(migrations.Migration):
