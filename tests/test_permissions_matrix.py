@@ -207,6 +207,11 @@ MATRIX = {
         lambda o: {"pk": o["review"].pk},
         [L, OK, OK, OK, OK, OK, 403, 404],
     ),
+    "assistance:review_attachment_upload": (
+        "get",
+        lambda o: {"pk": o["review"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
     # reports: a job is seen by its requester and by a 科长/局领导 whose scope holds it; the roster needs
     # the full-personal-data permission
     "reports:job_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
