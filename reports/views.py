@@ -11,6 +11,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 
+from core.forms_once import once_per_form
+
 from . import selectors, services
 from .forms import JobFilterForm
 from .models import ReportJob
@@ -57,6 +59,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@once_per_form
 def job_request(request: HttpRequest, code: str) -> HttpResponse:
     definition = get_report_type(code)
     if definition is None:

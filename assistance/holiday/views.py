@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import PaymentRun
+from core.forms_once import once_per_form
 from core.registry.forms import apply_service_errors
 
 from . import services
@@ -23,6 +24,7 @@ RECENT_RUNS = 20
 @require_http_methods(["GET", "POST"])
 @login_required
 @permission_required(services.PERMISSION, raise_exception=True)
+@once_per_form
 def holiday_payment(request: HttpRequest) -> HttpResponse:
     form = HolidayPaymentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

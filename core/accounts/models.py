@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 from core.registry.querysets import user_scope_prefix
 
@@ -155,3 +156,25 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class SubmittedForm(models.Model):
+    """A rendered form's token, recorded when the form is first submitted successfully, so that a double
+    submit or a retried POST does not save twice (core.forms_once). Kept about two days."""
+
+    token = models.CharField("表单令牌", max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="提交人", on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField("提交时间", default=timezone.now, db_index=True)
+    result_url = models.CharField("结果页面", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "已提交表单"
+        verbose_name_plural = "已提交表单"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "token"], name="submitted_form_once_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"

@@ -11,6 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.forms_once import once_per_form
+
 from . import exports, selectors, services
 from .actions import actions_for
 from .choices import AreaType
@@ -115,6 +117,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @_perm("registry.add_household")
+@once_per_form
 def household_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = HouseholdForm(request.POST, user=request.user)
@@ -178,6 +181,7 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @_perm("registry.add_person")
+@once_per_form
 def member_add(request: HttpRequest, pk: int) -> HttpResponse:
     household = _household(request, pk)
     form = MemberForm(request.POST or None)
@@ -203,6 +207,7 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @_perm("registry.add_incomerecord")
+@once_per_form
 def income_add(request: HttpRequest, pk: int) -> HttpResponse:
     household = _household(request, pk)
     form = IncomeForm(request.POST or None, household=household)
@@ -227,6 +232,7 @@ def income_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @_perm("registry.add_assetrecord")
+@once_per_form
 def asset_add(request: HttpRequest, pk: int) -> HttpResponse:
     household = _household(request, pk)
     form = AssetForm(request.POST or None, household=household)
@@ -286,6 +292,7 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @_perm("registry.add_lifeevent")
+@once_per_form
 def person_death(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(request, pk)
     if not request.user.has_perm("registry.change_person"):
@@ -313,6 +320,7 @@ def person_death(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @_perm("registry.add_lifeevent")
+@once_per_form
 def person_marital(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(request, pk)
     form = MaritalForm(request.POST or None, initial={"new_status": person.marital_status})
@@ -335,6 +343,7 @@ def person_marital(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @_perm("registry.change_membership")
+@once_per_form
 def person_move(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(request, pk)
     form = MoveForm(request.POST or None)
@@ -369,6 +378,7 @@ ATTACHMENT_TARGETS = {"household": Household, "person": Person}
 
 @require_http_methods(["GET", "POST"])
 @_perm("registry.add_attachment")
+@once_per_form
 def attachment_upload(request: HttpRequest, target: str, pk: int) -> HttpResponse:
     model = ATTACHMENT_TARGETS.get(target)
     if model is None:
