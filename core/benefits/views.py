@@ -10,6 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.forms_once import once_per_form
+
 from . import selectors, services, tasks
 from .exceptions import BenefitsError, SectionRoleRequired
 from .forms import LineFilterForm, RunCreateForm, RunFilterForm, StandardFilterForm
@@ -119,6 +121,7 @@ def run_recalculate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required("benefits.recalculate_paymentrun", raise_exception=True)
+@once_per_form
 def run_create(request: HttpRequest) -> HttpResponse:
     form = RunCreateForm(request.POST)
     if not form.is_valid():
