@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Model, OuterRef
 from django.utils import timezone
 
@@ -258,8 +258,21 @@ def _next_household_number(region: Region) -> str:
             return number
 
 
+def _is_unique_violation(error: IntegrityError, column: str) -> bool:
+    """Whether `error` is the unique index of `column` refusing a row (PostgreSQL names the key in its
+    detail, SQLite names table.column)."""
+    message = str(error)
+    return f"({column})" in message or f".{column}" in message
+
+
 def _create_person(
-    member: CleanMember, *, household: Household, joined_on: datetime.date, actor, reason: str
+    member: CleanMember,
+    *,
+    household: Household,
+    joined_on: datetime.date,
+    actor,
+    reason: str,
+    error_key: str = "id_number",
 ):
     person = Person(
         name=member.name,
@@ -272,7 +285,17 @@ def _create_person(
         region_code=household.region_code,
         **member.details,
     )
-    _with_actor(person, actor).save()
+    try:
+        # Registered a moment ago by a concurrent request, after _check_not_registered looked: the unique
+        # index waits for that transaction and refuses the row. A savepoint keeps ours usable.
+        with transaction.atomic():
+            _with_actor(person, actor).save()
+    except IntegrityError as error:
+        if not _is_unique_violation(error, "id_number"):
+            raise
+        existing = Person.objects.filter(id_number=member.id_number).select_related("household").first()
+        message = _registered_message(existing) if existing else "该身份证号码已登记"
+        raise ValidationError({error_key: message}) from None
     Membership.objects.create(
         person=person, household=household, relation=member.relation, joined_on=joined_on, reason=reason
     )
@@ -354,12 +377,25 @@ def household_register(
         account_holder=(account_holder or "").strip(),
         created_by=actor,
     )
-    _with_actor(household, actor).save()
+    try:
+        with transaction.atomic():
+            _with_actor(household, actor).save()
+    except IntegrityError as error:
+        # The sequence serialises registrations of one community; only a household written outside
+        # this service (an import) at the same moment can take the number.
+        if not _is_unique_violation(error, "number"):
+            raise
+        raise ValidationError({"region": f"户编号 {household.number} 刚被占用，请重新提交"}) from None
     joined_on = joined_on or today
     head = None
-    for _, member in cleaned:
+    for index, member in cleaned:
         person = _create_person(
-            member, household=household, joined_on=joined_on, actor=actor, reason="家庭登记"
+            member,
+            household=household,
+            joined_on=joined_on,
+            actor=actor,
+            reason="家庭登记",
+            error_key=f"members.{index}.id_number",
         )
         if member.relation == Relation.HEAD:
             head = person
