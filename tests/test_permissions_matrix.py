@@ -153,10 +153,25 @@ MATRIX = {
         lambda o: {"pk": o["disability"].pk},
         [L, OK, OK, OK, OK, OK, 403, 404],
     ),
-    "assistance:disability_action": (
+    "assistance:disability_transition": (
         "post",
         lambda o: {"pk": o["disability"].pk},
         [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
+    "assistance:disability_federation_check": (
+        "get",
+        lambda o: {"pk": o["disability"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "assistance:disability_notice": (
+        "post",
+        lambda o: {"pk": o["disability"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "assistance:disability_attachment_upload": (
+        "get",
+        lambda o: {"pk": o["disability"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
     ),
     "assistance:disability_comparison": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
     "assistance:disability_stop": (

@@ -186,7 +186,6 @@ DISABILITY_SUBSIDY = CaseType(
             permission="workflow.add_case",
             kind=KIND_OTHER,
             requires_comment=True,
-            effect=_effect("effect_close"),
             style="outline-danger",
         ),
     ),

@@ -6,23 +6,23 @@ EXISTS subqueries, the coverage figures one aggregate query each, whatever the n
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from core.benefits.models import Entitlement, PaymentLine
+from core.benefits.exceptions import BenefitsError
+from core.benefits.models import BenefitType, Entitlement, PaymentLine
+from core.benefits.months import month_start
+from core.benefits.selectors import standard_in_force
 from core.registry.models import Person
-from core.workflow.models import PublicNotice
 
 from ..models import DisabilitySubsidy, DisabilitySubsidyApplication
-from .case_types import DisabilityStatus
 from .services import (
     BENEFIT_TYPE_OF,
     CARE_GRADES,
+    CARE_TIER,
     DISABILITY_GRADES,
     SUBSIDY_OF,
     SubsidyCheck,
@@ -31,64 +31,61 @@ from .services import (
     subsidy_eligibility,
 )
 
-SORTS = {
-    "number": "case__number",
-    "-number": "-case__number",
-    "applied": "applied_on",
-    "-applied": "-applied_on",
-}
-DEFAULT_SORT = "-applied"
 
+@dataclass(frozen=True)
+class SubsidyAmount:
+    """One subsidy the eligibility check finds fitting, at the standard in force (per month)."""
 
-def applications_visible_to(user) -> QuerySet[DisabilitySubsidyApplication]:
-    return DisabilitySubsidyApplication.objects.visible_to(user)
-
-
-def disability_application_list(user, params: Mapping[str, Any]) -> QuerySet[DisabilitySubsidyApplication]:
-    """两项补贴台账: `q` (case number, applicant name, 残疾人证号), `street`, `community` (region codes
-    inside the user's scope), `subsidy` (living/care), `status` ("open" or a case status), `sort`."""
-    qs = applications_visible_to(user).select_related("case", "case__region", "person", "household")
-    q = (params.get("q") or "").strip()
-    if q:
-        qs = qs.filter(
-            Q(case__number__istartswith=q) | Q(person__name__contains=q) | Q(cert_no__istartswith=q.upper())
-        )
-    community = (params.get("community") or "").strip()
-    street = (params.get("street") or "").strip()
-    if community.isdigit():
-        qs = qs.filter(region_code=community)
-    elif street.isdigit():
-        qs = qs.filter(region_code__startswith=street[:9])
-    subsidy = params.get("subsidy") or ""
-    if subsidy in DisabilitySubsidy.values:
-        qs = qs.filter(subsidies__contains=[subsidy])
-    status = params.get("status") or ""
-    if status == "open":
-        qs = qs.filter(is_open=True)
-    elif status in DisabilityStatus.values:
-        qs = qs.filter(case__status=status)
-    order = SORTS.get(params.get("sort") or DEFAULT_SORT, SORTS[DEFAULT_SORT])
-    return qs.order_by(order, "-case_id")
-
-
-def disability_application_get(user, pk: int) -> DisabilitySubsidyApplication:
-    """One application in the user's scope, or DisabilitySubsidyApplication.DoesNotExist."""
-    return applications_visible_to(user).select_related("case", "person", "household").get(pk=pk)
+    label: str
+    tier: str
+    amount: Decimal
 
 
 @dataclass
 class ApplicationDetail:
     application: DisabilitySubsidyApplication
-    notices: list[PublicNotice]
     entitlements: list[Entitlement]
     payment_lines: list[PaymentLine]
-    # While open: how each applied subsidy fits today (the same rule the approval applies).
+    # While open: how each applied subsidy fits today (the same rule the approval applies) and the monthly
+    # amount of the fitting ones at the standards in force (`amount_error` when a standard is missing).
     checks: list[SubsidyCheck] = field(default_factory=list)
+    amounts: list[SubsidyAmount] = field(default_factory=list)
+    amount_error: str = ""
+    month: datetime.date | None = None
+
+    @property
+    def monthly_total(self) -> Decimal | None:
+        if self.amount_error or not self.amounts:
+            return None
+        return sum((a.amount for a in self.amounts), Decimal(0))
+
+
+def subsidy_amounts(
+    application: DisabilitySubsidyApplication, checks: list[SubsidyCheck], month: datetime.date
+) -> tuple[list[SubsidyAmount], str]:
+    """The monthly amount of each fitting subsidy at the standard in force in `month` for the household's
+    urban/rural type: 生活补贴 one amount, 护理补贴 by grade (一级/二级) — what the calculators will pay."""
+    area = application.household.area_type
+    amounts = []
+    try:
+        types = {bt.code: bt for bt in BenefitType.objects.filter(code__in=list(BENEFIT_TYPE_OF.values()))}
+        for check in checks:
+            if not check.fits:
+                continue
+            code = BENEFIT_TYPE_OF[check.subsidy]
+            if code not in types:
+                return [], f"待遇类型“{check.label}”未设置，请联系系统管理员"
+            tier = CARE_TIER[application.disability_grade] if check.subsidy == DisabilitySubsidy.CARE else ""
+            standard = standard_in_force(types[code], area, tier, month)
+            amounts.append(SubsidyAmount(check.label, tier, standard.amount))
+    except BenefitsError as exc:
+        return [], str(exc) or "两项补贴标准未设置"
+    return amounts, ""
 
 
 def disability_application_detail(user, pk: int) -> ApplicationDetail:
     application = (
-        applications_visible_to(user)
+        DisabilitySubsidyApplication.objects.visible_to(user)
         .select_related(
             "case",
             "case__region",
@@ -102,11 +99,6 @@ def disability_application_detail(user, pk: int) -> ApplicationDetail:
         )
         .get(pk=pk)
     )
-    notices = list(
-        PublicNotice.objects.filter(case_id=application.pk)
-        .select_related("created_by", "closed_by")
-        .order_by("-start_date", "-id")
-    )
     entitlements = list(
         Entitlement.objects.filter(case_id=application.pk).select_related("benefit_type").order_by("id")
     )
@@ -115,23 +107,19 @@ def disability_application_detail(user, pk: int) -> ApplicationDetail:
         .select_related("run", "entitlement__benefit_type")
         .order_by("-for_month", "-id")[:24]
     )
-    checks = []
+    detail = ApplicationDetail(application=application, entitlements=entitlements, payment_lines=lines)
     if application.case.is_open:
-        checks = subsidy_eligibility(
+        detail.month = month_start(timezone.localdate())
+        detail.checks = subsidy_eligibility(
             person=application.person,
             grade=application.disability_grade,
             long_term_care=application.long_term_care,
             subsidies=application.subsidies,
-            month=timezone.localdate().replace(day=1),
+            month=detail.month,
             exclude_case_id=application.pk,
         )
-    return ApplicationDetail(
-        application=application,
-        notices=notices,
-        entitlements=entitlements,
-        payment_lines=lines,
-        checks=checks,
-    )
+        detail.amounts, detail.amount_error = subsidy_amounts(application, detail.checks, detail.month)
+    return detail
 
 
 # ---------------------------------------------------------------------------------------------------

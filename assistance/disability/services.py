@@ -25,7 +25,7 @@ from core.registry.models import Person
 from core.workflow import services as workflow_services
 from core.workflow.engine import KIND_OTHER
 from core.workflow.guards import require_notice_passed
-from core.workflow.models import Case, PublicNotice, TransitionLog
+from core.workflow.models import Case, PublicNotice
 from core.workflow.services import TransitionError
 
 from ..models import DisabilitySubsidy, DisabilitySubsidyApplication
@@ -161,11 +161,6 @@ def _application_of(case: Case) -> DisabilitySubsidyApplication:
     return DisabilitySubsidyApplication.objects.select_related("person").get(case_id=case.pk)
 
 
-def _comment_of_last_transition(case: Case) -> str:
-    log = TransitionLog.objects.filter(case_id=case.pk).order_by("-at", "-id").first()
-    return log.comment if log else ""
-
-
 def guard_household_check(case: Case, user) -> str | None:
     application = _application_of(case)
     if not application.federation_checked:
@@ -199,17 +194,18 @@ def effect_household_check(*, case: Case, transition, actor, data: dict) -> None
     application.save(update_fields=["eligibility"])
 
 
-def _close(case: Case, **fields) -> DisabilitySubsidyApplication:
-    application = (
-        DisabilitySubsidyApplication.objects.select_for_update()
-        .select_related("person", "household")
-        .get(case_id=case.pk)
-    )
-    application.is_open = False
+def _decide(case: Case, **fields) -> DisabilitySubsidyApplication:
+    """Record the decision on the application (the engine has closed the case and mirrored `is_open`)."""
+    application = DisabilitySubsidyApplication.objects.select_for_update().get(case_id=case.pk)
     for name, value in fields.items():
         setattr(application, name, value)
-    application.save(update_fields=["is_open", *fields])
+    application.save(update_fields=list(fields))
     return application
+
+
+def _last_comment(case: Case) -> str:
+    log = workflow_services.last_log(case)
+    return log.comment if log else ""
 
 
 def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
@@ -256,19 +252,15 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         )
     # A subsidy that does not fit is refused with its reason beside the approval of the others.
     parts = [
-        _comment_of_last_transition(case),
+        _last_comment(case),
         *(f"{c.label}不予批准：{c.reason}" for c in checks if not c.fits),
     ]
     fields["reasons"] = "；".join(p for p in parts if p)
-    _close(case, **fields)
+    _decide(case, **fields)
 
 
 def effect_refuse(*, case: Case, transition, actor, data: dict) -> None:
-    _close(case, approved=False, reasons=_comment_of_last_transition(case))
-
-
-def effect_close(*, case: Case, transition, actor, data: dict) -> None:
-    _close(case)
+    _decide(case, approved=False, reasons=_last_comment(case))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -513,14 +505,11 @@ def disability_subsidy_stop(
         last_month = add_months(entitlement.start_month, -1)
     entitlement = entitlement_end(entitlement=entitlement, last_month=last_month, reason=reason, actor=actor)
     if entitlement.case_id:
-        case = Case.objects.get(pk=entitlement.case_id)
-        TransitionLog.objects.create(
-            case=case,
-            transition="subsidy_stop",
+        workflow_services.case_log_action(
+            case=Case.objects.get(pk=entitlement.case_id),
+            name="subsidy_stop",
             label=f"停发{entitlement.benefit_type.name}",
             kind=KIND_OTHER,
-            from_status=case.status,
-            to_status=case.status,
             actor=actor,
             comment=f"{reason}；自{_cn_month(add_months(last_month, 1))}起停发",
             data={"entitlement": entitlement.pk, "last_month": last_month.isoformat()},

@@ -1,14 +1,7 @@
-"""Included by assistance/urls.py under "disability/" (names are assistance:disability_*)."""
+"""残疾人两项补贴 URLs, included by assistance/urls.py under "disability/" (names live in the "assistance"
+namespace): the kit's list, create, detail, transition, 公示, attachment and 残联审核 pages of
+`DisabilityFlow`, and the flow's own monthly comparison with its 停发."""
 
-from django.urls import path
+from .flow import DisabilityFlow
 
-from . import views
-
-urlpatterns = [
-    path("", views.disability_list, name="disability_list"),
-    path("new/", views.disability_create, name="disability_create"),
-    path("<int:pk>/", views.disability_detail, name="disability_detail"),
-    path("<int:pk>/action/", views.disability_action, name="disability_action"),
-    path("comparison/", views.disability_comparison, name="disability_comparison"),
-    path("comparison/<int:pk>/stop/", views.disability_stop, name="disability_stop"),
-]
+urlpatterns = DisabilityFlow.urls()
