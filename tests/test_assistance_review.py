@@ -519,7 +519,7 @@ def test_decision_lands_on_the_next_step_and_a_bad_move_is_refused(client, paid,
     response = client.post(
         reverse("assistance:review_transition", args=[review.pk]), {"name": "approve"}, follow=True
     )
-    assert "请求无效，请重试" in response.content.decode()
+    assert "低保动态复核没有“approve”这一操作" in response.content.decode()
     assert Case.objects.get(pk=review.pk).status == ReviewStatus.REVIEWING
 
 

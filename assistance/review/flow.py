@@ -23,7 +23,6 @@ from core.workflow.flows import (
     Proposal,
     Step,
 )
-from core.workflow.services import TransitionError
 
 from ..models import DibaoReview
 from . import selectors, services
@@ -64,44 +63,13 @@ class ReviewFilterSet(FlowFilterSet):
 
 
 def _save_income(*, application, actor, form):
-    data = form.cleaned_data
-    services.dibao_review_income_add(
-        review=application,
-        actor=actor,
-        kind=data["kind"],
-        monthly_amount=data["monthly_amount"],
-        period_start=data["period_start"],
-        period_end=data["period_end"],
-        person=data["person"],
-        note=data["note"],
-    )
+    services.dibao_review_income_add(review=application, actor=actor, **form.cleaned_data)
     return "收入已登记，请重新核算并登记复核结论"
 
 
 def _save_decision(*, application, actor, form):
-    data = form.cleaned_data
-    services.dibao_review_decide(
-        review=application,
-        actor=actor,
-        findings=data["findings"],
-        outcome=data["outcome"],
-        reasons=data["reasons"],
-        taper_months=data["taper_months"],
-    )
+    services.dibao_review_decide(review=application, actor=actor, **form.cleaned_data)
     return "复核结论已登记，请提交科长确认"
-
-
-TRANSITIONS = {
-    "submit": lambda review, actor, comment: services.dibao_review_submit(
-        review=review, actor=actor, comment=comment
-    ),
-    "confirm": lambda review, actor, comment: services.dibao_review_confirm(
-        review=review, actor=actor, comment=comment
-    ),
-    "send_back": lambda review, actor, comment: services.dibao_review_send_back(
-        review=review, actor=actor, reason=comment
-    ),
-}
 
 
 class ReviewFlow(CaseFlow):
@@ -166,13 +134,6 @@ class ReviewFlow(CaseFlow):
         "assessment": "assistance/review/_assessment.html",
     }
     status_anchors = {status: "next" for status in ReviewStatus.values}
-
-    @classmethod
-    def transition(cls, *, application, name, actor, comment):
-        move = TRANSITIONS.get(name)
-        if move is None:
-            raise TransitionError("请求无效，请重试")
-        return move(application, actor, comment)
 
     @classmethod
     def detail_context(cls, application, user) -> dict:
