@@ -331,3 +331,29 @@ def test_admin_inline_saves_a_section_role(client, make_user):
 
     sections_page = client.get(reverse("admin:accounts_section_changelist")).content.decode()
     assert "养老服务科" in sections_page
+
+
+# --- demo data ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_demo_users_hold_their_roles_in_sections():
+    from django.core.management import call_command
+
+    from core.accounts.models import User
+
+    call_command("seed_demo", households=5, quiet_accounts=True)
+    call_command("seed_demo", households=5, quiet_accounts=True)  # twice: no duplicate section role
+
+    def held(username):
+        return set(SectionRole.objects.filter(user__username=username).values_list("section__code", "role"))
+
+    assert held("kezhang") == {("assistance", "科长")}
+    assert held("keshi") == {("assistance", "科室经办人")}
+    assert held("kezhang_yl") == {("eldercare", "科长")}
+    assert held("lingdao") == set()
+    assert BenefitType.objects.get(code="gaoling").section.code == "eldercare"
+    assert BenefitType.objects.get(code="orphan").section.code == "children"
+    elder_chief = User.objects.get(username="kezhang_yl")
+    assert "assistance" not in _groups(elder_chief)
+    assert "assistance" in _groups(User.objects.get(username="kezhang"))

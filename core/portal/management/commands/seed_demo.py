@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from faker import Faker
 
-from core.accounts.models import Role, User
+from core.accounts.models import Role, Section, SectionRole, User
 from core.benefits.models import BenefitType, Parameter, Standard
 from core.portal import demo_data as demo
 from core.portal.demo import demo_seeders
@@ -119,15 +119,22 @@ class Command(BaseCommand):
     def _users(self, regions: list[Region]) -> list[tuple[str, str, str]]:
         district = next(r for r in regions if r.level == RegionLevel.DISTRICT)
         rows = []
-        for username, name, role, staff in [
-            ("admin", "系统管理员", Role.SYSTEM_ADMIN, True),
-            ("kezhang", "王科长", Role.SECTION_CHIEF, False),
-            ("kezhang2", "赵科长", Role.SECTION_CHIEF, False),
-            ("keshi", "李经办", Role.SECTION_CASEWORKER, False),
-            ("lingdao", "陈局长", Role.BUREAU_LEADER, False),
+        # District roles are held in a section (业务科室): the last column is its code.
+        for username, name, role, staff, section_code in [
+            ("admin", "系统管理员", Role.SYSTEM_ADMIN, True, ""),
+            ("kezhang", "王科长", Role.SECTION_CHIEF, False, "assistance"),
+            ("kezhang2", "赵科长", Role.SECTION_CHIEF, False, "assistance"),
+            ("keshi", "李经办", Role.SECTION_CASEWORKER, False, "assistance"),
+            ("kezhang_yl", "孙科长", Role.SECTION_CHIEF, False, "eldercare"),
+            ("lingdao", "陈局长", Role.BUREAU_LEADER, False, ""),
         ]:
-            self._user(username, name, district, role, staff=staff)
-            rows.append((username, role, district.name))
+            user = self._user(username, name, district, role, staff=staff)
+            area = district.name
+            if section_code:
+                section = Section.objects.get(code=section_code)
+                SectionRole.objects.get_or_create(user=user, section=section, role=role)
+                area = f"{district.name}{section.name}"
+            rows.append((username, role, area))
         for street in (r for r in regions if r.level == RegionLevel.STREET):
             s = int(street.code[6:9])
             username = f"jd{s:02d}"
@@ -156,17 +163,22 @@ class Command(BaseCommand):
     # -- benefits --------------------------------------------------------------------------------------
     def _benefits(self) -> None:
         types = {}
+        sections = {s.name: s for s in Section.objects.all()}
         for code, name, bureau, monthly, rounding, order in demo.BENEFIT_TYPES:
             types[code], _ = BenefitType.objects.get_or_create(
                 code=code,
                 defaults={
                     "name": name,
                     "bureau": bureau,
+                    "section": sections.get(bureau),
                     "is_monthly": monthly,
                     "rounding": rounding,
                     "sort_order": order,
                 },
             )
+            if types[code].section_id is None and bureau in sections:
+                types[code].section = sections[bureau]
+                types[code].save(update_fields=["section"])
         for code, area, tier, amount, unit, start, end, source in demo.STANDARDS:
             Standard.objects.get_or_create(
                 benefit_type=types[code],
