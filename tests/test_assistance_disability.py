@@ -17,8 +17,10 @@ from django.utils import timezone
 from assistance.disability import selectors, services
 from assistance.disability.case_types import DisabilityStatus
 from assistance.models import DisabilitySubsidy, DisabilitySubsidyApplication
+from core.accounts.templatetags.ui import money
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
+from core.benefits.selectors import standard_in_force
 from core.benefits.services import entitlement_end, payment_run_recalculate
 from core.registry.actions import actions_for
 from core.registry.models import Person
@@ -589,3 +591,68 @@ def test_person_and_household_pages_offer_the_application(client, people, region
     response = client.get(url, {"household": household.pk})
     members = list(response.context["form"].fields["person"].queryset)
     assert members == list(household.members.filter(death_date__isnull=True).order_by("pk"))
+
+
+def test_detail_proposes_the_monthly_subsidy_at_the_standards_in_force(client, people, regions):
+    # Given a grade-2 member of a 低保 household applying for both subsidies
+    household = _dibao_household(regions["community11"])
+    application = _apply(_disabled(household.head, 2), people["clerk"])
+    month = _this_month()
+    living = standard_in_force(
+        BenefitType.objects.get(code="disability_living"), household.area_type, "", month
+    ).amount
+    care = BenefitType.objects.get(code="disability_care")
+    care_1 = standard_in_force(care, household.area_type, "一级", month).amount
+    care_2 = standard_in_force(care, household.area_type, "二级", month).amount
+    client.force_login(people["clerk"])
+
+    # Then the page proposes both, the care subsidy at the grade's tier
+    response = client.get(reverse("assistance:disability_detail", args=[application.pk]))
+    proposal = response.context["proposal"]
+    assert proposal.amount == living + care_2 and not proposal.error
+    assert [label for label, _ in proposal.lines] == ["困难残疾人生活补贴", "重度残疾人护理补贴（二级）"]
+    assert money(living + care_2) in response.content.decode()
+
+    # A subsidy that does not fit (the household is not on 低保) is not proposed, and the note says so
+    other = _disabled(household_with_members(regions["community11"], size=1).head, 1)
+    application = _apply(other, people["clerk"])
+    proposal = client.get(reverse("assistance:disability_detail", args=[application.pk])).context["proposal"]
+    assert proposal.amount == care_1
+    assert "困难残疾人生活补贴不符合条件" in proposal.note
+
+
+def test_create_from_the_household_takes_the_member_and_the_registry_certificate(client, people, regions):
+    household = _dibao_household(regions["community11"], size=3)
+    person = _disabled(household.members.order_by("pk").last(), 1)
+    outsider = _disabled(_dibao_household(regions["community11"]).head, 1)
+    client.force_login(people["clerk"])
+    url = f"{reverse('assistance:disability_create')}?household={household.pk}"
+    data = {"subsidies": [LIVING], "cert_generation": "3", "applied_on": timezone.localdate().isoformat()}
+
+    # A person of another household is no choice
+    response = client.post(url, {**data, "person": outsider.pk})
+    assert response.status_code == 400 and "person" in response.context["form"].errors
+    # A member with no certificate in the registry and none typed: the service's own field errors
+    bare = household.members.exclude(pk=person.pk).filter(disability_grade__isnull=True).first()
+    response = client.post(url, {**data, "person": bare.pk})
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert "请填写残疾人证号" in errors["cert_no"][0] and "disability_grade" in errors
+    # The certificate left empty is taken from the chosen member's registry record
+    response = client.post(url, {**data, "person": person.pk})
+    application = DisabilitySubsidyApplication.objects.get(person=person)
+    assert response.status_code == 302
+    assert application.cert_no == person.disability_cert_no
+    assert (application.disability_grade, application.disability_category) == (1, "physical")
+    assert not DisabilitySubsidyApplication.objects.filter(person__in=[outsider, bare]).exists()
+
+
+def test_withdraw_closes_the_application_and_a_new_one_may_follow(people, regions):
+    person = _disabled(_dibao_household(regions["community11"]).head, 1)
+    application = _apply(person, people["clerk"])
+    services.disability_transition(
+        application=application, name="withdraw", actor=people["clerk"], comment="申请人撤回"
+    )
+    application.refresh_from_db()
+    assert application.is_open is False and _status(application) == DisabilityStatus.WITHDRAWN
+    assert _apply(person, people["clerk"]).is_open is True
