@@ -356,8 +356,9 @@ def test_views_flow_list_export_and_scope(client, people, person):
     assert export.status_code == 200 and export["Content-Type"].startswith("application/vnd.openxml")
 
     detail = reverse("assistance:temp_detail", args=[temp.pk])
-    case_page = client.get(reverse("workflow:case_detail", args=[temp.pk])).content.decode()
-    assert detail in case_page
+    # The generic case page sends the user to the flow's own page, where every step's form is.
+    case_page = client.get(reverse("workflow:case_detail", args=[temp.pk]))
+    assert case_page.status_code == 302 and case_page["Location"] == detail
     client.force_login(people["clerk"])
     household_page = client.get(
         reverse("registry:household_detail", args=[person.household_id])
@@ -371,6 +372,91 @@ def test_views_flow_list_export_and_scope(client, people, person):
     client.force_login(people["admin"])
     assert client.get(detail).status_code == 403
     assert client.get(url).status_code == 403
+
+
+def test_detail_page_guides_each_step(client, people, person):
+    """After each action the caseworker lands on the case page at the next step: the form buttons of the
+    step, the proposed amount with how it was found, and every refused action with its reason."""
+    client.force_login(people["clerk"])
+    create = reverse("assistance:temp_create")
+    data = {
+        "person": person.pk,
+        "kind": "emergency",
+        "cause": "fire",
+        "applied_on": timezone.localdate().isoformat(),
+        "cause_detail": "住房失火",
+    }
+    response = client.post(f"{create}?person={person.pk}", data)
+    temp = TempAssistanceCase.objects.get(person=person)
+    detail = reverse("assistance:temp_detail", args=[temp.pk])
+    assert response["Location"] == f"{detail}#next"
+    transition = reverse("assistance:temp_transition", args=[temp.pk])
+    client.post(transition, {"name": "accept"})
+
+    # Before the proposal: the step is offered, 报批 is shown disabled with the reason
+    page = client.get(detail).content.decode()
+    assert reverse("assistance:temp_proposal", args=[temp.pk]) in page
+    assert reverse("assistance:temp_advance", args=[temp.pk]) in page
+    assert "disabled>报乡镇（街道）审批</button>" in page
+    assert "尚未登记调查核实情况和拟救助金额" in page
+    assert "同年同因不予重复救助" not in page  # taken by the create service only
+
+    response = client.post(
+        reverse("assistance:temp_proposal", args=[temp.pk]),
+        {"standard_multiple": "1.5", "findings": "核实属实"},
+    )
+    assert response["Location"] == f"{detail}#proposal"
+    response = client.post(
+        reverse("assistance:temp_advance", args=[temp.pk]),
+        {"given_on": timezone.localdate().isoformat(), "amount": "300"},
+    )
+    assert response["Location"] == f"{detail}#advance"
+    page = client.get(detail).content.decode()
+    # The proposal card: 600 元/月 × 1.5 = 900 元, 300 已先行救助, 600 to pay after approval
+    assert "拟救助金额（一次性）" in page and "¥900.00" in page and "¥600.00/月" in page
+    assert "城市低保标准 600.00 元/月 × 1.5 倍 = 900.00 元" in page
+    assert "批准后另行发放" in page
+    # 先行救助 is recorded once: no longer offered
+    assert reverse("assistance:temp_advance", args=[temp.pk]) not in page
+
+
+def test_same_cause_application_is_refused_with_a_warning(client, people, person):
+    _create(person, people["clerk"])
+    client.force_login(people["clerk"])
+    data = {
+        "person": person.pk,
+        "kind": "emergency",
+        "cause": "fire",
+        "applied_on": timezone.localdate().isoformat(),
+        "cause_detail": "再次失火",
+    }
+    response = client.post(f"{reverse('assistance:temp_create')}?person={person.pk}", data, follow=True)
+    page = response.content.decode()
+    assert "同一救助对象同一原因一年内只救助一次" in page and "alert-warning" in page
+    assert "请办理受理" not in page
+    assert "不予救助" in page  # the decision block with the written reasons
+
+
+def test_export_writes_formula_looking_names_as_text(client, people, person):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    person.name = '=HYPERLINK("http://x","点我")'
+    person.save(update_fields=["name"])
+    temp = _create(
+        person, people["clerk"], is_advance=True, advance_given_on=timezone.localdate(), advance_amount="200"
+    )
+    client.force_login(people["clerk"])
+    response = client.get(reverse("assistance:temp_list"), {"export": "xlsx"})
+    sheet = load_workbook(BytesIO(response.content)).active
+    rows = list(sheet.iter_rows())
+    header = [c.value for c in rows[0]]
+    assert "先行救助金额（元）" in header and "同年同因前次救助" in header
+    cells = [c for row in rows for c in row]
+    assert not [c for c in cells if c.data_type == "f"]
+    assert temp.case.number in [c.value for c in cells]
+    assert person.name in [c.value for c in cells]
 
 
 def test_list_query_count_does_not_grow_with_rows(client, people, person):

@@ -119,10 +119,15 @@ MATRIX = {
     "assistance:ledger": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
     "assistance:dibao_create": ("get", None, [L, OK, OK, OK, 403, 403, 403, OK]),
     "assistance:dibao_detail": ("get", lambda o: {"pk": o["dibao"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
-    "assistance:investigation_add": (
+    "assistance:dibao_investigation": (
         "get",
         lambda o: {"pk": o["dibao"].pk},
         [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "assistance:dibao_transition": (
+        "post",
+        lambda o: {"pk": o["dibao"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
     ),
     "assistance:dibao_notice": ("post", lambda o: {"pk": o["dibao"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
     "assistance:dibao_attachment_upload": (
@@ -198,6 +203,11 @@ MATRIX = {
         "post",
         lambda o: {"pk": o["temp_case"].pk},
         [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
+    "assistance:temp_attachment_upload": (
+        "get",
+        lambda o: {"pk": o["temp_case"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
     ),
     # assistance (低保 printed documents and dynamic review)
     "assistance:dibao_form_pdf": ("get", lambda o: {"pk": o["dibao"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),

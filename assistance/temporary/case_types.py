@@ -67,7 +67,6 @@ TEMP_ASSISTANCE = CaseType(
     initial_assignee_role="社区经办人",
     initial_due_working_days=ACCEPT_WORKING_DAYS,
     closed_statuses=(TempStatus.APPROVED, TempStatus.REFUSED, TempStatus.WITHDRAWN),
-    detail_template="assistance/temporary/_case_detail_block.html",
     detail_url_name="assistance:temp_detail",
     transitions=(
         Transition(

@@ -8,10 +8,9 @@ from django.utils import timezone
 from core.registry.forms import DateInput
 from core.registry.models import Household
 
-from ..forms import DibaoFilterForm, _StyledForm
-from ..models import TempAssistanceCase, TempAssistanceCause, TempAssistanceKind
+from ..forms import _StyledForm
+from ..models import TempAssistanceCause, TempAssistanceKind
 from ..tekun.forms import PersonField
-from .case_types import TempStatus
 
 
 class TempCaseForm(_StyledForm):
@@ -65,19 +64,3 @@ class TempAdvanceForm(_StyledForm):
         # The service names its fields after the model (advance_given_on, advance_amount).
         field = {"advance_given_on": "given_on", "advance_amount": "amount"}.get(field, field)
         super().add_error(field, error)
-
-
-STATUS_FILTER_CHOICES = [("", "全部状态"), ("open", "办理中"), *TempStatus.choices]
-
-
-class TempFilterForm(DibaoFilterForm):
-    kind = forms.ChoiceField(
-        label="救助类型", required=False, choices=[("", "全部类型"), *TempAssistanceKind.choices]
-    )
-    approval_level = forms.ChoiceField(
-        label="审批层级", required=False, choices=[("", "全部层级"), *TempAssistanceCase.Level.choices]
-    )
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("status_choices", STATUS_FILTER_CHOICES)
-        super().__init__(*args, **kwargs)

@@ -1,72 +1,20 @@
-"""Reads of the 临时救助 flow. Every list and page starts from `visible_to(user)`."""
+"""Reads of the 临时救助 flow. Every page starts from `visible_to(user)`; the 台账 is the case-flow kit's
+(`flow.TempFlow`)."""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from ..models import TempAssistanceCase, TempAssistanceKind
+from core.benefits.exceptions import BenefitsError
+from core.benefits.models import BenefitType
+from core.workflow.services import last_log
+
+from ..models import TempAssistanceCase
 from .case_types import TempStatus
-from .services import decision_deadline, proposal_problem, same_cause_cases
-
-SORTS = {
-    "number": "case__number",
-    "-number": "-case__number",
-    "applied": "applied_on",
-    "-applied": "-applied_on",
-    "due": "case__due_date",
-    "-due": "-case__due_date",
-}
-DEFAULT_SORT = "-applied"
-
-
-def temp_cases_visible_to(user) -> QuerySet[TempAssistanceCase]:
-    return TempAssistanceCase.objects.visible_to(user)
-
-
-def temp_case_list(user, params: Mapping[str, Any]) -> QuerySet[TempAssistanceCase]:
-    """临时救助台账: `q` (case number, name, 户编号), `street`, `community`, `status` ("open" or a status),
-    `kind`, `approval_level`, `sort`."""
-    qs = temp_cases_visible_to(user).select_related("case", "case__region", "person", "household")
-    q = (params.get("q") or "").strip()
-    if q:
-        qs = qs.filter(
-            Q(case__number__istartswith=q)
-            | Q(person__name__contains=q)
-            | Q(household__number__istartswith=q.upper())
-        )
-    community = (params.get("community") or "").strip()
-    street = (params.get("street") or "").strip()
-    if community.isdigit():
-        qs = qs.filter(region_code=community)
-    elif street.isdigit():
-        qs = qs.filter(region_code__startswith=street[:9])
-    status = params.get("status") or ""
-    if status == "open":
-        qs = qs.filter(case__is_open=True)
-    elif status in TempStatus.values:
-        qs = qs.filter(case__status=status)
-    kind = params.get("kind") or ""
-    if kind in TempAssistanceKind.values:
-        qs = qs.filter(kind=kind)
-    level = params.get("approval_level") or ""
-    if level in TempAssistanceCase.Level.values:
-        qs = qs.filter(approval_level=level)
-    order = SORTS.get(params.get("sort") or DEFAULT_SORT, SORTS[DEFAULT_SORT])
-    return qs.order_by(order, "-case_id")
-
-
-def temp_case_get(user, pk: int) -> TempAssistanceCase:
-    """One case in the user's scope, or TempAssistanceCase.DoesNotExist."""
-    return (
-        temp_cases_visible_to(user)
-        .select_related("case", "case__region", "person", "household", "household__region")
-        .get(pk=pk)
-    )
+from .services import Proposal, decision_deadline, proposal_for, proposal_problem, same_cause_cases
 
 
 @dataclass
@@ -74,12 +22,27 @@ class TempDetail:
     temp: TempAssistanceCase
     proposal_problem: str | None
     deadline: datetime.date | None
+    # 拟救助金额 as computed when it was recorded (standard, multiple, limit, level); None before.
+    proposal: Proposal | None = None
     related: list[TempAssistanceCase] = field(default_factory=list)
 
 
+def _recorded_proposal(temp: TempAssistanceCase) -> Proposal | None:
+    """The proposal with the standard and limits in force on the day it was recorded."""
+    if temp.proposed_amount is None or temp.standard_multiple is None:
+        return None
+    log = last_log(temp.case, ("temp_proposal",))
+    on_date = timezone.localdate(log.at) if log is not None else timezone.localdate()
+    try:
+        return proposal_for(temp.kind, temp.standard_multiple, on_date)
+    except (BenefitsError, BenefitType.DoesNotExist):
+        return None
+
+
 def temp_case_detail(user, pk: int) -> TempDetail:
+    """One case in the user's scope with what its page shows, or TempAssistanceCase.DoesNotExist."""
     temp = (
-        temp_cases_visible_to(user)
+        TempAssistanceCase.objects.visible_to(user)
         .select_related(
             "case",
             "case__region",
@@ -98,5 +61,6 @@ def temp_case_detail(user, pk: int) -> TempDetail:
         temp=temp,
         proposal_problem=proposal_problem(temp, case) if case.status == TempStatus.INVESTIGATION else None,
         deadline=decision_deadline(temp),
+        proposal=_recorded_proposal(temp),
         related=list(same_cause_cases(temp)),
     )

@@ -28,9 +28,8 @@ from core.benefits.selectors import StandardsInForce, parameter_value, standard_
 from core.benefits.services import entitlement_create
 from core.registry.models import Household, Person
 from core.workflow import services as workflow_services
-from core.workflow.engine import KIND_ENTER
-from core.workflow.models import Case, TransitionLog
-from core.workflow.services import TransitionError
+from core.workflow.models import Case
+from core.workflow.services import TransitionError, case_log_action, last_log
 
 from ..models import TempAssistanceCase, TempAssistanceCause, TempAssistanceKind
 from .case_types import CASE_TYPE_CODE, TempStatus
@@ -73,21 +72,6 @@ def _money(value: Decimal) -> str:
 
 def _case_of(case: Case) -> TempAssistanceCase:
     return TempAssistanceCase.objects.select_related("person").get(case_id=case.pk)
-
-
-def _log(*, case: Case, name: str, label: str, actor, comment: str = "", data: dict | None = None) -> None:
-    """An audit row for an action that does not move the case; kind "enter" makes the actor a maker."""
-    TransitionLog.objects.create(
-        case=case,
-        transition=name,
-        label=label,
-        kind=KIND_ENTER,
-        from_status=case.status,
-        to_status=case.status,
-        actor=actor,
-        comment=comment,
-        data=data or {},
-    )
 
 
 def _decimal(value, field: str, label: str, errors: dict[str, str]) -> Decimal | None:
@@ -167,18 +151,13 @@ def earlier_same_cause(person: Person, cause: str, year: int, *, exclude_pk: int
     return qs.first()
 
 
-def _last_log_at(case: Case, names: tuple[str, ...]) -> datetime.datetime | None:
-    log = TransitionLog.objects.filter(case_id=case.pk, transition__in=names).order_by("-at", "-id").first()
-    return log.at if log else None
-
-
 def proposal_problem(temp: TempAssistanceCase, case: Case) -> str | None:
     """Why the case cannot go to approval yet, or None."""
-    recorded_at = _last_log_at(case, ("temp_proposal",))
-    if recorded_at is None or temp.proposed_amount is None:
+    recorded = last_log(case, ("temp_proposal",))
+    if recorded is None or temp.proposed_amount is None:
         return "尚未登记调查核实情况和拟救助金额"
-    sent_back_at = _last_log_at(case, ("send_back",))
-    if sent_back_at is not None and recorded_at <= sent_back_at:
+    sent_back = last_log(case, ("send_back",))
+    if sent_back is not None and recorded.at <= sent_back.at:
         return "退回后尚未重新登记调查核实情况"
     if temp.is_advance and temp.advance_amount and temp.advance_amount > temp.proposed_amount:
         return "先行救助金额超过拟救助金额，请核实"
@@ -223,11 +202,6 @@ def guard_approve(case: Case, user) -> str | None:
 
 def guard_duplicate(case: Case, user) -> str | None:
     return None if _case_of(case).earlier_case_id else "无同年同因的前次救助"
-
-
-def _comment_of_last_transition(case: Case) -> str:
-    log = TransitionLog.objects.filter(case_id=case.pk).order_by("-at", "-id").first()
-    return log.comment if log else ""
 
 
 def _one_off_run(benefit_type: BenefitType, month: datetime.date) -> PaymentRun:
@@ -330,7 +304,7 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         run.save(update_fields=["line_count", "total_amount", "calculated_at", "calculated_by"])
     temp.approved = True
     temp.approved_amount = approved
-    temp.reasons = _comment_of_last_transition(case)
+    temp.reasons = last_log(case).comment
     temp.payment_line = line
     temp.save(update_fields=["approved", "approved_amount", "reasons", "payment_line"])
 
@@ -339,7 +313,7 @@ def effect_refuse(*, case: Case, transition, actor, data: dict) -> None:
     """不予救助 with the written reasons the transition required."""
     temp = TempAssistanceCase.objects.select_for_update().get(pk=case.pk)
     temp.approved = False
-    temp.reasons = _comment_of_last_transition(case)
+    temp.reasons = last_log(case).comment
     temp.save(update_fields=["approved", "reasons"])
 
 
@@ -463,7 +437,7 @@ def _locked(temp: TempAssistanceCase, actor) -> TempAssistanceCase:
 
 
 def _log_advance(case: Case, actor, given_on: datetime.date, amount: Decimal) -> None:
-    _log(
+    case_log_action(
         case=case,
         name="temp_advance",
         label="登记先行救助",
@@ -526,7 +500,7 @@ def temp_proposal_record(*, temp: TempAssistanceCase, actor, standard_multiple, 
     temp.proposed_amount = proposal.amount
     temp.approval_level = proposal.level
     temp.save(update_fields=["standard_multiple", "proposed_amount", "approval_level"])
-    _log(
+    case_log_action(
         case=case,
         name="temp_proposal",
         label="登记调查核实情况和拟救助金额",

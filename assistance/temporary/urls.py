@@ -1,14 +1,7 @@
-"""临时救助 URLs, included by assistance/urls.py under "temporary/" (names live in the "assistance" namespace)."""
+"""临时救助 URLs, included by assistance/urls.py under "temporary/" (names live in the "assistance" namespace):
+the kit's list, create, detail, transition, attachment, 拟救助方案 (temp_proposal) and 先行救助 (temp_advance)
+pages of `TempFlow`."""
 
-from django.urls import path
+from .flow import TempFlow
 
-from . import views
-
-urlpatterns = [
-    path("", views.temp_list, name="temp_list"),
-    path("new/", views.temp_create, name="temp_create"),
-    path("<int:pk>/", views.temp_detail, name="temp_detail"),
-    path("<int:pk>/proposal/", views.temp_proposal, name="temp_proposal"),
-    path("<int:pk>/advance/", views.temp_advance, name="temp_advance"),
-    path("<int:pk>/transition/", views.temp_transition, name="temp_transition"),
-]
+urlpatterns = TempFlow.urls()
