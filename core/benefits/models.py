@@ -171,6 +171,26 @@ class Entitlement(models.Model):
                 condition=models.Q(person__isnull=False) | models.Q(household__isnull=False),
                 name="entitlement_has_beneficiary",
             ),
+            # One standing grant per benefit type and beneficiary (the person of a person's entitlement,
+            # else the household): two open-ended entitlements would both be paid every month. Ended
+            # ones and fixed-term ones (a 临时救助 paid once, with its end month) are left out: the
+            # services refuse any two whose months overlap (entitlement_create).
+            models.UniqueConstraint(
+                fields=["benefit_type", "person"],
+                condition=models.Q(
+                    person__isnull=False, end_month__isnull=True, status__in=["active", "suspended"]
+                ),
+                name="one_open_entitlement_per_person",
+                violation_error_message="该人员已在享受该项待遇，不能重复认定",
+            ),
+            models.UniqueConstraint(
+                fields=["benefit_type", "household"],
+                condition=models.Q(
+                    person__isnull=True, end_month__isnull=True, status__in=["active", "suspended"]
+                ),
+                name="one_open_entitlement_per_household",
+                violation_error_message="该家庭已在享受该项待遇，不能重复认定",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Left
 
 from .exceptions import ParameterNotFound, StandardNotFound
@@ -311,6 +311,47 @@ def entitlements_in_force_between(
 
 def row_in_force(row: dict, month: datetime.date) -> bool:
     return row["start_month"] <= month and (row["end_month"] is None or row["end_month"] >= month)
+
+
+def entitlement_covering(
+    benefit_type: BenefitType | str,
+    *,
+    person=None,
+    household=None,
+    first_month: datetime.date,
+    last_month: datetime.date | None = None,
+) -> Entitlement | None:
+    """The beneficiary's entitlement of `benefit_type` (the type or its code) covering at least one month
+    of [first_month, last_month] (None: open-ended), or None — whatever its status: a suspended one may
+    resume, an ended one is still paid up to its end month. The beneficiary is the person when one is
+    given, else the household (as in Entitlement's one-open-entitlement constraints)."""
+    entitlements = Entitlement.objects.filter(
+        Q(end_month__isnull=True)
+        | (Q(end_month__gte=first_month.replace(day=1)) & Q(end_month__gte=F("start_month")))
+    )
+    if isinstance(benefit_type, str):
+        entitlements = entitlements.filter(benefit_type__code=benefit_type)
+    else:
+        entitlements = entitlements.filter(benefit_type_id=benefit_type.pk)
+    if person is not None:
+        entitlements = entitlements.filter(person_id=person.pk)
+    elif household is not None:
+        entitlements = entitlements.filter(person__isnull=True, household_id=household.pk)
+    else:
+        return None
+    if last_month is not None:
+        entitlements = entitlements.filter(start_month__lte=last_month)
+    return entitlements.select_related("benefit_type", "person").order_by("start_month", "id").first()
+
+
+def entitlement_covered_message(entitlement: Entitlement, *, action: str = "认定") -> str:
+    """Why a second grant of the same benefit is refused, in Chinese: "该家庭已在享受最低生活保障，不能重复
+    认定" (`action`: 认定 for a grant, 申请 for a new application)."""
+    who = entitlement.person.name if entitlement.person_id else "该家庭"
+    until = ""
+    if entitlement.end_month is not None:
+        until = f"（享受至{entitlement.end_month.year}年{entitlement.end_month.month}月）"
+    return f"{who}已在享受{entitlement.benefit_type.name}{until}，不能重复{action}"
 
 
 # --- runs and lines (user-facing, scoped) ---------------------------------------------------------

@@ -23,7 +23,7 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import DO_NOTHING, Count, Q, Sum, signals
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
@@ -38,6 +38,8 @@ from .months import add_months, month_start
 from .selectors import (
     Part,
     StandardsInForce,
+    entitlement_covered_message,
+    entitlement_covering,
     entitlement_id_parts,
     entitlements_in_force,
     entitlements_in_force_between,
@@ -96,7 +98,11 @@ def entitlement_create(
     end_month: datetime.date | None = None,
     actor=None,
 ) -> Entitlement:
-    """Create the entitlement an approved case grants (paid from `start_month`, open-ended)."""
+    """Create the entitlement an approved case grants (paid from `start_month`, open-ended unless
+    `end_month` is given). One entitlement of a monthly benefit per beneficiary at a time: refused (a
+    Chinese ValidationError) when the person — or, for a household benefit, the household — already has
+    one of the type covering any of the months, which the next run would pay twice. One-off benefits
+    (临时救助, not `is_monthly`) may be granted again."""
     errors: dict[str, str] = {}
     if person is None and household is None:
         errors["person"] = "待遇资格须指定享受人或享受家庭"
@@ -116,17 +122,40 @@ def entitlement_create(
         errors["end_month"] = "终止月份不能早于起始月份"
     if errors:
         raise ValidationError(errors)
-    return Entitlement.objects.create(
-        benefit_type=benefit_type,
-        person=person,
-        household=household,
-        case=case,
-        region_code=region_code,
-        area_type=area_type,
-        start_month=month_start(start_month),
-        end_month=month_start(end_month) if end_month is not None else None,
-        params=params or {},
+    start_month = month_start(start_month)
+    end_month = month_start(end_month) if end_month is not None else None
+    if benefit_type.is_monthly:
+        _refuse_covered(benefit_type, person, household, start_month, end_month)
+    try:
+        with transaction.atomic():
+            return Entitlement.objects.create(
+                benefit_type=benefit_type,
+                person=person,
+                household=household,
+                case=case,
+                region_code=region_code,
+                area_type=area_type,
+                start_month=start_month,
+                end_month=end_month,
+                params=params or {},
+            )
+    except IntegrityError:
+        # Granted by another transaction a moment ago (the one-open-entitlement constraints): the same
+        # answer as when it had committed before the check above.
+        covering = entitlement_covering(
+            benefit_type, person=person, household=household, first_month=start_month, last_month=end_month
+        )
+        if covering is None:
+            raise
+        raise ValidationError(entitlement_covered_message(covering)) from None
+
+
+def _refuse_covered(benefit_type, person, household, start_month, end_month) -> None:
+    covering = entitlement_covering(
+        benefit_type, person=person, household=household, first_month=start_month, last_month=end_month
     )
+    if covering is not None:
+        raise ValidationError(entitlement_covered_message(covering))
 
 
 @transaction.atomic
