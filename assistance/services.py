@@ -25,7 +25,12 @@ from django.utils import timezone
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, Entitlement
 from core.benefits.months import add_months, month_start
-from core.benefits.selectors import ENTITLEMENT_ROW_FIELDS, standards_in_force_map
+from core.benefits.selectors import (
+    ENTITLEMENT_ROW_FIELDS,
+    entitlement_covered_message,
+    entitlement_covering,
+    standards_in_force_map,
+)
 from core.registry.models import Household, Person
 from core.registry.querysets import user_scope_prefix
 from core.workflow import services as workflow_services
@@ -151,8 +156,20 @@ def guard_notice_objected(case: Case, user) -> str | None:
     return None
 
 
+def covered_problem(household: Household, action: str = "认定") -> str | None:
+    """Why the household cannot be granted 低保 again (it already is, from next month on), or None."""
+    covering = entitlement_covering(
+        BENEFIT_TYPE_CODE, household=household, first_month=add_months(month_start(timezone.localdate()), 1)
+    )
+    return entitlement_covered_message(covering, action=action) if covering is not None else None
+
+
 def guard_approve(case: Case, user) -> str | None:
     reason = guard_notice_passed(case, user)
+    if reason:
+        return reason
+    # The household may have been granted 低保 on another application since this one was entered.
+    reason = covered_problem(_application_of(case).household)
     if reason:
         return reason
     if Investigation.visitors.through.objects.filter(
@@ -222,16 +239,20 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         # 单人保: only the listed members are covered (assistance.calculators reads covered_person_ids);
         # otherwise the household's living members are, month by month.
         params["covered_person_ids"] = sorted(covered & living)
-    entitlement = entitlement_create(
-        benefit_type=benefit_type,
-        household=household,
-        case=case,
-        region_code=household.region_code,
-        area_type=household.area_type,
-        start_month=start_month,
-        params=params,
-        actor=actor,
-    )
+    try:
+        entitlement = entitlement_create(
+            benefit_type=benefit_type,
+            household=household,
+            case=case,
+            region_code=household.region_code,
+            area_type=household.area_type,
+            start_month=start_month,
+            params=params,
+            actor=actor,
+        )
+    except ValidationError as exc:
+        # Already granted (e.g. on another application approved a moment ago): nothing is confirmed.
+        raise TransitionError("；".join(exc.messages)) from None
     try:
         amount, explanation = dibao_amount(entitlement, start_month)
     except NotEligible:
@@ -339,6 +360,9 @@ def dibao_application_create(
         raise ValidationError(
             {"household": f"该家庭已有正在办理的低保申请（{open_same.case.number}），不能重复申请"}
         )
+    covered = covered_problem(household, action="申请")
+    if covered:
+        raise ValidationError({"household": covered})
     busy = (
         AssistanceApplication.members.through.objects.filter(
             person_id__in=[p.pk for p in chosen], assistanceapplication__is_open=True

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.benefits.models import BenefitType, Entitlement
 from core.benefits.months import add_months, month_start
+from core.benefits.selectors import entitlement_covered_message, entitlement_covering
 from core.registry.choices import DisabilityGrade
 from core.registry.models import Person
 from core.workflow import services as workflow_services
@@ -237,16 +238,20 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         params: dict = {"application": case.pk}
         if check.subsidy == DisabilitySubsidy.CARE:
             params["tier"] = CARE_TIER[application.disability_grade]
-        entitlement = entitlement_create(
-            benefit_type=types[code],
-            person=person,
-            case=case,
-            region_code=household.region_code,
-            area_type=household.area_type,
-            start_month=start,
-            params=params,
-            actor=actor,
-        )
+        try:
+            entitlement = entitlement_create(
+                benefit_type=types[code],
+                person=person,
+                case=case,
+                region_code=household.region_code,
+                area_type=household.area_type,
+                start_month=start,
+                params=params,
+                actor=actor,
+            )
+        except ValidationError as exc:
+            # Already received in some month since the application: nothing is approved.
+            raise TransitionError("；".join(exc.messages)) from None
         fields["living_entitlement" if check.subsidy == DisabilitySubsidy.LIVING else "care_entitlement"] = (
             entitlement
         )
@@ -327,6 +332,14 @@ def disability_application_create(
         raise ValidationError(
             {"person": f"该人员已有正在办理的两项补贴申请（{open_same.case.number}），不能重复申请"}
         )
+    # A subsidy is paid from the month of application: one the person already receives in that month or
+    # later would be paid twice.
+    for subsidy in subsidies:
+        covering = entitlement_covering(
+            BENEFIT_TYPE_OF[subsidy], person=person, first_month=month_start(applied_on)
+        )
+        if covering is not None:
+            raise ValidationError({"subsidies": entitlement_covered_message(covering, action="申请")})
     labels = dict(DisabilitySubsidy.choices)
     try:
         case = workflow_services.case_create(

@@ -15,13 +15,17 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, Entitlement
 from core.benefits.months import add_months, month_start
-from core.benefits.selectors import parameter_value, standard_in_force
+from core.benefits.selectors import (
+    entitlement_covered_message,
+    entitlement_covering,
+    parameter_value,
+    standard_in_force,
+)
 from core.registry.choices import Relation
 from core.registry.models import Household, Person
 from core.workflow import services as workflow_services
@@ -226,7 +230,12 @@ def guard_approve(case: Case, user) -> str | None:
         reason = guard_notice_passed(case, user)
         if reason:
             return reason
-    return investigation_problem(application, case) or eligibility_problem(application)
+    return (
+        investigation_problem(application, case)
+        or eligibility_problem(application)
+        # Supported on another application since this one was entered.
+        or covered_problem(application.person)
+    )
 
 
 def _close(case: Case) -> TekunApplication:
@@ -266,24 +275,28 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         "start_month": start_month,
         "actor": actor,
     }
-    basic = entitlement_create(
-        benefit_type=basic_type,
-        params={
-            "tier": mode_tier,
-            "application": case.pk,
-            **({"institution": application.institution_name} if application.institution_name else {}),
-        },
-        **common,
-    )
-    care = entitlement_create(
-        benefit_type=care_type,
-        params={
-            "tier": application.self_care_tier,
-            "self_care_items": dict(application.self_care_items),
-            "application": case.pk,
-        },
-        **common,
-    )
+    try:
+        basic = entitlement_create(
+            benefit_type=basic_type,
+            params={
+                "tier": mode_tier,
+                "application": case.pk,
+                **({"institution": application.institution_name} if application.institution_name else {}),
+            },
+            **common,
+        )
+        care = entitlement_create(
+            benefit_type=care_type,
+            params={
+                "tier": application.self_care_tier,
+                "self_care_items": dict(application.self_care_items),
+                "application": case.pk,
+            },
+            **common,
+        )
+    except ValidationError as exc:
+        # Already supported (granted a moment ago on another application): nothing is confirmed.
+        raise TransitionError("；".join(exc.messages)) from None
     application.approved = True
     application.start_month = start_month
     application.reasons = _comment_of_last_transition(case)
@@ -319,16 +332,20 @@ def effect_close(*, case: Case, transition, actor, data: dict) -> None:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _active_tekun(person: Person, on_month: datetime.date) -> Entitlement | None:
-    return (
-        Entitlement.objects.filter(
-            person=person,
-            benefit_type__code=BASIC_BENEFIT_CODE,
-            status=Entitlement.Status.ACTIVE,
-        )
-        .filter(Q(end_month__isnull=True) | Q(end_month__gte=on_month))
-        .first()
-    )
+def _active_tekun(person: Person, from_month: datetime.date) -> Entitlement | None:
+    """The person's 特困 entitlement (basic living fee, the care fee goes with it) covering `from_month` or
+    a later month — suspended ones included — or None."""
+    return entitlement_covering(BASIC_BENEFIT_CODE, person=person, first_month=from_month)
+
+
+def covered_problem(person: Person) -> str | None:
+    """Why the person cannot be granted 特困 again (already supported from next month on), or None."""
+    next_month = add_months(month_start(timezone.localdate()), 1)
+    for code in (BASIC_BENEFIT_CODE, CARE_BENEFIT_CODE):
+        covering = entitlement_covering(code, person=person, first_month=next_month)
+        if covering is not None:
+            return entitlement_covered_message(covering)
+    return None
 
 
 @transaction.atomic
@@ -378,7 +395,7 @@ def tekun_application_create(
         raise ValidationError(
             {"person": f"{person.name}已有正在办理的特困人员申请（{open_same.case.number}），不能重复申请"}
         )
-    if _active_tekun(person, month_start(today)) is not None:
+    if _active_tekun(person, add_months(month_start(today), 1)) is not None:
         raise ValidationError({"person": f"{person.name}已纳入特困人员救助供养，不能重复申请"})
 
     minor = is_minor(person, applied_on)
