@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.db.models import F
 from django.utils import timezone
 
 from core.accounts.models import User
@@ -21,7 +22,7 @@ from core.benefits.services import payment_run_recalculate
 from core.portal import demo_data as demo
 from core.registry.choices import AreaType
 from core.registry.models import Household
-from core.workflow.models import Case
+from core.workflow.models import Case, PublicNotice
 
 from . import rules, services
 from .models import AssistanceApplication, Decision, DibaoReview, Investigation, PovertyCause
@@ -99,11 +100,12 @@ def _advance(
     )
     if step == "investigated":
         return application
-    # A 公示 still running, or one that ended without objection (the services accept a past start date).
-    started = today - datetime.timedelta(days=3 if step == "publicity" else 12)
-    services.dibao_notice_start(
-        application=application, actor=clerk, start_date=started, place=f"{household.region.name}公示栏"
+    # A 公示 still running, or one that ended without objection. The services post it no earlier than
+    # the visit (today); a demo case was visited and posted earlier, so its dates move back.
+    notice = services.dibao_notice_start(
+        application=application, actor=clerk, start_date=today, place=f"{household.region.name}公示栏"
     )
+    _move_back(application, notice, days=3 if step == "publicity" else 12)
     if step == "publicity":
         return application
     services.dibao_notice_finish(application=application, actor=clerk)
@@ -116,6 +118,18 @@ def _advance(
         return application
     services.dibao_approve(application=application, actor=chief, comment="同意")
     return application
+
+
+def _move_back(application: AssistanceApplication, notice: PublicNotice, *, days: int) -> None:
+    """Application, 受理, visit and 公示 `days` earlier, in the order the services dated them (direct
+    writes, demo only): the 公示 that started `days` ago has ended when `days` exceeds its length."""
+    back = datetime.timedelta(days=days)
+    AssistanceApplication.objects.filter(pk=application.pk).update(applied_on=F("applied_on") - back)
+    Case.objects.filter(pk=application.case_id).update(accepted_on=F("accepted_on") - back)
+    Investigation.objects.filter(application_id=application.pk).update(visit_date=F("visit_date") - back)
+    PublicNotice.objects.filter(pk=notice.pk).update(
+        start_date=F("start_date") - back, end_date=F("end_date") - back
+    )
 
 
 def _backdate(application: AssistanceApplication, months_ago: int) -> None:

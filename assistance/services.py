@@ -564,8 +564,15 @@ def dibao_notice_start(
         _transition(application, "publicize", actor, f"公示地点：{(place or '').strip()}")
     elif case.status != DibaoStatus.PUBLICITY:
         raise TransitionError(f"案件当前状态为“{case.status_label}”，不能发布公示")
+    # The 公示 publishes the home visit's findings: it cannot start before the visit.
+    latest = _latest_investigation(application.pk)
     return workflow_services.notice_open(
-        case=case, start_date=start_date, days=days, place=place, actor=actor
+        case=case,
+        start_date=start_date,
+        days=days,
+        place=place,
+        actor=actor,
+        not_before=latest.visit_date if latest is not None else None,
     )
 
 

@@ -119,7 +119,8 @@ def test_calendar_period_starts_the_day_after():
 
 
 def test_calendar_period_ending_on_a_holiday_moves_to_the_next_working_day():
-    # 公示 from 26 September 2025 for 7 days would end on 3 October (国庆节) → 9 October.
+    # A 7-day period from 26 September 2025 would end on 3 October (国庆节) → 9 October. (Not a 公示: a
+    # posting counts its days as posted, see notice_end_date.)
     assert add_calendar_period(D(2025, 9, 26), 7) == D(2025, 10, 9)
     # 离婚冷静期 of 30 days from 16 January 2026 ends 15 February (春节) → 24 February.
     assert add_calendar_period(D(2026, 1, 16), 30) == D(2026, 2, 24)

@@ -36,7 +36,9 @@ MONTH = datetime.date(2026, 11, 1)
 
 
 def _make_lines(run: PaymentRun, community, count: int, households: list) -> list[PaymentLine]:
-    """`count` lines in one community: varied amounts, one of them a 补发 line."""
+    """`count` lines in one community: varied amounts, one of them a 补发 line. The households hold several
+    entitlements each, so they are fixed-term (a household has one open-ended entitlement per type); the
+    roster reads the lines only."""
     entitlements = Entitlement.objects.bulk_create(
         Entitlement(
             benefit_type=run.benefit_type,
@@ -44,6 +46,7 @@ def _make_lines(run: PaymentRun, community, count: int, households: list) -> lis
             region_code=community.code,
             area_type=community.area_type,
             start_month=datetime.date(2026, 1, 1),
+            end_month=run.month,
         )
         for i in range(count)
     )
@@ -512,9 +515,7 @@ def open_notice(make_user, regions):
         case_type="generic", applicant_household=household, region=regions["community11"], actor=worker
     )
     today = timezone.localdate()
-    workflow_services.notice_open(
-        case=case, start_date=today - datetime.timedelta(days=1), days=7, place="社区公示栏", actor=worker
-    )
+    workflow_services.notice_open(case=case, start_date=today, days=7, place="社区公示栏", actor=worker)
     return worker, case
 
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.workflow import selectors
-from core.workflow.calendar import add_calendar_period, add_working_days
+from core.workflow.calendar import add_working_days
 from core.workflow.engine import (
     KIND_APPROVE,
     KIND_ENTER,
@@ -318,24 +318,27 @@ def guarded_type():
     engine._REGISTRY.pop("guarded", None)
 
 
-def test_guard_reason_refuses_and_effect_runs_in_the_transaction(guarded_type, people, household, regions):
-    case = case_create(
-        case_type="guarded",
-        applicant_household=household,
-        region=regions["community11"],
-        actor=people["clerk"],
-    )
-    assert can_transition(case, "confirm", people["chief"]) == (False, "尚未进行公示")
-    with pytest.raises(TransitionError, match="尚未进行公示"):
-        case_transition(case=case, name="confirm", actor=people["chief"], data={"amount": "600"})
+def test_guard_reason_refuses_and_effect_runs_in_the_transaction(
+    guarded_type, people, household, regions, clock
+):
+    with clock.days_ago(20):
+        case = case_create(
+            case_type="guarded",
+            applicant_household=household,
+            region=regions["community11"],
+            actor=people["clerk"],
+        )
+        assert can_transition(case, "confirm", people["chief"]) == (False, "尚未进行公示")
+        with pytest.raises(TransitionError, match="尚未进行公示"):
+            case_transition(case=case, name="confirm", actor=people["chief"], data={"amount": "600"})
 
-    # The case type asks for 10 days of 公示, more than the system-wide 7.
-    with pytest.raises(TransitionError, match="不得少于10天"):
-        notice_open(case=case, start_date=D(2025, 9, 1), days=7, place="社区公示栏", actor=people["clerk"])
-    notice = notice_open(
-        case=case, start_date=D(2025, 9, 1), days=10, place="社区公示栏", actor=people["clerk"]
-    )
-    assert can_transition(case, "confirm", people["chief"]) == (False, "公示尚未结束")
+        # The case type asks for 10 days of 公示, more than the system-wide 7.
+        start = timezone.localdate()
+        with pytest.raises(TransitionError, match="不得少于10天"):
+            notice_open(case=case, start_date=start, days=7, place="社区公示栏", actor=people["clerk"])
+        notice = notice_open(case=case, start_date=start, days=10, place="社区公示栏", actor=people["clerk"])
+        assert can_transition(case, "confirm", people["chief"]) == (False, "公示尚未结束")
+    # Twenty days later the 公示 has ended.
     notice_close(notice=notice, actor=people["clerk"])
 
     with pytest.raises(TransitionError, match="amount"):
@@ -415,25 +418,25 @@ def test_notice_shorter_than_seven_days_is_refused(new_case, people):
     assert not PublicNotice.objects.exists()
 
 
-def test_notice_period_object_and_close(new_case, people):
-    case = new_case()
-    notice = notice_open(
-        case=case, start_date=D(2025, 9, 26), days=7, place="社区公示栏", actor=people["clerk"]
-    )
-    # 7 days from 26 September end on 3 October, a holiday: moved to 9 October.
-    assert notice.end_date == D(2025, 10, 9) == add_calendar_period(D(2025, 9, 26), 7)
-    assert notice.region_code == case.region_code and notice.status == PublicNotice.Status.OPEN
-    with pytest.raises(TransitionError, match="已有正在进行的公示"):
-        notice_open(case=case, start_date=D(2025, 9, 27), days=7, place="社区公示栏", actor=people["clerk"])
-    with pytest.raises(TransitionError, match="数据范围"):
-        notice_object(notice=notice, objection="有收入未申报", actor=people["clerk12"])
+def test_notice_period_object_and_close(new_case, people, clock):
+    with clock.days_ago(10):
+        case = new_case()
+        start = timezone.localdate()
+        notice = notice_open(case=case, start_date=start, days=7, place="社区公示栏", actor=people["clerk"])
+        # A posting of 7 days, the first day included (DESIGN.md "Dates the law counts").
+        assert notice.end_date == start + datetime.timedelta(days=6)
+        assert notice.region_code == case.region_code and notice.status == PublicNotice.Status.OPEN
+        with pytest.raises(TransitionError, match="已有正在进行的公示"):
+            notice_open(case=case, start_date=start, days=7, place="社区公示栏", actor=people["clerk"])
+        with pytest.raises(TransitionError, match="数据范围"):
+            notice_object(notice=notice, objection="有收入未申报", actor=people["clerk12"])
 
-    # An objection without ending the 公示 (terminate=False) leaves it running to its end date.
-    notice_object(notice=notice, objection="邻居反映有经营收入", actor=people["clerk"], terminate=False)
-    notice.refresh_from_db()
-    assert notice.status == PublicNotice.Status.OBJECTED and "经营收入" in notice.objection
-    assert notice.closed_at is None
-    assert require_notice_passed(case, people["chief"]) == "公示尚未结束"
+        # An objection without ending the 公示 (terminate=False) leaves it running to its end date.
+        notice_object(notice=notice, objection="邻居反映有经营收入", actor=people["clerk"], terminate=False)
+        notice.refresh_from_db()
+        assert notice.status == PublicNotice.Status.OBJECTED and "经营收入" in notice.objection
+        assert notice.closed_at is None
+        assert require_notice_passed(case, people["chief"]) == "公示尚未结束"
 
     notice_close(notice=notice, actor=people["clerk"])
     notice.refresh_from_db()
@@ -448,15 +451,13 @@ def test_notice_period_object_and_close(new_case, people):
 def test_objection_ends_the_notice_so_a_new_one_can_follow(new_case, people):
     """民发〔2021〕57号 第十九条: an objection is re-investigated and a new 公示 follows at once."""
     case = new_case()
-    notice = notice_open(
-        case=case, start_date=D(2025, 9, 26), days=7, place="社区公示栏", actor=people["clerk"]
-    )
+    today = timezone.localdate()
+    notice = notice_open(case=case, start_date=today, days=7, place="社区公示栏", actor=people["clerk"])
     notice_object(notice=notice, objection="邻居反映有经营收入", actor=people["clerk"])
     notice.refresh_from_db()
     assert notice.status == PublicNotice.Status.OBJECTED and notice.closed_at is not None
-    second = notice_open(
-        case=case, start_date=D(2025, 9, 29), days=7, place="社区公示栏", actor=people["clerk"]
-    )
+    later = today + datetime.timedelta(days=3)
+    second = notice_open(case=case, start_date=later, days=7, place="社区公示栏", actor=people["clerk"])
     assert second.status == PublicNotice.Status.OPEN
     case.refresh_from_db()
     assert case.status == "draft"  # 公示 events do not move the case
@@ -473,11 +474,12 @@ def test_notice_cannot_close_before_its_last_day(new_case, people):
     assert notice.closed_at is None
 
 
-def test_notice_passes_without_objection(new_case, people):
-    case = new_case()
-    notice = notice_open(
-        case=case, start_date=D(2025, 3, 3), days=7, place="村务公开栏", actor=people["clerk"]
-    )
+def test_notice_passes_without_objection(new_case, people, clock):
+    with clock.days_ago(7):
+        case = new_case()
+        notice = notice_open(
+            case=case, start_date=timezone.localdate(), days=7, place="村务公开栏", actor=people["clerk"]
+        )
     notice_close(notice=notice, actor=people["clerk"])
     assert notice.status == PublicNotice.Status.PASSED
     assert require_notice_passed(case, people["chief"]) is None

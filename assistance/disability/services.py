@@ -431,8 +431,19 @@ def disability_notice_start(
     application = _locked(application, actor)
     if application.case.status != DisabilityStatus.PUBLICITY:
         raise TransitionError(f"案件当前状态为“{application.case.status_label}”，不能发布公示")
+    # The 公示 publishes the civil-affairs check (民政审核): it cannot start before that check.
+    checked = (
+        TransitionLog.objects.filter(case_id=application.case.pk, transition="household_check")
+        .order_by("-at", "-id")
+        .first()
+    )
     return workflow_services.notice_open(
-        case=application.case, start_date=start_date, days=days, place=place, actor=actor
+        case=application.case,
+        start_date=start_date,
+        days=days,
+        place=place,
+        actor=actor,
+        not_before=timezone.localtime(checked.at).date() if checked is not None else None,
     )
 
 

@@ -595,8 +595,14 @@ def tekun_notice_start(
         )
     elif case.status != TekunStatus.PUBLICITY:
         raise TransitionError(f"案件当前状态为“{case.status_label}”，不能发布公示")
+    # The 公示 publishes the investigation's findings: it cannot start before the investigation.
     return workflow_services.notice_open(
-        case=case, start_date=start_date, days=days, place=place, actor=actor
+        case=case,
+        start_date=start_date,
+        days=days,
+        place=place,
+        actor=actor,
+        not_before=application.investigated_on,
     )
 
 

@@ -3,9 +3,12 @@
 Two rules, one function each (DESIGN.md "Dates the law counts"):
 - time limits in working days (e.g. 低保 confirmation within 10 working days, 民发〔2021〕57号) count
   the working days *after* the start day over the `CalendarDay` table (法定节假日 and 调休);
-- periods in calendar days (公示 7 days, 离婚冷静期 30 days) follow 民法典 第二百零一条/第二百零三条:
-  counting starts the day after the start day, and a last day that is a legal holiday moves to the
-  first working day after it.
+- periods in calendar days within which a party must act (离婚冷静期 30 days) follow 民法典 第二百零一条/
+  第二百零三条: counting starts the day after the start day, and a last day that is a legal holiday moves
+  to the first working day after it.
+
+A 公示 is neither: it is a posting, "7 days" being the 7 calendar days it hangs, the first day included
+(posted 9-24 → last day 9-30; core.workflow.services.notice_end_date).
 
 Dates in a year that has no calendar rows fall back to Monday–Friday; the dashboard warns when next
 year's official schedule (国务院办公厅 notice, usually published in November) has not been entered.

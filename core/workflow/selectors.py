@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import Group
-from django.db.models import BooleanField, Count, F, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models import Case as CaseWhen
 from django.utils import timezone
 
@@ -26,9 +26,16 @@ SORT_FIELDS = {
 DEFAULT_SORT = "-created"
 
 
+def _overdue_q(today: datetime.date) -> Q:
+    """Open cases past their step's time limit — except a case whose 公示 is still hanging: it is not
+    overdue for the 公示's own days (notice_open also moves the due date past its end)."""
+    running = PublicNotice.objects.filter(case=OuterRef("pk"), closed_at__isnull=True, end_date__gte=today)
+    return Q(is_open=True, due_date__lt=today) & ~Exists(running)
+
+
 def _overdue_flag(today: datetime.date):
     return CaseWhen(
-        When(is_open=True, due_date__lt=today, then=Value(True)),
+        When(_overdue_q(today), then=Value(True)),
         default=Value(False),
         output_field=BooleanField(),
     )
@@ -66,7 +73,7 @@ def todo_counts(user, today: datetime.date | None = None) -> dict[str, int]:
     result = (
         Case.objects.visible_to(user)
         .filter(is_open=True, assignee_role__in=_role_names_subquery(user))
-        .aggregate(total=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today)))
+        .aggregate(total=Count("id"), overdue=Count("id", filter=_overdue_q(today)))
     )
     return {"total": result["total"] or 0, "overdue": result["overdue"] or 0}
 
@@ -76,7 +83,7 @@ def overdue_cases(user, today: datetime.date | None = None) -> QuerySet[Case]:
     today = today or timezone.localdate()
     return (
         Case.objects.visible_to(user)
-        .filter(is_open=True, due_date__lt=today)
+        .filter(_overdue_q(today))
         .annotate(is_overdue=Value(True, output_field=BooleanField()))
         .select_related("region")
         .order_by("due_date", "id")
@@ -102,7 +109,7 @@ def case_search(user, params: Mapping[str, Any], today: datetime.date | None = N
     elif params.get("open") == "0":
         qs = qs.filter(is_open=False)
     if params.get("overdue") == "1":
-        qs = qs.filter(is_open=True, due_date__lt=today)
+        qs = qs.filter(_overdue_q(today))
     return qs.order_by(*sort_ordering(params.get("sort")))
 
 
@@ -137,11 +144,12 @@ def case_notices(case: Case) -> QuerySet[PublicNotice]:
 
 
 def notices_open_in(user, today: datetime.date | None = None) -> QuerySet[PublicNotice]:
-    """公示 in progress in the user's scope (for the printable notice list)."""
+    """公示 in progress in the user's scope (for the printable notice list): posted and not past their last
+    day (one past it but not yet closed hangs no more)."""
     today = today or timezone.localdate()
     return (
         PublicNotice.objects.visible_to(user)
-        .filter(closed_at__isnull=True, start_date__lte=today)
+        .filter(closed_at__isnull=True, start_date__lte=today, end_date__gte=today)
         .select_related("case", "case__region")
         .order_by("case__region_code", "end_date", "id")
     )

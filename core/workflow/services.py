@@ -19,7 +19,7 @@ from django.utils import timezone
 from core.registry.models import Household, Person, Region
 from core.registry.querysets import user_scope_prefix
 
-from .calendar import add_calendar_period, add_working_days
+from .calendar import add_working_days
 from .engine import (
     CHECK_KINDS,
     KIND_APPROVE,
@@ -456,9 +456,67 @@ def _lock_notice(notice: PublicNotice, actor) -> PublicNotice:
     return locked
 
 
+# A 公示 may be arranged at most this many days ahead (settings.WORKFLOW_NOTICE_MAX_LEAD_DAYS): a start
+# further out is a typing error, and the case would wait unnoticed meanwhile.
+DEFAULT_NOTICE_MAX_LEAD_DAYS = 30
+# Working days after a 公示's last day for closing it (公示期满) before the case shows overdue.
+NOTICE_CLOSING_WORKING_DAYS = 2
+
+
+def notice_max_lead_days() -> int:
+    return int(getattr(settings, "WORKFLOW_NOTICE_MAX_LEAD_DAYS", DEFAULT_NOTICE_MAX_LEAD_DAYS))
+
+
+def notice_end_date(start_date: datetime.date, days: int) -> datetime.date:
+    """The last day a 公示 of `days` days posted on `start_date` hangs, both ends included: a posting, not a
+    民法典 period (DESIGN.md "Dates the law counts") — 7 days posted on 9-24 hang until 9-30."""
+    return start_date + datetime.timedelta(days=days - 1)
+
+
+def _cn_date(day: datetime.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _notice_start_refusal(
+    case: Case, start_date: datetime.date | None, not_before: datetime.date | None, today: datetime.date
+) -> str | None:
+    """Why a 公示 of `case` may not start on `start_date`, naming the earliest or latest allowed date. Not
+    before the investigation it publishes (`not_before`, which the flow knows), nor before the case was
+    accepted (or, not yet accepted, entered): a backdated start would let the 公示 be finished at once.
+    Not more than the allowed lead after today."""
+    if start_date is None:
+        return "请填写公示开始日期"
+    floors = [
+        (case.accepted_on, "受理日期")
+        if case.accepted_on is not None
+        else (timezone.localtime(case.created_at).date(), "案件登记日期")
+    ]
+    if not_before is not None:
+        floors.append((not_before, "调查核实日期"))
+    earliest, what = max(floors, key=lambda floor: floor[0])
+    if start_date < earliest:
+        return f"公示开始日期不能早于{_cn_date(earliest)}（{what}）"
+    lead = notice_max_lead_days()
+    latest = today + datetime.timedelta(days=lead)
+    if start_date > latest:
+        return f"公示开始日期不能晚于{_cn_date(latest)}（最多提前{lead}天安排公示）"
+    return None
+
+
 @transaction.atomic
-def notice_open(*, case: Case, start_date: datetime.date, days: int = 7, place: str, actor) -> PublicNotice:
-    """Open a 公示 of `days` calendar days from `start_date` (end date per 民法典 第二百零一条/第二百零三条)."""
+def notice_open(
+    *,
+    case: Case,
+    start_date: datetime.date,
+    days: int = 7,
+    place: str,
+    actor,
+    not_before: datetime.date | None = None,
+) -> PublicNotice:
+    """Open a 公示 of `days` days posted from `start_date` (both ends included, see notice_end_date). The
+    start may not precede `not_before` — the investigation the 公示 publishes, passed by the flow — or the
+    case's acceptance, nor lie more than WORKFLOW_NOTICE_MAX_LEAD_DAYS ahead. The case's step is not due
+    before the 公示 has ended and had NOTICE_CLOSING_WORKING_DAYS to be closed."""
     locked = Case.objects.visible_to(actor).select_for_update().filter(pk=case.pk).first()
     if locked is None:
         raise TransitionError("案件不存在或不在您的数据范围内")
@@ -474,7 +532,17 @@ def notice_open(*, case: Case, start_date: datetime.date, days: int = 7, place: 
         raise TransitionError("请填写公示地点")
     if locked.notices.filter(closed_at__isnull=True).exists():
         raise TransitionError("本案件已有正在进行的公示")
-    end_date = add_calendar_period(start_date, days)
+    today = timezone.localdate()
+    refusal = _notice_start_refusal(locked, start_date, not_before, today)
+    if refusal:
+        raise TransitionError(refusal)
+    end_date = notice_end_date(start_date, days)
+    # A case in 公示 is not overdue for the 公示's own days.
+    due = add_working_days(end_date, NOTICE_CLOSING_WORKING_DAYS)
+    if locked.due_date is not None and locked.due_date < due:
+        locked.due_date = due
+        locked.save(update_fields=["due_date", "updated_at"])
+        case.due_date = due
     notice = PublicNotice.objects.create(
         case=locked,
         region_code=locked.region_code,
@@ -547,9 +615,9 @@ def notice_close(*, notice: PublicNotice, actor) -> PublicNotice:
         raise TransitionError("公示已结束")
     today = timezone.localdate()
     if today <= locked.end_date:
-        raise TransitionError(
-            f"公示期至{locked.end_date.year}年{locked.end_date.month}月{locked.end_date.day}日，期满后方可结束"
-        )
+        # The last day is a day of the posting: the 公示 ends the day after it (notice_end_date).
+        after = locked.end_date + datetime.timedelta(days=1)
+        raise TransitionError(f"公示期至{_cn_date(locked.end_date)}，期满后方可结束（{_cn_date(after)}起）")
     if locked.status == PublicNotice.Status.OPEN:
         locked.status = PublicNotice.Status.PASSED
     locked.closed_at = timezone.now()
