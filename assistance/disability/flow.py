@@ -12,7 +12,7 @@ from django.urls import path
 
 from core.accounts.templatetags.ui import money
 from core.benefits.months import month_start
-from core.registry.choices import DisabilityCategory
+from core.registry.choices import DisabilityCategory, DisabilityGrade
 from core.workflow.flows import (
     APPLIED_ON,
     CASE_NUMBER,
@@ -35,6 +35,7 @@ from .forms import DisabilityApplicationForm, FederationCheckForm
 
 SUBSIDY_LABELS = dict(DisabilitySubsidy.choices)
 CATEGORY_LABELS = dict(DisabilityCategory.choices)
+GRADE_LABELS = dict(DisabilityGrade.choices)
 
 
 class DisabilityFilterSet(FlowFilterSet):
@@ -94,7 +95,7 @@ class DisabilityFlow(CaseFlow):
             lambda a: CATEGORY_LABELS.get(a.disability_category, a.disability_category),
             in_list=False,
         ),
-        Col("残疾等级", lambda a: f"{a.disability_grade}级"),
+        Col("残疾等级", lambda a: GRADE_LABELS.get(a.disability_grade, a.disability_grade)),
         APPLIED_ON,
         STATUS,
         DUE,
@@ -177,6 +178,7 @@ class DisabilityFlow(CaseFlow):
         return {
             "d": selectors.disability_application_detail(user, application.pk),
             "subsidy_labels": _subsidies(application),
+            "grade_label": GRADE_LABELS.get(application.disability_grade, application.disability_grade),
             "start_month": month_start(application.applied_on),
         }
 
