@@ -26,7 +26,7 @@ from core.registry.models import Person
 from core.workflow import services as workflow_services
 from core.workflow.engine import KIND_OTHER
 from core.workflow.guards import require_notice_passed
-from core.workflow.models import Case, PublicNotice
+from core.workflow.models import Case, PublicNotice, TransitionLog
 from core.workflow.services import TransitionError
 
 from ..models import DisabilitySubsidy, DisabilitySubsidyApplication
