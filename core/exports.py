@@ -55,6 +55,16 @@ def safe_cell(value: Any, ws) -> Any:
     return value
 
 
+def text_safe(cell):
+    """A cell of an ordinary (not write-only) worksheet, its value already set: typed back to text with the
+    quote prefix when the value is formula-like. Returns the cell."""
+    value = cell.value
+    if isinstance(value, str) and value and value[0] in FORMULA_FIRST:
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
+
+
 def safe_row(ws, values: Iterable[Any]) -> list[Any]:
     """One row for `ws.append()` with every formula-like text made a text cell."""
     return [text_cell(ws, v) if isinstance(v, str) and v and v[0] in FORMULA_FIRST else v for v in values]

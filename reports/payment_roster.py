@@ -31,6 +31,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from core.benefits.models import PaymentLine, PaymentRun, Standard
+from core.exports import FORMULA_FIRST, safe_cell, text_safe
 from core.registry.choices import AreaType, RegionLevel
 from core.registry.models import Region
 from core.registry.querysets import user_scope_prefix
@@ -416,7 +417,7 @@ def write_roster_xlsx(
     def cell(value, style):
         c = WriteOnlyCell(sheet, value=value)
         c._style = copy(style)
-        return c
+        return text_safe(c)  # a street named "=…" in a 小计 label stays text
 
     def total_row(label: str, totals: Totals) -> list:
         row = [
@@ -437,11 +438,12 @@ def write_roster_xlsx(
 
     month_label = _cn_month(data.run.month)
     names = data.region_names
-    categories = data.category_by_area
+    categories = {area: safe_cell(label, sheet) for area, label in data.category_by_area.items()}
     change_labels: dict[tuple, str] = {}
+    unsafe_first = FORMULA_FIRST
     grand = Totals()
     current_street = current_region = None
-    street_name = community_name = ""
+    street_name = street_cell = community_cell = ""
     lines = covered_sum = 0
     base_sum = increment_sum = other_sum = amount_sum = Decimal("0.00")
 
@@ -476,9 +478,10 @@ def write_roster_xlsx(
                     close_street()
                 current_street = street
                 street_name = names.get(street, street)
+                street_cell = safe_cell(street_name, sheet)
                 lines = covered_sum = 0
                 base_sum = increment_sum = other_sum = amount_sum = Decimal("0.00")
-            community_name = names.get(region_code, region_code)
+            community_cell = safe_cell(names.get(region_code, region_code), sheet)
         lines += 1
         covered_sum += covered
         base_sum += base
@@ -489,14 +492,25 @@ def write_roster_xlsx(
         change_label = change_labels.get(key)
         if change_label is None:
             change_label = change_labels[key] = _change_label(line_type, for_month, change)
+        # User-entered text (names, bank details) that a spreadsheet would take for a formula is written
+        # as text (core.exports): one first-character test per text, numbers and dates untouched.
+        if (
+            (name and name[0] in unsafe_first)
+            or (bank_name and bank_name[0] in unsafe_first)
+            or (bank_account and bank_account[0] in unsafe_first)
+            or (holder and holder[0] in unsafe_first)
+        ):
+            name, bank_name, bank_account, holder = (
+                safe_cell(text or "", sheet) for text in (name, bank_name, bank_account, holder)
+            )
         base_cell.set_amount(base)
         increment_cell.set_amount(increment)
         other_cell.set_amount(other)
         amount_cell.set_amount(amount)
         sheet.append(
             [
-                street_name,
-                community_name,
+                street_cell,
+                community_cell,
                 name or "",
                 id_number or "",  # text, never a number: 18 digits would lose precision in Excel
                 categories.get(area_type or "", ""),

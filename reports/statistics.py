@@ -37,6 +37,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from core.benefits.months import add_months, month_start, parse_month
+from core.exports import text_safe
 from core.registry.querysets import user_scope_prefix
 
 from .registry import BuildContext, ReportError, ReportParamsForm, ReportResult
@@ -302,6 +303,12 @@ _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
+def _put(sheet: Worksheet, row: int, column: int, value):
+    """sheet.cell(row, column, value) with a formula-like text (a region or benefit name entered in the
+    admin) kept as text (core.exports)."""
+    return text_safe(sheet.cell(row, column, value))
+
+
 def write_table(
     sheet: Worksheet, laid: LaidOutTable, *, unit_name: str, month: datetime.date, preparer: str = ""
 ) -> None:
@@ -310,16 +317,16 @@ def write_table(
     last_col = get_column_letter(width)
 
     sheet.merge_cells(f"A{TITLE_ROW}:{last_col}{TITLE_ROW}")
-    title = sheet.cell(TITLE_ROW, 1, table.title)
+    title = _put(sheet, TITLE_ROW, 1, table.title)
     title.font = Font(bold=True, size=16)
     title.alignment = Alignment(horizontal="center", vertical="center")
     sheet.row_dimensions[TITLE_ROW].height = 30
 
     # 填报单位 at the left, 报告期 in the middle, 计量单位 at the right: three cells of their own.
     middle = max(2, width // 2)
-    sheet.cell(INFO_ROW, 1, f"填报单位：{unit_name}")
-    sheet.cell(INFO_ROW, middle, f"报告期：{cn_month(month)}").alignment = Alignment(horizontal="center")
-    unit_cell = sheet.cell(INFO_ROW, width, f"计量单位：{table.unit}")
+    _put(sheet, INFO_ROW, 1, f"填报单位：{unit_name}")
+    _put(sheet, INFO_ROW, middle, f"报告期：{cn_month(month)}").alignment = Alignment(horizontal="center")
+    unit_cell = _put(sheet, INFO_ROW, width, f"计量单位：{table.unit}")
     unit_cell.alignment = Alignment(horizontal="right")
 
     header_fill = PatternFill("solid", fgColor="F2F2F2")
@@ -336,19 +343,19 @@ def write_table(
                 end_row=cell.row + cell.rowspan - 1,
                 end_column=cell.col + cell.colspan - 1,
             )
-        head = sheet.cell(cell.row, cell.col, cell.text)
+        head = _put(sheet, cell.row, cell.col, cell.text)
         head.font = Font(bold=True)
         head.alignment = _CENTER
 
     formats = {"int": INT_FORMAT, "money": MONEY_FORMAT}
     for row in table.rows:
         r = laid.row_of[row.key]
-        stub = sheet.cell(r, 1, row.label)
+        stub = _put(sheet, r, 1, row.label)
         stub.border = _BORDER
         stub.font = Font(bold=row.bold)
         for leaf in laid.leaves:
             value = row.values.get(leaf.key)
-            cell = sheet.cell(r, laid.column_of[leaf.key], NOT_APPLICABLE if value is None else value)
+            cell = _put(sheet, r, laid.column_of[leaf.key], NOT_APPLICABLE if value is None else value)
             cell.border = _BORDER
             if row.bold:
                 cell.font = Font(bold=True)
@@ -360,7 +367,7 @@ def write_table(
     row = laid.first_data_row + len(table.rows)
     for note in table.notes:
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
-        cell = sheet.cell(row, 1, note)
+        cell = _put(sheet, row, 1, note)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.row_dimensions[row].height = 15 * (1 + len(note) // 90)
         row += 1
@@ -368,9 +375,9 @@ def write_table(
     # Signature lines of the official form: 单位负责人 / 填报人 / 填报日期.
     row += 1
     thirds = [1, max(2, width // 3 + 1), max(3, 2 * width // 3 + 1)]
-    sheet.cell(row, thirds[0], "单位负责人：")
-    sheet.cell(row, thirds[1], f"填报人：{preparer}")
-    sheet.cell(row, thirds[2], f"填报日期：{cn_date(timezone.localdate())}")
+    _put(sheet, row, thirds[0], "单位负责人：")
+    _put(sheet, row, thirds[1], f"填报人：{preparer}")
+    _put(sheet, row, thirds[2], f"填报日期：{cn_date(timezone.localdate())}")
 
     sheet.column_dimensions["A"].width = 14
     for leaf in laid.leaves:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from decimal import Decimal
-from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -15,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from core.benefits.models import Entitlement
+from core.exports import export_stamp, xlsx_response
 from core.registry.masking import mask_id_number
 
 from . import selectors
@@ -110,33 +109,29 @@ def _cn_month(value) -> str:
 
 
 def _export(entitlements, region_names: dict[str, str], category: str, tab: str) -> HttpResponse:
-    """The current filter as .xlsx (openpyxl write-only; scope already applied; ID numbers masked)."""
-    from openpyxl import Workbook
-
+    """The current filter as .xlsx (scope already applied; ID numbers masked; core.exports keeps a
+    formula-like name as text)."""
     household_based = category == "dibao"
     label = f"{selectors.CATEGORIES[category]}保障对象台账（{selectors.TABS.get(tab, '')}）"
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("保障对象台账")
     header = ["街道", "社区", "户编号", "户主/享受人", "身份证号码", "城乡"]
     if household_based:
         header.append("保障人数")
     header += ["本月金额（元）", "起始月份", "状态"]
-    ws.append(header)
-    for e in entitlements[:EXPORT_MAX_ROWS]:
-        r = _row(e, region_names)
-        values = [r.street, r.community, r.number, r.name, mask_id_number(r.id_number), r.area_type]
-        if household_based:
-            values.append(r.covered_persons)
-        values += [r.amount if r.amount is not None else "—", _cn_month(r.start_month), r.status]
-        ws.append(values)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+    def rows():
+        for e in entitlements[:EXPORT_MAX_ROWS]:
+            r = _row(e, region_names)
+            values = [r.street, r.community, r.number, r.name, mask_id_number(r.id_number), r.area_type]
+            if household_based:
+                values.append(r.covered_persons)
+            values += [r.amount if r.amount is not None else "—", _cn_month(r.start_month), r.status]
+            yield values
+
+    stamp = export_stamp()
+    return xlsx_response(
+        sheet_title="保障对象台账",
+        header=header,
+        rows=rows(),
+        filename=f"{label}-{stamp}.xlsx",
+        ascii_name=f"ledger-{category}-{stamp}.xlsx",
     )
-    stamp = timezone.localtime().strftime("%Y%m%d%H%M")
-    quoted = quote(f"{label}-{stamp}.xlsx")
-    response["Content-Disposition"] = (
-        f"attachment; filename=\"ledger-{category}-{stamp}.xlsx\"; filename*=UTF-8''{quoted}"
-    )
-    return response

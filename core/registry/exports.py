@@ -1,5 +1,6 @@
 """Excel export of the household list (current filter). Numbers stay masked: a masked export needs no
-access-log row, and a full one is a separate, logged action."""
+access-log row, and a full one is a separate, logged action. Names and addresses are user-entered: the
+rows go through core.exports, which keeps a formula-like text (`=HYPERLINK(…)`) as text."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import tempfile
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.utils import timezone
-from openpyxl import Workbook
+
+from core.exports import write_xlsx
 
 from . import masking
 from .choices import AreaType
@@ -28,27 +30,25 @@ HEADERS = [
 
 
 def household_list_xlsx(households: QuerySet) -> FileResponse:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("家庭档案")
-    sheet.append(HEADERS)
     area_labels = dict(AreaType.choices)
-    for h in households.iterator(chunk_size=2000):
-        sheet.append(
-            [
-                h.number,
-                h.region.parent.name if h.region.parent_id else "",
-                h.region.name,
-                area_labels.get(h.area_type, h.area_type),
-                h.head.name if h.head_id else "",
-                masking.mask_id_number(h.head.id_number) if h.head_id else "",
-                h.member_count,
-                h.address,
-                masking.mask_phone(h.phone),
-                "有效" if h.is_active else "已注销",
-            ]
-        )
+    rows = (
+        [
+            h.number,
+            h.region.parent.name if h.region.parent_id else "",
+            h.region.name,
+            area_labels.get(h.area_type, h.area_type),
+            h.head.name if h.head_id else "",
+            masking.mask_id_number(h.head.id_number) if h.head_id else "",
+            h.member_count,
+            h.address,
+            masking.mask_phone(h.phone),
+            "有效" if h.is_active else "已注销",
+        ]
+        for h in households.iterator(chunk_size=2000)
+    )
+    # Every household of the scope, so the file is spooled to disk rather than held in memory.
     handle = tempfile.TemporaryFile()  # noqa: SIM115 — FileResponse closes it
-    workbook.save(handle)
+    write_xlsx(handle, sheet_title="家庭档案", header=HEADERS, rows=rows)
     handle.seek(0)
     filename = f"家庭档案_{timezone.localdate():%Y%m%d}.xlsx"
     return FileResponse(handle, as_attachment=True, filename=filename)
