@@ -73,7 +73,6 @@ DIBAO = CaseType(
     initial_due_working_days=ACCEPT_WORKING_DAYS,
     closed_statuses=(DibaoStatus.APPROVED, DibaoStatus.REFUSED, DibaoStatus.WITHDRAWN),
     notice_min_days=7,
-    detail_template="assistance/_case_detail_block.html",
     detail_url_name="assistance:dibao_detail",
     transitions=(
         Transition(

@@ -7,9 +7,7 @@ from django.utils import timezone
 
 from core.registry.forms import BootstrapMixin, DateInput
 from core.registry.models import Household
-from core.registry.selectors import streets_and_communities
 
-from .case_types import DibaoStatus
 from .models import AssistanceApplication, Category, Investigation, PovertyCause
 from .services import visitor_candidates
 
@@ -95,29 +93,3 @@ class InvestigationForm(_StyledForm):
         self.fields["visitors"].queryset = visitor_candidates(application)
         if application.staff_relative:
             self.fields["district_visit"].help_text = "本申请为近亲属备案申请，须经区级入户核查"
-
-
-STATUS_FILTER_CHOICES = [("", "全部状态"), ("open", "办理中"), *DibaoStatus.choices]
-
-
-class DibaoFilterForm(forms.Form):
-    q = forms.CharField(label="查询", required=False)
-    street = forms.ChoiceField(label="街道/乡镇", required=False)
-    community = forms.ChoiceField(label="社区/村", required=False)
-    status = forms.ChoiceField(label="状态", required=False, choices=STATUS_FILTER_CHOICES)
-    staff_relative = forms.BooleanField(label="仅看近亲属备案", required=False)
-
-    def __init__(self, *args, user, status_choices=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        streets, communities = streets_and_communities(user)
-        self.fields["street"].choices = [("", "全部街道"), *((r.code, r.name) for r in streets)]
-        self.fields["community"].choices = [("", "全部社区"), *((r.code, r.name) for r in communities)]
-        if status_choices is not None:
-            self.fields["status"].choices = status_choices
-
-    def params(self) -> dict:
-        if not self.is_valid():
-            return {}
-        data = dict(self.cleaned_data)
-        data["staff_relative"] = "1" if data.get("staff_relative") else ""
-        return data

@@ -3,35 +3,25 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
+from core.benefits.calculators import get_calculator
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
-from core.benefits.selectors import parameter_value
-from core.registry.models import Attachment
-from core.registry.selectors import attachments_for
+from core.benefits.months import add_months, month_start
+from core.benefits.selectors import parameter_value, standards_in_force_map
 from core.workflow.calendar import add_working_days, working_days_between
-from core.workflow.models import PublicNotice
 
 from . import rules
 from .case_types import CASE_TYPE_CODE, DibaoStatus
 from .models import AssistanceApplication, Decision, Investigation
-from .services import BENEFIT_TYPE_CODE, investigation_problem
+from .services import BENEFIT_TYPE_CODE
 
-SORTS = {
-    "number": "case__number",
-    "-number": "-case__number",
-    "applied": "applied_on",
-    "-applied": "-applied_on",
-    "due": "case__due_date",
-    "-due": "-case__due_date",
-}
-DEFAULT_SORT = "-applied"
 TOTAL_WORKING_DAYS_PARAMETER = "dibao.total_working_days"
 
 
@@ -39,77 +29,71 @@ def applications_visible_to(user) -> QuerySet[AssistanceApplication]:
     return AssistanceApplication.objects.visible_to(user).filter(case_type=CASE_TYPE_CODE)
 
 
-def dibao_application_list(user, params: Mapping[str, Any]) -> QuerySet[AssistanceApplication]:
-    """低保申请台账: `q` (case number, applicant name, 户编号), `street`, `community` (region codes inside
-    the user's scope), `status`, `staff_relative` ("1"), `sort`. Case, household and region in the same
-    query."""
-    qs = applications_visible_to(user).select_related(
-        "case", "case__region", "household", "household__head", "decision"
-    )
-    q = (params.get("q") or "").strip()
-    if q:
-        qs = qs.filter(
-            Q(case__number__istartswith=q)
-            | Q(case__applicant_name__contains=q)
-            | Q(household__number__istartswith=q.upper())
-        )
-    community = (params.get("community") or "").strip()
-    street = (params.get("street") or "").strip()
-    if community.isdigit():
-        qs = qs.filter(region_code=community)
-    elif street.isdigit():
-        qs = qs.filter(region_code__startswith=street[:9])
-    status = params.get("status") or ""
-    if status == "open":
-        qs = qs.filter(is_open=True)
-    elif status in DibaoStatus.values:
-        qs = qs.filter(case__status=status)
-    if params.get("staff_relative") == "1":
-        qs = qs.filter(staff_relative=True)
-    sort = params.get("sort") or DEFAULT_SORT
-    order = SORTS.get(sort, SORTS[DEFAULT_SORT])
-    return qs.order_by(order, "-case_id")
-
-
-def dibao_entitlement_list(user, params: Mapping[str, Any]) -> QuerySet[Entitlement]:
-    """低保保障对象台账: the 低保 entitlements in the user's scope, filtered like the application list."""
-    qs = (
+def dibao_entitlements_visible_to(user) -> QuerySet[Entitlement]:
+    """低保保障对象台账: the 低保 entitlements in the user's scope (filtered by DibaoEntitlementFilterSet)."""
+    return (
         Entitlement.objects.visible_to(user)
         .filter(benefit_type__code=BENEFIT_TYPE_CODE)
         .select_related("household", "household__head", "household__region", "case")
+        .order_by("region_code", "-start_month", "id")
     )
-    q = (params.get("q") or "").strip()
-    if q:
-        qs = qs.filter(
-            Q(case__number__istartswith=q)
-            | Q(household__head__name__contains=q)
-            | Q(household__number__istartswith=q.upper())
-        )
-    community = (params.get("community") or "").strip()
-    street = (params.get("street") or "").strip()
-    if community.isdigit():
-        qs = qs.filter(region_code=community)
-    elif street.isdigit():
-        qs = qs.filter(region_code__startswith=street[:9])
-    status = params.get("status") or ""
-    if status in Entitlement.Status.values:
-        qs = qs.filter(status=status)
-    return qs.order_by("region_code", "-start_month", "id")
 
 
 @dataclass
 class ApplicationDetail:
     application: AssistanceApplication
     investigations: list[Investigation]
-    notices: list[PublicNotice]
     decision: Decision | None
-    investigation_problem: str | None
     payment_lines: list[PaymentLine] = field(default_factory=list)
     # 一次申请、一次性确认 (seed 003): how the application fits each category today, while it is open.
     assessment: list[Any] = field(default_factory=list)
     assessment_error: str = ""
     time_limit: TimeLimit | None = None
-    attachments: list[Attachment] = field(default_factory=list)
+    # The amount proposed at investigation, street review and confirmation (None before 受理 and once closed).
+    proposal: ProposedAmount | None = None
+
+
+# The steps at which the proposed amount is shown: after 受理, until the 科长's decision.
+PROPOSAL_STATUSES = (
+    DibaoStatus.INVESTIGATION,
+    DibaoStatus.PUBLICITY,
+    DibaoStatus.STREET_REVIEW,
+    DibaoStatus.CHIEF_CONFIRMATION,
+)
+
+
+@dataclass
+class ProposedAmount:
+    """The monthly 低保 amount the rules give the application's household today, paid from `month` (the
+    month after a confirmation today). `amount` is None when the per-capita income is not below the
+    standard; `error` says why nothing could be computed (no standard in force …)."""
+
+    month: datetime.date
+    amount: Decimal | None
+    explanation: dict = field(default_factory=dict)
+    error: str = ""
+
+
+def dibao_proposed_amount(application: AssistanceApplication, today: datetime.date) -> ProposedAmount:
+    """拟保障金额: the registered 低保 calculator on the household's facts of next month, exactly as the
+    confirmation (services.effect_approve) and the payment run compute it — the members the application
+    lists are covered (单人保 when they are not all the living members)."""
+    month = add_months(month_start(today), 1)
+    household = application.household
+    row = {"id": 0, "household_id": household.pk, "person_id": None, "area_type": household.area_type}
+    try:
+        benefit_type = BenefitType.objects.get(code=BENEFIT_TYPE_CODE)
+        calculator = get_calculator(benefit_type)
+        facts = calculator.load_facts([row], month)
+        living = {m.person_id for m in facts["members"].get(household.pk, ())}
+        covered = {p.pk for p in application.members.all()}
+        row["params"] = {"covered_person_ids": sorted(covered & living)} if living - covered else {}
+        result = calculator.compute(row, facts, standards_in_force_map(benefit_type, month), month)
+    except (BenefitsError, BenefitType.DoesNotExist) as exc:
+        return ProposedAmount(month, None, error=str(exc) or "低保标准未设置，无法计算")
+    if result is None or result.amount <= 0:
+        return ProposedAmount(month, None)
+    return ProposedAmount(month, result.amount, result.explanation)
 
 
 @dataclass
@@ -150,35 +134,18 @@ def dibao_application_get(user, pk: int) -> AssistanceApplication:
     )
 
 
-def dibao_application_detail(user, pk: int) -> ApplicationDetail:
-    application = (
-        applications_visible_to(user)
-        .select_related(
-            "case",
-            "case__region",
-            "case__created_by",
-            "household",
-            "household__head",
-            "household__region",
-            "created_by",
-        )
-        .prefetch_related("members")
-        .get(pk=pk)
-    )
+def dibao_application_detail(application: AssistanceApplication) -> ApplicationDetail:
+    """What the application page shows besides the kit's frame, for an application the page has read
+    through `applications_visible_to(user)` (the 低保 flow's queryset): its scope is already checked."""
+    prefetch_related_objects([application], "members")
     investigations = list(
         Investigation.objects.filter(application=application)
         .select_related("recorded_by")
         .prefetch_related(Prefetch("visitors"))
         .order_by("-recorded_at", "-id")
     )
-    notices = list(
-        PublicNotice.objects.filter(case_id=application.pk)
-        .select_related("created_by", "closed_by")
-        .order_by("-start_date", "-id")
-    )
-    decision = (
-        Decision.objects.filter(application=application).select_related("decided_by", "entitlement").first()
-    )
+    # Read with the application (the flow's queryset joins it): only a closed case has one.
+    decision = getattr(application, "decision", None)
     lines: list[PaymentLine] = []
     if decision is not None and decision.entitlement_id:
         lines = list(
@@ -186,19 +153,13 @@ def dibao_application_detail(user, pk: int) -> ApplicationDetail:
             .select_related("run")
             .order_by("-for_month", "-id")[:12]
         )
-    problem = None
-    if application.case.status == DibaoStatus.INVESTIGATION:
-        problem = investigation_problem(application, application.case)
     detail = ApplicationDetail(
         application=application,
         investigations=investigations,
-        notices=notices,
         decision=decision,
-        investigation_problem=problem,
         payment_lines=lines,
     )
     detail.time_limit = dibao_time_limit(application, timezone.localdate())
-    detail.attachments = attachments_for(application.case)
     if application.case.is_open:
         try:
             detail.assessment = rules.assess_categories(
@@ -206,4 +167,6 @@ def dibao_application_detail(user, pk: int) -> ApplicationDetail:
             )
         except (BenefitsError, BenefitType.DoesNotExist) as exc:
             detail.assessment_error = str(exc) or "低保标准未设置，无法评估"
+    if application.case.status in PROPOSAL_STATUSES:
+        detail.proposal = dibao_proposed_amount(application, timezone.localdate())
     return detail

@@ -1,11 +1,12 @@
-"""The pieces every social-assistance flow shares: the household search of 新增申请 and the 公示 form."""
+"""The pieces every flow shares, from the case-flow kit: the household search of 新增申请 and the 公示 form."""
 
 import datetime
 
 import pytest
 from django.http import QueryDict
 
-from assistance.common import household_search, parse_notice_start
+from core.registry.selectors import household_search
+from core.workflow.flow_views import _notice_start as parse_notice_start
 from core.workflow.services import TransitionError
 from tests.factories import household_with_members
 

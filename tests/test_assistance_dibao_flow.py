@@ -371,7 +371,7 @@ def test_views_out_of_scope_is_404(client, people, household):
     services.dibao_application_accept(application=application, actor=people["clerk"])
     client.force_login(people["clerk21"])
     assert client.get(_url("dibao_detail", application.pk)).status_code == 404
-    assert client.get(_url("investigation_add", application.pk)).status_code == 404
+    assert client.get(_url("dibao_investigation", application.pk)).status_code == 404
     assert client.post(_url("dibao_notice", application.pk), {"action": "finish"}).status_code == 404
     assert client.get(_url("dibao_create"), {"household": household.pk}).status_code == 404
     response = client.get(_url("dibao_list"))
@@ -379,9 +379,10 @@ def test_views_out_of_scope_is_404(client, people, household):
     assert application.case.number not in response.content.decode()
 
 
-def test_views_create_investigate_and_detail(client, people, household, dibao_calculator):
+def test_views_create_investigate_and_detail(client, people, household, dibao_calculator, clock):
     clerk = people["clerk"]
     client.force_login(clerk)
+    clock.shift(-21)  # entered, accepted, visited and posted three weeks ago
     response = client.get(_url("dibao_create"), {"household": household.pk})
     assert response.status_code == 200 and "告知承诺书" in response.content.decode()
 
@@ -407,14 +408,25 @@ def test_views_create_investigate_and_detail(client, people, household, dibao_ca
     response = client.post(f"{_url('dibao_create')}?household={household.pk}", data)
     application = AssistanceApplication.objects.get()
     assert application.poverty_cause == "illness"
-    assert response.status_code == 302 and response["Location"] == _url("dibao_detail", application.pk)
+    assert (
+        response.status_code == 302 and response["Location"] == _url("dibao_detail", application.pk) + "#next"
+    )
     page = client.get(_url("dibao_detail", application.pk)).content.decode()
     assert "救助类别评估" in page and "最低生活保障" in page
-    services.dibao_application_accept(application=application, actor=clerk)
-    assert client.get(_url("investigation_add", application.pk)).status_code == 200
+    assert 'id="proposal"' not in page  # nothing is proposed before 受理
+
+    # 受理 on the application page lands on the 办理 card, where the 入户调查 form is
+    response = client.post(_url("dibao_transition", application.pk), {"name": "accept", "comment": ""})
+    assert (
+        response.status_code == 302 and response["Location"] == _url("dibao_detail", application.pk) + "#next"
+    )
+    assert _status(application) == DibaoStatus.INVESTIGATION
+    page = client.get(_url("dibao_detail", application.pk)).content.decode()
+    assert _url("dibao_investigation", application.pk) in page.split('id="next"')[1]
+    assert client.get(_url("dibao_investigation", application.pk)).status_code == 200
 
     response = client.post(
-        _url("investigation_add", application.pk),
+        _url("dibao_investigation", application.pk),
         {
             "visit_date": timezone.localdate().isoformat(),
             "visitors": [clerk.pk, people["clerk_b"].pk],
@@ -425,11 +437,13 @@ def test_views_create_investigate_and_detail(client, people, household, dibao_ca
     assert response.status_code == 302
     assert application.investigations.count() == 1
 
-    start = (timezone.localdate() - datetime.timedelta(days=21)).isoformat()
+    start = timezone.localdate().isoformat()
     client.post(
         _url("dibao_notice", application.pk),
         {"action": "start", "start_date": start, "days": "7", "place": "公示栏"},
     )
+    clock.shift(0)  # today: the 公示 has run its course (a new login: the old session has expired)
+    client.force_login(clerk)
     client.post(_url("dibao_notice", application.pk), {"action": "finish"})
     assert _status(application) == DibaoStatus.STREET_REVIEW
     services.dibao_street_review(application=application, actor=people["reviewer"])
@@ -440,9 +454,9 @@ def test_views_create_investigate_and_detail(client, people, household, dibao_ca
     page = response.content.decode()
     assert response.status_code == 200
     assert "确认批准" in page and "入户核实，家庭情况属实。" in page and "公示期满无异议" in page
-    # The generic case page links to the application page
-    page = client.get(reverse("workflow:case_detail", args=[application.pk])).content.decode()
-    assert _url("dibao_detail", application.pk) in page
+    # The generic case page sends the user to the application page
+    response = client.get(reverse("workflow:case_detail", args=[application.pk]))
+    assert response.status_code == 302 and response["Location"] == _url("dibao_detail", application.pk)
 
 
 def test_list_filters_and_bounded_queries(client, people, regions, django_assert_max_num_queries):
@@ -458,7 +472,7 @@ def test_list_filters_and_bounded_queries(client, people, regions, django_assert
     page = response.content.decode()
     assert other.case.number in page and page.count("badge text-bg-primary") == 1
     response = client.get(_url("dibao_list"), {"status": DibaoStatus.APPROVED})
-    assert "没有符合条件的申请" in response.content.decode()
+    assert "没有符合条件的记录" in response.content.decode()
     assert client.get(_url("dibao_entitlements")).status_code == 200
 
 
@@ -522,9 +536,7 @@ def test_chief_confirms_through_the_case_page(client, people, household):
     client.force_login(people["chief"])
     page = client.get(_url("dibao_detail", application.pk)).content.decode()
     assert "确认批准" in page and "不予批准" in page
-    response = client.post(
-        reverse("workflow:case_transition", args=[application.pk]), {"name": "approve", "comment": "同意"}
-    )
+    response = client.post(_url("dibao_transition", application.pk), {"name": "approve", "comment": "同意"})
     assert response.status_code == 302
     assert _status(application) == DibaoStatus.APPROVED
     assert Decision.objects.get(application_id=application.pk).entitlement is not None
@@ -545,3 +557,177 @@ def test_application_documents_are_attached_to_the_case(client, people, househol
     assert "承诺书.pdf" in page
     client.force_login(people["clerk21"])
     assert client.get(_url("dibao_attachment_upload", application.pk)).status_code == 404
+
+
+# --- the flow on the case-flow kit ------------------------------------------------------------------------
+
+
+def _household_960(region):
+    """Urban standard 600; head aged 45 earning 300, a child aged 10: (600 − 150) × 2 + 10 % × 600 = 960."""
+    from decimal import Decimal
+
+    from core.registry.choices import IncomeKind, Relation
+    from core.registry.models import IncomeRecord, Membership
+    from tests.factories import HouseholdFactory, PersonFactory
+
+    today = timezone.localdate()
+    household = HouseholdFactory(region=region, region_code=region.code, area_type=region.area_type)
+    head = PersonFactory(
+        household=household, relation=Relation.HEAD, birth_date=today.replace(year=today.year - 45, day=1)
+    )
+    child = PersonFactory(
+        household=household, relation=Relation.CHILD, birth_date=today.replace(year=today.year - 10, day=1)
+    )
+    for person in (head, child):
+        Membership.objects.create(
+            person=person, household=household, relation=person.relation, joined_on=D(2020, 1, 1)
+        )
+    household.head = head
+    household.save(update_fields=["head"])
+    IncomeRecord.objects.create(
+        household=household,
+        person=head,
+        kind=IncomeKind.WAGE,
+        monthly_amount=Decimal("300"),
+        period_start=D(2020, 1, 1),
+    )
+    return household
+
+
+def _proposal(client, application) -> str:
+    page = client.get(_url("dibao_detail", application.pk)).content.decode()
+    if 'id="proposal"' not in page:
+        return ""
+    return page.split('id="proposal"')[1].split('id="next"')[0]
+
+
+def test_proposed_amount_shown_at_investigation_review_and_approval(client, people, regions, clock):
+    household = _household_960(regions["community11"])
+    clerk = people["clerk"]
+    with clock.days_ago(10):
+        application = _create(household, clerk)
+        client.force_login(clerk)
+        assert _proposal(client, application) == ""  # nothing proposed before 受理
+        services.dibao_application_accept(application=application, actor=clerk)
+        # At the investigation: the amount the calculator gives the household, step by step
+        card = _proposal(client, application)
+        assert "¥960.00" in card and "补差" in card and "分类施保" in card
+        _investigate(application, people)
+        services.dibao_notice_start(
+            application=application, actor=clerk, start_date=timezone.localdate(), place="社区公示栏"
+        )
+    services.dibao_notice_finish(application=application, actor=clerk)
+
+    client.force_login(people["reviewer"])
+    assert "¥960.00" in _proposal(client, application)  # at the street review
+    services.dibao_street_review(application=application, actor=people["reviewer"])
+    client.force_login(people["chief"])
+    assert "¥960.00" in _proposal(client, application)  # at the 科长's confirmation
+
+    # The confirmation grants what was proposed; a closed case proposes nothing
+    response = client.post(_url("dibao_transition", application.pk), {"name": "approve", "comment": "同意"})
+    assert response.status_code == 302
+    assert str(Decision.objects.get(application_id=application.pk).monthly_amount) == "960.00"
+    assert _proposal(client, application) == ""
+
+
+def test_send_back_belongs_to_the_step_role(client, people, household, clock):
+    clerk = people["clerk"]
+    back = {"name": "send_back", "comment": "收入材料不全，请补充调查"}
+    with clock.days_ago(20):
+        application = _create(household, clerk)
+        services.dibao_application_accept(application=application, actor=clerk)
+        _investigate(application, people)
+        services.dibao_notice_start(
+            application=application, actor=clerk, start_date=timezone.localdate(), place="社区公示栏"
+        )
+    with clock.days_ago(10):
+        services.dibao_notice_finish(application=application, actor=clerk)
+
+        # At the street review the 科长 cannot send the case back, and the page says why
+        client.force_login(people["chief"])
+        page = client.get(_url("dibao_detail", application.pk)).content.decode()
+        panel = page.split('id="next"')[1]
+        assert "退回重新调查</button>" in panel and "disabled" in panel
+        client.post(_url("dibao_transition", application.pk), back)
+        assert _status(application) == DibaoStatus.STREET_REVIEW
+
+        # The street reviewer can, and the case goes back to the investigation
+        client.force_login(people["reviewer"])
+        response = client.post(_url("dibao_transition", application.pk), back)
+        assert response["Location"] == _url("dibao_detail", application.pk) + "#next"
+        assert _status(application) == DibaoStatus.INVESTIGATION
+        log = TransitionLog.objects.filter(case_id=application.pk).latest("at", "id")
+        assert log.transition == "send_back"
+
+        _investigate(application, people, findings="补充调查：经营性收入已停止。")
+        services.dibao_notice_start(
+            application=application, actor=clerk, start_date=timezone.localdate(), place="社区公示栏"
+        )
+    services.dibao_notice_finish(application=application, actor=clerk)
+    services.dibao_street_review(application=application, actor=people["reviewer"])
+
+    # At the 科长's confirmation it is the 科长's (chief_send_back), not the street reviewer's
+    chief_back = {"name": "chief_send_back", "comment": "请核实经营性收入"}
+    client.force_login(people["reviewer"])
+    client.post(_url("dibao_transition", application.pk), chief_back)
+    assert _status(application) == DibaoStatus.CHIEF_CONFIRMATION
+    client.force_login(people["chief"])
+    client.post(_url("dibao_transition", application.pk), chief_back)
+    assert _status(application) == DibaoStatus.INVESTIGATION
+    log = TransitionLog.objects.filter(case_id=application.pk).latest("at", "id")
+    assert (log.transition, log.comment) == ("chief_send_back", "请核实经营性收入")
+
+
+def test_notice_moves_are_not_taken_through_the_action_panel(client, people, household):
+    application = _create(household, people["clerk"])
+    services.dibao_application_accept(application=application, actor=people["clerk"])
+    _investigate(application, people)
+    client.force_login(people["clerk"])
+    response = client.post(_url("dibao_transition", application.pk), {"name": "publicize", "comment": ""})
+    assert response.status_code == 302
+    assert _status(application) == DibaoStatus.INVESTIGATION  # no 公示 opened, no move
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert any("公示" in m for m in messages)
+
+
+def test_entitlement_list_filters_and_exports_in_scope(client, people, regions):
+    import io
+
+    from openpyxl import load_workbook
+
+    dibao = BenefitType.objects.get(code="dibao")
+
+    def entitlement(region, head_name):
+        household = household_with_members(regions[region], size=1)
+        household.head.name = head_name
+        household.head.save(update_fields=["name"])
+        return Entitlement.objects.create(
+            benefit_type=dibao,
+            household=household,
+            region_code=household.region_code,
+            area_type=household.area_type,
+            start_month=D(2026, 1, 1),
+        )
+
+    mine = entitlement("community11", '=HYPERLINK("http://x","点我")')
+    other = entitlement("community12", "王其他")
+    entitlement("community21", "赵外街")
+    client.force_login(people["reviewer"])
+    page = client.get(_url("dibao_entitlements")).content.decode()
+    assert mine.household.number in page and other.household.number in page
+    assert "赵外街" not in page  # another street's
+    page = client.get(_url("dibao_entitlements"), {"community": regions["community11"].code}).content.decode()
+    assert mine.household.number in page and other.household.number not in page
+    page = client.get(_url("dibao_entitlements"), {"q": "王其他"}).content.decode()
+    assert other.household.number in page and mine.household.number not in page
+
+    response = client.get(
+        _url("dibao_entitlements"), {"community": regions["community11"].code, "export": "xlsx"}
+    )
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.values)
+    assert rows[0][:2] == ("户编号", "户主")
+    assert [r[0] for r in rows[1:]] == [mine.household.number]
+    assert sheet.cell(row=2, column=2).data_type == "s"  # the formula-looking name stays text

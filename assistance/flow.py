@@ -1,0 +1,193 @@
+"""The 低保审核确认 flow declared on the case-flow kit (core/workflow/flows.py): its 台账 and export columns,
+filters, create form, the 入户调查 step, the 公示 services, the detail blocks and the proposed monthly
+amount. The 低保保障对象 list (entitlements, not cases) is one of its extra pages (views.py)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from core.benefits.calculators import explanation_steps
+from core.workflow.flows import (
+    ACCEPTED_ON,
+    APPLICANT,
+    APPLIED_ON,
+    CASE_NUMBER,
+    COMMUNITY,
+    DUE,
+    HOUSEHOLD_NUMBER,
+    STATUS,
+    CaseFlow,
+    Col,
+    NoticeHooks,
+    Proposal,
+    Step,
+)
+from core.workflow.services import TransitionError, case_transition
+
+from . import documents, selectors, services, views
+from .case_types import DIBAO, DibaoStatus
+from .filters import DibaoFilterSet
+from .forms import DibaoApplicationForm, InvestigationForm
+from .models import AssistanceApplication
+
+
+def _decision(application):
+    return getattr(application, "decision", None)
+
+
+def _monthly_amount(application):
+    decision = _decision(application)
+    return decision.monthly_amount if decision is not None else None
+
+
+def _start_month(application):
+    decision = _decision(application)
+    return decision.start_month if decision is not None else None
+
+
+def _save_investigation(*, application, actor, form):
+    data = form.cleaned_data
+    services.investigation_record(
+        application=application,
+        actor=actor,
+        visit_date=data["visit_date"],
+        visitors=list(data["visitors"]),
+        findings=data["findings"],
+        economic_check_result=data["economic_check_result"],
+        economic_check_note=data["economic_check_note"],
+        district_visit=data["district_visit"],
+    )
+    return "入户调查已登记"
+
+
+def _transition(*, application, name, actor, comment):
+    """The flow's service of each declared transition (they check more than the engine does)."""
+    if name in ("send_back", "chief_send_back"):
+        return services.dibao_send_back(application=application, actor=actor, reason=comment)
+    if name == "refuse":
+        return services.dibao_refuse(application=application, actor=actor, reasons=comment)
+    if name == "withdraw":
+        return services.dibao_application_withdraw(application=application, actor=actor, reason=comment)
+    if name in DibaoFlow.notice.transitions:
+        raise TransitionError("公示的发布、异议和期满请在“办理”栏的公示表单中办理")
+    action = {
+        "accept": services.dibao_application_accept,
+        "street_review": services.dibao_street_review,
+        "approve": services.dibao_approve,
+    }.get(name)
+    if action is None:
+        return case_transition(case=application.case, name=name, actor=actor, comment=comment)
+    return action(application=application, actor=actor, comment=comment)
+
+
+class DibaoFlow(CaseFlow):
+    name = "dibao"
+    namespace = "assistance"
+    title = "低保申请"
+    model = AssistanceApplication
+    case_type = DIBAO
+    filterset = DibaoFilterSet
+    select_related = ("case", "case__region", "household", "decision")
+    export_title = "低保申请台账"
+    columns = (
+        CASE_NUMBER,
+        APPLICANT,
+        HOUSEHOLD_NUMBER,
+        COMMUNITY,
+        Col("救助类别", "category_labels"),
+        APPLIED_ON,
+        ACCEPTED_ON,
+        STATUS,
+        DUE,
+        Col("近亲属备案", "staff_relative", kind="bool"),
+        Col("月保障金额（元）", _monthly_amount, kind="money"),
+        Col("起始发放月份", _start_month, kind="month", in_list=False),
+    )
+    create_form = DibaoApplicationForm
+    create_for = "household"
+    create_intro = (
+        "申请人须书面提出申请，并签署告知承诺书和家庭经济状况核对授权书（民发〔2021〕57号）。"
+        "登记后由社区（村）受理并组织入户调查。"
+    )
+    steps = (
+        Step(
+            "investigation",
+            "登记入户调查",
+            InvestigationForm,
+            save=_save_investigation,
+            statuses=(DibaoStatus.INVESTIGATION,),
+            form_kwargs=lambda application: {"application": application},
+            template="assistance/dibao/investigation_form.html",
+        ),
+    )
+    notice = NoticeHooks(
+        start=services.dibao_notice_start,
+        object_=services.dibao_notice_object,
+        finish=services.dibao_notice_finish,
+        object_message="已登记公示异议，案件退回入户调查核实",
+        finish_message="公示期满无异议，已报街道审核",
+        finish_label="公示期满无异议，报街道审核",
+        problem=lambda application: services.investigation_problem(application, application.case),
+    )
+    blocks = {
+        "badges": "assistance/dibao/_badges.html",
+        "documents": "assistance/dibao/_documents.html",
+        "summary": "assistance/dibao/_summary.html",
+        "decision": "assistance/dibao/_decision.html",
+        "assessment": "assistance/dibao/_assessment.html",
+        "tabs": "assistance/dibao/_tabs.html",
+    }
+    # After every action (受理 above all) the caseworker lands on the card with the next step's form.
+    status_anchors = {status: "next" for status in DibaoStatus.values}
+    extra_urls = (
+        path("entitlements/", views.dibao_entitlements, name="dibao_entitlements"),
+        path("<int:pk>/form.pdf", documents.dibao_form_pdf, name="dibao_form_pdf"),
+        path("<int:pk>/decision.pdf", documents.dibao_decision_pdf, name="dibao_decision_pdf"),
+    )
+
+    @classmethod
+    def queryset(cls, user):
+        return selectors.applications_visible_to(user).select_related(*cls.select_related)
+
+    @classmethod
+    def create(cls, *, data, household, person, actor):
+        return services.dibao_application_create(
+            household=household,
+            actor=actor,
+            promise_signed=data["promise_signed"],
+            authorisation_signed=data["authorisation_signed"],
+            staff_relative=data["staff_relative"],
+            categories=data["categories"],
+            members=list(data["members"]),
+            applied_on=data["applied_on"],
+            poverty_cause=data["poverty_cause"],
+            notes=data["notes"],
+        )
+
+    @classmethod
+    def transition(cls, *, application, name, actor, comment):
+        _transition(application=application, name=name, actor=actor, comment=comment)
+        application.case.refresh_from_db()
+        return application.case
+
+    @classmethod
+    def detail_context(cls, application, user) -> dict:
+        return {"d": selectors.dibao_application_detail(application)}
+
+    @classmethod
+    def proposed_amount(cls, application, context) -> Proposal | None:
+        proposal = context["d"].proposal
+        if proposal is None:
+            return None
+        month = proposal.month
+        label = f"按现行标准拟保障（{month.year}年{month.month}月起，每月）"
+        if proposal.error:
+            return Proposal(label, None, error=proposal.error)
+        if proposal.amount is None:
+            return Proposal(label, None, note="按家庭现有收入核算，月人均收入不低于低保标准，不符合低保条件")
+        return Proposal(
+            label,
+            proposal.amount,
+            lines=[tuple(step) for step in explanation_steps(proposal.explanation)],
+            note="按申请保障成员和当前登记的收入计算，确认批准时按确认当日的家庭信息重新核算",
+        )
