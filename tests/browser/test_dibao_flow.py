@@ -1,6 +1,6 @@
 """The 低保 main path in the browser (issue 3, "Must hold"): a community caseworker files the application,
-accepts it, records the home visit and publishes the 公示 (started ten days ago through the date field);
-the street reviewer reviews; the 科长 confirms — each in their own login — and next month's payment run
+accepts it — landing on the application page's 办理 card with the 入户调查 button — records the home visit
+and publishes the 公示 (all ten days ago: the test clock), finishes it today; the street reviewer reviews; the 科长 confirms — each in their own login — and next month's payment run
 pays the household the amount computed by hand:
 
     urban standard 600.00; head aged 45 with a wage of 300.00, a child aged 10
@@ -68,12 +68,13 @@ def _act(page, button: str) -> None:
     page.wait_for_load_state()
 
 
-def test_dibao_application_to_payment_run(page, make_user, household):
+def test_dibao_application_to_payment_run(page, make_user, household, clock):
     make_user("社区经办人", region="community11", username="sq_dibao", display_name="刘经办")
     make_user("社区经办人", region="community11", username="sq_dibao2", display_name="陈经办")
     make_user("街道审核员", region="street1", username="jd_dibao", display_name="周审核")
     make_user("科长", region="district", username="kz_dibao", display_name="吴科长")
     today = timezone.localdate()
+    clock.shift(-10)  # the application, the visit and the 公示 ten days ago
 
     # The community caseworker files the application for the household.
     login(page, "sq_dibao")
@@ -86,22 +87,27 @@ def test_dibao_application_to_payment_run(page, make_user, household):
     application = AssistanceApplication.objects.get(household=household)
     detail_url = page.base_url + f"/assistance/dibao/{application.pk}/"
 
-    # 受理, then the home visit by two named staff.
+    # 受理 lands on the 办理 card, where the home visit by two named staff is entered.
     _act(page, "受理")
-    page.goto(detail_url)
-    page.get_by_role("link", name="登记入户调查").click()
+    assert page.url.endswith("#next")
+    expect(page.locator("#next").get_by_role("link", name="登记入户调查")).to_be_in_viewport()
+    page.locator("#next").get_by_role("link", name="登记入户调查").click()
     page.get_by_label("刘经办（测试社区1-1）").check()
     page.get_by_label("陈经办（测试社区1-1）").check()
     page.get_by_label("调查情况").fill("家庭2人，户主灵活就业月收入约300元，子女在读小学，租住平房。")
     page.get_by_label("家庭经济状况核对结果").select_option("eligible")
-    _act(page, "保存调查记录")
+    _act(page, "保存")
     expect(page.locator("#investigations")).to_contain_text("刘经办")
 
-    # 公示 that started ten days ago (the date field), then closed without objection.
-    page.fill("#id_start_date", (today - datetime.timedelta(days=10)).isoformat())
+    # 公示 from that day (the date field), closed without objection today.
+    expect(page.locator("#id_start_date")).to_have_value((today - datetime.timedelta(days=10)).isoformat())
     page.fill("#id_place", "测试社区1-1居委会公示栏")
     _act(page, "提交并发布公示")
     expect(page.locator("#notices")).to_contain_text("测试社区1-1居委会公示栏")
+    clock.shift(0)
+    page.context.clear_cookies()
+    login(page, "sq_dibao")
+    page.goto(detail_url)
     _act(page, "公示期满无异议，报街道审核")
     expect(page.locator(".badge").first).to_contain_text("街道审核")
 
@@ -109,6 +115,7 @@ def test_dibao_application_to_payment_run(page, make_user, household):
     page.context.clear_cookies()
     login(page, "jd_dibao")
     page.goto(detail_url)
+    expect(page.locator("#proposal")).to_contain_text("¥960.00")  # the amount proposed for review
     page.fill("#comment-street_review", "材料齐全，同意上报")
     _act(page, "街道审核通过")
     page.goto(detail_url)
