@@ -66,7 +66,8 @@ def _application_of(case: Case) -> AssistanceApplication:
 
 
 def _latest_notice(case: Case) -> PublicNotice | None:
-    return PublicNotice.objects.filter(case_id=case.pk).order_by("-start_date", "-id").first()
+    # The latest posted: a 公示 after an objection may start before the objected one (arranged ahead).
+    return PublicNotice.objects.filter(case_id=case.pk).order_by("-created_at", "-id").first()
 
 
 def _latest_investigation(application_id: int) -> Investigation | None:

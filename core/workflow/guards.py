@@ -13,7 +13,9 @@ from .models import Case, PublicNotice
 
 def require_notice_passed(case: Case, user: Any) -> str | None:
     """The case has a 公示 that ended without objection and has been closed."""
-    notices = list(case.notices.all())
+    # The latest posted first: a new 公示 after an objection may start on the day of the objected one (or
+    # before it, when that one was arranged ahead), so the start date does not say which is the latest.
+    notices = sorted(case.notices.all(), key=lambda n: (n.created_at, n.pk), reverse=True)
     if not notices:
         return "尚未进行公示"
     if any(n.closed_at is None for n in notices):
