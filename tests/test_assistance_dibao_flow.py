@@ -76,22 +76,23 @@ def _investigate(application, people, **kwargs):
     return services.investigation_record(application=application, actor=people["clerk"], **{**data, **kwargs})
 
 
-def _to_street_review(application, people):
-    """受理 → 入户调查 → 公示 passed (no objection) → 街道审核."""
+def _to_street_review(application, people, clock):
+    """受理 → 入户调查 → 公示 on the clock's day (the test set it some days back) → today, the 公示 passed
+    (no objection) → 街道审核."""
     today = timezone.localdate()
     services.dibao_application_accept(application=application, actor=people["clerk"])
     _investigate(application, people)
     services.dibao_notice_start(
-        application=application,
-        actor=people["clerk"],
-        start_date=today - datetime.timedelta(days=21),
-        place="社区公示栏",
+        application=application, actor=people["clerk"], start_date=today, place="社区公示栏"
     )
+    clock.shift(0)
     services.dibao_notice_finish(application=application, actor=people["clerk"])
     assert _status(application) == DibaoStatus.STREET_REVIEW
 
 
-def test_full_flow_with_objection_to_payment_run(people, household, dibao_calculator):
+def test_full_flow_with_objection_to_payment_run(people, household, dibao_calculator, clock):
+    this_month = month_start(timezone.localdate())  # confirmed today
+    clock.shift(-10)  # entered, accepted, visited and posted ten days ago
     today = timezone.localdate()
     clerk = people["clerk"]
 
@@ -118,10 +119,7 @@ def test_full_flow_with_objection_to_payment_run(people, household, dibao_calcul
 
     # 公示 → an objection sends the case back to investigation
     first = services.dibao_notice_start(
-        application=application,
-        actor=clerk,
-        start_date=today - datetime.timedelta(days=40),
-        place="社区公示栏",
+        application=application, actor=clerk, start_date=today, place="社区公示栏"
     )
     assert _status(application) == DibaoStatus.PUBLICITY
     services.dibao_notice_object(application=application, actor=clerk, objection="群众反映申请人有经营性收入")
@@ -136,16 +134,14 @@ def test_full_flow_with_objection_to_payment_run(people, household, dibao_calcul
         )
     _investigate(application, people, findings="经核实，经营性收入已于申请前停止，异议不成立。")
     second = services.dibao_notice_start(
-        application=application,
-        actor=clerk,
-        start_date=today - datetime.timedelta(days=21),
-        place="社区公示栏",
+        application=application, actor=clerk, start_date=today, place="社区公示栏"
     )
     first.refresh_from_db()
     assert first.closed_at is not None  # the objected 公示 that ran out was closed first
     assert second.pk != first.pk
 
-    # 公示期满无异议 → 街道审核 → 科长确认
+    # Ten days later: 公示期满无异议 → 街道审核 → 科长确认
+    clock.shift(0)
     services.dibao_notice_finish(application=application, actor=clerk)
     assert _status(application) == DibaoStatus.STREET_REVIEW
     services.dibao_street_review(application=application, actor=people["reviewer"], comment="同意")
@@ -156,7 +152,7 @@ def test_full_flow_with_objection_to_payment_run(people, household, dibao_calcul
     decision = services.dibao_approve(application=application, actor=people["chief"], comment="符合低保条件")
 
     # Then: the entitlement runs from the month after confirmation and is paid in that month's run
-    next_month = add_months(month_start(today), 1)
+    next_month = add_months(this_month, 1)
     assert decision.approved and decision.start_month == next_month
     entitlement = Entitlement.objects.get(case_id=application.pk)
     assert entitlement.household_id == household.pk
@@ -175,20 +171,22 @@ def test_full_flow_with_objection_to_payment_run(people, household, dibao_calcul
     if decision.monthly_amount is not None:
         assert decision.monthly_amount == line.amount
     # Nothing is paid for the month of confirmation itself
-    this_month = payment_run_recalculate(benefit_type=dibao, month=month_start(today))
-    assert not PaymentLine.objects.filter(run=this_month, entitlement=entitlement).exists()
+    this_run = payment_run_recalculate(benefit_type=dibao, month=this_month)
+    assert not PaymentLine.objects.filter(run=this_run, entitlement=entitlement).exists()
 
     # The timeline tells the whole story
     names = list(TransitionLog.objects.filter(case_id=application.pk).values_list("transition", flat=True))
     assert names[:3] == ["create", "accept", "investigation_record"]
     assert "reinvestigate" in names and names[-1] == "approve"
-    # A closed application frees the household for a later one
-    assert _create(household, clerk).pk != application.pk
+    # The household now receives 低保: a second application is refused at entry (no double payment)
+    with pytest.raises(ValidationError, match="该家庭已在享受最低生活保障，不能重复申请"):
+        _create(household, clerk)
 
 
-def test_maker_checker_refuses_the_reviewer_as_approver(people, household, dibao_calculator):
+def test_maker_checker_refuses_the_reviewer_as_approver(people, household, dibao_calculator, clock):
+    clock.shift(-10)
     application = _create(household, people["clerk"])
-    _to_street_review(application, people)
+    _to_street_review(application, people, clock)
     # A 科长 who did the street review may not confirm the same case
     services.dibao_street_review(application=application, actor=people["chief"])
     with pytest.raises(TransitionError, match="审批分离"):
@@ -199,25 +197,25 @@ def test_maker_checker_refuses_the_reviewer_as_approver(people, household, dibao
     assert _status(application) == DibaoStatus.APPROVED
 
 
-def test_an_investigator_may_not_confirm(people, household, dibao_calculator):
+def test_an_investigator_may_not_confirm(people, household, dibao_calculator, clock):
+    clock.shift(-10)
     application = _create(household, people["clerk"])
     services.dibao_application_accept(application=application, actor=people["clerk"])
     _investigate(application, people, visitors=[people["clerk"], people["chief"]])
     services.dibao_notice_start(
-        application=application,
-        actor=people["clerk"],
-        start_date=timezone.localdate() - datetime.timedelta(days=21),
-        place="社区公示栏",
+        application=application, actor=people["clerk"], start_date=timezone.localdate(), place="社区公示栏"
     )
+    clock.shift(0)
     services.dibao_notice_finish(application=application, actor=people["clerk"])
     services.dibao_street_review(application=application, actor=people["reviewer"])
     with pytest.raises(TransitionError, match="入户调查"):
         services.dibao_approve(application=application, actor=people["chief"])
 
 
-def test_amount_is_explained_line_by_line(client, people, household):
+def test_amount_is_explained_line_by_line(client, people, household, clock):
+    clock.shift(-10)
     application = _create(household, people["clerk"])
-    _to_street_review(application, people)
+    _to_street_review(application, people, clock)
     services.dibao_street_review(application=application, actor=people["reviewer"])
     decision = services.dibao_approve(application=application, actor=people["chief"])
     # Computed by the registered 低保 calculator, the same computation as the payment run's
@@ -229,9 +227,10 @@ def test_amount_is_explained_line_by_line(client, people, household):
     assert "金额计算说明" in page and "低保标准" in page
 
 
-def test_approval_refused_when_income_is_above_the_standard(people, household):
+def test_approval_refused_when_income_is_above_the_standard(people, household, clock):
+    clock.shift(-10)
     application = _create(household, people["clerk"])
-    _to_street_review(application, people)
+    _to_street_review(application, people, clock)
     services.dibao_street_review(application=application, actor=people["reviewer"])
     income_record_add(
         household=household,
@@ -248,10 +247,11 @@ def test_approval_refused_when_income_is_above_the_standard(people, household):
     assert not Decision.objects.filter(application_id=application.pk).exists()
 
 
-def test_single_member_cover_lists_the_covered_person(people, household):
+def test_single_member_cover_lists_the_covered_person(people, household, clock):
     head = household.head
+    clock.shift(-10)
     application = _create(household, people["clerk"], members=[head])
-    _to_street_review(application, people)
+    _to_street_review(application, people, clock)
     services.dibao_street_review(application=application, actor=people["reviewer"])
     decision = services.dibao_approve(application=application, actor=people["chief"])
     assert decision.entitlement.params["covered_person_ids"] == [head.pk]
@@ -320,7 +320,7 @@ def test_staff_relative_needs_a_district_level_visit(people, household):
     application = _create(household, people["clerk"], staff_relative=True)
     services.dibao_application_accept(application=application, actor=people["clerk"])
     _investigate(application, people)
-    start = timezone.localdate() - datetime.timedelta(days=21)
+    start = timezone.localdate()
     with pytest.raises(TransitionError, match="区级入户核查"):
         services.dibao_notice_start(
             application=application, actor=people["clerk"], start_date=start, place="公示栏"
@@ -334,9 +334,10 @@ def test_staff_relative_needs_a_district_level_visit(people, household):
     assert _status(application) == DibaoStatus.PUBLICITY
 
 
-def test_refusal_needs_written_reasons(people, household):
+def test_refusal_needs_written_reasons(people, household, clock):
+    clock.shift(-10)
     application = _create(household, people["clerk"])
-    _to_street_review(application, people)
+    _to_street_review(application, people, clock)
     services.dibao_street_review(application=application, actor=people["reviewer"])
     with pytest.raises(TransitionError, match="须填写意见"):
         services.dibao_refuse(application=application, actor=people["chief"], reasons=" ")
@@ -529,9 +530,10 @@ def test_database_refuses_a_second_open_application(people, household):
         )
 
 
-def test_chief_confirms_through_the_case_page(client, people, household):
+def test_chief_confirms_through_the_case_page(client, people, household, clock):
+    clock.shift(-10)
     application = _create(household, people["clerk"])
-    _to_street_review(application, people)
+    _to_street_review(application, people, clock)
     services.dibao_street_review(application=application, actor=people["reviewer"])
     client.force_login(people["chief"])
     page = client.get(_url("dibao_detail", application.pk)).content.decode()

@@ -94,8 +94,9 @@ def _status(application) -> str:
     return Case.objects.get(pk=application.pk).status
 
 
-def _to_chief(application, people, grade: int | None = None):
-    """受理 → 残联审核 → 民政审核 → 公示 (passed) → 科长审批."""
+def _to_chief(application, people, clock, grade: int | None = None):
+    """受理 → 残联审核 → 民政审核 → 公示 on the clock's day (the test set it some days back) → today, the
+    公示 passed → 科长审批."""
     today = timezone.localdate()
     services.disability_application_accept(application=application, actor=people["clerk"])
     services.disability_federation_check(
@@ -108,11 +109,9 @@ def _to_chief(application, people, grade: int | None = None):
         application=application, actor=people["reviewer"], comment="家庭情况属实"
     )
     services.disability_notice_start(
-        application=application,
-        actor=people["clerk"],
-        start_date=today - datetime.timedelta(days=21),
-        place="社区公示栏",
+        application=application, actor=people["clerk"], start_date=today, place="社区公示栏"
     )
+    clock.shift(0)
     services.disability_notice_finish(application=application, actor=people["clerk"])
     assert _status(application) == DisabilityStatus.CHIEF_APPROVAL
 
@@ -122,7 +121,8 @@ def _to_chief(application, people, grade: int | None = None):
 # ---------------------------------------------------------------------------------------------------
 
 
-def test_full_flow_pays_from_the_month_of_application(people, regions):
+def test_full_flow_pays_from_the_month_of_application(people, regions, clock):
+    clock.shift(-10)  # entered and handled until the 公示 ten days ago
     # Given a grade-1 physically disabled member of a 低保 household who applied last month
     household = _dibao_household(regions["community11"])
     person = _disabled(household.members.order_by("pk").last(), 1)
@@ -131,7 +131,7 @@ def test_full_flow_pays_from_the_month_of_application(people, regions):
     assert _status(application) == DisabilityStatus.REGISTERED
 
     # When it goes through every step and the 科长 approves
-    _to_chief(application, people)
+    _to_chief(application, people, clock)
     application.refresh_from_db()
     assert application.federation_checked is True
     assert application.eligibility == {
@@ -169,9 +169,10 @@ def test_full_flow_pays_from_the_month_of_application(people, regions):
     )
 
 
-def test_maker_checker_and_notice_required(people, regions):
+def test_maker_checker_and_notice_required(people, regions, clock):
     household = _dibao_household(regions["community11"])
     person = _disabled(household.head, 2)
+    clock.shift(-10)
     application = _apply(person, people["clerk"])
     services.disability_application_accept(application=application, actor=people["clerk"])
     services.disability_federation_check(application=application, actor=people["clerk"], grade=2)
@@ -180,11 +181,9 @@ def test_maker_checker_and_notice_required(people, regions):
     with pytest.raises(TransitionError):
         services.disability_notice_finish(application=application, actor=people["clerk"])  # no 公示 yet
     services.disability_notice_start(
-        application=application,
-        actor=people["clerk"],
-        start_date=timezone.localdate() - datetime.timedelta(days=21),
-        place="社区公示栏",
+        application=application, actor=people["clerk"], start_date=timezone.localdate(), place="社区公示栏"
     )
+    clock.shift(0)  # today: the 公示 has run its course
     services.disability_notice_finish(application=application, actor=people["clerk"])
     with pytest.raises(TransitionError, match="审批"):
         services.disability_approve(application=application, actor=people["chief"])
@@ -256,12 +255,13 @@ def test_ended_dibao_does_not_qualify_and_receiving_is_not_granted_twice(regions
     assert not checks[CARE].fits and "已在享受" in checks[CARE].reason
 
 
-def test_only_the_fitting_subsidy_is_granted(people, regions):
+def test_only_the_fitting_subsidy_is_granted(people, regions, clock):
     # A grade-3 member of a 低保 household applies for both: 生活补贴 yes, 护理补贴 no
     household = _dibao_household(regions["community11"])
     person = _disabled(household.head, 3)
+    clock.shift(-10)
     application = _apply(person, people["clerk"], disability_grade=3)
-    _to_chief(application, people)
+    _to_chief(application, people, clock)
     application = services.disability_approve(application=application, actor=people["chief"])
     assert application.living_entitlement_id and application.care_entitlement_id is None
     assert "重度残疾人护理补贴不予批准" in application.reasons
@@ -281,11 +281,12 @@ def test_nothing_fits_stops_at_the_household_check(people, regions):
     assert application.approved is False and not application.is_open
 
 
-def test_federation_corrects_the_grade(people, regions):
+def test_federation_corrects_the_grade(people, regions, clock):
     household = _dibao_household(regions["community11"])
     person = _disabled(household.head, 2)
+    clock.shift(-10)
     application = _apply(person, people["clerk"], disability_grade=2)
-    _to_chief(application, people, grade=3)  # the federation finds grade 3
+    _to_chief(application, people, clock, grade=3)  # the federation finds grade 3
     application.refresh_from_db()
     assert application.disability_grade == 3
     assert application.eligibility[CARE]["fits"] is False
@@ -422,11 +423,12 @@ def test_comparison_page_and_acting_on_lines(client, people, regions):
     assert response.status_code == 403
 
 
-def test_stop_logged_on_the_approving_case(people, regions):
+def test_stop_logged_on_the_approving_case(people, regions, clock):
     household = _dibao_household(regions["community11"])
     person = _disabled(household.head, 1)
+    clock.shift(-10)
     application = _apply(person, people["clerk"])
-    _to_chief(application, people)
+    _to_chief(application, people, clock)
     application = services.disability_approve(application=application, actor=people["chief"])
     Person.objects.filter(pk=person.pk).update(disability_grade=None, disability_cert_no="")
     services.disability_subsidy_stop(
@@ -529,19 +531,17 @@ def test_list_query_count_is_bounded(client, people, regions, django_assert_max_
     assert response.status_code == 200
 
 
-def test_objection_sends_back_to_the_household_check_and_a_new_notice_follows(client, people, regions):
+def test_objection_sends_back_to_the_household_check_and_a_new_notice_follows(client, people, regions, clock):
     household = _dibao_household(regions["community11"])
     person = _disabled(household.head, 1)
+    clock.shift(-10)
     application = _apply(person, people["clerk"])
     today = timezone.localdate()
     services.disability_application_accept(application=application, actor=people["clerk"])
     services.disability_federation_check(application=application, actor=people["clerk"], grade=1)
     services.disability_household_check(application=application, actor=people["reviewer"])
     services.disability_notice_start(
-        application=application,
-        actor=people["clerk"],
-        start_date=today - datetime.timedelta(days=30),
-        place="社区公示栏",
+        application=application, actor=people["clerk"], start_date=today, place="社区公示栏"
     )
     client.force_login(people["clerk"])
     detail = reverse("assistance:disability_detail", args=[application.pk])
@@ -556,11 +556,9 @@ def test_objection_sends_back_to_the_household_check_and_a_new_notice_follows(cl
     with pytest.raises(TransitionError):
         services.disability_notice_finish(application=application, actor=people["clerk"])
     services.disability_notice_start(
-        application=application,
-        actor=people["clerk"],
-        start_date=today - datetime.timedelta(days=21),
-        place="社区公示栏",
+        application=application, actor=people["clerk"], start_date=today, place="社区公示栏"
     )
+    clock.shift(0)  # today: the new 公示 has run its course
     services.disability_notice_finish(application=application, actor=people["clerk"])
     client.force_login(people["chief"])
     response = client.post(

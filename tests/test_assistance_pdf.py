@@ -36,7 +36,9 @@ def people(make_user):
     }
 
 
-def _to_chief(people, regions, *, wage="300"):
+def _to_chief(people, regions, clock, *, wage="300"):
+    """Entered, accepted, visited and posted ten days ago; today the 公示 is finished and the street
+    reviews: the case waits for the 科长."""
     household = household_with_members(regions["community11"], size=1)
     income_record_add(
         household=household,
@@ -46,24 +48,25 @@ def _to_chief(people, regions, *, wage="300"):
         person=household.head,
         actor=people["clerk"],
     )
-    application = services.dibao_application_create(
-        household=household, actor=people["clerk"], promise_signed=True, authorisation_signed=True
-    )
-    services.dibao_application_accept(application=application, actor=people["clerk"])
-    services.investigation_record(
-        application=application,
-        actor=people["clerk"],
-        visit_date=timezone.localdate(),
-        visitors=[people["clerk"], people["clerk_b"]],
-        findings="单人户，灵活就业，月收入约300元",
-        economic_check_result=Investigation.EconomicCheck.ELIGIBLE,
-    )
-    services.dibao_notice_start(
-        application=application,
-        actor=people["clerk"],
-        start_date=timezone.localdate() - datetime.timedelta(days=10),
-        place="社区公示栏",
-    )
+    with clock.days_ago(10):
+        application = services.dibao_application_create(
+            household=household, actor=people["clerk"], promise_signed=True, authorisation_signed=True
+        )
+        services.dibao_application_accept(application=application, actor=people["clerk"])
+        services.investigation_record(
+            application=application,
+            actor=people["clerk"],
+            visit_date=timezone.localdate(),
+            visitors=[people["clerk"], people["clerk_b"]],
+            findings="单人户，灵活就业，月收入约300元",
+            economic_check_result=Investigation.EconomicCheck.ELIGIBLE,
+        )
+        services.dibao_notice_start(
+            application=application,
+            actor=people["clerk"],
+            start_date=timezone.localdate(),
+            place="社区公示栏",
+        )
     services.dibao_notice_finish(application=application, actor=people["clerk"])
     services.dibao_street_review(application=application, actor=people["reviewer"], comment="同意上报")
     return application
@@ -85,8 +88,8 @@ def _fonts(tmp_path, response) -> str:
     return subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
 
 
-def test_approved_form_and_decision(client, people, regions, tmp_path):
-    application = _to_chief(people, regions)
+def test_approved_form_and_decision(client, people, regions, tmp_path, clock):
+    application = _to_chief(people, regions, clock)
     decision = services.dibao_approve(application=application, actor=people["chief"], comment="同意批准")
     start = add_months(month_start(timezone.localdate()), 1)
     assert decision.start_month == start
@@ -110,6 +113,11 @@ def test_approved_form_and_decision(client, people, regions, tmp_path):
         "赵科长",
     ):
         assert words in text, words
+    # The 公示 printed as posted: 7 days from ten days ago, the first day included.
+    posted = timezone.localdate() - datetime.timedelta(days=10)
+    last = posted + datetime.timedelta(days=6)
+    period = f"{posted.year}年{posted.month}月{posted.day}日至{last.year}年{last.month}月{last.day}日"
+    assert period in "".join(text.split())
     # Only the masked ID number is printed.
     assert application.household.head.id_number not in text
     fonts = _fonts(tmp_path, form)
@@ -127,8 +135,8 @@ def test_approved_form_and_decision(client, people, regions, tmp_path):
     assert "长春市绿园区民政局" in text
 
 
-def test_refusal_notice_has_reasons_and_appeal(client, people, regions, tmp_path):
-    application = _to_chief(people, regions)
+def test_refusal_notice_has_reasons_and_appeal(client, people, regions, tmp_path, clock):
+    application = _to_chief(people, regions, clock)
     services.dibao_refuse(
         application=application, actor=people["chief"], reasons="经核查，申请人名下有机动车一辆，超过财产规定"
     )
@@ -141,8 +149,8 @@ def test_refusal_notice_has_reasons_and_appeal(client, people, regions, tmp_path
     assert any(" yes " in line for line in _fonts(tmp_path, response).splitlines() if "CJK" in line)
 
 
-def test_scope_permission_and_no_decision_yet(client, people, regions):
-    application = _to_chief(people, regions)
+def test_scope_permission_and_no_decision_yet(client, people, regions, clock):
+    application = _to_chief(people, regions, clock)
     client.force_login(people["clerk"])
     # The form prints at any step; the decision notice only once decided.
     assert "科长确认" in _text(client.get(reverse("assistance:dibao_form_pdf", args=[application.pk])))

@@ -22,7 +22,7 @@ from core.benefits.months import add_months, month_start
 from core.benefits.services import payment_run_recalculate
 from core.registry.choices import Relation
 from core.workflow.calendar import add_working_days
-from core.workflow.models import Case, TransitionLog
+from core.workflow.models import Case, PublicNotice, TransitionLog
 from core.workflow.services import TransitionError
 from tests.factories import PersonFactory, household_with_members
 
@@ -87,13 +87,12 @@ def _move(application, name, actor, comment=""):
     return services.tekun_transition(application=application, name=name, actor=actor, comment=comment)
 
 
-def _publicise_and_pass(application, actor):
+def _publicise_and_pass(application, actor, clock):
+    """公示 posted on the clock's day (the test set it some days back), then finished today, its 7 days run."""
     services.tekun_notice_start(
-        application=application,
-        actor=actor,
-        start_date=timezone.localdate() - datetime.timedelta(days=21),
-        place="社区公示栏",
+        application=application, actor=actor, start_date=timezone.localdate(), place="社区公示栏"
     )
+    clock.shift(0)
     services.tekun_notice_finish(application=application, actor=actor)
 
 
@@ -106,9 +105,10 @@ def _run_lines(month):
     return result
 
 
-def test_adult_flow_with_notice_to_two_payment_lines(people, elder):
+def test_adult_flow_with_notice_to_two_payment_lines(people, elder, clock):
+    next_month = add_months(month_start(timezone.localdate()), 1)  # confirmed today
+    clock.shift(-10)  # entered, accepted, investigated and posted ten days ago
     today = timezone.localdate()
-    next_month = add_months(month_start(today), 1)
 
     # Given a 70-year-old's application: the register already shows the reason he cannot work
     application = _create(elder, people["clerk"])
@@ -133,7 +133,7 @@ def test_adult_flow_with_notice_to_two_payment_lines(people, elder):
     assert any("优先安排集中供养" in w for w in result.warnings)
 
     # 公示 7 days → 科长确认
-    _publicise_and_pass(application, people["clerk"])
+    _publicise_and_pass(application, people["clerk"], clock)
     case.refresh_from_db()
     assert case.status == TekunStatus.CONFIRMATION and case.assignee_role == "科长"
 
@@ -265,16 +265,14 @@ def test_orphan_child_is_refused_with_pointer_to_child_welfare(people, regions):
     assert not TekunApplication.objects.filter(person=child).exists()
 
 
-def test_objection_sends_back_to_investigation(people, elder):
+def test_objection_sends_back_to_investigation(people, elder, clock):
+    clock.shift(-10)
     today = timezone.localdate()
     application = _create(elder, people["clerk"])
     _move(application, "accept", people["clerk"])
     _investigate(application, people["reviewer"])
     services.tekun_notice_start(
-        application=application,
-        actor=people["clerk"],
-        start_date=today - datetime.timedelta(days=30),
-        place="公示栏",
+        application=application, actor=people["clerk"], start_date=today, place="公示栏"
     )
     assert _status(application) == TekunStatus.PUBLICITY
     services.tekun_notice_object(
@@ -289,7 +287,7 @@ def test_objection_sends_back_to_investigation(people, elder):
         )
     # The re-investigation finds a supporter able to support: the chief must refuse, not approve
     _investigate(application, people["reviewer"], no_supporter=False, findings="其子在外地工作，有稳定收入。")
-    _publicise_and_pass(application, people["clerk"])
+    _publicise_and_pass(application, people["clerk"], clock)
     with pytest.raises(TransitionError, match="不符合特困人员认定条件"):
         _move(application, "approve", people["chief"])
     assert _status(application) == TekunStatus.CONFIRMATION
@@ -301,12 +299,13 @@ def test_objection_sends_back_to_investigation(people, elder):
     assert not Entitlement.objects.filter(case_id=application.pk).exists()
 
 
-def test_maker_checker_refuses_the_investigator_as_approver(people, elder, make_user):
+def test_maker_checker_refuses_the_investigator_as_approver(people, elder, make_user, clock):
     both = make_user("科长", "街道审核员", region="district")
+    clock.shift(-10)
     application = _create(elder, people["clerk"])
     _move(application, "accept", people["clerk"])
     _investigate(application, both)
-    _publicise_and_pass(application, people["clerk"])
+    _publicise_and_pass(application, people["clerk"], clock)
     with pytest.raises(TransitionError, match="审批分离"):
         _move(application, "approve", both)
     assert not Entitlement.objects.filter(case_id=application.pk).exists()
@@ -388,7 +387,8 @@ def test_views_list_filter_export_and_scope(client, people, elder):
     assert _status(application) == TekunStatus.REGISTERED
 
 
-def test_views_create_investigate_and_act(client, people, elder):
+def test_views_create_investigate_and_act(client, people, elder, clock):
+    clock.shift(-10)  # entered, accepted, investigated and posted ten days ago
     client.force_login(people["clerk"])
     create = reverse("assistance:tekun_create")
     assert client.get(create, {"household": elder.household_id}).status_code == 200
@@ -432,7 +432,15 @@ def test_views_create_investigate_and_act(client, people, elder):
 
     client.force_login(people["clerk"])
     notice = reverse("assistance:tekun_notice", args=[application.pk])
+    # A start before the investigation would let the 公示 be finished at once: refused.
     client.post(notice, {"action": "start", "start_date": "2020-01-01", "days": "7", "place": "社区公示栏"})
+    assert not PublicNotice.objects.filter(case_id=application.pk).exists()
+    start = timezone.localdate().isoformat()
+    client.post(notice, {"action": "start", "start_date": start, "days": "7", "place": "社区公示栏"})
+    client.post(notice, {"action": "finish"})  # not before its last day
+    assert _status(application) == TekunStatus.PUBLICITY
+    clock.shift(0)  # today: the 公示 has run its course (a new login: the old session has expired)
+    client.force_login(people["clerk"])
     client.post(notice, {"action": "finish"})
     assert _status(application) == TekunStatus.CONFIRMATION
     client.force_login(people["chief"])

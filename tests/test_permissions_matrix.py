@@ -13,6 +13,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from assistance import services as assistance_services
 from assistance.disability import services as disability_services
@@ -298,7 +299,7 @@ def world(db, regions, make_user, settings, tmp_path):
     )
     notice = workflow_services.notice_open(
         case=case,
-        start_date=datetime.date(2026, 11, 2),
+        start_date=timezone.localdate(),
         days=7,
         place="社区公示栏",
         actor=users["社区经办人"],

@@ -178,14 +178,20 @@ def test_todo_page_counts(client, people, make_cases):
 def test_notice_shorter_than_seven_days_is_refused_on_the_page(client, people, make_cases):
     (case,) = make_cases(1)
     client.force_login(people["clerk"])
-    data = {"start_date": "2025-09-26", "days": 6, "place": "社区公示栏"}
+    today = timezone.localdate()
+    data = {"start_date": today.isoformat(), "days": 6, "place": "社区公示栏"}
     response = client.post(_url("notice_open", case.pk), data, follow=True)
     assert "公示期不得少于7天" in response.content.decode()
+    # A backdated start is refused, naming the earliest date allowed.
+    backdated = {**data, "start_date": "2020-09-24", "days": 7}
+    response = client.post(_url("notice_open", case.pk), backdated, follow=True)
+    assert f"公示开始日期不能早于{today.year}年{today.month}月{today.day}日" in response.content.decode()
     assert not PublicNotice.objects.exists()
 
     data["days"] = 7
     response = client.post(_url("notice_open", case.pk), data, follow=True)
-    assert "2025年10月9日" in response.content.decode()
+    end = today + datetime.timedelta(days=6)  # 7 days posted, the first included
+    assert f"公示期至{end.year}年{end.month}月{end.day}日" in response.content.decode()
     notice = PublicNotice.objects.get()
     client.post(_url("notice_object", notice.pk), {"objection": "有车辆未申报"})
     client.post(_url("notice_close", notice.pk))
