@@ -183,14 +183,20 @@ def test_full_flow_with_objection_to_payment_run(people, household, dibao_calcul
         _create(household, clerk)
 
 
-def test_maker_checker_refuses_the_reviewer_as_approver(people, household, dibao_calculator, clock):
+def test_maker_checker_refuses_the_reviewer_as_approver(
+    people, household, dibao_calculator, clock, make_user
+):
     clock.shift(-10)
     application = _create(household, people["clerk"])
     _to_street_review(application, people, clock)
-    # A 科长 who did the street review may not confirm the same case
-    services.dibao_street_review(application=application, actor=people["chief"])
+    # The street review is the street reviewer's step: a 科长 alone is refused, by role
+    with pytest.raises(TransitionError, match="由街道审核员办理"):
+        services.dibao_street_review(application=application, actor=people["chief"])
+    # Someone holding both roles who did the street review may not confirm the same case
+    both = make_user("街道审核员", "科长", region="district")
+    services.dibao_street_review(application=application, actor=both)
     with pytest.raises(TransitionError, match="审批分离"):
-        services.dibao_approve(application=application, actor=people["chief"])
+        services.dibao_approve(application=application, actor=both)
     assert _status(application) == DibaoStatus.CHIEF_CONFIRMATION
     assert not Entitlement.objects.filter(case_id=application.pk).exists()
     services.dibao_approve(application=application, actor=people["chief2"])
