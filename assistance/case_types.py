@@ -194,7 +194,6 @@ DIBAO = CaseType(
             permission="workflow.add_case",
             kind=KIND_OTHER,
             requires_comment=True,
-            effect=_effect("effect_close"),
             style="outline-danger",
         ),
     ),

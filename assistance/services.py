@@ -34,7 +34,6 @@ from core.benefits.selectors import (
 from core.registry.models import Household, Person
 from core.registry.querysets import user_scope_prefix
 from core.workflow import services as workflow_services
-from core.workflow.engine import KIND_ENTER
 from core.workflow.guards import require_notice_passed
 from core.workflow.models import Case, PublicNotice, TransitionLog
 from core.workflow.services import TransitionError
@@ -83,22 +82,6 @@ def _last_objection_at(case: Case) -> datetime.datetime | None:
         .first()
     )
     return log.at if log else None
-
-
-def _log(*, case: Case, name: str, label: str, actor, comment: str = "", data: dict | None = None) -> None:
-    """An audit row for a bureau action that does not move the case (the status stays as it is). Kind
-    "enter": whoever records the investigation counts as a maker and may not approve (maker-checker)."""
-    TransitionLog.objects.create(
-        case=case,
-        transition=name,
-        label=label,
-        kind=KIND_ENTER,
-        from_status=case.status,
-        to_status=case.status,
-        actor=actor,
-        comment=comment,
-        data=data or {},
-    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -189,7 +172,7 @@ def _close_application(case: Case) -> AssistanceApplication:
 
 
 def _comment_of_last_transition(case: Case) -> str:
-    log = TransitionLog.objects.filter(case_id=case.pk).order_by("-at", "-id").first()
+    log = workflow_services.last_log(case)
     return log.comment if log else ""
 
 
@@ -282,10 +265,6 @@ def effect_refuse(*, case: Case, transition, actor, data: dict) -> None:
         reasons=_comment_of_last_transition(case),
         decided_by=actor,
     )
-
-
-def effect_close(*, case: Case, transition, actor, data: dict) -> None:
-    _close_application(case)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -528,7 +507,7 @@ def investigation_record(
     )
     investigation.visitors.set(people)
     names = "、".join(str(u) for u in people)
-    _log(
+    workflow_services.case_log_action(
         case=case,
         name="investigation_record",
         label="登记入户调查" + ("（区级核查）" if district_visit else ""),
