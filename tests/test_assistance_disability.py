@@ -169,15 +169,19 @@ def test_full_flow_pays_from_the_month_of_application(people, regions, clock):
     )
 
 
-def test_maker_checker_and_notice_required(people, regions, clock):
+def test_maker_checker_and_notice_required(people, regions, clock, make_user):
     household = _dibao_household(regions["community11"])
     person = _disabled(household.head, 2)
     clock.shift(-10)
     application = _apply(person, people["clerk"])
     services.disability_application_accept(application=application, actor=people["clerk"])
     services.disability_federation_check(application=application, actor=people["clerk"], grade=2)
-    # The 科长 who did the civil-affairs check may not approve the same case
-    services.disability_household_check(application=application, actor=people["chief"])
+    # The 民政审核 is the street reviewer's step: a 科长 alone is refused it, by role
+    with pytest.raises(TransitionError, match="由街道审核员办理"):
+        services.disability_household_check(application=application, actor=people["chief"])
+    # Someone holding both roles who did the civil-affairs check may not approve the same case
+    both = make_user("街道审核员", "科长", region="district")
+    services.disability_household_check(application=application, actor=both)
     with pytest.raises(TransitionError):
         services.disability_notice_finish(application=application, actor=people["clerk"])  # no 公示 yet
     services.disability_notice_start(
@@ -186,7 +190,7 @@ def test_maker_checker_and_notice_required(people, regions, clock):
     clock.shift(0)  # today: the 公示 has run its course
     services.disability_notice_finish(application=application, actor=people["clerk"])
     with pytest.raises(TransitionError, match="审批"):
-        services.disability_approve(application=application, actor=people["chief"])
+        services.disability_approve(application=application, actor=both)
     assert not Entitlement.objects.filter(case_id=application.pk).exists()
     services.disability_approve(application=application, actor=people["chief2"])
     assert Entitlement.objects.filter(case_id=application.pk).count() == 2

@@ -174,6 +174,11 @@ MATRIX = {
         lambda o: {"pk": o["disability"].pk},
         [L, OK, OK, OK, 403, 403, 403, 404],
     ),
+    "assistance:tekun_attachment_upload": (
+        "get",
+        lambda o: {"pk": o["tekun"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
     "assistance:disability_attachment_upload": (
         "get",
         lambda o: {"pk": o["disability"].pk},
