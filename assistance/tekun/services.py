@@ -9,14 +9,14 @@ is to blame), `TransitionError` for a refused case action.
 from __future__ import annotations
 
 import datetime
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from core.accounts.templatetags.ui import cn_date
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, Entitlement
 from core.benefits.months import add_months, month_start
@@ -27,19 +27,26 @@ from core.benefits.selectors import (
     standard_in_force,
 )
 from core.registry.choices import Relation
-from core.registry.models import Household, Person
+from core.registry.models import Person
 from core.workflow import services as workflow_services
-from core.workflow.engine import KIND_ENTER
 from core.workflow.guards import require_notice_passed
-from core.workflow.models import Case, PublicNotice, TransitionLog
-from core.workflow.services import TransitionError
+from core.workflow.models import Case, PublicNotice
+from core.workflow.services import (
+    TransitionError,
+    applicant_lock,
+    case_log_action,
+    last_comment,
+    last_log,
+    record_decide,
+    record_lock,
+)
 
 from .. import rules
 from ..models import SupportMode, TekunApplication
 from .case_types import CASE_TYPE_CODE, TekunStatus
 
-logger = logging.getLogger(__name__)
-
+# What an application's entry reads of its applicant (the household's region numbers the case).
+PERSON_RELATED = ("household", "household__region")
 BASIC_BENEFIT_CODE = "tekun_basic"
 CARE_BENEFIT_CODE = "tekun_care"
 # Tiers of the tekun_basic standard are the support-mode labels (assistance/calculators.py).
@@ -47,10 +54,6 @@ SUPPORT_MODE_TIER = dict(SupportMode.choices)
 # Care tiers that mean self-care is partly or wholly lost (民发〔2021〕43号 第十八条: such persons are
 # placed in institutions first).
 LOST_SELF_CARE_TIERS = (rules.TIER_PARTIAL_CARE, rules.TIER_FULL_CARE)
-
-
-def _cn_date(day: datetime.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _application_of(case: Case) -> TekunApplication:
@@ -62,24 +65,8 @@ def _latest_notice(case: Case) -> PublicNotice | None:
 
 
 def _last_log_at(case: Case, names: tuple[str, ...]) -> datetime.datetime | None:
-    log = TransitionLog.objects.filter(case_id=case.pk, transition__in=names).order_by("-at", "-id").first()
+    log = last_log(case, names)
     return log.at if log else None
-
-
-def _log(*, case: Case, name: str, label: str, actor, comment: str = "", data: dict | None = None) -> None:
-    """An audit row for an action that does not move the case. Kind "enter": whoever records the
-    investigation is a maker and may not confirm the case (maker-checker)."""
-    TransitionLog.objects.create(
-        case=case,
-        transition=name,
-        label=label,
-        kind=KIND_ENTER,
-        from_status=case.status,
-        to_status=case.status,
-        actor=actor,
-        comment=comment,
-        data=data or {},
-    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -238,15 +225,8 @@ def guard_approve(case: Case, user) -> str | None:
     )
 
 
-def _close(case: Case) -> TekunApplication:
-    application = TekunApplication.objects.select_for_update().select_related("person").get(case_id=case.pk)
-    application.is_open = False
-    return application
-
-
-def _comment_of_last_transition(case: Case) -> str:
-    log = TransitionLog.objects.filter(case_id=case.pk).order_by("-at", "-id").first()
-    return log.comment if log else ""
+def _for_decision(case: Case) -> TekunApplication:
+    return TekunApplication.objects.select_for_update().select_related("person").get(case_id=case.pk)
 
 
 def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
@@ -254,7 +234,7 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
     support mode and the care fee by self-care tier, paid as separate lines (Seed 003)."""
     from core.benefits.services import entitlement_create
 
-    application = _close(case)
+    application = _for_decision(case)
     person = application.person
     household = application.household
     start_month = add_months(month_start(timezone.localdate()), 1)
@@ -297,34 +277,25 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
     except ValidationError as exc:
         # Already supported (granted a moment ago on another application): nothing is confirmed.
         raise TransitionError("；".join(exc.messages)) from None
-    application.approved = True
-    application.start_month = start_month
-    application.reasons = _comment_of_last_transition(case)
-    application.basic_entitlement = basic
-    application.care_entitlement = care
-    application.save(
-        update_fields=[
-            "is_open",
-            "approved",
-            "start_month",
-            "reasons",
-            "basic_entitlement",
-            "care_entitlement",
-        ]
+    record_decide(
+        application,
+        approved=True,
+        reasons=last_comment(case),
+        actor=actor,
+        start_month=start_month,
+        basic_entitlement=basic,
+        care_entitlement=care,
     )
 
 
 def effect_refuse(*, case: Case, transition, actor, data: dict) -> None:
     """不予批准 with the written reasons the transition required (民发〔2021〕43号 第十六条)."""
-    application = _close(case)
-    application.approved = False
-    application.reasons = _comment_of_last_transition(case)
-    application.save(update_fields=["is_open", "approved", "reasons"])
+    record_decide(_for_decision(case), approved=False, reasons=last_comment(case), actor=actor)
 
 
 def effect_close(*, case: Case, transition, actor, data: dict) -> None:
-    application = _close(case)
-    application.save(update_fields=["is_open"])
+    """撤回: nothing to write — the engine mirrors `is_open` onto the application. Kept while the case
+    type still names it."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -362,20 +333,14 @@ def tekun_application_create(
     welfare, a second open application and a person already supported. Nothing is saved when refused."""
     if not actor.has_perm("workflow.add_case"):
         raise ValidationError("您没有录入申请的权限")
-    person = (
-        Person.objects.filter(pk=person.pk, household__in=Household.objects.visible_to(actor))
-        .select_related("household", "household__region")
-        .first()
-    )
-    if person is None:
-        raise ValidationError("人员不存在或不在您的数据范围内")
+    person = applicant_lock(Person, person, actor, related=PERSON_RELATED, what="人员")
     household = person.household
     today = timezone.localdate()
     applied_on = applied_on or today
     errors: dict[str, str] = {}
     if person.death_date is not None:
         errors["person"] = "该人员已登记死亡，不能申请"
-    if not household.is_active:
+    if household is None or not household.is_active:
         errors["person"] = "该人员所在家庭档案已注销，不能申请"
     if not promise_signed:
         errors["promise_signed"] = "申请人须签署告知承诺书后方可申请"
@@ -399,48 +364,25 @@ def tekun_application_create(
         raise ValidationError({"person": f"{person.name}已纳入特困人员救助供养，不能重复申请"})
 
     minor = is_minor(person, applied_on)
-    try:
-        case = workflow_services.case_create(
-            case_type=CASE_TYPE_CODE,
-            applicant_person=person,
-            applicant_household=household,
-            region=household.region,
-            actor=actor,
-            comment="特困人员申请登记" + ("（未成年人，不公示）" if minor else ""),
-        )
-    except TransitionError as exc:
-        raise ValidationError(exc.message) from None
-    try:
-        with transaction.atomic():
-            application = TekunApplication.objects.create(
-                case=case,
-                person=person,
-                household=household,
-                region_code=household.region_code,
-                applied_on=applied_on,
-                promise_signed=True,
-                authorisation_signed=True,
-                is_minor=minor,
-                unable_to_work_reason=suggested_unable_to_work_reason(person, applied_on),
-                created_by=actor,
-            )
-    except IntegrityError:
-        raise ValidationError({"person": f"{person.name}已有正在办理的特困人员申请，不能重复申请"}) from None
-    logger.info("tekun application %s created for person %s by %s", case.number, person.pk, actor)
-    return application
+    return workflow_services.application_create(
+        TekunApplication,
+        case_type=CASE_TYPE_CODE,
+        household=household,
+        applicant_person=person,
+        actor=actor,
+        comment="特困人员申请登记" + ("（未成年人，不公示）" if minor else ""),
+        duplicate={"person": f"{person.name}已有正在办理的特困人员申请，不能重复申请"},
+        person=person,
+        applied_on=applied_on,
+        promise_signed=True,
+        authorisation_signed=True,
+        is_minor=minor,
+        unable_to_work_reason=suggested_unable_to_work_reason(person, applied_on),
+    )
 
 
 def _locked_application(application: TekunApplication, actor) -> TekunApplication:
-    locked = (
-        TekunApplication.objects.visible_to(actor)
-        .select_for_update(of=("self",))
-        .select_related("case", "person", "household")
-        .filter(pk=application.pk)
-        .first()
-    )
-    if locked is None:
-        raise TransitionError("申请不存在或不在您的数据范围内")
-    return locked
+    return record_lock(TekunApplication, application, actor, related=("case", "person", "household"))
 
 
 # Transitions a caseworker may trigger from the application page with just a comment.
@@ -555,12 +497,12 @@ def tekun_investigation_record(
     warnings = [w for w in (care_warning(tier, support_mode), eligibility_problem(application)) if w]
     impossible = [rules.SELF_CARE_ITEMS[k] for k in rules.SELF_CARE_ITEMS if not items.get(k)]
     mode = SUPPORT_MODE_TIER[support_mode] + (f"（{institution}）" if institution else "")
-    _log(
+    case_log_action(
         case=case,
         name="tekun_investigation",
         label="登记调查核实结果",
         actor=actor,
-        comment=f"{_cn_date(investigated_on)}调查；无劳动能力：{reason}；"
+        comment=f"{cn_date(investigated_on)}调查；无劳动能力：{reason}；"
         f"无生活来源：{'是' if no_income_source else '否'}；无履行能力的法定义务人：{'是' if no_supporter else '否'}；"
         f"自理能力：{tier}"
         + (f"（不能{'、'.join(impossible)}）" if impossible else "")

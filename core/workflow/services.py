@@ -8,14 +8,17 @@ creates the entitlement, or declares that as the transition's `effect`). Nothing
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.accounts.templatetags.ui import cn_date
 from core.registry.models import Household, Person, Region
 from core.registry.querysets import user_scope_prefix
 
@@ -32,6 +35,8 @@ from .engine import (
     resolve_working_days,
 )
 from .models import Case, CaseSequence, PublicNotice, TransitionLog
+
+logger = logging.getLogger(__name__)
 
 # 公示 lasts at least 7 days (民发〔2021〕57号 第十九条; 民发〔2021〕43号 for 特困). A deployment may raise
 # it with settings.WORKFLOW_NOTICE_MIN_DAYS; a case type may require more (e.g. a foundling's 60 days).
@@ -473,10 +478,6 @@ def notice_end_date(start_date: datetime.date, days: int) -> datetime.date:
     return start_date + datetime.timedelta(days=days - 1)
 
 
-def _cn_date(day: datetime.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def _notice_start_refusal(
     case: Case, start_date: datetime.date | None, not_before: datetime.date | None, today: datetime.date
 ) -> str | None:
@@ -495,11 +496,11 @@ def _notice_start_refusal(
         floors.append((not_before, "调查核实日期"))
     earliest, what = max(floors, key=lambda floor: floor[0])
     if start_date < earliest:
-        return f"公示开始日期不能早于{_cn_date(earliest)}（{what}）"
+        return f"公示开始日期不能早于{cn_date(earliest)}（{what}）"
     lead = notice_max_lead_days()
     latest = today + datetime.timedelta(days=lead)
     if start_date > latest:
-        return f"公示开始日期不能晚于{_cn_date(latest)}（最多提前{lead}天安排公示）"
+        return f"公示开始日期不能晚于{cn_date(latest)}（最多提前{lead}天安排公示）"
     return None
 
 
@@ -617,7 +618,7 @@ def notice_close(*, notice: PublicNotice, actor) -> PublicNotice:
     if today <= locked.end_date:
         # The last day is a day of the posting: the 公示 ends the day after it (notice_end_date).
         after = locked.end_date + datetime.timedelta(days=1)
-        raise TransitionError(f"公示期至{_cn_date(locked.end_date)}，期满后方可结束（{_cn_date(after)}起）")
+        raise TransitionError(f"公示期至{cn_date(locked.end_date)}，期满后方可结束（{cn_date(after)}起）")
     if locked.status == PublicNotice.Status.OPEN:
         locked.status = PublicNotice.Status.PASSED
     locked.closed_at = timezone.now()
@@ -641,3 +642,99 @@ def notice_close(*, notice: PublicNotice, actor) -> PublicNotice:
 def _due_date(spec, case, today: datetime.date) -> datetime.date | None:
     days = resolve_working_days(spec, case, today)
     return add_working_days(today, days) if days is not None else None
+
+
+# ---------------------------------------------------------------------------------------------------
+# What every flow's services repeat around its record (the case-flow kit's service half)
+# ---------------------------------------------------------------------------------------------------
+
+
+def last_comment(case: Case) -> str:
+    """The comment of the case's latest log row: called from an effect, the written reasons of the move
+    that just happened (a refusal requires them)."""
+    log = last_log(case)
+    return log.comment if log else ""
+
+
+def _lock_in_scope(model, pk, actor, *, related: tuple[str, ...], what: str, error: type[Exception]):
+    row = (
+        model.objects.visible_to(actor)
+        .select_for_update(of=("self",))
+        .select_related(*related)
+        .filter(pk=pk)
+        .first()
+    )
+    if row is None:
+        # Out of scope reads the same as missing: a caseworker learns nothing of other regions' records.
+        raise error(f"{what}不存在或不在您的数据范围内")
+    return row
+
+
+def record_lock(model, record, actor, *, related: tuple[str, ...] = ("case",), what: str = "申请"):
+    """`record` (a flow's CaseRecord) re-read in the actor's scope and locked until the transaction ends,
+    with `related` joined: every action of a flow starts here, so two caseworkers acting on one case at
+    once are serialised and each sees what the other wrote. TransitionError when out of scope."""
+    return _lock_in_scope(model, record.pk, actor, related=related, what=what, error=TransitionError)
+
+
+def applicant_lock(model, applicant, actor, *, related: tuple[str, ...] = (), what: str):
+    """The household or person an application is entered for, re-read in the actor's scope and locked:
+    two caseworkers entering the same applicant at once are serialised, so the "already an open
+    application / already covered" checks that follow hold. ValidationError (a form error) when out of
+    scope."""
+    return _lock_in_scope(model, applicant.pk, actor, related=related, what=what, error=ValidationError)
+
+
+def application_create(
+    model,
+    *,
+    case_type: str,
+    household: Household,
+    actor,
+    comment: str,
+    applicant_person: Person | None = None,
+    duplicate: str | dict | None = None,
+    **fields,
+):
+    """Open the case (numbered, logged, scope- and permission-checked by `case_create`) and its flow
+    record — scoped by the household's region, entered by `actor` — in one transaction, after the flow
+    has validated the input. A refusal of the case engine becomes a form error. `duplicate` is the form
+    error for a concurrent second entry that the record's "one open application" constraint refuses;
+    without it the record has no such constraint."""
+    try:
+        case = case_create(
+            case_type=case_type,
+            applicant_person=applicant_person,
+            applicant_household=household,
+            region=household.region,
+            actor=actor,
+            comment=comment,
+        )
+    except TransitionError as exc:
+        raise ValidationError(exc.message) from None
+    values = {"case": case, "household": household, "region_code": household.region_code, "created_by": actor}
+    if duplicate is None:
+        record = model.objects.create(**values, **fields)
+    else:
+        try:
+            # A savepoint: the refused insert must not abort the caller's transaction.
+            with transaction.atomic():
+                record = model.objects.create(**values, **fields)
+        except IntegrityError:
+            raise ValidationError(duplicate) from None
+    logger.info("%s %s created for household %s by %s", case_type, case.number, household.number, actor)
+    return record
+
+
+def record_decide(record, *, approved: bool, reasons: str, actor, **fields) -> None:
+    """Write the decision on an `Application` from a closing effect: approved or refused, the written
+    reasons (usually `last_comment(case)`), who decided and when — with the flow's own decision fields
+    (`fields`, e.g. the entitlements granted) in the same UPDATE. The engine has already mirrored
+    `is_open`, so every flow's decision reads alike on its page and in the 台账."""
+    record.approved = approved
+    record.reasons = reasons
+    record.decided_by = actor
+    record.decided_at = timezone.now()
+    for name, value in fields.items():
+        setattr(record, name, value)
+    record.save(update_fields=["approved", "reasons", "decided_by", "decided_at", *fields])
