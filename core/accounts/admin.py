@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from core.admin_mixins import ReadOnlyAdminMixin
+
 from .models import AccessLog, Section, SectionRole, User
 
 
@@ -95,18 +97,9 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("at", "user", "action", "person", "household", "fields", "record_count", "ip_address")
     list_filter = ("action", "at")
     search_fields = ("user__username", "user__display_name", "person__name", "household__number", "detail")
     date_hierarchy = "at"
     list_select_related = ("user", "person", "household")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -3,6 +3,8 @@
 
 from django.contrib import admin
 
+from core.admin_mixins import ReadOnlyAdminMixin
+
 from .models import BenefitType, Entitlement, Parameter, PaymentLine, PaymentRun, Standard
 
 
@@ -78,19 +80,8 @@ class EntitlementAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(PaymentRun)
-class PaymentRunAdmin(ReadOnlyAdmin):
+class PaymentRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "benefit_type",
         "month",
@@ -107,7 +98,7 @@ class PaymentRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PaymentLine)
-class PaymentLineAdmin(ReadOnlyAdmin):
+class PaymentLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["run", "entitlement", "household", "person", "line_type", "for_month", "amount", "change"]
     list_filter = ["run__benefit_type", "line_type", "change", "for_month"]
     search_fields = ["=household__number", "person__name", "=entitlement__id"]

@@ -4,6 +4,8 @@ the application's pages and services, so history and life events are never skipp
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_mixins import ReadOnlyAdminMixin
+
 from .masking import mask_id_number
 from .models import AssetRecord, Attachment, Household, IncomeRecord, LifeEvent, Membership, Person, Region
 
@@ -93,7 +95,7 @@ class LifeEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "original_name",
         "doc_type",
@@ -110,12 +112,3 @@ class AttachmentAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils import timezone
 
+from core.admin_mixins import ReadOnlyAdminMixin
+
 from .calendar import missing_calendar_years
 from .models import CalendarDay, Case, CaseSequence, PublicNotice, TransitionLog
 
@@ -43,33 +45,15 @@ class CalendarDayAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context=extra_context)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class TransitionLogInline(admin.TabularInline):
+class TransitionLogInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = TransitionLog
     fields = ("at", "label", "from_status", "to_status", "actor", "comment")
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Case)
-class CaseAdmin(ReadOnlyAdmin):
+class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Cases change only through the transition services; the admin shows them read-only."""
 
     list_display = (
@@ -93,7 +77,7 @@ class CaseAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TransitionLog)
-class TransitionLogAdmin(ReadOnlyAdmin):
+class TransitionLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("at", "case", "label", "kind", "from_status", "to_status", "actor")
     list_filter = ("kind", "transition")
     search_fields = ("case__number", "comment")
@@ -145,5 +129,5 @@ class PublicNoticeAdmin(admin.ModelAdmin):
 
 
 @admin.register(CaseSequence)
-class CaseSequenceAdmin(ReadOnlyAdmin):
+class CaseSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("prefix", "year", "last_value")
