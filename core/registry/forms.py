@@ -39,7 +39,15 @@ class DateInput(forms.DateInput):
 
 
 class BootstrapMixin:
-    """Bootstrap classes on every widget; invalid fields get `is-invalid` so the message shows beside them."""
+    """Bootstrap classes on every widget; invalid fields get `is-invalid` so the message shows beside them.
+
+    The widgets are styled when the form is made, and again once it is cleaned or given an error. A form
+    that adds fields in its own `__init__` calls `self._style()` after adding them; styling twice is
+    harmless (a class already there is not added again)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
 
     def _style(self) -> None:
         for name, field in self.fields.items():
@@ -47,11 +55,13 @@ class BootstrapMixin:
             css = "form-select" if isinstance(widget, forms.Select) else "form-control"
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+            classes = widget.attrs.get("class", "").split()
+            wanted = [css]
             # Only look at errors already computed: reading `self.errors` here would clean the form
             # during __init__, before a formset adds its DELETE field.
             if self._errors and name in self._errors:
-                widget.attrs["class"] += " is-invalid"
+                wanted.append("is-invalid")
+            widget.attrs["class"] = " ".join([*classes, *(c for c in wanted if c not in classes)])
 
     def full_clean(self):
         super().full_clean()
@@ -84,17 +94,12 @@ class HouseholdForm(BootstrapMixin, forms.Form):
         communities = list(self.fields["region"].queryset[:2])
         if len(communities) == 1 and not self.is_bound:
             self.initial.setdefault("region", communities[0].pk)  # a community caseworker has only one
-        self._style()
 
 
 class HouseholdEditForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = Household
         fields = ["address", "area_type", "phone", "bank_name", "bank_account", "account_holder"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._style()
 
 
 class MemberForm(BootstrapMixin, forms.Form):
@@ -136,10 +141,6 @@ class MemberForm(BootstrapMixin, forms.Form):
         label="劳动能力", choices=LabourCapacity.choices, initial=LabourCapacity.FULL
     )
     serious_illness = forms.BooleanField(label="重病", required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._style()
 
 
 class BaseMemberFormSet(forms.BaseFormSet):
@@ -187,10 +188,6 @@ class PersonEditForm(BootstrapMixin, forms.ModelForm):
             "labour_capacity",
         ]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._style()
-
 
 class _MemberChoiceMixin:
     def _members(self, household: Household | None) -> None:
@@ -225,7 +222,6 @@ class IncomeForm(BootstrapMixin, _MemberChoiceMixin, forms.Form):
     def __init__(self, *args, household=None, **kwargs):
         super().__init__(*args, **kwargs)
         self._members(household)
-        self._style()
 
 
 class AssetForm(BootstrapMixin, _MemberChoiceMixin, forms.Form):
@@ -240,26 +236,17 @@ class AssetForm(BootstrapMixin, _MemberChoiceMixin, forms.Form):
     def __init__(self, *args, household=None, **kwargs):
         super().__init__(*args, **kwargs)
         self._members(household)
-        self._style()
 
 
 class AttachmentForm(BootstrapMixin, forms.Form):
     doc_type = forms.ChoiceField(label="材料类型", choices=_blank(AttachmentType.choices))
     file = forms.FileField(label="文件")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._style()
-
 
 class DeathForm(BootstrapMixin, forms.Form):
     death_date = forms.DateField(label="死亡日期", widget=DateInput())
     certificate_no = forms.CharField(label="死亡证明编号", max_length=50, required=False)
     note = forms.CharField(label="说明", max_length=200, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._style()
 
 
 class MoveForm(BootstrapMixin, forms.Form):
@@ -268,16 +255,21 @@ class MoveForm(BootstrapMixin, forms.Form):
     date = forms.DateField(label="迁移日期", widget=DateInput(), initial=timezone.localdate)
     reason = forms.CharField(label="变动原因", max_length=100, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self._style()
+        self.user = user
+
+    def clean_to_household(self) -> Household:
+        """The number typed becomes the household, looked up in the user's scope only: a household outside
+        it answers like one that does not exist."""
+        number = self.cleaned_data["to_household"]
+        target = Household.objects.visible_to(self.user).filter(number=number).first()
+        if target is None:
+            raise ValidationError("未找到该户编号的家庭（或不在您的管辖范围内）")
+        return target
 
 
 class MaritalForm(BootstrapMixin, forms.Form):
     new_status = forms.ChoiceField(label="新的婚姻状况", choices=MaritalStatus.choices)
     date = forms.DateField(label="变更日期", widget=DateInput(), initial=timezone.localdate)
     note = forms.CharField(label="说明", max_length=200, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._style()

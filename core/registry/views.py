@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,6 +37,8 @@ from .models import Attachment, Household, Person
 
 LIST_PAGE_SIZE = 50
 
+T = TypeVar("T")
+
 
 def _perm(name: str):
     return permission_required(name, raise_exception=True)
@@ -58,17 +63,73 @@ def _form_page(request, *, form, title: str, crumbs: list[tuple[str, str]], canc
     )
 
 
+def _household_url(household: Household, anchor: str = "") -> str:
+    return reverse("registry:household_detail", args=[household.pk]) + anchor
+
+
+def _person_url(person: Person) -> str:
+    return reverse("registry:person_detail", args=[person.pk])
+
+
 def _household_crumbs(household: Household) -> list[tuple[str, str]]:
     return [
         ("家庭档案", reverse("registry:household_list")),
-        (f"家庭 {household.number}", reverse("registry:household_detail", args=[household.pk])),
+        (f"家庭 {household.number}", _household_url(household)),
     ]
 
 
 def _person_crumbs(person: Person) -> list[tuple[str, str]]:
-    crumbs = [("人员查询", reverse("registry:search"))]
-    crumbs.append((person.name, reverse("registry:person_detail", args=[person.pk])))
-    return crumbs
+    return [("人员查询", reverse("registry:search")), (person.name, _person_url(person))]
+
+
+def _household_form_page(request, household: Household, form, *, title: str, **extra) -> HttpResponse:
+    """A form about one household: titled with its number, cancelled back to its page."""
+    return _form_page(
+        request,
+        form=form,
+        title=f"{title} · {household.number}",
+        crumbs=_household_crumbs(household),
+        cancel_url=_household_url(household),
+        **extra,
+    )
+
+
+def _person_form_page(request, person: Person, form, *, title: str, **extra) -> HttpResponse:
+    """A form about one person: titled with the name, cancelled back to the person's page."""
+    return _form_page(
+        request,
+        form=form,
+        title=f"{title} · {person.name}",
+        crumbs=_person_crumbs(person),
+        cancel_url=_person_url(person),
+        **extra,
+    )
+
+
+def _save_and_redirect(
+    request: HttpRequest,
+    form,
+    save: Callable[[dict[str, Any]], T],
+    *,
+    success: str | Callable[[T], str],
+    to: str | Callable[[T], str],
+) -> HttpResponse | None:
+    """The POST half every registry form page shares.
+
+    On a valid POST, `save` (one service call) gets the cleaned data. A service's ValidationError goes
+    beside the form's fields and None is returned: the view shows the form again. Otherwise the user is
+    told `success` and redirected to `to` (either may be computed from what `save` returned); that
+    redirect is also what @once_per_form remembers for a resubmitted form. None on a GET or an invalid
+    form too."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        result = save(form.cleaned_data)
+    except ValidationError as exc:
+        apply_service_errors(exc, form)
+        return None
+    messages.success(request, success(result) if callable(success) else success)
+    return redirect(to(result) if callable(to) else to)
 
 
 # --------------------------------------------------------------------------------------------------- search
@@ -162,21 +223,14 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
     household = _household(request, pk)
     form = HouseholdEditForm(request.POST or None, instance=Household.objects.get(pk=household.pk))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.household_update(household=household, data=form.cleaned_data, actor=request.user)
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, "家庭信息已保存")
-            return redirect("registry:household_detail", pk=household.pk)
-    return _form_page(
+    saved = _save_and_redirect(
         request,
-        form=form,
-        title=f"修改家庭信息 · {household.number}",
-        crumbs=_household_crumbs(household),
-        cancel_url=reverse("registry:household_detail", args=[household.pk]),
+        form,
+        lambda data: services.household_update(household=household, data=data, actor=request.user),
+        success="家庭信息已保存",
+        to=_household_url(household),
     )
+    return saved or _household_form_page(request, household, form, title="修改家庭信息")
 
 
 @require_http_methods(["GET", "POST"])
@@ -185,24 +239,14 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def member_add(request: HttpRequest, pk: int) -> HttpResponse:
     household = _household(request, pk)
     form = MemberForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            person = services.person_add_to_household(
-                household=household, member=form.cleaned_data, actor=request.user
-            )
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, f"已将 {person.name} 登记为家庭成员")
-            return redirect("registry:household_detail", pk=household.pk)
-    return _form_page(
+    saved = _save_and_redirect(
         request,
-        form=form,
-        title=f"新增家庭成员 · {household.number}",
-        crumbs=_household_crumbs(household),
-        cancel_url=reverse("registry:household_detail", args=[household.pk]),
-        person_form=True,
+        form,
+        lambda data: services.person_add_to_household(household=household, member=data, actor=request.user),
+        success=lambda person: f"已将 {person.name} 登记为家庭成员",
+        to=_household_url(household),
     )
+    return saved or _household_form_page(request, household, form, title="新增家庭成员", person_form=True)
 
 
 @require_http_methods(["GET", "POST"])
@@ -211,20 +255,18 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
 def income_add(request: HttpRequest, pk: int) -> HttpResponse:
     household = _household(request, pk)
     form = IncomeForm(request.POST or None, household=household)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.income_record_add(household=household, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, "收入记录已登记")
-            return redirect(reverse("registry:household_detail", args=[household.pk]) + "#incomes")
-    return _form_page(
+    saved = _save_and_redirect(
         request,
-        form=form,
-        title=f"登记收入 · {household.number}",
-        crumbs=_household_crumbs(household),
-        cancel_url=reverse("registry:household_detail", args=[household.pk]),
+        form,
+        lambda data: services.income_record_add(household=household, actor=request.user, **data),
+        success="收入记录已登记",
+        to=_household_url(household, "#incomes"),
+    )
+    return saved or _household_form_page(
+        request,
+        household,
+        form,
+        title="登记收入",
         help_text="优待抚恤金、计划生育奖励、奖学金、见义勇为奖励、社会救助金和城乡居民基础养老金不计入家庭收入；"
         "个人缴纳的社会保险费、个人所得税和必要的就业成本从收入中扣减（民发〔2021〕57号）。",
     )
@@ -236,21 +278,14 @@ def income_add(request: HttpRequest, pk: int) -> HttpResponse:
 def asset_add(request: HttpRequest, pk: int) -> HttpResponse:
     household = _household(request, pk)
     form = AssetForm(request.POST or None, household=household)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.asset_record_add(household=household, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, "财产记录已登记")
-            return redirect(reverse("registry:household_detail", args=[household.pk]) + "#assets")
-    return _form_page(
+    saved = _save_and_redirect(
         request,
-        form=form,
-        title=f"登记财产 · {household.number}",
-        crumbs=_household_crumbs(household),
-        cancel_url=reverse("registry:household_detail", args=[household.pk]),
+        form,
+        lambda data: services.asset_record_add(household=household, actor=request.user, **data),
+        success="财产记录已登记",
+        to=_household_url(household, "#assets"),
     )
+    return saved or _household_form_page(request, household, form, title="登记财产")
 
 
 # --------------------------------------------------------------------------------------------------- persons
@@ -273,21 +308,14 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(request, pk)
     form = PersonEditForm(request.POST or None, instance=Person.objects.get(pk=person.pk))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.person_update(person=person, data=form.cleaned_data, actor=request.user)
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, "人员信息已保存")
-            return redirect("registry:person_detail", pk=person.pk)
-    return _form_page(
+    saved = _save_and_redirect(
         request,
-        form=form,
-        title=f"修改人员信息 · {person.name}",
-        crumbs=_person_crumbs(person),
-        cancel_url=reverse("registry:person_detail", args=[person.pk]),
+        form,
+        lambda data: services.person_update(person=person, data=data, actor=request.user),
+        success="人员信息已保存",
+        to=_person_url(person),
     )
+    return saved or _person_form_page(request, person, form, title="修改人员信息")
 
 
 @require_http_methods(["GET", "POST"])
@@ -298,20 +326,18 @@ def person_death(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.has_perm("registry.change_person"):
         raise PermissionDenied
     form = DeathForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.person_record_death(person=person, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, f"已登记 {person.name} 死亡，相关待遇将按规定停发")
-            return redirect("registry:person_detail", pk=person.pk)
-    return _form_page(
+    saved = _save_and_redirect(
         request,
-        form=form,
-        title=f"登记死亡 · {person.name}",
-        crumbs=_person_crumbs(person),
-        cancel_url=reverse("registry:person_detail", args=[person.pk]),
+        form,
+        lambda data: services.person_record_death(person=person, actor=request.user, **data),
+        success=f"已登记 {person.name} 死亡，相关待遇将按规定停发",
+        to=_person_url(person),
+    )
+    return saved or _person_form_page(
+        request,
+        person,
+        form,
+        title="登记死亡",
         warning="登记死亡后，该人员享受的各项待遇将从次月起停发，死亡后已发放的资金将被追回。此操作不能撤销，请核对死亡证明后提交。",
         submit_label="确认登记死亡",
         submit_class="btn-danger",
@@ -324,21 +350,14 @@ def person_death(request: HttpRequest, pk: int) -> HttpResponse:
 def person_marital(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(request, pk)
     form = MaritalForm(request.POST or None, initial={"new_status": person.marital_status})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.person_record_marital_change(person=person, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, "婚姻状况已变更")
-            return redirect("registry:person_detail", pk=person.pk)
-    return _form_page(
+    saved = _save_and_redirect(
         request,
-        form=form,
-        title=f"婚姻状况变更 · {person.name}",
-        crumbs=_person_crumbs(person),
-        cancel_url=reverse("registry:person_detail", args=[person.pk]),
+        form,
+        lambda data: services.person_record_marital_change(person=person, actor=request.user, **data),
+        success="婚姻状况已变更",
+        to=_person_url(person),
     )
+    return saved or _person_form_page(request, person, form, title="婚姻状况变更")
 
 
 @require_http_methods(["GET", "POST"])
@@ -346,29 +365,15 @@ def person_marital(request: HttpRequest, pk: int) -> HttpResponse:
 @once_per_form
 def person_move(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(request, pk)
-    form = MoveForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        target = (
-            Household.objects.visible_to(request.user).filter(number=data.pop("to_household").strip()).first()
-        )
-        if target is None:
-            form.add_error("to_household", "未找到该户编号的家庭（或不在您的管辖范围内）")
-        else:
-            try:
-                services.person_move(person=person, to_household=target, actor=request.user, **data)
-            except ValidationError as exc:
-                apply_service_errors(exc, form)
-            else:
-                messages.success(request, f"{person.name} 已迁入家庭 {target.number}")
-                return redirect("registry:household_detail", pk=target.pk)
-    return _form_page(
+    form = MoveForm(request.POST or None, user=request.user)
+    saved = _save_and_redirect(
         request,
-        form=form,
-        title=f"人员迁移 · {person.name}",
-        crumbs=_person_crumbs(person),
-        cancel_url=reverse("registry:person_detail", args=[person.pk]),
+        form,
+        lambda data: services.person_move(person=person, actor=request.user, **data),
+        success=lambda membership: f"{person.name} 已迁入家庭 {membership.household.number}",
+        to=lambda membership: _household_url(membership.household),
     )
+    return saved or _person_form_page(request, person, form, title="人员迁移")
 
 
 # --------------------------------------------------------------------------------------------------- attachments
@@ -386,25 +391,20 @@ def attachment_upload(request: HttpRequest, target: str, pk: int) -> HttpRespons
     obj = get_object_or_404(model.objects.visible_to(request.user), pk=pk)
     back = reverse(f"registry:{target}_detail", args=[obj.pk])
     form = AttachmentForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.attachment_add(
-                target=obj,
-                doc_type=form.cleaned_data["doc_type"],
-                uploaded_file=form.cleaned_data["file"],
-                actor=request.user,
-            )
-        except ValidationError as exc:
-            apply_service_errors(exc, form)
-        else:
-            messages.success(request, "材料已上传")
-            return redirect(back + "#attachments")
-    crumbs = _household_crumbs(obj) if target == "household" else _person_crumbs(obj)
-    return _form_page(
+    saved = _save_and_redirect(
+        request,
+        form,
+        lambda data: services.attachment_add(
+            target=obj, doc_type=data["doc_type"], uploaded_file=data["file"], actor=request.user
+        ),
+        success="材料已上传",
+        to=back + "#attachments",
+    )
+    return saved or _form_page(
         request,
         form=form,
         title="上传材料",
-        crumbs=crumbs,
+        crumbs=_household_crumbs(obj) if target == "household" else _person_crumbs(obj),
         cancel_url=back,
         multipart=True,
         help_text=f"支持 {'、'.join(services.settings.ATTACHMENT_ALLOWED_EXTENSIONS)} 格式，"
