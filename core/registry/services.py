@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -566,9 +566,27 @@ def _money(value: Any, field: str, errors: dict[str, str]) -> Decimal | None:
     return amount
 
 
-def _check_member(household: Household, person: Person | None, errors: dict[str, str]) -> None:
+HouseholdRecord = TypeVar("HouseholdRecord", IncomeRecord, AssetRecord)
+
+
+def _household_record_save(
+    model: type[HouseholdRecord],
+    *,
+    household: Household,
+    person: Person | None,
+    actor,
+    errors: dict[str, str],
+    **fields,
+) -> HouseholdRecord:
+    """The end every household record (income, asset) shares: it belongs to the household or to one of
+    its members, all the field errors are raised together, and the history names who recorded it."""
     if person is not None and person.household_id != household.pk:
         errors["person"] = "该人员不是本家庭成员"
+    if errors:
+        raise ValidationError(errors)
+    record = model(household=household, person=person, recorded_by=actor, **fields)
+    _with_actor(record, actor).save()
+    return record
 
 
 @transaction.atomic
@@ -593,21 +611,18 @@ def income_record_add(
         errors["period_start"] = "请填写起始日期"
     elif period_end is not None and period_end < period_start:
         errors["period_end"] = "截止日期不能早于起始日期"
-    _check_member(household, person, errors)
-    if errors:
-        raise ValidationError(errors)
-    record = IncomeRecord(
+    return _household_record_save(
+        IncomeRecord,
         household=household,
         person=person,
+        actor=actor,
+        errors=errors,
         kind=kind,
         monthly_amount=amount,
         period_start=period_start,
         period_end=period_end,
         note=(note or "").strip(),
-        recorded_by=actor,
     )
-    _with_actor(record, actor).save()
-    return record
 
 
 @transaction.atomic
@@ -630,20 +645,17 @@ def asset_record_add(
         errors["recorded_on"] = "请填写核查日期"
     elif recorded_on > _today():
         errors["recorded_on"] = "核查日期不能晚于今天"
-    _check_member(household, person, errors)
-    if errors:
-        raise ValidationError(errors)
-    record = AssetRecord(
+    return _household_record_save(
+        AssetRecord,
         household=household,
         person=person,
+        actor=actor,
+        errors=errors,
         kind=kind,
         value=amount,
         recorded_on=recorded_on,
         description=(description or "").strip(),
-        recorded_by=actor,
     )
-    _with_actor(record, actor).save()
-    return record
 
 
 # ---------------------------------------------------------------------------------------------------
