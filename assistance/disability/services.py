@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.accounts.templatetags.ui import cn_month
 from core.benefits.models import BenefitType, Entitlement
 from core.benefits.months import add_months, month_start
 from core.benefits.selectors import entitlement_covered_message, entitlement_covering
@@ -26,8 +27,15 @@ from core.registry.models import Person
 from core.workflow import services as workflow_services
 from core.workflow.engine import KIND_OTHER
 from core.workflow.guards import require_notice_passed
-from core.workflow.models import Case, PublicNotice, TransitionLog
-from core.workflow.services import TransitionError
+from core.workflow.models import Case, PublicNotice
+from core.workflow.services import (
+    TransitionError,
+    applicant_person_lock,
+    last_comment,
+    last_log,
+    record_decide,
+    record_lock,
+)
 
 from ..models import DisabilitySubsidy, DisabilitySubsidyApplication
 from .case_types import CASE_TYPE_CODE, DisabilityStatus
@@ -48,10 +56,6 @@ DISABILITY_GRADES = (1, 2, 3, 4)
 VALID_CERT_GENERATIONS = (2, 3)
 # Who may stop a subsidy found by the monthly comparison: the district staff who keep the payment roster.
 STOP_PERMISSION = "benefits.recalculate_paymentrun"
-
-
-def _cn_month(month: datetime.date) -> str:
-    return f"{month.year}年{month.month}月"
 
 
 def dibao_active_q(month: datetime.date, prefix: str = "") -> Q:
@@ -195,20 +199,6 @@ def effect_household_check(*, case: Case, transition, actor, data: dict) -> None
     application.save(update_fields=["eligibility"])
 
 
-def _decide(case: Case, **fields) -> DisabilitySubsidyApplication:
-    """Record the decision on the application (the engine has closed the case and mirrored `is_open`)."""
-    application = DisabilitySubsidyApplication.objects.select_for_update().get(case_id=case.pk)
-    for name, value in fields.items():
-        setattr(application, name, value)
-    application.save(update_fields=list(fields))
-    return application
-
-
-def _last_comment(case: Case) -> str:
-    log = workflow_services.last_log(case)
-    return log.comment if log else ""
-
-
 def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
     """审批通过: an entitlement for each applied subsidy that still fits, paid from the month of
     application (国发〔2015〕52号). Months already locked are paid by the next run's 补发 lines."""
@@ -230,7 +220,7 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
 
     start = month_start(application.applied_on)
     types = {bt.code: bt for bt in BenefitType.objects.filter(code__in=list(BENEFIT_TYPE_OF.values()))}
-    fields: dict = {"approved": True, "eligibility": {c.subsidy: c.as_dict() for c in checks}}
+    fields: dict = {"eligibility": {c.subsidy: c.as_dict() for c in checks}}
     for check in granted:
         code = BENEFIT_TYPE_OF[check.subsidy]
         if code not in types:
@@ -256,16 +246,13 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
             entitlement
         )
     # A subsidy that does not fit is refused with its reason beside the approval of the others.
-    parts = [
-        _last_comment(case),
-        *(f"{c.label}不予批准：{c.reason}" for c in checks if not c.fits),
-    ]
-    fields["reasons"] = "；".join(p for p in parts if p)
-    _decide(case, **fields)
+    parts = [last_comment(case), *(f"{c.label}不予批准：{c.reason}" for c in checks if not c.fits)]
+    record_decide(application, approved=True, reasons="；".join(p for p in parts if p), actor=actor, **fields)
 
 
 def effect_refuse(*, case: Case, transition, actor, data: dict) -> None:
-    _decide(case, approved=False, reasons=_last_comment(case))
+    application = DisabilitySubsidyApplication.objects.select_for_update().get(case_id=case.pk)
+    record_decide(application, approved=False, reasons=last_comment(case), actor=actor)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -288,17 +275,7 @@ def disability_application_create(
 ) -> DisabilitySubsidyApplication:
     """申请登记 with the disability certificate (国发〔2015〕52号): a 2nd/3rd-generation certificate is
     required; one open application per person. Nothing is saved when anything is refused."""
-    if not actor.has_perm("workflow.add_case"):
-        raise ValidationError("您没有录入申请的权限")
-    person = (
-        Person.objects.visible_to(actor)
-        .select_for_update(of=("self",))
-        .select_related("household", "household__region")
-        .filter(pk=person.pk)
-        .first()
-    )
-    if person is None:
-        raise ValidationError("人员不存在或不在您的数据范围内")
+    person = applicant_person_lock(person, actor)
     household = person.household
     errors: dict[str, str] = {}
     subsidies = [s for s in DisabilitySubsidy.values if s in set(subsidies or ())]
@@ -341,50 +318,27 @@ def disability_application_create(
         if covering is not None:
             raise ValidationError({"subsidies": entitlement_covered_message(covering, action="申请")})
     labels = dict(DisabilitySubsidy.choices)
-    try:
-        case = workflow_services.case_create(
-            case_type=CASE_TYPE_CODE,
-            applicant_person=person,
-            applicant_household=household,
-            region=household.region,
-            actor=actor,
-            comment="申请" + "、".join(labels[s] for s in subsidies),
-        )
-    except TransitionError as exc:
-        raise ValidationError(exc.message) from None
-    try:
-        with transaction.atomic():
-            application = DisabilitySubsidyApplication.objects.create(
-                case=case,
-                person=person,
-                household=household,
-                region_code=household.region_code,
-                applied_on=applied_on,
-                subsidies=subsidies,
-                cert_no=cert_no,
-                cert_generation=cert_generation,
-                disability_category=disability_category,
-                disability_grade=disability_grade,
-                long_term_care=bool(long_term_care),
-                created_by=actor,
-            )
-    except IntegrityError:
-        raise ValidationError({"person": "该人员已有正在办理的两项补贴申请，不能重复申请"}) from None
-    logger.info("disability subsidy application %s for person %s by %s", case.number, person.pk, actor)
-    return application
+    return workflow_services.application_create(
+        DisabilitySubsidyApplication,
+        case_type=CASE_TYPE_CODE,
+        household=household,
+        applicant_person=person,
+        actor=actor,
+        comment="申请" + "、".join(labels[s] for s in subsidies),
+        duplicate={"person": "该人员已有正在办理的两项补贴申请，不能重复申请"},
+        person=person,
+        applied_on=applied_on,
+        subsidies=subsidies,
+        cert_no=cert_no,
+        cert_generation=cert_generation,
+        disability_category=disability_category,
+        disability_grade=disability_grade,
+        long_term_care=bool(long_term_care),
+    )
 
 
 def _locked(application: DisabilitySubsidyApplication, actor) -> DisabilitySubsidyApplication:
-    locked = (
-        DisabilitySubsidyApplication.objects.visible_to(actor)
-        .select_for_update(of=("self",))
-        .select_related("case", "person")
-        .filter(pk=application.pk)
-        .first()
-    )
-    if locked is None:
-        raise TransitionError("申请不存在或不在您的数据范围内")
-    return locked
+    return record_lock(DisabilitySubsidyApplication, application, actor, related=("case", "person"))
 
 
 def _transition(
@@ -432,11 +386,7 @@ def disability_notice_start(
     if application.case.status != DisabilityStatus.PUBLICITY:
         raise TransitionError(f"案件当前状态为“{application.case.status_label}”，不能发布公示")
     # The 公示 publishes the civil-affairs check (民政审核): it cannot start before that check.
-    checked = (
-        TransitionLog.objects.filter(case_id=application.case.pk, transition="household_check")
-        .order_by("-at", "-id")
-        .first()
-    )
+    checked = last_log(application.case, ("household_check",))
     return workflow_services.notice_open(
         case=application.case,
         start_date=start_date,
@@ -535,7 +485,7 @@ def disability_subsidy_stop(
             label=f"停发{entitlement.benefit_type.name}",
             kind=KIND_OTHER,
             actor=actor,
-            comment=f"{reason}；自{_cn_month(add_months(last_month, 1))}起停发",
+            comment=f"{reason}；自{cn_month(add_months(last_month, 1))}起停发",
             data={"entitlement": entitlement.pk, "last_month": last_month.isoformat()},
         )
     logger.info("disability subsidy %s stopped after %s by %s: %s", entitlement.pk, last_month, actor, reason)

@@ -33,7 +33,7 @@ from core.workflow.guards import require_notice_passed
 from core.workflow.models import Case, PublicNotice
 from core.workflow.services import (
     TransitionError,
-    applicant_lock,
+    applicant_person_lock,
     case_log_action,
     last_comment,
     last_log,
@@ -45,8 +45,6 @@ from .. import rules
 from ..models import SupportMode, TekunApplication
 from .case_types import CASE_TYPE_CODE, TekunStatus
 
-# What an application's entry reads of its applicant (the household's region numbers the case).
-PERSON_RELATED = ("household", "household__region")
 BASIC_BENEFIT_CODE = "tekun_basic"
 CARE_BENEFIT_CODE = "tekun_care"
 # Tiers of the tekun_basic standard are the support-mode labels (assistance/calculators.py).
@@ -331,16 +329,16 @@ def tekun_application_create(
 ) -> TekunApplication:
     """申请登记 of one person (民发〔2021〕43号 第十二条). Refuses an orphan child with a pointer to children's
     welfare, a second open application and a person already supported. Nothing is saved when refused."""
-    if not actor.has_perm("workflow.add_case"):
-        raise ValidationError("您没有录入申请的权限")
-    person = applicant_lock(Person, person, actor, related=PERSON_RELATED, what="人员")
+    person = applicant_person_lock(person, actor)
     household = person.household
     today = timezone.localdate()
     applied_on = applied_on or today
     errors: dict[str, str] = {}
     if person.death_date is not None:
         errors["person"] = "该人员已登记死亡，不能申请"
-    if household is None or not household.is_active:
+    if household is None:
+        errors["person"] = "该人员没有有效的家庭档案，请先登记户籍家庭"
+    elif not household.is_active:
         errors["person"] = "该人员所在家庭档案已注销，不能申请"
     if not promise_signed:
         errors["promise_signed"] = "申请人须签署告知承诺书后方可申请"

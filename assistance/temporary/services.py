@@ -11,7 +11,6 @@ adds its own line and the run's totals."""
 from __future__ import annotations
 
 import datetime
-import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -20,21 +19,28 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.accounts.templatetags.ui import cn_date
 from core.benefits.calculators import get_calculator, round_amount
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, PaymentLine, PaymentRun
 from core.benefits.months import month_start
 from core.benefits.selectors import StandardsInForce, parameter_value, standard_in_force
 from core.benefits.services import entitlement_create
-from core.registry.models import Household, Person
+from core.registry.models import Person
 from core.workflow import services as workflow_services
 from core.workflow.models import Case
-from core.workflow.services import TransitionError, case_log_action, last_log
+from core.workflow.services import (
+    TransitionError,
+    applicant_person_lock,
+    case_log_action,
+    last_comment,
+    last_log,
+    record_decide,
+    record_lock,
+)
 
 from ..models import TempAssistanceCase, TempAssistanceCause, TempAssistanceKind
 from .case_types import CASE_TYPE_CODE, TempStatus
-
-logger = logging.getLogger(__name__)
 
 BENEFIT_TYPE_CODE = "temp_assistance"
 DIBAO_CODE = "dibao"
@@ -60,10 +66,6 @@ KIND_CAUSES = {
 }
 # Statuses after which a case no longer counts for "once per person and cause per year".
 NOT_COUNTED_STATUSES = (TempStatus.REFUSED, TempStatus.WITHDRAWN)
-
-
-def _cn_date(day: datetime.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _money(value: Decimal) -> str:
@@ -247,7 +249,7 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         ["批准金额", f"{approved:.2f}"],
     ]
     if advance:
-        steps.append([f"已先行救助（{_cn_date(temp.advance_given_on)}）", f"{advance:.2f}"])
+        steps.append([f"已先行救助（{cn_date(temp.advance_given_on)}）", f"{advance:.2f}"])
     entitlement = entitlement_create(
         benefit_type=benefit_type,
         person=temp.person,
@@ -302,19 +304,20 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         run.calculated_at = timezone.now()
         run.calculated_by = actor
         run.save(update_fields=["line_count", "total_amount", "calculated_at", "calculated_by"])
-    temp.approved = True
-    temp.approved_amount = approved
-    temp.reasons = last_log(case).comment
-    temp.payment_line = line
-    temp.save(update_fields=["approved", "approved_amount", "reasons", "payment_line"])
+    record_decide(
+        temp,
+        approved=True,
+        reasons=last_comment(case),
+        actor=actor,
+        approved_amount=approved,
+        payment_line=line,
+    )
 
 
 def effect_refuse(*, case: Case, transition, actor, data: dict) -> None:
     """不予救助 with the written reasons the transition required."""
     temp = TempAssistanceCase.objects.select_for_update().get(pk=case.pk)
-    temp.approved = False
-    temp.reasons = last_log(case).comment
-    temp.save(update_fields=["approved", "reasons"])
+    record_decide(temp, approved=False, reasons=last_comment(case), actor=actor)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -348,21 +351,15 @@ def temp_case_create(
     """申请登记 of one person. When the same person was already helped (or is being helped) for the same
     cause in the same calendar year, the application is still recorded — linked to the earlier case and
     refused at once with that reason — so the applicant gets a written answer. Bad input changes nothing."""
-    if not actor.has_perm("workflow.add_case"):
-        raise ValidationError("您没有录入申请的权限")
-    person = (
-        Person.objects.filter(pk=person.pk, household__in=Household.objects.visible_to(actor))
-        .select_related("household", "household__region")
-        .first()
-    )
-    if person is None:
-        raise ValidationError("人员不存在或不在您的数据范围内")
+    person = applicant_person_lock(person, actor)
     household = person.household
     today = timezone.localdate()
     applied_on = applied_on or today
     errors: dict[str, str] = {}
     if person.death_date is not None:
         errors["person"] = "该人员已登记死亡，不能申请"
+    elif household is None:
+        errors["person"] = "该人员没有有效的家庭档案，请先登记户籍家庭"
     if kind not in TempAssistanceKind.values:
         errors["kind"] = "请选择救助类型"
     if cause not in TempAssistanceCause.values:
@@ -383,22 +380,14 @@ def temp_case_create(
         raise ValidationError(errors)
 
     earlier = earlier_same_cause(person, cause, applied_on.year)
-    try:
-        case = workflow_services.case_create(
-            case_type=CASE_TYPE_CODE,
-            applicant_person=person,
-            applicant_household=household,
-            region=household.region,
-            actor=actor,
-            comment=f"临时救助申请登记（{TempAssistanceKind(kind).label}，{TempAssistanceCause(cause).label}）",
-        )
-    except TransitionError as exc:
-        raise ValidationError(exc.message) from None
-    temp = TempAssistanceCase.objects.create(
-        case=case,
-        person=person,
+    temp = workflow_services.application_create(
+        TempAssistanceCase,
+        case_type=CASE_TYPE_CODE,
         household=household,
-        region_code=household.region_code,
+        applicant_person=person,
+        actor=actor,
+        comment=f"临时救助申请登记（{TempAssistanceKind(kind).label}，{TempAssistanceCause(cause).label}）",
+        person=person,
         kind=kind,
         cause=cause,
         cause_detail=cause_detail,
@@ -408,8 +397,8 @@ def temp_case_create(
         advance_given_on=advance_given_on if is_advance else None,
         advance_amount=advance,
         earlier_case=earlier,
-        created_by=actor,
     )
+    case = temp.case
     if is_advance:
         _log_advance(case, actor, advance_given_on, advance)
     if earlier is not None:
@@ -419,21 +408,11 @@ def temp_case_create(
         )
         workflow_services.case_transition(case=case, name="reject_duplicate", actor=actor, comment=reason)
         temp.refresh_from_db()
-    logger.info("temp assistance %s created for person %s by %s", case.number, person.pk, actor)
     return temp
 
 
 def _locked(temp: TempAssistanceCase, actor) -> TempAssistanceCase:
-    locked = (
-        TempAssistanceCase.objects.visible_to(actor)
-        .select_for_update(of=("self",))
-        .select_related("case", "person", "household")
-        .filter(pk=temp.pk)
-        .first()
-    )
-    if locked is None:
-        raise TransitionError("案件不存在或不在您的数据范围内")
-    return locked
+    return record_lock(TempAssistanceCase, temp, actor, related=("case", "person", "household"), what="案件")
 
 
 def _log_advance(case: Case, actor, given_on: datetime.date, amount: Decimal) -> None:
@@ -442,7 +421,7 @@ def _log_advance(case: Case, actor, given_on: datetime.date, amount: Decimal) ->
         name="temp_advance",
         label="登记先行救助",
         actor=actor,
-        comment=f"{_cn_date(given_on)}先行救助 {amount:.2f} 元，后补办审批手续",
+        comment=f"{cn_date(given_on)}先行救助 {amount:.2f} 元，后补办审批手续",
         data={"given_on": given_on.isoformat(), "amount": f"{amount:.2f}"},
     )
 

@@ -680,9 +680,18 @@ def record_lock(model, record, actor, *, related: tuple[str, ...] = ("case",), w
 def applicant_lock(model, applicant, actor, *, related: tuple[str, ...] = (), what: str):
     """The household or person an application is entered for, re-read in the actor's scope and locked:
     two caseworkers entering the same applicant at once are serialised, so the "already an open
-    application / already covered" checks that follow hold. ValidationError (a form error) when out of
+    application / already covered" checks that follow hold. ValidationError (a form error) when the actor
+    may not enter applications — checked first, before anything is read — or the applicant is out of
     scope."""
+    if not actor.has_perm("workflow.add_case"):
+        raise ValidationError("您没有录入申请的权限")
     return _lock_in_scope(model, applicant.pk, actor, related=related, what=what, error=ValidationError)
+
+
+def applicant_person_lock(person: Person, actor) -> Person:
+    """`applicant_lock` of a personal benefit's applicant, with the household and region its case needs
+    (the household may be missing: the flow refuses that with its own form error)."""
+    return applicant_lock(Person, person, actor, related=("household", "household__region"), what="人员")
 
 
 def application_create(
