@@ -18,10 +18,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.accounts.templatetags.ui import cn_date
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, Entitlement
 from core.benefits.months import add_months, month_start
@@ -35,8 +36,15 @@ from core.registry.models import Household, Person
 from core.registry.querysets import user_scope_prefix
 from core.workflow import services as workflow_services
 from core.workflow.guards import require_notice_passed
-from core.workflow.models import Case, PublicNotice, TransitionLog
-from core.workflow.services import TransitionError
+from core.workflow.models import Case, PublicNotice
+from core.workflow.services import (
+    TransitionError,
+    applicant_lock,
+    last_comment,
+    last_log,
+    record_decide,
+    record_lock,
+)
 
 from .case_types import CASE_TYPE_CODE, DibaoStatus
 from .models import AssistanceApplication, Category, Decision, Investigation, PovertyCause
@@ -49,15 +57,6 @@ MIN_VISITORS = 2
 DISTRICT_PREFIX_LENGTH = 6
 # Roles whose members do home visits (leaders and administrators do not).
 VISITOR_ROLES = ("社区经办人", "街道审核员", "科室经办人", "科长")
-
-
-def _cn_date(day: datetime.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def _in_scope(user, region_code: str) -> bool:
-    prefix = user_scope_prefix(user)
-    return prefix is not None and region_code.startswith(prefix)
 
 
 def _application_of(case: Case) -> AssistanceApplication:
@@ -74,13 +73,7 @@ def _latest_investigation(application_id: int) -> Investigation | None:
 
 
 def _last_objection_at(case: Case) -> datetime.datetime | None:
-    log = (
-        TransitionLog.objects.filter(
-            case_id=case.pk, transition__in=("notice_object", "reinvestigate", "send_back", "chief_send_back")
-        )
-        .order_by("-at", "-id")
-        .first()
-    )
+    log = last_log(case, ("notice_object", "reinvestigate", "send_back", "chief_send_back"))
     return log.at if log else None
 
 
@@ -164,16 +157,12 @@ def guard_approve(case: Case, user) -> str | None:
     return None
 
 
-def _close_application(case: Case) -> AssistanceApplication:
+def _decide(case: Case, *, approved: bool, actor) -> AssistanceApplication:
+    """The decision on the application itself, as every flow records it (the Decision row adds the
+    amount and the entitlement): the engine has closed the case and mirrored `is_open`."""
     application = AssistanceApplication.objects.select_for_update().get(case_id=case.pk)
-    application.is_open = False
-    application.save(update_fields=["is_open"])
+    record_decide(application, approved=approved, reasons=last_comment(case), actor=actor)
     return application
-
-
-def _comment_of_last_transition(case: Case) -> str:
-    log = workflow_services.last_log(case)
-    return log.comment if log else ""
 
 
 class NotEligible(Exception):
@@ -208,7 +197,7 @@ def dibao_amount(entitlement: Entitlement, month: datetime.date) -> tuple[Decima
 
 def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
     """确认批准: the entitlement is paid from the month after confirmation (民发〔2021〕57号 第二十条)."""
-    application = _close_application(case)
+    application = _decide(case, approved=True, actor=actor)
     household = application.household
     start_month = add_months(month_start(timezone.localdate()), 1)
     benefit_type = BenefitType.objects.get(code=BENEFIT_TYPE_CODE)
@@ -249,7 +238,7 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         approved=True,
         monthly_amount=amount,
         start_month=start_month,
-        reasons=_comment_of_last_transition(case),
+        reasons=application.reasons,
         explanation=explanation,
         entitlement=entitlement,
         decided_by=actor,
@@ -258,12 +247,9 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
 
 def effect_refuse(*, case: Case, transition, actor, data: dict) -> None:
     """不予批准 with the written reasons the transition required (民发〔2021〕57号 第二十一条)."""
-    application = _close_application(case)
+    application = _decide(case, approved=False, actor=actor)
     Decision.objects.create(
-        application=application,
-        approved=False,
-        reasons=_comment_of_last_transition(case),
-        decided_by=actor,
+        application=application, approved=False, reasons=application.reasons, decided_by=actor
     )
 
 
@@ -293,11 +279,7 @@ def dibao_application_create(
     """申请登记: a household's written application with its signed 告知承诺 and 核对授权 (民发〔2021〕57号
     第十条). Refuses a second open application of the household and a member already covered by another
     open application. Nothing is saved when anything is refused."""
-    if not actor.has_perm("workflow.add_case"):
-        raise ValidationError("您没有录入申请的权限")
-    household = Household.objects.visible_to(actor).select_for_update().filter(pk=household.pk).first()
-    if household is None:
-        raise ValidationError("家庭不存在或不在您的数据范围内")
+    household = applicant_lock(Household, household, actor, what="家庭")
     errors: dict[str, str] = {}
     if not promise_signed:
         errors["promise_signed"] = "申请人须签署告知承诺书后方可申请"
@@ -361,52 +343,29 @@ def dibao_application_create(
     comment = "低保申请登记"
     if staff_relative:
         comment += "（工作人员或村（社区）干部近亲属，单独备案）"
-    try:
-        case = workflow_services.case_create(
-            case_type=CASE_TYPE_CODE,
-            applicant_household=household,
-            applicant_person=household.head,
-            region=household.region,
-            actor=actor,
-            comment=comment,
-        )
-    except TransitionError as exc:
-        raise ValidationError(exc.message) from None
-    try:
-        with transaction.atomic():
-            application = AssistanceApplication.objects.create(
-                case=case,
-                case_type=CASE_TYPE_CODE,
-                household=household,
-                region_code=household.region_code,
-                categories=categories,
-                promise_signed=True,
-                authorisation_signed=True,
-                staff_relative=bool(staff_relative),
-                applied_on=applied_on,
-                poverty_cause=poverty_cause,
-                notes=(notes or "").strip(),
-                created_by=actor,
-            )
-    except IntegrityError:
-        # Another caseworker registered the same household a moment ago.
-        raise ValidationError({"household": "该家庭已有正在办理的低保申请，不能重复申请"}) from None
+    application = workflow_services.application_create(
+        AssistanceApplication,
+        case_type=CASE_TYPE_CODE,
+        household=household,
+        applicant_person=household.head,
+        actor=actor,
+        comment=comment,
+        duplicate={"household": "该家庭已有正在办理的低保申请，不能重复申请"},
+        # The record's own case_type keeps its model default, "dibao" (one open application per kind).
+        categories=categories,
+        promise_signed=True,
+        authorisation_signed=True,
+        staff_relative=bool(staff_relative),
+        applied_on=applied_on,
+        poverty_cause=poverty_cause,
+        notes=(notes or "").strip(),
+    )
     application.members.set(chosen)
-    logger.info("dibao application %s created for household %s by %s", case.number, household.number, actor)
     return application
 
 
 def _locked_application(application: AssistanceApplication, actor) -> AssistanceApplication:
-    locked = (
-        AssistanceApplication.objects.visible_to(actor)
-        .select_for_update(of=("self",))
-        .select_related("case", "household")
-        .filter(pk=application.pk)
-        .first()
-    )
-    if locked is None:
-        raise TransitionError("申请不存在或不在您的数据范围内")
-    return locked
+    return record_lock(AssistanceApplication, application, actor, related=("case", "household"))
 
 
 def _transition(application: AssistanceApplication, name: str, actor, comment: str = "") -> Case:
@@ -512,7 +471,7 @@ def investigation_record(
         name="investigation_record",
         label="登记入户调查" + ("（区级核查）" if district_visit else ""),
         actor=actor,
-        comment=f"{_cn_date(visit_date)}入户，调查人员：{names}；"
+        comment=f"{cn_date(visit_date)}入户，调查人员：{names}；"
         f"{investigation.get_economic_check_result_display()}",
         data={"investigation": investigation.pk},
     )

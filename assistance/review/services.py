@@ -28,13 +28,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from core.accounts.templatetags.ui import cn_month
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
 from core.benefits.selectors import ENTITLEMENT_ROW_FIELDS, parameter_value, standards_in_force_map
 from core.benefits.services import entitlement_end, entitlement_update_params
 from core.registry.models import IncomeRecord, Person
-from core.registry.querysets import user_scope_prefix
 from core.registry.services import income_record_add
 from core.workflow import services as workflow_services
 from core.workflow.engine import get_case_type
@@ -53,15 +53,6 @@ TAPER_MONTHS_PARAMETER = "dibao.taper_months"
 TAPER_KEYS = ("taper_until", "taper_amount")
 Outcome = DibaoReview.Outcome
 ZERO = Decimal("0")
-
-
-def _cn_month(month: datetime.date) -> str:
-    return f"{month.year}年{month.month}月"
-
-
-def _in_scope(user, region_code: str) -> bool:
-    prefix = user_scope_prefix(user)
-    return prefix is not None and region_code.startswith(prefix)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -335,16 +326,9 @@ def max_taper_months(on_date: datetime.date) -> int:
 
 
 def _locked_review(review: DibaoReview, actor) -> DibaoReview:
-    locked = (
-        DibaoReview.objects.visible_to(actor)
-        .select_for_update(of=("self",))
-        .select_related("case", "household", "entitlement")
-        .filter(pk=review.pk)
-        .first()
+    return workflow_services.record_lock(
+        DibaoReview, review, actor, related=("case", "household", "entitlement"), what="复核"
     )
-    if locked is None:
-        raise TransitionError("复核不存在或不在您的数据范围内")
-    return locked
 
 
 def _require_reviewing(review: DibaoReview, actor, what: str) -> None:
@@ -519,15 +503,15 @@ def describe_change(review: DibaoReview) -> str:
     if month is None or not review.outcome:
         return ""
     if review.outcome == Outcome.STOP:
-        return f"自{_cn_month(month)}起停发（原月保障金额 {prev}）"
+        return f"自{cn_month(month)}起停发（原月保障金额 {prev}）"
     if review.outcome == Outcome.TAPER:
         until = add_months(month, (review.taper_months or 1) - 1)
         return (
-            f"渐退期{review.taper_months}个月，{_cn_month(month)}至{_cn_month(until)}按 {prev} 发放，期满停发"
+            f"渐退期{review.taper_months}个月，{cn_month(month)}至{cn_month(until)}按 {prev} 发放，期满停发"
         )
     if review.outcome == Outcome.KEEP:
         return f"维持月保障金额 {review.new_amount:.2f} 元"
-    return f"自{_cn_month(month)}起月保障金额由 {prev} 调整为 {review.new_amount:.2f} 元"
+    return f"自{cn_month(month)}起月保障金额由 {prev} 调整为 {review.new_amount:.2f} 元"
 
 
 # ---------------------------------------------------------------------------------------------------
