@@ -231,3 +231,235 @@ def all_status_choices(codes: Iterable[str] | None = None) -> list[tuple[str, st
         for status, label in ct.statuses.items():
             seen.setdefault(status, label)
     return list(seen.items())
+
+
+# ---------------------------------------------------------------------------------------------------
+# The moves every application flow shares
+# ---------------------------------------------------------------------------------------------------
+# An application (低保, 特困, 临时救助, 两项补贴 today; the five bureaus next) is registered by the community
+# caseworker, accepted, posted for 公示 where the law asks for one, decided by the section chief, and may be
+# sent back or withdrawn on the way. The factories below declare those moves once, with the permission,
+# kind (which drives separation of duties), roles and button style they always have; a flow passes its
+# statuses, the labels that differ, its time limits (their legal citation stays in the flow's file) and
+# its guards and effects. Each returns ordinary Transitions, in the order the flow lists them.
+
+# Names of core.accounts.models.Role (the engine imports no model): who registers and who decides.
+_CASEWORKER = "社区经办人"
+_CHIEF = "科长"
+# The statuses an application flow opens and closes with (its TextChoices must have these values).
+APPLICATION_INITIAL_STATUS = "registered"
+APPLICATION_CLOSED_STATUSES = ("approved", "refused", "withdrawn")
+
+
+def workflow_guard(name: str) -> Guard:
+    """A ready-made guard of core/workflow/guards.py by name. Those guards read the workflow models, which
+    the engine does not import, so (like a bureau's guards in service_hooks) it is looked up when called."""
+    guard, _ = service_hooks(f"{__package__}.guards")
+    return guard(name)
+
+
+# The 公示 guards every flow with a 公示 starts from (the defaults of notice_outcomes).
+NOTICE_PASSED = workflow_guard("require_notice_passed")
+NOTICE_OBJECTED = workflow_guard("require_notice_objected")
+
+
+def application_case_type(*, accept_working_days: WorkingDays, **declaration: Any) -> CaseType:
+    """The CaseType of an application flow: it starts as 申请登记 on the community caseworker's to-do list,
+    to be accepted within `accept_working_days`, and is closed once approved, refused or withdrawn. The rest
+    of the declaration (code, label, statuses, transitions …) goes to CaseType as it is."""
+    return CaseType(
+        initial_status=APPLICATION_INITIAL_STATUS,
+        initial_assignee_role=_CASEWORKER,
+        initial_due_working_days=accept_working_days,
+        closed_statuses=APPLICATION_CLOSED_STATUSES,
+        **declaration,
+    )
+
+
+def accept_transition(
+    *,
+    source: str,
+    target: str,
+    assignee_role: str,
+    due_working_days: WorkingDays,
+    guard: Guard | None = None,
+    label: str = "受理",
+    step: str = "",
+) -> Transition:
+    """受理: the caseworker takes the registered application in. It counts as entering the case, so whoever
+    accepts it takes no later review or approval step of it."""
+    return Transition(
+        "accept",
+        label,
+        source=(source,),
+        target=target,
+        permission="workflow.add_case",
+        kind=KIND_ENTER,
+        guard=guard,
+        assignee_role=assignee_role,
+        due_working_days=due_working_days,
+        step=step,
+    )
+
+
+def publicize_transition(
+    *, source: str, target: str, guard: Guard, due_working_days: WorkingDays, assignee_role: str = _CASEWORKER
+) -> Transition:
+    """提交公示: the investigation's result is posted in the community; the caseworker who posts it closes
+    the 公示 (see notice_outcomes)."""
+    return Transition(
+        "publicize",
+        "提交公示",
+        source=(source,),
+        target=target,
+        permission="workflow.add_publicnotice",
+        kind=KIND_ENTER,
+        guard=guard,
+        assignee_role=assignee_role,
+        due_working_days=due_working_days,
+    )
+
+
+def notice_outcomes(
+    *,
+    publicity: str,
+    passed_to: str,
+    passed_label: str,
+    passed_role: str,
+    passed_due_working_days: WorkingDays,
+    objected_to: str,
+    objected_role: str,
+    objected_due_working_days: WorkingDays,
+    objected_label: str = "公示有异议，重新调查",
+    passed_guard: Guard = NOTICE_PASSED,
+    objected_guard: Guard | None = NOTICE_OBJECTED,
+    objected_requires_comment: bool = False,
+) -> tuple[Transition, Transition]:
+    """The two ways out of a 公示 (`publicity`): notice_passed — the period ended without objection, the
+    case goes on to `passed_to` — and reinvestigate — an objection sends it back to `objected_to` for a
+    new investigation and a new 公示. The guards default to core/workflow/guards.py's
+    require_notice_passed and require_notice_objected; a flow that checks more passes its own, and one
+    where the objection is only the caseworker's word (two-item subsidy) passes objected_guard=None with
+    objected_requires_comment=True."""
+    return (
+        Transition(
+            "notice_passed",
+            passed_label,
+            source=(publicity,),
+            target=passed_to,
+            permission="workflow.add_publicnotice",
+            kind=KIND_OTHER,
+            guard=passed_guard,
+            assignee_role=passed_role,
+            due_working_days=passed_due_working_days,
+            style="success",
+        ),
+        Transition(
+            "reinvestigate",
+            objected_label,
+            source=(publicity,),
+            target=objected_to,
+            permission="workflow.add_publicnotice",
+            kind=KIND_OTHER,
+            requires_comment=objected_requires_comment,
+            guard=objected_guard,
+            assignee_role=objected_role,
+            due_working_days=objected_due_working_days,
+            step="异议核查",
+            style="warning",
+        ),
+    )
+
+
+def decision_transitions(
+    *,
+    source: str,
+    approved: str,
+    refused: str,
+    approve_guard: Guard | None,
+    approve_effect: Effect,
+    refuse_effect: Effect,
+    approve_label: str = "确认批准",
+    refuse_label: str = "不予批准",
+    refusable_from: tuple[str, ...] = (),
+    roles: tuple[str, ...] = (_CHIEF,),
+    permission: str = "workflow.approve_case",
+    name_prefix: str = "",
+) -> tuple[Transition, Transition]:
+    """The decision on an application waiting in `source`: approve and refuse (KIND_APPROVE, so nobody who
+    entered, investigated or reviewed the case decides it). A refusal always states its reasons in writing
+    (民发〔2021〕57号 第二十一条 and the like), hence the required comment. `refusable_from` adds the earlier
+    statuses from which the case may already be refused; `name_prefix` names a second decision level
+    (临时救助's township_approve / township_refuse)."""
+    return (
+        Transition(
+            f"{name_prefix}approve",
+            approve_label,
+            source=(source,),
+            target=approved,
+            permission=permission,
+            roles=roles,
+            kind=KIND_APPROVE,
+            guard=approve_guard,
+            effect=approve_effect,
+            style="success",
+        ),
+        Transition(
+            f"{name_prefix}refuse",
+            refuse_label,
+            source=refusable_from or (source,),
+            target=refused,
+            permission=permission,
+            roles=roles,
+            kind=KIND_APPROVE,
+            requires_comment=True,
+            effect=refuse_effect,
+            style="danger",
+        ),
+    )
+
+
+def send_back_transition(
+    *,
+    sources: tuple[str, ...],
+    target: str,
+    assignee_role: str,
+    due_working_days: WorkingDays,
+    roles: tuple[str, ...] = (),
+    name: str = "send_back",
+    label: str = "退回重新调查",
+    step: str = "补充调查",
+    permission: str = "workflow.review_case",
+) -> Transition:
+    """退回: a reviewer or the chief returns the case to an earlier step, always saying why. It is not a
+    review (KIND_OTHER), so sending back does not bar the sender from the later decision."""
+    return Transition(
+        name,
+        label,
+        source=sources,
+        target=target,
+        permission=permission,
+        roles=roles,
+        kind=KIND_OTHER,
+        requires_comment=True,
+        assignee_role=assignee_role,
+        due_working_days=due_working_days,
+        step=step,
+        style="outline-secondary",
+    )
+
+
+def withdraw_transition(*, sources: tuple[str, ...], target: str, effect: Effect | None = None) -> Transition:
+    """撤回申请: the applicant withdraws before the case reaches the decision, recorded by the caseworker with
+    the applicant's reason. Nothing is deleted: the case is closed as withdrawn."""
+    return Transition(
+        "withdraw",
+        "撤回申请",
+        source=sources,
+        target=target,
+        permission="workflow.add_case",
+        kind=KIND_OTHER,
+        requires_comment=True,
+        effect=effect,
+        style="outline-danger",
+    )

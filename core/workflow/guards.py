@@ -23,3 +23,16 @@ def require_notice_passed(case: Case, user: Any) -> str | None:
     if notices[0].status != PublicNotice.Status.PASSED:
         return "公示有异议，需核实处理"
     return None
+
+
+def require_notice_objected(case: Case, user: Any) -> str | None:
+    """The latest 公示 met an objection: only then does the case go back to be investigated again
+    (民发〔2021〕57号 第十九条, 民发〔2021〕43号 第十五条). The default guard of the engine's
+    notice_transitions()."""
+    # The latest posted, as in require_notice_passed: a 公示 after an objection may start before it.
+    notice = case.notices.order_by("-created_at", "-id").first()
+    if notice is None:
+        return "尚未进行公示"
+    if notice.status != PublicNotice.Status.OBJECTED:
+        return "公示无异议，无需重新调查"
+    return None
