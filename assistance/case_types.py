@@ -12,14 +12,17 @@ from __future__ import annotations
 from django.db import models
 
 from core.workflow.engine import (
-    KIND_APPROVE,
-    KIND_ENTER,
-    KIND_OTHER,
     KIND_REVIEW,
-    CaseType,
     Transition,
+    accept_transition,
+    application_case_type,
+    decision_transitions,
+    notice_outcomes,
+    publicize_transition,
     register_case_type,
+    send_back_transition,
     service_hooks,
+    withdraw_transition,
 )
 
 CASE_TYPE_CODE = "dibao"
@@ -47,80 +50,43 @@ class DibaoStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "已撤回"
 
 
-OPEN_STATUSES = (
-    DibaoStatus.REGISTERED,
-    DibaoStatus.INVESTIGATION,
-    DibaoStatus.PUBLICITY,
-    DibaoStatus.STREET_REVIEW,
-    DibaoStatus.CHIEF_CONFIRMATION,
-)
-
-
-# Guards and effects live in services (they read and write the application); resolved at call time so
-# this module stays importable from AppConfig.ready() before the models are loaded.
 _guard, _effect = service_hooks(f"{__package__}.services")
 
 
-DIBAO = CaseType(
+DIBAO = application_case_type(
     code=CASE_TYPE_CODE,
     label="低保审核确认",
     number_prefix="DB",
     section="assistance",
     record_model="assistance.AssistanceApplication",
     statuses=DibaoStatus,
-    initial_status=DibaoStatus.REGISTERED,
-    initial_assignee_role="社区经办人",
-    initial_due_working_days=ACCEPT_WORKING_DAYS,
-    closed_statuses=(DibaoStatus.APPROVED, DibaoStatus.REFUSED, DibaoStatus.WITHDRAWN),
-    notice_min_days=7,
+    accept_working_days=ACCEPT_WORKING_DAYS,
+    notice_min_days=7,  # 第十九条
     detail_url_name="assistance:dibao_detail",
     transitions=(
-        Transition(
-            "accept",
-            "受理",
-            source=(DibaoStatus.REGISTERED,),
+        accept_transition(
+            source=DibaoStatus.REGISTERED,
             target=DibaoStatus.INVESTIGATION,
-            permission="workflow.add_case",
-            kind=KIND_ENTER,
             guard=_guard("guard_accept"),
             assignee_role="社区经办人",
             due_working_days=INVESTIGATION_WORKING_DAYS,
         ),
-        Transition(
-            "publicize",
-            "提交公示",
-            source=(DibaoStatus.INVESTIGATION,),
+        publicize_transition(
+            source=DibaoStatus.INVESTIGATION,
             target=DibaoStatus.PUBLICITY,
-            permission="workflow.add_publicnotice",
-            kind=KIND_ENTER,
             guard=_guard("guard_investigation_done"),
-            assignee_role="社区经办人",
             due_working_days=NOTICE_STEP_WORKING_DAYS,
         ),
-        Transition(
-            "notice_passed",
-            "公示期满无异议，报街道审核",
-            source=(DibaoStatus.PUBLICITY,),
-            target=DibaoStatus.STREET_REVIEW,
-            permission="workflow.add_publicnotice",
-            kind=KIND_OTHER,
-            guard=_guard("guard_notice_passed"),
-            assignee_role="街道审核员",
-            due_working_days=STREET_REVIEW_WORKING_DAYS,
-            style="success",
-        ),
-        Transition(
-            "reinvestigate",
-            "公示有异议，重新调查",
-            source=(DibaoStatus.PUBLICITY,),
-            target=DibaoStatus.INVESTIGATION,
-            permission="workflow.add_publicnotice",
-            kind=KIND_OTHER,
-            guard=_guard("guard_notice_objected"),
-            assignee_role="社区经办人",
-            due_working_days=INVESTIGATION_WORKING_DAYS,
-            step="异议核查",
-            style="warning",
+        *notice_outcomes(
+            publicity=DibaoStatus.PUBLICITY,
+            passed_to=DibaoStatus.STREET_REVIEW,
+            passed_label="公示期满无异议，报街道审核",
+            passed_guard=_guard("guard_notice_passed"),
+            passed_role="街道审核员",
+            passed_due_working_days=STREET_REVIEW_WORKING_DAYS,
+            objected_to=DibaoStatus.INVESTIGATION,
+            objected_role="社区经办人",
+            objected_due_working_days=INVESTIGATION_WORKING_DAYS,
         ),
         Transition(
             "street_review",
@@ -134,67 +100,31 @@ DIBAO = CaseType(
             assignee_role="科长",
             due_working_days=CONFIRM_WORKING_DAYS,
         ),
-        Transition(
-            "approve",
-            "确认批准",
-            source=(DibaoStatus.CHIEF_CONFIRMATION,),
-            target=DibaoStatus.APPROVED,
-            permission="workflow.approve_case",
-            roles=("科长",),
-            kind=KIND_APPROVE,
-            guard=_guard("guard_approve"),
-            effect=_effect("effect_approve"),
-            style="success",
+        *decision_transitions(
+            source=DibaoStatus.CHIEF_CONFIRMATION,
+            approved=DibaoStatus.APPROVED,
+            refused=DibaoStatus.REFUSED,
+            approve_guard=_guard("guard_approve"),
+            approve_effect=_effect("effect_approve"),
+            refuse_effect=_effect("effect_refuse"),
         ),
-        Transition(
-            "refuse",
-            "不予批准",
-            source=(DibaoStatus.CHIEF_CONFIRMATION,),
-            target=DibaoStatus.REFUSED,
-            permission="workflow.approve_case",
-            roles=("科长",),
-            kind=KIND_APPROVE,
-            requires_comment=True,
-            effect=_effect("effect_refuse"),
-            style="danger",
-        ),
-        Transition(
-            "send_back",
-            "退回重新调查",
-            source=(DibaoStatus.STREET_REVIEW,),
+        send_back_transition(
+            sources=(DibaoStatus.STREET_REVIEW,),
             target=DibaoStatus.INVESTIGATION,
-            permission="workflow.review_case",
             roles=("街道审核员",),
-            kind=KIND_OTHER,
-            requires_comment=True,
             assignee_role="社区经办人",
             due_working_days=INVESTIGATION_WORKING_DAYS,
-            step="补充调查",
-            style="outline-secondary",
         ),
-        Transition(
-            "chief_send_back",
-            "退回重新调查",
-            source=(DibaoStatus.CHIEF_CONFIRMATION,),
+        send_back_transition(
+            name="chief_send_back",
+            sources=(DibaoStatus.CHIEF_CONFIRMATION,),
             target=DibaoStatus.INVESTIGATION,
-            permission="workflow.review_case",
             roles=("科长",),
-            kind=KIND_OTHER,
-            requires_comment=True,
             assignee_role="社区经办人",
             due_working_days=INVESTIGATION_WORKING_DAYS,
-            step="补充调查",
-            style="outline-secondary",
         ),
-        Transition(
-            "withdraw",
-            "撤回申请",
-            source=(DibaoStatus.REGISTERED, DibaoStatus.INVESTIGATION),
-            target=DibaoStatus.WITHDRAWN,
-            permission="workflow.add_case",
-            kind=KIND_OTHER,
-            requires_comment=True,
-            style="outline-danger",
+        withdraw_transition(
+            sources=(DibaoStatus.REGISTERED, DibaoStatus.INVESTIGATION), target=DibaoStatus.WITHDRAWN
         ),
     ),
 )

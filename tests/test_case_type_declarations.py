@@ -9,7 +9,13 @@ factories existed. A deliberate change to a flow updates the snapshot in the sam
 
 from __future__ import annotations
 
-from core.workflow.engine import CaseType, Transition, case_types, get_case_type
+import pytest
+from django.utils import timezone
+
+from core.workflow.engine import NOTICE_OBJECTED, CaseType, Transition, case_types, get_case_type
+from core.workflow.guards import require_notice_objected
+from core.workflow.services import case_create, case_transition, notice_object, notice_open
+from tests.factories import household_with_members
 
 
 def _due(spec) -> int | str | None:
@@ -161,7 +167,7 @@ EXPECTED: dict[str, dict] = {
                 (),
                 "异议核查",
                 "warning",
-                "guard_notice_objected",
+                "require_notice_objected",
                 None,
             ),
             (
@@ -429,7 +435,7 @@ EXPECTED: dict[str, dict] = {
                 (),
                 "",
                 "success",
-                "guard_notice_passed",
+                "require_notice_passed",
                 None,
             ),
             (
@@ -463,7 +469,7 @@ EXPECTED: dict[str, dict] = {
                 (),
                 "",
                 "success",
-                "guard_notice_passed",
+                "require_notice_passed",
                 "effect_approve",
             ),
             (
@@ -626,7 +632,7 @@ EXPECTED: dict[str, dict] = {
                 (),
                 "异议核查",
                 "warning",
-                "guard_notice_objected",
+                "require_notice_objected",
                 None,
             ),
             (
@@ -911,3 +917,25 @@ def test_declarations_match_the_snapshot():
         assert [t[0] for t in actual["transitions"]] == [t[0] for t in expected["transitions"]], code
         for got, want in zip(actual["transitions"], expected["transitions"], strict=True):
             assert got == want, f"{code}.{want[0]}"
+
+
+@pytest.mark.django_db
+def test_the_shared_objection_guard_lets_only_an_objected_notice_reinvestigate(make_user, regions):
+    # 低保 and 特困 had this guard each in their services; notice_outcomes() now defaults to the one in
+    # core/workflow/guards.py, reached through the engine's lazily resolved NOTICE_OBJECTED.
+    clerk = make_user("社区经办人", region="community11")
+    case = case_create(
+        case_type="generic",
+        applicant_household=household_with_members(regions["community11"], size=2),
+        region=regions["community11"],
+        actor=clerk,
+    )
+    case_transition(case=case, name="submit", actor=clerk)
+    assert NOTICE_OBJECTED(case, clerk) == "尚未进行公示"
+
+    notice = notice_open(case=case, start_date=timezone.localdate(), days=7, place="社区公示栏", actor=clerk)
+    assert NOTICE_OBJECTED(case, clerk) == "公示无异议，无需重新调查"
+
+    notice_object(notice=notice, objection="邻居反映家中有营运车辆", actor=clerk)
+    assert NOTICE_OBJECTED(case, clerk) is None
+    assert NOTICE_OBJECTED.__name__ == require_notice_objected.__name__

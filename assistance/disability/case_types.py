@@ -11,14 +11,18 @@ from __future__ import annotations
 from django.db import models
 
 from core.workflow.engine import (
-    KIND_APPROVE,
     KIND_ENTER,
-    KIND_OTHER,
     KIND_REVIEW,
-    CaseType,
+    NOTICE_PASSED,
     Transition,
+    accept_transition,
+    application_case_type,
+    decision_transitions,
+    notice_outcomes,
     register_case_type,
+    send_back_transition,
     service_hooks,
+    withdraw_transition,
 )
 
 CASE_TYPE_CODE = "disability_subsidy"
@@ -42,41 +46,24 @@ class DisabilityStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "已撤回"
 
 
-OPEN_STATUSES = (
-    DisabilityStatus.REGISTERED,
-    DisabilityStatus.FEDERATION_REVIEW,
-    DisabilityStatus.HOUSEHOLD_CHECK,
-    DisabilityStatus.PUBLICITY,
-    DisabilityStatus.CHIEF_APPROVAL,
-)
-
-
-# Guards and effects live in services (they read and write the application); resolved at call time so
-# this module stays importable from AppConfig.ready() before the models are loaded.
 _guard, _effect = service_hooks(f"{__package__}.services")
 
 
-DISABILITY_SUBSIDY = CaseType(
+DISABILITY_SUBSIDY = application_case_type(
     code=CASE_TYPE_CODE,
     label="残疾人两项补贴",
     number_prefix="CB",
     section="assistance",
     record_model="assistance.DisabilitySubsidyApplication",
     statuses=DisabilityStatus,
-    initial_status=DisabilityStatus.REGISTERED,
-    initial_assignee_role="社区经办人",
-    initial_due_working_days=ACCEPT_WORKING_DAYS,
-    closed_statuses=(DisabilityStatus.APPROVED, DisabilityStatus.REFUSED, DisabilityStatus.WITHDRAWN),
+    accept_working_days=ACCEPT_WORKING_DAYS,
     notice_min_days=7,
     detail_url_name="assistance:disability_detail",
     transitions=(
-        Transition(
-            "accept",
-            "乡镇（街道）受理",
-            source=(DisabilityStatus.REGISTERED,),
+        accept_transition(
+            label="乡镇（街道）受理",
+            source=DisabilityStatus.REGISTERED,
             target=DisabilityStatus.FEDERATION_REVIEW,
-            permission="workflow.add_case",
-            kind=KIND_ENTER,
             assignee_role="社区经办人",
             due_working_days=FEDERATION_WORKING_DAYS,
             step="残联核定残疾等级",
@@ -107,88 +94,60 @@ DISABILITY_SUBSIDY = CaseType(
             assignee_role="社区经办人",
             due_working_days=NOTICE_STEP_WORKING_DAYS,
         ),
-        Transition(
-            "notice_passed",
-            "公示期满无异议，报科长审批",
-            source=(DisabilityStatus.PUBLICITY,),
-            target=DisabilityStatus.CHIEF_APPROVAL,
-            permission="workflow.add_publicnotice",
-            kind=KIND_OTHER,
-            guard=_guard("guard_notice_passed"),
-            assignee_role="科长",
-            due_working_days=APPROVAL_WORKING_DAYS,
-            style="success",
+        # An objection is not registered as such here: the caseworker's comment says what it was.
+        *notice_outcomes(
+            publicity=DisabilityStatus.PUBLICITY,
+            passed_to=DisabilityStatus.CHIEF_APPROVAL,
+            passed_label="公示期满无异议，报科长审批",
+            passed_role="科长",
+            passed_due_working_days=APPROVAL_WORKING_DAYS,
+            objected_to=DisabilityStatus.HOUSEHOLD_CHECK,
+            objected_label="公示有异议，重新核对",
+            objected_guard=None,
+            objected_requires_comment=True,
+            objected_role="街道审核员",
+            objected_due_working_days=HOUSEHOLD_CHECK_WORKING_DAYS,
         ),
-        Transition(
-            "reinvestigate",
-            "公示有异议，重新核对",
-            source=(DisabilityStatus.PUBLICITY,),
-            target=DisabilityStatus.HOUSEHOLD_CHECK,
-            permission="workflow.add_publicnotice",
-            kind=KIND_OTHER,
-            requires_comment=True,
-            assignee_role="街道审核员",
-            due_working_days=HOUSEHOLD_CHECK_WORKING_DAYS,
-            step="异议核查",
-            style="warning",
-        ),
-        Transition(
-            "approve",
-            "审批通过",
-            source=(DisabilityStatus.CHIEF_APPROVAL,),
-            target=DisabilityStatus.APPROVED,
-            permission="workflow.approve_case",
-            roles=("科长",),
-            kind=KIND_APPROVE,
-            guard=_guard("guard_notice_passed"),
-            effect=_effect("effect_approve"),
-            style="success",
-        ),
-        Transition(
-            "refuse",
-            "不予批准",
-            source=(
+        # The federation or the household check may already show the applicant does not qualify.
+        *decision_transitions(
+            source=DisabilityStatus.CHIEF_APPROVAL,
+            refusable_from=(
                 DisabilityStatus.FEDERATION_REVIEW,
                 DisabilityStatus.HOUSEHOLD_CHECK,
                 DisabilityStatus.CHIEF_APPROVAL,
             ),
-            target=DisabilityStatus.REFUSED,
-            permission="workflow.approve_case",
-            roles=("科长",),
-            kind=KIND_APPROVE,
-            requires_comment=True,
-            effect=_effect("effect_refuse"),
-            style="danger",
+            approved=DisabilityStatus.APPROVED,
+            refused=DisabilityStatus.REFUSED,
+            approve_label="审批通过",
+            approve_guard=NOTICE_PASSED,
+            approve_effect=_effect("effect_approve"),
+            refuse_effect=_effect("effect_refuse"),
         ),
-        Transition(
-            "send_back",
-            "退回重新核对",
-            source=(DisabilityStatus.CHIEF_APPROVAL,),
+        send_back_transition(
+            label="退回重新核对",
+            step="补充核对",
+            sources=(DisabilityStatus.CHIEF_APPROVAL,),
             target=DisabilityStatus.HOUSEHOLD_CHECK,
-            permission="workflow.review_case",
             roles=("科长",),
-            kind=KIND_OTHER,
-            requires_comment=True,
             assignee_role="街道审核员",
             due_working_days=HOUSEHOLD_CHECK_WORKING_DAYS,
-            step="补充核对",
-            style="outline-secondary",
         ),
-        Transition(
-            "withdraw",
-            "撤回申请",
-            source=(
+        withdraw_transition(
+            sources=(
                 DisabilityStatus.REGISTERED,
                 DisabilityStatus.FEDERATION_REVIEW,
                 DisabilityStatus.HOUSEHOLD_CHECK,
             ),
             target=DisabilityStatus.WITHDRAWN,
-            permission="workflow.add_case",
-            kind=KIND_OTHER,
-            requires_comment=True,
-            style="outline-danger",
         ),
     ),
+)
+
+# The statuses still in progress (every status the case type does not close).
+OPEN_STATUSES = tuple(
+    DisabilityStatus(status)
+    for status in DISABILITY_SUBSIDY.statuses
+    if not DISABILITY_SUBSIDY.is_closed(status)
 )
 
 register_case_type(DISABILITY_SUBSIDY)

@@ -12,10 +12,10 @@ from django.db import models
 from core.workflow.engine import (
     KIND_APPROVE,
     KIND_ENTER,
-    KIND_OTHER,
     CaseType,
     Transition,
     register_case_type,
+    send_back_transition,
     service_hooks,
 )
 
@@ -30,8 +30,6 @@ class ReviewStatus(models.TextChoices):
     CONFIRMED = "confirmed", "已确认"
 
 
-# Guards and effects live in services (they read and write the application); resolved at call time so
-# this module stays importable from AppConfig.ready() before the models are loaded.
 _guard, _effect = service_hooks(f"{__package__}.services")
 
 
@@ -70,19 +68,15 @@ DIBAO_REVIEW = CaseType(
             effect=_effect("effect_confirm"),
             style="success",
         ),
-        Transition(
-            "send_back",
-            "退回重新复核",
-            source=(ReviewStatus.CHIEF_CONFIRMATION,),
-            target=ReviewStatus.REVIEWING,
+        send_back_transition(
+            label="退回重新复核",
+            step="重新复核",
             permission="workflow.approve_case",
+            sources=(ReviewStatus.CHIEF_CONFIRMATION,),
+            target=ReviewStatus.REVIEWING,
             roles=("科长",),
-            kind=KIND_OTHER,
-            requires_comment=True,
             assignee_role=ASSIGNEE_ROLE,
             due_working_days=REWORK_WORKING_DAYS,
-            step="重新复核",
-            style="outline-secondary",
         ),
     ),
 )

@@ -12,13 +12,17 @@ from __future__ import annotations
 from django.db import models
 
 from core.workflow.engine import (
-    KIND_APPROVE,
     KIND_ENTER,
-    KIND_OTHER,
-    CaseType,
     Transition,
+    accept_transition,
+    application_case_type,
+    decision_transitions,
+    notice_outcomes,
+    publicize_transition,
     register_case_type,
+    send_back_transition,
     service_hooks,
+    withdraw_transition,
 )
 
 CASE_TYPE_CODE = "tekun"
@@ -30,6 +34,8 @@ INVESTIGATION_WORKING_DAYS = 15
 NOTICE_STEP_WORKING_DAYS = 10
 # 第十六条: 县级民政部门 confirms within 10 working days.
 CONFIRM_WORKING_DAYS = 10
+# The township (街道) investigates: its reviewer has the case during the investigation.
+INVESTIGATOR = "街道审核员"
 
 
 class TekunStatus(models.TextChoices):
@@ -42,54 +48,32 @@ class TekunStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "已撤回"
 
 
-OPEN_STATUSES = (
-    TekunStatus.REGISTERED,
-    TekunStatus.INVESTIGATION,
-    TekunStatus.PUBLICITY,
-    TekunStatus.CONFIRMATION,
-)
-
-
-# Guards and effects live in services (they read and write the application); resolved at call time so
-# this module stays importable from AppConfig.ready() before the models are loaded.
 _guard, _effect = service_hooks(f"{__package__}.services")
 
 
-TEKUN = CaseType(
+TEKUN = application_case_type(
     code=CASE_TYPE_CODE,
     label="特困人员认定",
     number_prefix="TK",
     section="assistance",
     record_model="assistance.TekunApplication",
     statuses=TekunStatus,
-    initial_status=TekunStatus.REGISTERED,
-    initial_assignee_role="社区经办人",
-    initial_due_working_days=ACCEPT_WORKING_DAYS,
-    closed_statuses=(TekunStatus.APPROVED, TekunStatus.REFUSED, TekunStatus.WITHDRAWN),
-    notice_min_days=7,
+    accept_working_days=ACCEPT_WORKING_DAYS,
+    notice_min_days=7,  # 第十五条
     detail_template="assistance/tekun/_case_detail_block.html",
     detail_url_name="assistance:tekun_detail",
     transitions=(
-        Transition(
-            "accept",
-            "受理",
-            source=(TekunStatus.REGISTERED,),
+        accept_transition(
+            source=TekunStatus.REGISTERED,
             target=TekunStatus.INVESTIGATION,
-            permission="workflow.add_case",
-            kind=KIND_ENTER,
             guard=_guard("guard_accept"),
-            assignee_role="街道审核员",
+            assignee_role=INVESTIGATOR,
             due_working_days=INVESTIGATION_WORKING_DAYS,
         ),
-        Transition(
-            "publicize",
-            "提交公示",
-            source=(TekunStatus.INVESTIGATION,),
+        publicize_transition(
+            source=TekunStatus.INVESTIGATION,
             target=TekunStatus.PUBLICITY,
-            permission="workflow.add_publicnotice",
-            kind=KIND_ENTER,
             guard=_guard("guard_publicize"),
-            assignee_role="社区经办人",
             due_working_days=NOTICE_STEP_WORKING_DAYS,
         ),
         # 第十七条: no 公示 for minors — the investigation goes straight to the county's confirmation.
@@ -104,79 +88,36 @@ TEKUN = CaseType(
             assignee_role="科长",
             due_working_days=CONFIRM_WORKING_DAYS,
         ),
-        Transition(
-            "notice_passed",
-            "公示期满无异议，报请确认",
-            source=(TekunStatus.PUBLICITY,),
-            target=TekunStatus.CONFIRMATION,
-            permission="workflow.add_publicnotice",
-            kind=KIND_OTHER,
-            guard=_guard("guard_notice_passed"),
-            assignee_role="科长",
-            due_working_days=CONFIRM_WORKING_DAYS,
-            style="success",
+        *notice_outcomes(
+            publicity=TekunStatus.PUBLICITY,
+            passed_to=TekunStatus.CONFIRMATION,
+            passed_label="公示期满无异议，报请确认",
+            passed_guard=_guard("guard_notice_passed"),
+            passed_role="科长",
+            passed_due_working_days=CONFIRM_WORKING_DAYS,
+            objected_to=TekunStatus.INVESTIGATION,
+            objected_role=INVESTIGATOR,
+            objected_due_working_days=INVESTIGATION_WORKING_DAYS,
         ),
-        Transition(
-            "reinvestigate",
-            "公示有异议，重新调查",
-            source=(TekunStatus.PUBLICITY,),
+        *decision_transitions(
+            source=TekunStatus.CONFIRMATION,
+            approved=TekunStatus.APPROVED,
+            refused=TekunStatus.REFUSED,
+            approve_guard=_guard("guard_approve"),
+            approve_effect=_effect("effect_approve"),
+            refuse_effect=_effect("effect_refuse"),
+        ),
+        send_back_transition(
+            sources=(TekunStatus.CONFIRMATION,),
             target=TekunStatus.INVESTIGATION,
-            permission="workflow.add_publicnotice",
-            kind=KIND_OTHER,
-            guard=_guard("guard_notice_objected"),
-            assignee_role="街道审核员",
+            roles=("科长",),
+            assignee_role=INVESTIGATOR,
             due_working_days=INVESTIGATION_WORKING_DAYS,
-            step="异议核查",
-            style="warning",
         ),
-        Transition(
-            "approve",
-            "确认批准",
-            source=(TekunStatus.CONFIRMATION,),
-            target=TekunStatus.APPROVED,
-            permission="workflow.approve_case",
-            roles=("科长",),
-            kind=KIND_APPROVE,
-            guard=_guard("guard_approve"),
-            effect=_effect("effect_approve"),
-            style="success",
-        ),
-        Transition(
-            "refuse",
-            "不予批准",
-            source=(TekunStatus.CONFIRMATION,),
-            target=TekunStatus.REFUSED,
-            permission="workflow.approve_case",
-            roles=("科长",),
-            kind=KIND_APPROVE,
-            requires_comment=True,
-            effect=_effect("effect_refuse"),
-            style="danger",
-        ),
-        Transition(
-            "send_back",
-            "退回重新调查",
-            source=(TekunStatus.CONFIRMATION,),
-            target=TekunStatus.INVESTIGATION,
-            permission="workflow.review_case",
-            roles=("科长",),
-            kind=KIND_OTHER,
-            requires_comment=True,
-            assignee_role="街道审核员",
-            due_working_days=INVESTIGATION_WORKING_DAYS,
-            step="补充调查",
-            style="outline-secondary",
-        ),
-        Transition(
-            "withdraw",
-            "撤回申请",
-            source=(TekunStatus.REGISTERED, TekunStatus.INVESTIGATION),
+        withdraw_transition(
+            sources=(TekunStatus.REGISTERED, TekunStatus.INVESTIGATION),
             target=TekunStatus.WITHDRAWN,
-            permission="workflow.add_case",
-            kind=KIND_OTHER,
-            requires_comment=True,
             effect=_effect("effect_close"),
-            style="outline-danger",
         ),
     ),
 )

@@ -14,13 +14,16 @@ import datetime
 from django.db import models
 
 from core.workflow.engine import (
-    KIND_APPROVE,
     KIND_ENTER,
     KIND_OTHER,
-    CaseType,
     Transition,
+    accept_transition,
+    application_case_type,
+    decision_transitions,
     register_case_type,
+    send_back_transition,
     service_hooks,
+    withdraw_transition,
 )
 
 CASE_TYPE_CODE = "temp_assistance"
@@ -49,33 +52,21 @@ def remaining_decision_days(case, on_date: datetime.date) -> int:
     return max(working_days_between(on_date, deadline), 0)
 
 
-# Guards and effects live in services (they read and write the application); resolved at call time so
-# this module stays importable from AppConfig.ready() before the models are loaded.
 _guard, _effect = service_hooks(f"{__package__}.services")
 
-
-APPROVAL_STATUSES = (TempStatus.TOWNSHIP_APPROVAL, TempStatus.DISTRICT_APPROVAL)
-
-TEMP_ASSISTANCE = CaseType(
+TEMP_ASSISTANCE = application_case_type(
     code=CASE_TYPE_CODE,
     label="临时救助",
     number_prefix="LS",
     section="assistance",
     record_model="assistance.TempAssistanceCase",
     statuses=TempStatus,
-    initial_status=TempStatus.REGISTERED,
-    initial_assignee_role="社区经办人",
-    initial_due_working_days=ACCEPT_WORKING_DAYS,
-    closed_statuses=(TempStatus.APPROVED, TempStatus.REFUSED, TempStatus.WITHDRAWN),
+    accept_working_days=ACCEPT_WORKING_DAYS,
     detail_url_name="assistance:temp_detail",
     transitions=(
-        Transition(
-            "accept",
-            "受理",
-            source=(TempStatus.REGISTERED,),
+        accept_transition(
+            source=TempStatus.REGISTERED,
             target=TempStatus.INVESTIGATION,
-            permission="workflow.add_case",
-            kind=KIND_ENTER,
             guard=_guard("guard_accept"),
             assignee_role="社区经办人",
             due_working_days=remaining_decision_days,
@@ -103,66 +94,34 @@ TEMP_ASSISTANCE = CaseType(
             due_working_days=remaining_decision_days,
         ),
         # The township decides within its limit and files it with the district (seed 004).
-        Transition(
-            "township_approve",
-            "乡镇（街道）审批同意",
-            source=(TempStatus.TOWNSHIP_APPROVAL,),
-            target=TempStatus.APPROVED,
-            permission="workflow.review_case",
+        *decision_transitions(
+            name_prefix="township_",
+            source=TempStatus.TOWNSHIP_APPROVAL,
+            approved=TempStatus.APPROVED,
+            refused=TempStatus.REFUSED,
+            approve_label="乡镇（街道）审批同意",
+            refuse_label="乡镇（街道）不予救助",
             roles=("街道审核员",),
-            kind=KIND_APPROVE,
-            guard=_guard("guard_approve"),
-            effect=_effect("effect_approve"),
-            style="success",
-        ),
-        Transition(
-            "township_refuse",
-            "乡镇（街道）不予救助",
-            source=(TempStatus.TOWNSHIP_APPROVAL,),
-            target=TempStatus.REFUSED,
             permission="workflow.review_case",
-            roles=("街道审核员",),
-            kind=KIND_APPROVE,
-            requires_comment=True,
-            effect=_effect("effect_refuse"),
-            style="danger",
+            approve_guard=_guard("guard_approve"),
+            approve_effect=_effect("effect_approve"),
+            refuse_effect=_effect("effect_refuse"),
         ),
-        Transition(
-            "approve",
-            "区民政局审批同意",
-            source=(TempStatus.DISTRICT_APPROVAL,),
-            target=TempStatus.APPROVED,
-            permission="workflow.approve_case",
-            roles=("科长",),
-            kind=KIND_APPROVE,
-            guard=_guard("guard_approve"),
-            effect=_effect("effect_approve"),
-            style="success",
+        *decision_transitions(
+            source=TempStatus.DISTRICT_APPROVAL,
+            approved=TempStatus.APPROVED,
+            refused=TempStatus.REFUSED,
+            approve_label="区民政局审批同意",
+            refuse_label="区民政局不予救助",
+            approve_guard=_guard("guard_approve"),
+            approve_effect=_effect("effect_approve"),
+            refuse_effect=_effect("effect_refuse"),
         ),
-        Transition(
-            "refuse",
-            "区民政局不予救助",
-            source=(TempStatus.DISTRICT_APPROVAL,),
-            target=TempStatus.REFUSED,
-            permission="workflow.approve_case",
-            roles=("科长",),
-            kind=KIND_APPROVE,
-            requires_comment=True,
-            effect=_effect("effect_refuse"),
-            style="danger",
-        ),
-        Transition(
-            "send_back",
-            "退回重新调查",
-            source=APPROVAL_STATUSES,
+        send_back_transition(
+            sources=(TempStatus.TOWNSHIP_APPROVAL, TempStatus.DISTRICT_APPROVAL),
             target=TempStatus.INVESTIGATION,
-            permission="workflow.review_case",
-            kind=KIND_OTHER,
-            requires_comment=True,
             assignee_role="社区经办人",
             due_working_days=remaining_decision_days,
-            step="补充调查",
-            style="outline-secondary",
         ),
         # 同一对象同一原因一年一次: recorded, linked to the earlier case and refused with that reason.
         Transition(
@@ -177,15 +136,8 @@ TEMP_ASSISTANCE = CaseType(
             effect=_effect("effect_refuse"),
             style="danger",
         ),
-        Transition(
-            "withdraw",
-            "撤回申请",
-            source=(TempStatus.REGISTERED, TempStatus.INVESTIGATION),
-            target=TempStatus.WITHDRAWN,
-            permission="workflow.add_case",
-            kind=KIND_OTHER,
-            requires_comment=True,
-            style="outline-danger",
+        withdraw_transition(
+            sources=(TempStatus.REGISTERED, TempStatus.INVESTIGATION), target=TempStatus.WITHDRAWN
         ),
     ),
 )
