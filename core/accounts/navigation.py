@@ -46,6 +46,21 @@ def register_nav(
         section.items.append(item)
 
 
+@dataclass(frozen=True)
+class NavGroup:
+    """A bureau's menu group, declared once: every page of the bureau registers its entry through it, so
+    the group's key, label, order and section are not repeated (and cannot drift) from file to file."""
+
+    key: str
+    label: str
+    order: int = 100
+    section_code: str = ""
+
+    def register(self, *items: NavItem) -> None:
+        for item in items:
+            register_nav(self.key, self.label, item, self.order, section_code=self.section_code)
+
+
 def _hidden_sections(user) -> set[str] | None:
     """The section codes whose groups are hidden from the user, or None when nothing is hidden: only a
     user whose roles are all district roles is limited to the sections they work in."""

@@ -26,6 +26,7 @@ See README.md "How to add a flow".
 from __future__ import annotations
 
 import datetime
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,6 +37,8 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.urls import path, reverse
 
+from core.accounts.navigation import NavGroup, NavItem
+from core.registry.actions import RecordAction, register_action
 from core.registry.selectors import streets_and_communities
 
 from .engine import CaseType
@@ -106,12 +109,24 @@ APPLIED_ON = Col("申请日期", "applied_on", kind="date", sort="applied_on")
 ACCEPTED_ON = Col("受理日期", "case.accepted_on", kind="date", in_list=False)
 STATUS = Col("状态", "case.status", kind="status")
 DUE = Col("本环节时限", "case.due_date", kind="due", sort="case__due_date")
+# A personal benefit's (PersonApplication) applicant is the person, shown under the flow's own word for them.
+PERSON_APPLICANT = Col("申请人", "person.name")
+# Column runs every 台账 shares, in the order the lists show them: when the case was made, and where it is.
+CASE_DATES = (APPLIED_ON, ACCEPTED_ON)
+PROGRESS = (STATUS, DUE)
+
+
+def case_columns(applicant: Col = APPLICANT, household: Col = HOUSEHOLD_NUMBER) -> tuple[Col, ...]:
+    """The first columns of every 台账: 案件编号, who applied, 户编号 and 所属社区. A flow passes its own
+    applicant column (the person of a personal benefit, 户主 on a review) or a 户编号 kept to the export."""
+    return (CASE_NUMBER, applicant, household, COMMUNITY)
 
 
 class FlowFilterSet(django_filters.FilterSet):
     """What every 台账 filters by: `q` (case number, applicant, 户编号 — the flow's `search_fields`), street
     and community inside the user's scope, status ("open" or one of the case type's), and sorting by the
-    sortable columns. A flow subclasses it with `Meta.model` and its own filters."""
+    sortable columns. A flow subclasses it with its own filters; it needs no `Meta` (every filter is declared,
+    and the form shows the kit's filters, then the flow's, in the order they are declared)."""
 
     q = django_filters.CharFilter(label="查询", method="filter_q")
     street = django_filters.ChoiceFilter(label="街道/乡镇", method="filter_street", empty_label="全部街道")
@@ -120,7 +135,12 @@ class FlowFilterSet(django_filters.FilterSet):
     )
     status = django_filters.ChoiceFilter(label="状态", method="filter_status", empty_label="全部状态")
 
-    search_fields: ClassVar[Sequence[str]] = ("case__number__istartswith", "case__applicant_name__contains")
+    # What `q` searches, matching the default placeholder 案件编号 / 申请人 / 户编号.
+    search_fields: ClassVar[Sequence[str]] = (
+        "case__number__istartswith",
+        "case__applicant_name__contains",
+        "household__number__istartswith",
+    )
 
     def __init__(self, data=None, queryset=None, *, request=None, flow: type[CaseFlow] | None = None, **kw):
         super().__init__(data, queryset, request=request, **kw)
@@ -149,6 +169,14 @@ class FlowFilterSet(django_filters.FilterSet):
         if value == "open":
             return queryset.filter(is_open=True)
         return queryset.filter(case__status=value)
+
+
+# A personal benefit searches the person's current name rather than the name the case was opened under.
+PERSON_SEARCH_FIELDS = (
+    "case__number__istartswith",
+    "person__name__contains",
+    "household__number__istartswith",
+)
 
 
 @dataclass(frozen=True)
@@ -231,6 +259,8 @@ class CaseFlow:
     create_for: ClassVar[str] = "household"  # or "person"
     create_intro: ClassVar[str] = ""
     create_permission: ClassVar[str] = "workflow.add_case"
+    # The service that saves a new application; the default `create` calls it with the form's fields.
+    create_service: ClassVar[Callable[..., Any] | None] = None
     steps: ClassVar[Sequence[Step]] = ()
     notice: ClassVar[NoticeHooks | None] = None
     # Flow-specific blocks of the detail page, included with the context of `detail_context`: badges,
@@ -248,8 +278,16 @@ class CaseFlow:
     # -- hooks a flow overrides -------------------------------------------------------------------------
     @classmethod
     def create(cls, *, data: dict, household, person, actor):
-        """Save a new application from the create form's cleaned data (calls the flow's service)."""
-        raise NotImplementedError
+        """Save a new application from the create form's cleaned data. By default the form's fields are the
+        keyword arguments of `create_service` (every flow's form is built so), with `actor` and — where the
+        form has no field for them and the service takes them — the page's `household` and `person`. A flow
+        whose form does not match its service overrides this."""
+        if cls.create_service is None:
+            raise NotImplementedError(f"{cls.__name__} declares neither create_service nor create()")
+        accepted = inspect.signature(cls.create_service).parameters
+        page = {"household": household, "person": person}
+        page = {name: value for name, value in page.items() if name in accepted and name not in data}
+        return cls.create_service(**page, **data, actor=actor)
 
     @classmethod
     def create_initial(cls, request) -> dict:
@@ -284,14 +322,53 @@ class CaseFlow:
     def queryset(cls, user) -> QuerySet:
         return cls.model.objects.visible_to(user).select_related(*cls.select_related)
 
+    # -- menu and record buttons ------------------------------------------------------------------------
+    @classmethod
+    def register_nav(
+        cls,
+        menu: NavGroup,
+        *,
+        icon: str,
+        label: str = "",
+        pages: Sequence[NavItem] = (),
+        create_in_menu: bool = False,
+        action_label: str = "",
+        action_icon: str = "",
+        action_order: int = 100,
+    ) -> None:
+        """Put the flow in its bureau's menu group (called from the app's navigation.py in ready()), so
+        that every flow's entries are made one way: the 台账 under `label` (default the flow's title), then
+        the flow's other `pages` (保障对象, 月度比对 …), 新增申请 too when `create_in_menu`, and — for a flow
+        with a create form — the `action_label` button ("申请特困") on the household page, and on the person
+        page as well for a personal benefit, each opening the create page for that household or person."""
+        menu.register(NavItem(label or cls.title, cls.qualified_url_name("list"), icon, "workflow.view_case"))
+        menu.register(*pages)
+        if cls.create_form is None:
+            return
+        if not action_label:
+            raise ValueError(f"{cls.__name__}.register_nav needs the action_label of its household button")
+        create = cls.qualified_url_name("create")
+        if create_in_menu:
+            menu.register(NavItem("新增申请", create, "plus-circle", cls.create_permission))
+        action = RecordAction(
+            action_label, create, cls.create_permission, action_icon or icon, order=action_order
+        )
+        register_action("household", action)
+        if cls.create_for == "person":
+            register_action("person", action)
+
     # -- names and URLs ---------------------------------------------------------------------------------
     @classmethod
     def url_name(cls, view: str) -> str:
         return f"{cls.name}_{view}"
 
     @classmethod
+    def qualified_url_name(cls, view: str) -> str:
+        return f"{cls.namespace}:{cls.url_name(view)}"
+
+    @classmethod
     def reverse(cls, view: str, *args) -> str:
-        return reverse(f"{cls.namespace}:{cls.url_name(view)}", args=args)
+        return reverse(cls.qualified_url_name(view), args=args)
 
     @classmethod
     def sorts(cls) -> dict[str, str]:
