@@ -1,33 +1,20 @@
-"""Left navigation entries of the social-assistance bureau (社会救助)."""
+"""Left navigation entries of the social-assistance bureau (社会救助): the bureau's menu group, which every
+flow of the bureau registers its entries in, and the 低保 flow's entries."""
 
-from core.accounts.navigation import NavItem, register_nav
-from core.registry.actions import RecordAction, register_action
+from core.accounts.navigation import NavGroup, NavItem
 
-SECTION = ("assistance", "社会救助")
-SECTION_CODE = "assistance"  # 社会救助科 (core.accounts.Section): whose district staff see this group
-ORDER = 20
+from .flow import DibaoFlow
 
-register_nav(
-    *SECTION,
-    NavItem("低保申请", "assistance:dibao_list", "clipboard-check", "workflow.view_case"),
-    order=ORDER,
-    section_code=SECTION_CODE,
-)
-register_nav(
-    *SECTION,
-    NavItem("低保保障对象", "assistance:dibao_entitlements", "people", "benefits.view_entitlement"),
-    order=ORDER,
-    section_code=SECTION_CODE,
-)
-register_nav(
-    *SECTION,
-    NavItem("新增申请", "assistance:dibao_create", "plus-circle", "workflow.add_case"),
-    order=ORDER,
-    section_code=SECTION_CODE,
-)
+# 社会救助科 (core.accounts.Section "assistance"): whose district staff see this group.
+MENU = NavGroup("assistance", "社会救助", order=20, section_code="assistance")
 
 # The household page offers the application for that household.
-register_action(
-    "household",
-    RecordAction("申请低保", "assistance:dibao_create", "workflow.add_case", "clipboard-plus", order=10),
+DibaoFlow.register_nav(
+    MENU,
+    icon="clipboard-check",
+    pages=[NavItem("低保保障对象", "assistance:dibao_entitlements", "people", "benefits.view_entitlement")],
+    create_in_menu=True,
+    action_label="申请低保",
+    action_icon="clipboard-plus",
+    action_order=10,
 )

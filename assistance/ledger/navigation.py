@@ -1,14 +1,7 @@
 """Menu entry of the 保障对象台账 (imported by AssistanceConfig.ready())."""
 
-from core.accounts.navigation import NavItem, register_nav
+from core.accounts.navigation import NavItem
 
-SECTION = ("assistance", "社会救助")
-SECTION_CODE = "assistance"  # 社会救助科
-ORDER = 20
+from ..navigation import MENU
 
-register_nav(
-    *SECTION,
-    NavItem("保障对象台账", "assistance:ledger", "journal-text", "benefits.view_entitlement"),
-    order=ORDER,
-    section_code=SECTION_CODE,
-)
+MENU.register(NavItem("保障对象台账", "assistance:ledger", "journal-text", "benefits.view_entitlement"))
