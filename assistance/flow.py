@@ -7,21 +7,7 @@ from __future__ import annotations
 from django.urls import path
 
 from core.benefits.calculators import explanation_steps
-from core.workflow.flows import (
-    ACCEPTED_ON,
-    APPLICANT,
-    APPLIED_ON,
-    CASE_NUMBER,
-    COMMUNITY,
-    DUE,
-    HOUSEHOLD_NUMBER,
-    STATUS,
-    CaseFlow,
-    Col,
-    NoticeHooks,
-    Proposal,
-    Step,
-)
+from core.workflow.flows import CASE_DATES, PROGRESS, CaseFlow, Col, NoticeHooks, Proposal, Step, case_columns
 from core.workflow.services import TransitionError, case_transition
 
 from . import documents, selectors, services, views
@@ -90,20 +76,16 @@ class DibaoFlow(CaseFlow):
     select_related = ("case", "case__region", "household", "decision")
     export_title = "低保申请台账"
     columns = (
-        CASE_NUMBER,
-        APPLICANT,
-        HOUSEHOLD_NUMBER,
-        COMMUNITY,
+        *case_columns(),
         Col("救助类别", "category_labels"),
-        APPLIED_ON,
-        ACCEPTED_ON,
-        STATUS,
-        DUE,
+        *CASE_DATES,
+        *PROGRESS,
         Col("近亲属备案", "staff_relative", kind="bool"),
         Col("月保障金额（元）", _monthly_amount, kind="money"),
         Col("起始发放月份", _start_month, kind="month", in_list=False),
     )
     create_form = DibaoApplicationForm
+    create_service = services.dibao_application_create
     create_for = "household"
     create_intro = (
         "申请人须书面提出申请，并签署告知承诺书和家庭经济状况核对授权书（民发〔2021〕57号）。"
@@ -148,21 +130,6 @@ class DibaoFlow(CaseFlow):
     @classmethod
     def queryset(cls, user):
         return selectors.applications_visible_to(user).select_related(*cls.select_related)
-
-    @classmethod
-    def create(cls, *, data, household, person, actor):
-        return services.dibao_application_create(
-            household=household,
-            actor=actor,
-            promise_signed=data["promise_signed"],
-            authorisation_signed=data["authorisation_signed"],
-            staff_relative=data["staff_relative"],
-            categories=data["categories"],
-            members=list(data["members"]),
-            applied_on=data["applied_on"],
-            poverty_cause=data["poverty_cause"],
-            notes=data["notes"],
-        )
 
     @classmethod
     def transition(cls, *, application, name, actor, comment):

@@ -15,17 +15,16 @@ from core.benefits.months import month_start
 from core.registry.choices import DisabilityCategory, DisabilityGrade
 from core.workflow.flows import (
     APPLIED_ON,
-    CASE_NUMBER,
-    COMMUNITY,
-    DUE,
     HOUSEHOLD_NUMBER,
-    STATUS,
+    PERSON_APPLICANT,
+    PROGRESS,
     CaseFlow,
     Col,
     FlowFilterSet,
     NoticeHooks,
     Proposal,
     Step,
+    case_columns,
 )
 
 from ..models import DisabilitySubsidy, DisabilitySubsidyApplication
@@ -45,6 +44,7 @@ class DisabilityFilterSet(FlowFilterSet):
     search_fields = ("case__number__istartswith", "person__name__contains", "cert_no__istartswith")
 
     class Meta:
+        # Only for the order of the form: 补贴类别 before the kit's 状态.
         model = DisabilitySubsidyApplication
         fields = ["q", "street", "community", "subsidy", "status"]
 
@@ -84,10 +84,7 @@ class DisabilityFlow(CaseFlow):
     search_placeholder = "案件编号 / 申请人 / 残疾人证号"
     select_related = ("case", "case__region", "person", "household")
     columns = (
-        CASE_NUMBER,
-        Col("申请人", "person.name"),
-        replace(HOUSEHOLD_NUMBER, in_list=False),
-        COMMUNITY,
+        *case_columns(PERSON_APPLICANT, replace(HOUSEHOLD_NUMBER, in_list=False)),
         Col("申请补贴", _subsidies),
         Col("残疾人证号", "cert_no", in_list=False),
         Col(
@@ -97,12 +94,12 @@ class DisabilityFlow(CaseFlow):
         ),
         Col("残疾等级", lambda a: GRADE_LABELS.get(a.disability_grade, a.disability_grade)),
         APPLIED_ON,
-        STATUS,
-        DUE,
+        *PROGRESS,
         Col("审批结果", lambda a: {True: "批准", False: "不予批准"}.get(a.approved, ""), in_list=False),
         Col("起始发放月份", _start_month, kind="month", in_list=False),
     )
     create_form = DisabilityApplicationForm
+    create_service = services.disability_application_create
     create_for = "person"
     create_intro = (
         "依据《国务院关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见》（国发〔2015〕52号），"
@@ -152,20 +149,6 @@ class DisabilityFlow(CaseFlow):
         # From a comparison line: the subsidy the person lacks.
         subsidy = request.GET.get("subsidy", "")
         return {"subsidies": [subsidy]} if subsidy in DisabilitySubsidy.values else {}
-
-    @classmethod
-    def create(cls, *, data, household, person, actor):
-        return services.disability_application_create(
-            person=data["person"],
-            actor=actor,
-            subsidies=data["subsidies"],
-            cert_no=data["cert_no"],
-            cert_generation=data["cert_generation"],
-            disability_category=data["disability_category"],
-            disability_grade=data["disability_grade"],
-            long_term_care=data["long_term_care"],
-            applied_on=data["applied_on"],
-        )
 
     @classmethod
     def transition(cls, *, application, name, actor, comment):

@@ -11,18 +11,7 @@ from django.utils import timezone
 
 from core.accounts.templatetags.ui import money
 from core.registry.forms import IncomeForm
-from core.workflow.flows import (
-    CASE_NUMBER,
-    COMMUNITY,
-    DUE,
-    HOUSEHOLD_NUMBER,
-    STATUS,
-    CaseFlow,
-    Col,
-    FlowFilterSet,
-    Proposal,
-    Step,
-)
+from core.workflow.flows import PROGRESS, CaseFlow, Col, FlowFilterSet, Proposal, Step, case_columns
 
 from ..models import DibaoReview
 from . import selectors, services
@@ -37,15 +26,6 @@ class ReviewFilterSet(FlowFilterSet):
     frequency = django_filters.ChoiceFilter(
         label="复核周期", choices=DibaoReview.Frequency.choices, empty_label="全部周期"
     )
-    search_fields = (
-        "case__number__istartswith",
-        "case__applicant_name__contains",
-        "household__number__istartswith",
-    )
-
-    class Meta:
-        model = DibaoReview
-        fields = ["q", "street", "community", "status", "outcome", "frequency"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,14 +68,10 @@ class ReviewFlow(CaseFlow):
         "系统在应复核日期前30天自动发起复核。"
     )
     columns = (
-        CASE_NUMBER,
-        Col("户主", "case.applicant_name"),
-        HOUSEHOLD_NUMBER,
-        COMMUNITY,
+        *case_columns(Col("户主", "case.applicant_name")),
         Col("复核周期", "get_frequency_display"),
         Col("应复核日期", "due_on", kind="date", sort="due_on"),
-        STATUS,
-        DUE,
+        *PROGRESS,
         Col("复核结论", "get_outcome_display"),
         Col("原月保障金额（元）", "previous_amount", kind="money"),
         Col("新月保障金额（元）", "new_amount", kind="money"),

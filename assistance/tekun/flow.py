@@ -8,19 +8,17 @@ from django.utils import timezone
 
 from core.accounts.templatetags.ui import money
 from core.workflow.flows import (
-    ACCEPTED_ON,
-    APPLIED_ON,
-    CASE_NUMBER,
-    COMMUNITY,
-    DUE,
-    HOUSEHOLD_NUMBER,
-    STATUS,
+    CASE_DATES,
+    PERSON_APPLICANT,
+    PERSON_SEARCH_FIELDS,
+    PROGRESS,
     CaseFlow,
     Col,
     FlowFilterSet,
     NoticeHooks,
     Proposal,
     Step,
+    case_columns,
 )
 
 from .. import rules
@@ -34,11 +32,7 @@ class TekunFilterSet(FlowFilterSet):
     support_mode = django_filters.ChoiceFilter(
         label="供养方式", choices=SupportMode.choices, empty_label="全部供养方式"
     )
-    search_fields = ("case__number__istartswith", "person__name__contains", "household__number__istartswith")
-
-    class Meta:
-        model = TekunApplication
-        fields = ["q", "street", "community", "status", "support_mode"]
+    search_fields = PERSON_SEARCH_FIELDS
 
 
 def _investigation_initial(application: TekunApplication) -> dict:
@@ -77,15 +71,10 @@ class TekunFlow(CaseFlow):
     filterset = TekunFilterSet
     select_related = ("case", "case__region", "person", "household")
     columns = (
-        CASE_NUMBER,
-        Col("申请人", "person.name"),
-        HOUSEHOLD_NUMBER,
-        COMMUNITY,
+        *case_columns(PERSON_APPLICANT),
         Col("未成年人", "is_minor", kind="bool"),
-        APPLIED_ON,
-        ACCEPTED_ON,
-        STATUS,
-        DUE,
+        *CASE_DATES,
+        *PROGRESS,
         Col("无劳动能力情形", "unable_to_work_reason", in_list=False),
         Col("自理能力", "self_care_tier"),
         Col("供养方式", "get_support_mode_display"),
@@ -93,6 +82,7 @@ class TekunFlow(CaseFlow):
         Col("起始发放", "start_month", kind="month"),
     )
     create_form = TekunApplicationForm
+    create_service = services.tekun_application_create
     create_for = "person"
     create_intro = (
         "特困人员救助供养按人申请（民发〔2021〕43号）：须同时具备无劳动能力、无生活来源、无法定赡养抚养扶养"
@@ -126,17 +116,6 @@ class TekunFlow(CaseFlow):
         "assessment": "assistance/tekun/_assessment.html",
     }
     status_anchors = {status: "next" for status in TekunStatus.values}
-
-    @classmethod
-    def create(cls, *, data, household, person, actor):
-        return services.tekun_application_create(
-            person=data["person"],
-            actor=actor,
-            promise_signed=data["promise_signed"],
-            authorisation_signed=data["authorisation_signed"],
-            is_orphan=data["is_orphan"],
-            applied_on=data["applied_on"],
-        )
 
     @classmethod
     def transition(cls, *, application, name, actor, comment):

@@ -8,18 +8,15 @@ import django_filters
 
 from core.accounts.templatetags.ui import money
 from core.workflow.flows import (
-    ACCEPTED_ON,
-    APPLIED_ON,
-    CASE_NUMBER,
-    COMMUNITY,
-    DUE,
-    HOUSEHOLD_NUMBER,
-    STATUS,
+    CASE_DATES,
+    PERSON_SEARCH_FIELDS,
+    PROGRESS,
     CaseFlow,
     Col,
     FlowFilterSet,
     Proposal,
     Step,
+    case_columns,
 )
 
 from ..models import TempAssistanceCase, TempAssistanceKind
@@ -43,11 +40,7 @@ class TempFilterSet(FlowFilterSet):
     approval_level = django_filters.ChoiceFilter(
         label="审批层级", choices=TempAssistanceCase.Level.choices, empty_label="全部层级"
     )
-    search_fields = ("case__number__istartswith", "person__name__contains", "household__number__istartswith")
-
-    class Meta:
-        model = TempAssistanceCase
-        fields = ["q", "street", "community", "status", "kind", "approval_level"]
+    search_fields = PERSON_SEARCH_FIELDS
 
 
 def _save_proposal(*, application, actor, form):
@@ -80,16 +73,11 @@ class TempFlow(CaseFlow):
     select_related = ("case", "case__region", "person", "household", "earlier_case__case")
     search_placeholder = "案件编号 / 救助对象 / 户编号"
     columns = (
-        CASE_NUMBER,
-        Col("救助对象", "person.name"),
-        HOUSEHOLD_NUMBER,
-        COMMUNITY,
+        *case_columns(Col("救助对象", "person.name")),
         Col("救助类型", "get_kind_display"),
         Col("困难原因", "get_cause_display"),
-        APPLIED_ON,
-        ACCEPTED_ON,
-        STATUS,
-        DUE,
+        *CASE_DATES,
+        *PROGRESS,
         Col("审批层级", "get_approval_level_display"),
         Col("先行救助", "is_advance", kind="bool", in_export=False),
         Col("拟救助金额（元）", "proposed_amount", kind="money"),
@@ -103,6 +91,7 @@ class TempFlow(CaseFlow):
         Col("同年同因前次救助", "earlier_case.case.number", in_list=False),
     )
     create_form = TempCaseForm
+    create_service = services.temp_case_create
     create_for = "person"
     create_intro = (
         "临时救助分急难型和支出型（国发〔2014〕47号、民发〔2018〕23号）。同一救助对象同一原因在同一年度内只救助一次。"
@@ -140,20 +129,6 @@ class TempFlow(CaseFlow):
     status_anchors = {status: "next" for status in TempStatus.values}
     # 同年同因: the create service refuses a repeated application at once; nobody takes it by hand.
     hidden_transitions = ("reject_duplicate",)
-
-    @classmethod
-    def create(cls, *, data, household, person, actor):
-        return services.temp_case_create(
-            person=data["person"],
-            actor=actor,
-            kind=data["kind"],
-            cause=data["cause"],
-            cause_detail=data["cause_detail"],
-            applied_on=data["applied_on"],
-            is_advance=data["is_advance"],
-            advance_given_on=data["advance_given_on"],
-            advance_amount=data["advance_amount"],
-        )
 
     @classmethod
     def created_message(cls, application) -> tuple[str, str]:
