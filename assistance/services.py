@@ -42,6 +42,7 @@ from core.workflow.services import (
     applicant_lock,
     last_comment,
     last_log,
+    latest_notice,
     record_decide,
     record_lock,
 )
@@ -61,11 +62,6 @@ VISITOR_ROLES = ("社区经办人", "街道审核员", "科室经办人", "科�
 
 def _application_of(case: Case) -> AssistanceApplication:
     return AssistanceApplication.objects.get(case_id=case.pk)
-
-
-def _latest_notice(case: Case) -> PublicNotice | None:
-    # The latest posted: a 公示 after an objection may start before the objected one (arranged ahead).
-    return PublicNotice.objects.filter(case_id=case.pk).order_by("-created_at", "-id").first()
 
 
 def _latest_investigation(application_id: int) -> Investigation | None:
@@ -117,19 +113,10 @@ def guard_notice_passed(case: Case, user) -> str | None:
     reason = require_notice_passed(case, user)
     if reason:
         return reason
-    notice = _latest_notice(case)
+    notice = latest_notice(case)
     latest = _latest_investigation(case.pk)
     if latest is not None and notice is not None and notice.created_at < latest.recorded_at:
         return "入户调查在公示之后有更新，须重新公示"
-    return None
-
-
-def guard_notice_objected(case: Case, user) -> str | None:
-    notice = _latest_notice(case)
-    if notice is None:
-        return "尚未进行公示"
-    if notice.status != PublicNotice.Status.OBJECTED:
-        return "公示无异议，无需重新调查"
     return None
 
 
@@ -495,23 +482,17 @@ def dibao_notice_start(
     """提交公示 and open the 公示 in one step (at least 7 days, 民发〔2021〕57号 第十九条). A previous 公示 with
     an objection that has run to its end is closed first."""
     application = _locked_application(application, actor)
-    case = application.case
-    previous = _latest_notice(case)
-    if previous is not None and previous.closed_at is None and previous.end_date < timezone.localdate():
-        workflow_services.notice_close(notice=previous, actor=actor)
-    if case.status == DibaoStatus.INVESTIGATION:
-        _transition(application, "publicize", actor, f"公示地点：{(place or '').strip()}")
-    elif case.status != DibaoStatus.PUBLICITY:
-        raise TransitionError(f"案件当前状态为“{case.status_label}”，不能发布公示")
     # The 公示 publishes the home visit's findings: it cannot start before the visit.
     latest = _latest_investigation(application.pk)
-    return workflow_services.notice_open(
-        case=case,
-        start_date=start_date,
-        days=days,
-        place=place,
+    return workflow_services.case_notice_start(
+        case=application.case,
         actor=actor,
+        start_date=start_date,
+        place=place,
+        days=days,
         not_before=latest.visit_date if latest is not None else None,
+        publicize_from=DibaoStatus.INVESTIGATION,
+        publicity_status=DibaoStatus.PUBLICITY,
     )
 
 
@@ -520,21 +501,14 @@ def dibao_notice_object(*, application: AssistanceApplication, actor, objection:
     """登记公示异议: the objection is recorded on the 公示 and the case goes back to investigation
     (核查异议); a new 公示 follows the new investigation."""
     application = _locked_application(application, actor)
-    notice = _latest_notice(application.case)
-    if notice is None or notice.closed_at is not None:
-        raise TransitionError("没有正在进行的公示，不能登记异议")
-    workflow_services.notice_object(notice=notice, objection=objection, actor=actor)
-    return _transition(application, "reinvestigate", actor, (objection or "").strip())
+    return workflow_services.case_notice_object(case=application.case, actor=actor, objection=objection)
 
 
 @transaction.atomic
 def dibao_notice_finish(*, application: AssistanceApplication, actor, comment: str = "") -> Case:
     """公示期满: close the 公示 (期满无异议) and send the case to the street review."""
     application = _locked_application(application, actor)
-    notice = _latest_notice(application.case)
-    if notice is not None and notice.closed_at is None:
-        workflow_services.notice_close(notice=notice, actor=actor)
-    return _transition(application, "notice_passed", actor, comment)
+    return workflow_services.case_notice_finish(case=application.case, actor=actor, comment=comment)
 
 
 # ---------------------------------------------------------------------------------------------------

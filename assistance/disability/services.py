@@ -383,43 +383,33 @@ def disability_notice_start(
 ) -> PublicNotice:
     """公示 (at least 7 days) while the case is in its 公示 step; an objected 公示 is replaced."""
     application = _locked(application, actor)
-    if application.case.status != DisabilityStatus.PUBLICITY:
-        raise TransitionError(f"案件当前状态为“{application.case.status_label}”，不能发布公示")
     # The 公示 publishes the civil-affairs check (民政审核): it cannot start before that check.
     checked = last_log(application.case, ("household_check",))
-    return workflow_services.notice_open(
+    return workflow_services.case_notice_start(
         case=application.case,
-        start_date=start_date,
-        days=days,
-        place=place,
         actor=actor,
+        start_date=start_date,
+        place=place,
+        days=days,
         not_before=timezone.localtime(checked.at).date() if checked is not None else None,
+        # The case reaches its 公示 step by the 民政审核 itself: no "publicize" move of its own.
+        publicize_from=None,
+        publicity_status=DisabilityStatus.PUBLICITY,
     )
-
-
-def _open_notice(case: Case) -> PublicNotice | None:
-    return PublicNotice.objects.filter(case_id=case.pk, closed_at__isnull=True).order_by("-id").first()
 
 
 @transaction.atomic
 def disability_notice_object(*, application, actor, objection: str) -> Case:
     """登记公示异议: the case goes back to the civil-affairs check; a new 公示 follows."""
     application = _locked(application, actor)
-    notice = _open_notice(application.case)
-    if notice is None:
-        raise TransitionError("没有正在进行的公示，不能登记异议")
-    workflow_services.notice_object(notice=notice, objection=objection, actor=actor)
-    return _transition(application, "reinvestigate", actor, (objection or "").strip())
+    return workflow_services.case_notice_object(case=application.case, actor=actor, objection=objection)
 
 
 @transaction.atomic
 def disability_notice_finish(*, application, actor, comment: str = "") -> Case:
     """公示期满无异议: close the 公示 and send the case to the 科长."""
     application = _locked(application, actor)
-    notice = _open_notice(application.case)
-    if notice is not None:
-        workflow_services.notice_close(notice=notice, actor=actor)
-    return _transition(application, "notice_passed", actor, comment)
+    return workflow_services.case_notice_finish(case=application.case, actor=actor, comment=comment)
 
 
 @transaction.atomic

@@ -37,6 +37,7 @@ from core.workflow.services import (
     case_log_action,
     last_comment,
     last_log,
+    latest_notice,
     record_decide,
     record_lock,
 )
@@ -56,10 +57,6 @@ LOST_SELF_CARE_TIERS = (rules.TIER_PARTIAL_CARE, rules.TIER_FULL_CARE)
 
 def _application_of(case: Case) -> TekunApplication:
     return TekunApplication.objects.select_related("person").get(case_id=case.pk)
-
-
-def _latest_notice(case: Case) -> PublicNotice | None:
-    return PublicNotice.objects.filter(case_id=case.pk).order_by("-created_at", "-id").first()
 
 
 def _last_log_at(case: Case, names: tuple[str, ...]) -> datetime.datetime | None:
@@ -193,19 +190,10 @@ def guard_notice_passed(case: Case, user) -> str | None:
     reason = require_notice_passed(case, user)
     if reason:
         return reason
-    notice = _latest_notice(case)
+    notice = latest_notice(case)
     recorded_at = _last_log_at(case, ("tekun_investigation",))
     if notice is not None and recorded_at is not None and notice.created_at < recorded_at:
         return "调查核实结果在公示之后有更新，须重新公示"
-    return None
-
-
-def guard_notice_objected(case: Case, user) -> str | None:
-    notice = _latest_notice(case)
-    if notice is None:
-        return "尚未进行公示"
-    if notice.status != PublicNotice.Status.OBJECTED:
-        return "公示无异议，无需重新调查"
     return None
 
 
@@ -523,26 +511,18 @@ def tekun_notice_start(
     """提交公示 and open it in one step (7 days, 民发〔2021〕43号 第十五条); never for a minor (第十七条). A
     previous objected 公示 that has run to its end is closed first."""
     application = _locked_application(application, actor)
-    case = application.case
     if application.is_minor:
         raise TransitionError("申请人为未成年人，不予公示，请直接报请确认")
-    previous = _latest_notice(case)
-    if previous is not None and previous.closed_at is None and previous.end_date < timezone.localdate():
-        workflow_services.notice_close(notice=previous, actor=actor)
-    if case.status == TekunStatus.INVESTIGATION:
-        workflow_services.case_transition(
-            case=case, name="publicize", actor=actor, comment=f"公示地点：{(place or '').strip()}"
-        )
-    elif case.status != TekunStatus.PUBLICITY:
-        raise TransitionError(f"案件当前状态为“{case.status_label}”，不能发布公示")
     # The 公示 publishes the investigation's findings: it cannot start before the investigation.
-    return workflow_services.notice_open(
-        case=case,
-        start_date=start_date,
-        days=days,
-        place=place,
+    return workflow_services.case_notice_start(
+        case=application.case,
         actor=actor,
+        start_date=start_date,
+        place=place,
+        days=days,
         not_before=application.investigated_on,
+        publicize_from=TekunStatus.INVESTIGATION,
+        publicity_status=TekunStatus.PUBLICITY,
     )
 
 
@@ -550,22 +530,11 @@ def tekun_notice_start(
 def tekun_notice_object(*, application: TekunApplication, actor, objection: str) -> Case:
     """登记公示异议: recorded on the 公示; the case goes back to the investigation (异议核查)."""
     application = _locked_application(application, actor)
-    notice = _latest_notice(application.case)
-    if notice is None or notice.closed_at is not None:
-        raise TransitionError("没有正在进行的公示，不能登记异议")
-    workflow_services.notice_object(notice=notice, objection=objection, actor=actor)
-    return workflow_services.case_transition(
-        case=application.case, name="reinvestigate", actor=actor, comment=(objection or "").strip()
-    )
+    return workflow_services.case_notice_object(case=application.case, actor=actor, objection=objection)
 
 
 @transaction.atomic
 def tekun_notice_finish(*, application: TekunApplication, actor, comment: str = "") -> Case:
     """公示期满无异议: close the 公示 and send the case to the 科长 for confirmation."""
     application = _locked_application(application, actor)
-    notice = _latest_notice(application.case)
-    if notice is not None and notice.closed_at is None:
-        workflow_services.notice_close(notice=notice, actor=actor)
-    return workflow_services.case_transition(
-        case=application.case, name="notice_passed", actor=actor, comment=(comment or "").strip()
-    )
+    return workflow_services.case_notice_finish(case=application.case, actor=actor, comment=comment)

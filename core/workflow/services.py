@@ -747,3 +747,60 @@ def record_decide(record, *, approved: bool, reasons: str, actor, **fields) -> N
     for name, value in fields.items():
         setattr(record, name, value)
     record.save(update_fields=["approved", "reasons", "decided_by", "decided_at", *fields])
+
+
+def latest_notice(case: Case) -> PublicNotice | None:
+    """The case's latest posted 公示 (a 公示 after an objection may start before the objected one, when
+    that one was arranged ahead, so the start date does not say which is the latest)."""
+    return PublicNotice.objects.filter(case_id=case.pk).order_by("-created_at", "-id").first()
+
+
+@transaction.atomic
+def case_notice_start(
+    *,
+    case: Case,
+    actor,
+    start_date: datetime.date,
+    place: str,
+    days: int,
+    not_before: datetime.date | None,
+    publicize_from: str | None,
+    publicity_status: str,
+) -> PublicNotice:
+    """A flow's 提交公示 and 公示 in one step: a previous objected 公示 that has run to its end is closed
+    first; a case still in `publicize_from` (its investigation) moves along "publicize" — a case already
+    in `publicity_status` (after an objection) stays — and the 公示 opens, not before `not_before`, the
+    finding it publishes (see notice_open)."""
+    previous = latest_notice(case)
+    if previous is not None and previous.closed_at is None and previous.end_date < timezone.localdate():
+        notice_close(notice=previous, actor=actor)
+    if publicize_from is not None and case.status == publicize_from:
+        case_transition(
+            case=case, name="publicize", actor=actor, comment=f"公示地点：{(place or '').strip()}"
+        )
+    elif case.status != publicity_status:
+        raise TransitionError(f"案件当前状态为“{case.status_label}”，不能发布公示")
+    return notice_open(
+        case=case, start_date=start_date, days=days, place=place, actor=actor, not_before=not_before
+    )
+
+
+@transaction.atomic
+def case_notice_object(*, case: Case, actor, objection: str) -> Case:
+    """登记公示异议 from a flow's page: recorded on the running 公示 (which it ends), then the case goes
+    back along "reinvestigate" — a new 公示 follows the new investigation (民发〔2021〕57号 第十九条)."""
+    notice = latest_notice(case)
+    if notice is None or notice.closed_at is not None:
+        raise TransitionError("没有正在进行的公示，不能登记异议")
+    notice_object(notice=notice, objection=objection, actor=actor)
+    return case_transition(case=case, name="reinvestigate", actor=actor, comment=(objection or "").strip())
+
+
+@transaction.atomic
+def case_notice_finish(*, case: Case, actor, comment: str = "") -> Case:
+    """公示期满无异议 from a flow's page: the running 公示 is closed (notice_close refuses before its last
+    day is over) and the case moves on along "notice_passed"."""
+    notice = latest_notice(case)
+    if notice is not None and notice.closed_at is None:
+        notice_close(notice=notice, actor=actor)
+    return case_transition(case=case, name="notice_passed", actor=actor, comment=(comment or "").strip())
