@@ -5,6 +5,9 @@ the user's scope is a 404, like one that does not exist."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -27,6 +30,16 @@ EXPORT_MAX_ROWS = 20000
 
 def _view_case(view):
     return login_required(permission_required("workflow.view_case", raise_exception=True)(view))
+
+
+@contextmanager
+def _refusal_as_message(request: HttpRequest) -> Iterator[None]:
+    """Run one case action; a refusal (TransitionError) becomes the error message on the page the user is
+    sent back to, and the rest of the block (the success message) is skipped."""
+    try:
+        yield
+    except services.TransitionError as exc:
+        messages.error(request, exc.message)
 
 
 def _visible_case(request: HttpRequest, pk: int) -> Case:
@@ -146,16 +159,13 @@ def case_transition(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "请求无效，请重试")
         return redirect("workflow:case_detail", pk=case.pk)
-    try:
+    with _refusal_as_message(request):
         services.case_transition(
             case=case,
             name=form.cleaned_data["name"],
             actor=request.user,
             comment=form.cleaned_data["comment"],
         )
-    except services.TransitionError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, f"已办理：{case.number} 现为“{case.status_label}”")
     return redirect("workflow:case_detail", pk=case.pk)
 
@@ -170,11 +180,8 @@ def notice_open(request: HttpRequest, pk: int) -> HttpResponse:
         errors = "；".join(e for errs in form.errors.values() for e in errs)
         messages.error(request, f"公示信息有误：{errors}")
         return redirect("workflow:case_detail", pk=case.pk)
-    try:
+    with _refusal_as_message(request):
         notice = services.notice_open(case=case, actor=request.user, **form.cleaned_data)
-    except services.TransitionError as exc:
-        messages.error(request, exc.message)
-    else:
         end = notice.end_date
         messages.success(request, f"已发布公示，公示期至{end.year}年{end.month}月{end.day}日")
     return redirect("workflow:case_detail", pk=case.pk)
@@ -196,13 +203,10 @@ def notice_object(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "请填写异议内容")
     else:
-        try:
+        with _refusal_as_message(request):
             services.notice_object(
                 notice=notice, objection=form.cleaned_data["objection"], actor=request.user
             )
-        except services.TransitionError as exc:
-            messages.error(request, exc.message)
-        else:
             messages.success(request, "已登记公示异议")
     return redirect("workflow:case_detail", pk=notice.case_id)
 
@@ -212,11 +216,8 @@ def notice_object(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("workflow.add_publicnotice", raise_exception=True)
 def notice_close(request: HttpRequest, pk: int) -> HttpResponse:
     notice = _visible_notice(request, pk)
-    try:
+    with _refusal_as_message(request):
         services.notice_close(notice=notice, actor=request.user)
-    except services.TransitionError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, f"公示已结束：{notice.get_status_display()}")
     return redirect("workflow:case_detail", pk=notice.case_id)
 
