@@ -284,15 +284,9 @@ def entitlements_in_force(
 
     An ENDED entitlement is still paid up to and including its end_month — end_month decides, the status
     only says that end_month is final. One query; rows are dicts (see ENTITLEMENT_ROW_FIELDS) plus
-    `person_household_id`, the household of a person entitlement."""
-    queryset = Entitlement.objects.filter(
-        _NOT_SUSPENDED,
-        Q(end_month__isnull=True) | Q(end_month__gte=month),
-        in_part(part),
-        benefit_type=benefit_type,
-        start_month__lte=month,
-    )
-    return _entitlement_rows(queryset)
+    `person_household_id`, the household of a person entitlement. The one-month case of
+    `entitlements_in_force_between` (the same query with first = last = month)."""
+    return entitlements_in_force_between(benefit_type, month, month, part)
 
 
 def entitlements_in_force_between(
