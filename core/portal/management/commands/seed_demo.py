@@ -76,31 +76,22 @@ class Command(BaseCommand):
             defaults={"name": demo.DISTRICT[1], "level": RegionLevel.DISTRICT, "parent": city},
         )
         regions = [province, city, district]
+
+        def demo_region(code: str, name: str, level: RegionLevel, parent: Region, area: str) -> Region:
+            """A street or community of the demo district; one seeded before is kept as it is."""
+            region, _ = Region.objects.get_or_create(
+                code=code,
+                defaults={"name": name, "level": level, "parent": parent, "area_type": area, "is_demo": True},
+            )
+            regions.append(region)
+            return region
+
+        prefix = district.code[:6]
         for s, (street_name, rural, communities) in enumerate(demo.STREETS, start=1):
             area = AreaType.RURAL if rural else AreaType.URBAN
-            street, _ = Region.objects.get_or_create(
-                code=f"{district.code[:6]}{s:03d}000",
-                defaults={
-                    "name": street_name,
-                    "level": RegionLevel.STREET,
-                    "parent": district,
-                    "area_type": area,
-                    "is_demo": True,
-                },
-            )
-            regions.append(street)
+            street = demo_region(f"{prefix}{s:03d}000", street_name, RegionLevel.STREET, district, area)
             for c, community_name in enumerate(communities, start=1):
-                community, _ = Region.objects.get_or_create(
-                    code=f"{district.code[:6]}{s:03d}{c:03d}",
-                    defaults={
-                        "name": community_name,
-                        "level": RegionLevel.COMMUNITY,
-                        "parent": street,
-                        "area_type": area,
-                        "is_demo": True,
-                    },
-                )
-                regions.append(community)
+                demo_region(f"{prefix}{s:03d}{c:03d}", community_name, RegionLevel.COMMUNITY, street, area)
         return regions
 
     # -- users -----------------------------------------------------------------------------------------

@@ -360,6 +360,28 @@ class Command(BaseCommand):
             ],
         )
         counts = dict.fromkeys(self._entitlement_codes(), 0)
+
+        def grant(
+            benefit_code: str, person_id, household_id, region_code: str, area: str, start, tier: str = ""
+        ) -> None:
+            """One active entitlement row in the columns of `ent` (a tier, where the benefit has tiers, in its
+            params), counted per benefit for the summary."""
+            params = json.dumps({"tier": tier}, ensure_ascii=False) if tier else "{}"
+            ent.add(
+                benefit[benefit_code],
+                person_id,
+                household_id,
+                region_code,
+                area,
+                start,
+                "active",
+                "",
+                params,
+                now,
+                now,
+            )
+            counts[benefit_code] += 1
+
         person_share = {  # of person-level entitlements, per candidate
             "tekun_basic": 0.10,
             "tekun_care": 0.08,
@@ -455,73 +477,21 @@ class Command(BaseCommand):
                 self._income(inc, household_id, m, area, is_dibao, income_start, now)
             start = self._start_month()
             if is_dibao:
-                ent.add(benefit["dibao"], None, household_id, code, area, start, "active", "", "{}", now, now)
-                counts["dibao"] += 1
+                grant("dibao", None, household_id, code, area, start)
             elif len(members) == 1 and head.age >= 60 and rng.random() < tekun_p:
                 tier = "集中供养" if rng.random() < 0.3 else "分散供养"
-                ent.add(
-                    benefit["tekun_basic"],
-                    head.person_id,
-                    household_id,
-                    code,
-                    area,
-                    start,
-                    "active",
-                    "",
-                    json.dumps({"tier": tier}, ensure_ascii=False),
-                    now,
-                    now,
-                )
-                counts["tekun_basic"] += 1
+                grant("tekun_basic", head.person_id, household_id, code, area, start, tier)
                 if rng.random() < 0.8:
                     care = rng.choices(CARE_TIERS, weights=(60, 28, 12))[0]
-                    ent.add(
-                        benefit["tekun_care"],
-                        head.person_id,
-                        household_id,
-                        code,
-                        area,
-                        start,
-                        "active",
-                        "",
-                        json.dumps({"tier": care}, ensure_ascii=False),
-                        now,
-                        now,
-                    )
-                    counts["tekun_care"] += 1
+                    grant("tekun_care", head.person_id, household_id, code, area, start, care)
             for m in members:
                 if not m.disability:
                     continue
                 if rng.random() < living_p:
-                    ent.add(
-                        benefit["disability_living"],
-                        m.person_id,
-                        None,
-                        code,
-                        area,
-                        start,
-                        "active",
-                        "",
-                        "{}",
-                        now,
-                        now,
-                    )
-                    counts["disability_living"] += 1
+                    grant("disability_living", m.person_id, None, code, area, start)
                 if m.grade in (1, 2) and rng.random() < care_p:
-                    ent.add(
-                        benefit["disability_care"],
-                        m.person_id,
-                        None,
-                        code,
-                        area,
-                        start,
-                        "active",
-                        "",
-                        json.dumps({"tier": "一级" if m.grade == 1 else "二级"}, ensure_ascii=False),
-                        now,
-                        now,
-                    )
-                    counts["disability_care"] += 1
+                    grade = "一级" if m.grade == 1 else "二级"
+                    grant("disability_care", m.person_id, None, code, area, start, grade)
             household_id += 1
 
         files = (hh, pp, ms, inc, ent)
