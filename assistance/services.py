@@ -45,6 +45,7 @@ from core.workflow.services import (
     latest_notice,
     record_decide,
     record_lock,
+    step_date_problem,
 )
 
 from .case_types import CASE_TYPE_CODE, DibaoStatus
@@ -434,12 +435,9 @@ def investigation_record(
     if economic_check_result not in Investigation.EconomicCheck.values:
         errors["economic_check_result"] = "请选择家庭经济状况核对结果"
     today = timezone.localdate()
-    if visit_date is None:
-        errors["visit_date"] = "请填写入户日期"
-    elif visit_date > today:
-        errors["visit_date"] = "入户日期不能晚于今天"
-    elif visit_date < application.applied_on:
-        errors["visit_date"] = "入户日期不能早于申请日期"
+    problem = step_date_problem(visit_date, label="入户日期", applied_on=application.applied_on, today=today)
+    if problem:
+        errors["visit_date"] = problem
     if errors:
         raise ValidationError(errors)
     investigation = Investigation.objects.create(
@@ -540,3 +538,13 @@ def dibao_refuse(*, application: AssistanceApplication, actor, reasons: str) -> 
     """不予批准 with written reasons (民发〔2021〕57号 第二十一条)."""
     _transition(application, "refuse", actor, reasons)
     return Decision.objects.get(application_id=application.pk)
+
+
+def investigation_visitors(case: Case) -> set[int]:
+    """The users who made a home visit of the case (入户调查): the case engine counts them as makers, so none of
+    them takes the street review or the 科长's decision (separation of duties, DESIGN.md)."""
+    return set(
+        Investigation.visitors.through.objects.filter(investigation__application_id=case.pk).values_list(
+            "user_id", flat=True
+        )
+    )

@@ -214,7 +214,7 @@ def test_an_investigator_may_not_confirm(people, household, dibao_calculator, cl
     clock.shift(0)
     services.dibao_notice_finish(application=application, actor=people["clerk"])
     services.dibao_street_review(application=application, actor=people["reviewer"])
-    with pytest.raises(TransitionError, match="入户调查"):
+    with pytest.raises(TransitionError, match="审批分离"):
         services.dibao_approve(application=application, actor=people["chief"])
 
 
@@ -351,6 +351,10 @@ def test_refusal_needs_written_reasons(people, household, clock):
         application=application, actor=people["chief"], reasons="家庭人均收入高于当地低保标准"
     )
     assert not decision.approved and decision.reasons == "家庭人均收入高于当地低保标准"
+    # The application records its decision as every flow's does (core.workflow.services.record_decide).
+    application.refresh_from_db()
+    assert application.approved is False and application.reasons == decision.reasons
+    assert application.decided_by == people["chief"] and application.decided_at is not None
     assert _status(application) == DibaoStatus.REFUSED
     assert not Entitlement.objects.filter(case_id=application.pk).exists()
     assert not Decision.objects.get(pk=decision.pk).application.is_open

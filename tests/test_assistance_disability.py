@@ -143,6 +143,8 @@ def test_full_flow_pays_from_the_month_of_application(people, regions, clock):
     # Then both subsidies are entitlements from the month of application (not the next month)
     start = month_start(applied_on)
     assert application.approved is True and not application.is_open
+    # Every flow's decision records who decided and when (core.workflow.services.record_decide).
+    assert application.decided_by == people["chief"] and application.decided_at is not None
     living, care = application.living_entitlement, application.care_entitlement
     assert living.benefit_type.code == "disability_living" and living.person_id == person.pk
     assert care.benefit_type.code == "disability_care" and care.params["tier"] == "一级"
@@ -283,6 +285,8 @@ def test_nothing_fits_stops_at_the_household_check(people, regions):
     services.disability_refuse(application=application, actor=people["chief"], reasons="不符合两项补贴条件")
     application.refresh_from_db()
     assert application.approved is False and not application.is_open
+    # Every flow's decision records who decided and when (core.workflow.services.record_decide).
+    assert application.decided_by == people["chief"] and application.decided_at is not None
 
 
 def test_federation_corrects_the_grade(people, regions, clock):

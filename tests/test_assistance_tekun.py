@@ -142,6 +142,8 @@ def test_adult_flow_with_notice_to_two_payment_lines(people, elder, clock):
     # Then: two entitlements from the next month, tiers = support mode and self-care tier
     application.refresh_from_db()
     assert application.approved is True and not application.is_open
+    # Every flow's decision records who decided and when (core.workflow.services.record_decide).
+    assert application.decided_by == people["chief"] and application.decided_at is not None
     assert application.start_month == next_month
     basic, care = application.basic_entitlement, application.care_entitlement
     assert basic.benefit_type.code == "tekun_basic" and basic.params["tier"] == "分散供养"
@@ -296,6 +298,8 @@ def test_objection_sends_back_to_investigation(people, elder, clock):
     _move(application, "refuse", people["chief"], "其子有赡养能力，不符合特困人员认定条件")
     application.refresh_from_db()
     assert application.approved is False and "赡养能力" in application.reasons
+    # Every flow's decision records who decided and when (core.workflow.services.record_decide).
+    assert application.decided_by == people["chief"] and application.decided_at is not None
     assert not Entitlement.objects.filter(case_id=application.pk).exists()
 
 

@@ -132,6 +132,8 @@ def test_township_path_pays_once_in_a_one_off_run(people, person):
     # Then: a one-month entitlement and a one-off line in this month's one-off run
     temp.refresh_from_db()
     assert temp.approved is True and temp.approved_amount == Decimal("900.00")
+    # Every flow's decision records who decided and when (core.workflow.services.record_decide).
+    assert temp.decided_by == people["reviewer"] and temp.decided_at is not None
     entitlement = Entitlement.objects.get(case_id=temp.pk)
     assert entitlement.benefit_type.code == "temp_assistance"
     assert entitlement.start_month == entitlement.end_month == month
@@ -305,6 +307,8 @@ def test_bad_input_changes_nothing(people, person):
     _move(temp, "township_refuse", people["reviewer"], "已获得保险理赔，基本生活未陷入困境")
     temp.refresh_from_db()
     assert temp.approved is False and "保险理赔" in temp.reasons
+    # Every flow's decision records who decided and when (core.workflow.services.record_decide).
+    assert temp.decided_by == people["reviewer"] and temp.decided_at is not None
     assert not Entitlement.objects.filter(case_id=temp.pk).exists()
 
 

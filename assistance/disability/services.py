@@ -31,6 +31,7 @@ from core.workflow.models import Case, PublicNotice
 from core.workflow.services import (
     TransitionError,
     applicant_person_lock,
+    applicant_person_problem,
     last_comment,
     last_log,
     record_decide,
@@ -294,9 +295,10 @@ def disability_application_create(
     applied_on = applied_on or today
     if applied_on > today:
         errors["applied_on"] = "申请日期不能晚于今天"
-    if person.death_date is not None:
-        errors["person"] = "该人员已死亡，不能申请"
-    elif household is None or not household.is_active:
+    problem = applicant_person_problem(person)
+    if problem:
+        errors["person"] = problem
+    elif not household.is_active:
         errors["person"] = "该人员没有有效的家庭档案，请先登记户籍家庭"
     if errors:
         raise ValidationError(errors)

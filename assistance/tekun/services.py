@@ -34,12 +34,14 @@ from core.workflow.models import Case, PublicNotice
 from core.workflow.services import (
     TransitionError,
     applicant_person_lock,
+    applicant_person_problem,
     case_log_action,
     last_comment,
     last_log,
     latest_notice,
     record_decide,
     record_lock,
+    step_date_problem,
 )
 
 from .. import rules
@@ -322,10 +324,9 @@ def tekun_application_create(
     today = timezone.localdate()
     applied_on = applied_on or today
     errors: dict[str, str] = {}
-    if person.death_date is not None:
-        errors["person"] = "该人员已登记死亡，不能申请"
-    if household is None:
-        errors["person"] = "该人员没有有效的家庭档案，请先登记户籍家庭"
+    problem = applicant_person_problem(person)
+    if problem:
+        errors["person"] = problem
     elif not household.is_active:
         errors["person"] = "该人员所在家庭档案已注销，不能申请"
     if not promise_signed:
@@ -449,12 +450,11 @@ def tekun_investigation_record(
     if not findings:
         errors["findings"] = "请填写调查情况"
     today = timezone.localdate()
-    if investigated_on is None:
-        errors["investigated_on"] = "请填写调查日期"
-    elif investigated_on > today:
-        errors["investigated_on"] = "调查日期不能晚于今天"
-    elif investigated_on < application.applied_on:
-        errors["investigated_on"] = "调查日期不能早于申请日期"
+    problem = step_date_problem(
+        investigated_on, label="调查日期", applied_on=application.applied_on, today=today
+    )
+    if problem:
+        errors["investigated_on"] = problem
     if errors:
         raise ValidationError(errors)
 

@@ -32,6 +32,7 @@ from core.workflow.models import Case
 from core.workflow.services import (
     TransitionError,
     applicant_person_lock,
+    applicant_person_problem,
     case_log_action,
     last_comment,
     last_log,
@@ -356,10 +357,9 @@ def temp_case_create(
     today = timezone.localdate()
     applied_on = applied_on or today
     errors: dict[str, str] = {}
-    if person.death_date is not None:
-        errors["person"] = "该人员已登记死亡，不能申请"
-    elif household is None:
-        errors["person"] = "该人员没有有效的家庭档案，请先登记户籍家庭"
+    problem = applicant_person_problem(person)
+    if problem:
+        errors["person"] = problem
     if kind not in TempAssistanceKind.values:
         errors["kind"] = "请选择救助类型"
     if cause not in TempAssistanceCause.values:

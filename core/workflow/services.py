@@ -8,6 +8,7 @@ creates the entitlement, or declares that as the transition's `effect`). Nothing
 from __future__ import annotations
 
 import datetime
+import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -291,6 +292,10 @@ def _maker_checker_users(case: Case, t: Transition | None = None) -> set[int]:
     for actor_id, kind, name in rows:
         if kind == KIND_ENTER or t is None or t.kind == KIND_APPROVE or name != t.name:
             ids.add(actor_id)
+    ct = get_case_type(case.case_type)
+    if ct.participants:
+        module, function = ct.participants.rsplit(".", 1)
+        ids |= set(getattr(importlib.import_module(module), function)(case))
     return ids
 
 
@@ -692,6 +697,30 @@ def applicant_person_lock(person: Person, actor) -> Person:
     """`applicant_lock` of a personal benefit's applicant, with the household and region its case needs
     (the household may be missing: the flow refuses that with its own form error)."""
     return applicant_lock(Person, person, actor, related=("household", "household__region"), what="人员")
+
+
+def applicant_person_problem(person: Person) -> str | None:
+    """Why no application can be entered for this person at all, or None: dead, or without a household
+    (a case is scoped and numbered by its household's region)."""
+    if person.death_date is not None:
+        return "该人员已登记死亡，不能申请"
+    if person.household_id is None:
+        return "该人员没有有效的家庭档案，请先登记户籍家庭"
+    return None
+
+
+def step_date_problem(
+    day: datetime.date | None, *, label: str, applied_on: datetime.date, today: datetime.date
+) -> str | None:
+    """Why the day a step was done (a home visit, an investigation) cannot be recorded, or None: it must
+    be given, not in the future, and not before the application it follows."""
+    if day is None:
+        return f"请填写{label}"
+    if day > today:
+        return f"{label}不能晚于今天"
+    if day < applied_on:
+        return f"{label}不能早于申请日期"
+    return None
 
 
 def application_create(
