@@ -59,6 +59,7 @@ DIBAO = application_case_type(
     number_prefix="DB",
     section="assistance",
     record_model="assistance.AssistanceApplication",
+    participants="assistance.services.investigation_visitors",
     statuses=DibaoStatus,
     accept_working_days=ACCEPT_WORKING_DAYS,
     notice_min_days=7,  # 第十九条

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from core.registry.choices import DisabilityCategory
 from core.workflow.models import Application, CaseRecord, PersonApplication, region_prefix_index
 
 
@@ -316,6 +317,11 @@ class DisabilitySubsidyApplication(PersonApplication):
                 violation_error_message="该人员已有正在办理的两项补贴申请",
             )
         ]
+
+    @property
+    def disability_category_label(self) -> str:
+        """The category as the 残疾人证 names it (肢体残疾 …), not its code."""
+        return dict(DisabilityCategory.choices).get(self.disability_category, self.disability_category)
 
 
 class DibaoReview(CaseRecord):

@@ -79,7 +79,7 @@ def test_the_investigator_is_refused_as_street_reviewer(regions, people, time_ma
     reviewer = people["reviewer"]
     # A street reviewer who entered and investigated the case himself (street staff may enter cases) …
     application = _application(regions, reviewer)
-    after = _investigate_and_publicize(application, reviewer, people["reviewer2"])
+    after = _investigate_and_publicize(application, reviewer, people["clerk"])
     time_machine.move_to(after)
     services.dibao_notice_finish(application=application, actor=reviewer)
     case = _case(application)
@@ -143,3 +143,27 @@ def test_the_detail_page_shows_disabled_actions_with_the_reason(client, regions,
     page = client.get(reverse("assistance:dibao_detail", args=[application.pk])).content.decode()
     assert "您不是社会救助科的科长，不能办理“确认批准”" in page
     assert "disabled" in page
+
+
+@pytest.mark.django_db
+def test_a_home_visitor_is_refused_as_street_reviewer_and_approver(regions, people, time_machine, make_user):
+    # The street reviewer went on the home visit (a visitor, not the one who recorded it) …
+    application = _application(regions, people["clerk"])
+    after = _investigate_and_publicize(application, people["clerk"], people["reviewer"])
+    time_machine.move_to(after)
+    services.dibao_notice_finish(application=application, actor=people["clerk"])
+    case = _case(application)
+    allowed, reason = can_transition(case, "street_review", people["reviewer"])
+    assert not allowed and "审批分离" in reason
+    with pytest.raises(TransitionError, match="审批分离"):
+        services.dibao_street_review(application=application, actor=people["reviewer"])
+    services.dibao_street_review(application=application, actor=people["reviewer2"])
+    # … and a visitor holding the 科长 role may neither approve nor refuse it
+    visiting_chief = make_user("科长", "社区经办人", region="district")
+    from assistance.models import Investigation
+
+    Investigation.objects.get(application=application).visitors.add(visiting_chief)
+    case = _case(application)
+    for name in ("approve", "refuse"):
+        allowed, reason = can_transition(case, name, visiting_chief)
+        assert not allowed and "审批分离" in reason

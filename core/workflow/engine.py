@@ -145,6 +145,9 @@ class CaseType:
     # "app_label.Model" of the bureau's record on the case (a `workflow.models.CaseRecord`): the engine
     # keeps its `is_open` equal to the case's, for the record's "one open … per applicant" constraint.
     record_model: str = ""
+    # "module.function" taking the case and returning the ids of users who took part in it without a log
+    # row of their own (the home visit's visitors): separation of duties counts them as makers.
+    participants: str = ""
     _by_name: dict[str, Transition] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:

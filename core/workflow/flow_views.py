@@ -25,6 +25,7 @@ from core.registry.models import Household, Person
 from core.registry.selectors import attachments_for, household_search
 
 from .flows import CaseFlow, Step
+from .selectors import records_with_overdue
 from .services import TransitionError, transition_choices
 
 PAGE_SIZE = 50
@@ -84,7 +85,7 @@ def list_view(flow: type[CaseFlow]):
         sorts = flow.sorts()
         sort = request.GET.get("sort", "")
         order = sorts.get(sort) or flow.default_sort
-        rows = rows.order_by(order, "-case_id")
+        rows = records_with_overdue(rows.order_by(order, "-case_id"), timezone.localdate())
         if request.GET.get("export") == "xlsx":
             return _export(flow, rows)
         page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -100,10 +101,6 @@ def list_view(flow: type[CaseFlow]):
                 "page": page,
                 "columns": columns,
                 "rows": [(obj, [(c, c.cell(obj)) for c in columns]) for obj in page.object_list],
-                "headers": [
-                    {"col": c, "key": c.sort_key, "desc": f"-{c.sort_key}" if c.sort_key else ""}
-                    for c in columns
-                ],
                 "today": timezone.localdate(),
                 "create_url": flow.reverse("create") if flow.create_form is not None else "",
                 "tabs_template": flow.blocks.get("tabs", ""),
@@ -222,7 +219,9 @@ def detail_view(flow: type[CaseFlow]):
         case = application.case
         user = request.user
         context = flow.detail_context(application, user)
+        today = timezone.localdate()
         notice = flow.notice if flow.notice is not None and flow.notice.applies(application) else None
+        notices = list(case.notices.order_by("-start_date", "-id")) if notice is not None else []
         hidden = set(flow.hidden_transitions) | (set(notice.transitions) if notice is not None else set())
         actions = []
         if case.is_open:
@@ -246,8 +245,13 @@ def detail_view(flow: type[CaseFlow]):
                 "actions": actions,
                 "steps": steps,
                 "notice_hooks": notice,
-                "notices": list(case.notices.order_by("-start_date", "-id")) if notice is not None else [],
-                "today": timezone.localdate(),
+                "notices": notices,
+                # The to-do list's rule (core.workflow.selectors._overdue_q): never overdue while a 公示 hangs.
+                "overdue": case.is_open
+                and case.due_date is not None
+                and case.due_date < today
+                and not any(n.closed_at is None and n.end_date >= today for n in notices),
+                "today": today,
                 "crumbs": _crumbs(flow),
                 "blocks": flow.blocks,
             }

@@ -26,19 +26,25 @@ SORT_FIELDS = {
 DEFAULT_SORT = "-created"
 
 
-def _overdue_q(today: datetime.date) -> Q:
+def _overdue_q(today: datetime.date, case_path: str = "") -> Q:
     """Open cases past their step's time limit — except a case whose 公示 is still hanging: it is not
-    overdue for the 公示's own days (notice_open also moves the due date past its end)."""
+    overdue for the 公示's own days (notice_open also moves the due date past its end). `case_path` is
+    "case__" on a bureau's record (whose primary key is its case's)."""
     running = PublicNotice.objects.filter(case=OuterRef("pk"), closed_at__isnull=True, end_date__gte=today)
-    return Q(is_open=True, due_date__lt=today) & ~Exists(running)
+    return Q(**{f"{case_path}is_open": True, f"{case_path}due_date__lt": today}) & ~Exists(running)
 
 
-def _overdue_flag(today: datetime.date):
+def _overdue_flag(today: datetime.date, case_path: str = ""):
     return CaseWhen(
-        When(_overdue_q(today), then=Value(True)),
+        When(_overdue_q(today, case_path), then=Value(True)),
         default=Value(False),
         output_field=BooleanField(),
     )
+
+
+def records_with_overdue(records: QuerySet, today: datetime.date) -> QuerySet:
+    """A bureau's records (`CaseRecord`s) annotated `is_overdue` by the same rule as the to-do list."""
+    return records.annotate(is_overdue=_overdue_flag(today, "case__"))
 
 
 def cases_visible_to(user) -> QuerySet[Case]:
