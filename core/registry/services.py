@@ -735,6 +735,19 @@ def attachment_remove(*, attachment: Attachment, actor) -> Attachment:
 # ---------------------------------------------------------------------------------------------------
 
 
+def _life_event_record(
+    person: Person, *, changed: str, kind: str, event_date: datetime.date, data: dict, actor
+) -> LifeEvent:
+    """Save the person's `changed` field, record the life event and publish it to every bureau that
+    subscribes, in the caller's transaction: a bureau's reaction that fails undoes the change too."""
+    _with_actor(person, actor).save(update_fields=[changed, "updated_at"])
+    event = LifeEvent.objects.create(
+        person=person, kind=kind, event_date=event_date, data=data, recorded_by=actor
+    )
+    events.publish(event, actor)
+    return event
+
+
 @transaction.atomic
 def person_record_death(
     *, person: Person, death_date: datetime.date, actor, certificate_no: str = "", note: str = ""
@@ -761,9 +774,9 @@ def person_record_death(
     if errors:
         raise ValidationError(errors)
     person.death_date = death_date
-    _with_actor(person, actor).save(update_fields=["death_date", "updated_at"])
-    event = LifeEvent.objects.create(
-        person=person,
+    return _life_event_record(
+        person,
+        changed="death_date",
         kind=LifeEventKind.DEATH,
         event_date=death_date,
         data={
@@ -771,10 +784,8 @@ def person_record_death(
             "note": note.strip(),
             "household_id": person.household_id,
         },
-        recorded_by=actor,
+        actor=actor,
     )
-    events.publish(event, actor)
-    return event
 
 
 @transaction.atomic
@@ -798,16 +809,14 @@ def person_record_marital_change(
         raise ValidationError(errors)
     old_status = person.marital_status
     person.marital_status = new_status
-    _with_actor(person, actor).save(update_fields=["marital_status", "updated_at"])
-    event = LifeEvent.objects.create(
-        person=person,
+    return _life_event_record(
+        person,
+        changed="marital_status",
         kind=LifeEventKind.MARITAL_CHANGE,
         event_date=date,
         data={"from": old_status, "to": new_status, "note": note.strip()},
-        recorded_by=actor,
+        actor=actor,
     )
-    events.publish(event, actor)
-    return event
 
 
 def _years_before(day: datetime.date, years: int) -> datetime.date:
