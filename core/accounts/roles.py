@@ -62,6 +62,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *BENEFITS_VIEW,
         "benefits.recalculate_paymentrun",
         "benefits.lock_paymentrun",
+        # 调整标准 (提标) is the section's decision: the 科长 enters it, checked in the type's section.
+        "benefits.add_standard",
         "registry.view_full_personal_data",
     ],
     "局领导": [
@@ -91,8 +93,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "benefits.view_benefittype",
         "benefits.change_benefittype",
         "benefits.view_standard",
-        "benefits.add_standard",
-        "benefits.change_standard",
         "benefits.view_parameter",
         "benefits.add_parameter",
         "benefits.change_parameter",

@@ -31,7 +31,15 @@ class StandardAdmin(admin.ModelAdmin):
     list_filter = ["benefit_type", "area_type", "unit", "effective_from"]
     search_fields = ["tier", "source", "benefit_type__name"]
     date_hierarchy = "effective_from"
-    readonly_fields = ["created_at"]
+    readonly_fields = ["created_by", "created_at"]
+
+    # A standard is a section's decision: its 科长 enters it on the 调整标准 page (core.benefits.standards),
+    # which checks the section and ends the previous standard. The admin only shows them.
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
 
 
 @admin.register(Parameter)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import BenefitType, PaymentLine, PaymentRun
+from .models import BenefitType, PaymentLine, PaymentRun, Standard
 from .months import parse_month
 
 
@@ -84,3 +84,27 @@ class StandardFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["benefit_type"].choices = _benefit_type_choices()
+
+
+class StandardChangeForm(forms.Form):
+    """调整标准: a new amount of one standard from a date (the types offered are those the user may change)."""
+
+    benefit_type = forms.ModelChoiceField(label="待遇类型", queryset=None, empty_label="请选择")
+    area_type = forms.ChoiceField(label="城乡", required=False)
+    tier = forms.CharField(
+        label="档次", max_length=40, required=False, help_text="无档次留空；须与现行标准的档次一致"
+    )
+    amount = forms.DecimalField(label="金额/比例", max_digits=12, decimal_places=4, min_value=0)
+    unit = forms.ChoiceField(label="单位")
+    effective_from = forms.DateField(label="生效日期", widget=forms.DateInput(attrs={"type": "date"}))
+    source = forms.CharField(label="依据文件", max_length=200, help_text="如：长民发〔2026〕12号")
+
+    def __init__(self, *args, benefit_types, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["benefit_type"].queryset = benefit_types
+        self.fields["area_type"].choices = Standard._meta.get_field("area_type").choices
+        self.fields["unit"].choices = Standard.Unit.choices
+        for field in self.fields.values():
+            field.widget.attrs.setdefault(
+                "class", "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+            )

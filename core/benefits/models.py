@@ -67,6 +67,14 @@ class Standard(models.Model):
     effective_from = models.DateField("生效日期")
     effective_to = models.DateField("失效日期", null=True, blank=True, help_text="留空表示长期有效")
     source = models.CharField("依据文件", max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="录入人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
     class Meta:

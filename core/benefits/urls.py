@@ -11,4 +11,5 @@ urlpatterns = [
     path("runs/<int:pk>/lock/", views.run_lock, name="run_lock"),
     path("lines/<int:pk>/", views.line_detail, name="line_detail"),
     path("standards/", views.standard_list, name="standard_list"),
+    path("standards/new/", views.standard_change, name="standard_change"),
 ]

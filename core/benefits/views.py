@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -14,7 +16,7 @@ from core.forms_once import once_per_form
 
 from . import selectors, services, tasks
 from .exceptions import BenefitsError, SectionRoleRequired
-from .forms import LineFilterForm, RunCreateForm, RunFilterForm, StandardFilterForm
+from .forms import LineFilterForm, RunCreateForm, RunFilterForm, StandardChangeForm, StandardFilterForm
 from .models import BenefitType, PaymentLine, PaymentRun
 
 RUNS_PER_PAGE = 20
@@ -176,4 +178,54 @@ def standard_list(request: HttpRequest) -> HttpResponse:
         request,
         "benefits/standard_list.html",
         {"form": form, "page": _page(request, standards, STANDARDS_PER_PAGE), "today": today},
+    )
+
+
+def _standard_types_for(user):
+    """The benefit types whose standards `user` may change (科长 of the type's section)."""
+    from .standards import standard_section_refusal
+
+    types = BenefitType.objects.select_related("section").order_by("sort_order", "code")
+    return BenefitType.objects.filter(pk__in=[t.pk for t in types if not standard_section_refusal(t, user)])
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("benefits.add_standard", raise_exception=True)
+@once_per_form
+def standard_change(request: HttpRequest) -> HttpResponse:
+    """调整标准 (提标): the section's 科长 enters a new amount from a date; the old one ends the day before."""
+    from core.registry.forms import apply_service_errors
+
+    from .standards import standard_change as change
+
+    types = _standard_types_for(request.user)
+    if not types.exists():
+        raise SectionRoleRequired("您不是任何业务科室的科长，不能调整待遇标准")
+    form = StandardChangeForm(request.POST or None, benefit_types=types)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            standard = change(actor=request.user, **data)
+        except SectionRoleRequired as exc:
+            form.add_error("benefit_type", str(exc))
+        except ValidationError as exc:
+            apply_service_errors(exc, form)
+        else:
+            messages.success(
+                request,
+                f"已调整{standard.benefit_type.name}标准：自{standard.effective_from:%Y年%m月%d日}起为{standard.amount}"
+                f"（{standard.get_unit_display()}）；已锁定月份的差额在下次计算时补发或扣回",
+            )
+            return redirect("benefits:standard_list")
+    return render(
+        request,
+        "registry/form_page.html",
+        {
+            "form": form,
+            "title": "调整待遇标准",
+            "crumbs": [("待遇标准", reverse("benefits:standard_list"))],
+            "cancel_url": reverse("benefits:standard_list"),
+            "submit_label": "保存新标准",
+        },
+        status=400 if form.is_bound and form.errors else 200,
     )
