@@ -70,9 +70,11 @@ def _staff(household: Household, users: dict[str, User]) -> tuple[User, User] | 
 
 
 def _advance(
-    household: Household, step: str, clerk: User, reviewer: User, chief: User, rng
+    household: Household, step: str, clerk: User, reviewer: User, chief: User, companion: User, rng
 ) -> AssistanceApplication:
-    """File an application and take it, through the services, up to `step` ("approved" = confirmed)."""
+    """File an application and take it, through the services, up to `step` ("approved" = confirmed). The
+    home visit is made by the caseworker and `companion` (a district 科室经办人), never by the street reviewer
+    or the 科长 who later review and decide the case (separation of duties)."""
     today = timezone.localdate()
     application = services.dibao_application_create(
         household=household,
@@ -93,7 +95,7 @@ def _advance(
         application=application,
         actor=clerk,
         visit_date=today,
-        visitors=[clerk, reviewer],
+        visitors=[clerk, companion],
         findings=f"入户核查：家庭共同生活成员{members}人，收入来源以零星务工和养老金为主，住房简陋，无机动车辆。",
         economic_check_result=Investigation.EconomicCheck.ELIGIBLE,
         economic_check_note="经家庭经济状况核对平台核对，未发现存款、车辆、工商登记等超标情况",
@@ -163,14 +165,14 @@ def seed_assistance_demo(*, stdout, rng_seed: int, log: Callable[[str], None] | 
         open_count = min(len(OPEN_STEPS) * OPEN_PER_STEP, len(plan) // 2)
         approved_count = min(APPROVED, len(plan) - open_count)
         for i, (household, (clerk, reviewer)) in enumerate(plan[:approved_count]):
-            application = _advance(household, "approved", clerk, reviewer, chief, rng)
+            application = _advance(household, "approved", clerk, reviewer, chief, section, rng)
             _backdate(application, 1 + i % 11)
         overdue = []
         for i, (household, (clerk, reviewer)) in enumerate(
             plan[approved_count : approved_count + open_count]
         ):
             step = OPEN_STEPS[i % len(OPEN_STEPS)]
-            application = _advance(household, step, clerk, reviewer, chief, rng)
+            application = _advance(household, step, clerk, reviewer, chief, section, rng)
             if i % 3 == 0:
                 overdue.append(application.pk)
         # Some cases missed their step's time limit, so the to-do lists show overdue work. The case engine

@@ -357,3 +357,22 @@ def test_demo_users_hold_their_roles_in_sections():
     elder_chief = User.objects.get(username="kezhang_yl")
     assert "assistance" not in _groups(elder_chief)
     assert "assistance" in _groups(User.objects.get(username="kezhang"))
+
+
+@pytest.mark.django_db
+def test_a_chief_of_another_section_sees_none_of_its_cases(client, make_user):
+    from django.urls import reverse
+
+    eldercare_chief = make_user("科长", region="district", sections=["eldercare"])
+    client.force_login(eldercare_chief)
+    response = client.get(reverse("assistance:dibao_list"))
+    assert response.status_code == 403
+    assert "您不在社会救助科工作，不能查看该科室的业务" in response.content.decode()
+    # the section's own chief, a street reviewer and the 局领导 do
+    for user in (
+        make_user("科长", region="district"),
+        make_user("街道审核员", region="street1"),
+        make_user("局领导", region="district"),
+    ):
+        client.force_login(user)
+        assert client.get(reverse("assistance:dibao_list")).status_code == 200

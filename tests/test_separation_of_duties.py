@@ -132,15 +132,20 @@ def test_steps_belong_to_their_roles_and_sections(regions, people, time_machine)
 
 
 @pytest.mark.django_db
-def test_the_detail_page_shows_disabled_actions_with_the_reason(client, regions, people, time_machine):
+def test_the_detail_page_shows_disabled_actions_with_the_reason(
+    client, regions, people, time_machine, make_user
+):
     application = _application(regions, people["clerk"])
     after = _investigate_and_publicize(application, people["clerk"], people["clerk_b"])
     time_machine.move_to(after)
     services.dibao_notice_finish(application=application, actor=people["clerk"])
     services.dibao_street_review(application=application, actor=people["reviewer"])
 
-    client.force_login(people["chief_eldercare"])
+    # A 养老服务科 科长 who is also a street reviewer sees the page (street roles are general) …
+    chief_and_reviewer = make_user("科长", "街道审核员", region="district", sections=["eldercare"])
+    client.force_login(chief_and_reviewer)
     page = client.get(reverse("assistance:dibao_detail", args=[application.pk])).content.decode()
+    # … with the 科长's actions disabled and the reason beside them
     assert "您不是社会救助科的科长，不能办理“确认批准”" in page
     assert "disabled" in page
 

@@ -64,3 +64,16 @@ def section_name(code: str) -> str:
     if not code:
         return ""
     return Section.objects.filter(code=code).values_list("name", flat=True).first() or code
+
+
+def section_visible(user, section_code: str) -> bool:
+    """Whether the user may see a section's cases at all. Community and street roles are general, and so
+    is every other non-district role (局领导 sees every section read-only); a user whose only roles are
+    district roles (科室经办人, 科长) sees the sections they hold them in."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser or not section_code:
+        return True
+    if any(role not in DISTRICT_ROLES for role in user.role_names):
+        return True
+    return section_code in user_section_codes(user)

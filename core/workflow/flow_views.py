@@ -6,10 +6,11 @@ POST lands the user back on the flow's detail page, at the form of the step the 
 from __future__ import annotations
 
 import datetime
+import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.accounts.sections import section_name, section_visible
 from core.exports import xlsx_response
 from core.forms_once import once_per_form
 from core.registry import services as registry_services
@@ -33,9 +35,19 @@ EXPORT_MAX_ROWS = 20000
 PICK_LIMIT = 20
 
 
-def _perm(name: str):
+def _perm(name: str, flow: type[CaseFlow] | None = None):
+    """Login, the permission, and — for a flow's pages — that the user works in the flow's section (a
+    district role of another section sees none of its cases; the 403 page says why)."""
+
     def decorator(view):
-        return login_required(permission_required(name, raise_exception=True)(view))
+        @functools.wraps(view)
+        def in_section(request: HttpRequest, *args, **kwargs):
+            section = flow.case_type.section if flow is not None else ""
+            if not section_visible(request.user, section):
+                raise PermissionDenied(f"您不在{section_name(section)}工作，不能查看该科室的业务")
+            return view(request, *args, **kwargs)
+
+        return login_required(permission_required(name, raise_exception=True)(in_section))
 
     return decorator
 
@@ -70,7 +82,7 @@ def _form_status(form) -> int:
 
 def list_view(flow: type[CaseFlow]):
     @require_http_methods(["GET"])
-    @_perm("workflow.view_case")
+    @_perm("workflow.view_case", flow)
     def view(request: HttpRequest) -> HttpResponse:
         filterset = flow.filterset(
             request.GET or None, queryset=flow.queryset(request.user), request=request, flow=flow
@@ -131,7 +143,7 @@ def _export(flow: type[CaseFlow], rows) -> HttpResponse:
 
 def create_view(flow: type[CaseFlow]):
     @require_http_methods(["GET", "POST"])
-    @_perm(flow.create_permission)
+    @_perm(flow.create_permission, flow)
     @once_per_form
     def view(request: HttpRequest) -> HttpResponse:
         household, person = _applicant(request)
@@ -213,7 +225,7 @@ def _pick(flow: type[CaseFlow], request: HttpRequest) -> HttpResponse:
 
 def detail_view(flow: type[CaseFlow]):
     @require_http_methods(["GET"])
-    @_perm("workflow.view_case")
+    @_perm("workflow.view_case", flow)
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         application = _get(flow, request, pk)
         case = application.case
@@ -278,7 +290,7 @@ def _publicize_sources(flow: type[CaseFlow]) -> tuple[str, ...]:
 
 def step_view(flow: type[CaseFlow], step: Step):
     @require_http_methods(["GET", "POST"])
-    @_perm(step.permission)
+    @_perm(step.permission, flow)
     @once_per_form
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         application = _get(flow, request, pk)
@@ -322,7 +334,7 @@ def step_view(flow: type[CaseFlow], step: Step):
 
 def transition_view(flow: type[CaseFlow]):
     @require_POST
-    @_perm("workflow.view_case")
+    @_perm("workflow.view_case", flow)
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         application = _get(flow, request, pk)
         try:
@@ -344,7 +356,7 @@ def transition_view(flow: type[CaseFlow]):
 
 def notice_view(flow: type[CaseFlow]):
     @require_POST
-    @_perm("workflow.add_publicnotice")
+    @_perm("workflow.add_publicnotice", flow)
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         """公示 actions of the detail page: start (提交公示并发布), object (登记异议), finish (公示期满)."""
         application = _get(flow, request, pk)
@@ -403,7 +415,7 @@ def _notice_start(post) -> tuple[datetime.date, int]:
 
 def attachment_view(flow: type[CaseFlow]):
     @require_http_methods(["GET", "POST"])
-    @_perm("registry.add_attachment")
+    @_perm("registry.add_attachment", flow)
     @once_per_form
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         """上传申请材料 (申请书, signed 告知承诺书/授权书, proofs) to the case."""
