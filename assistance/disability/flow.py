@@ -25,6 +25,7 @@ from core.workflow.flows import (
     Proposal,
     Step,
     case_columns,
+    save_form,
 )
 
 from ..models import DisabilitySubsidy, DisabilitySubsidyApplication
@@ -61,16 +62,6 @@ def _start_month(application):
     if application.living_entitlement_id or application.care_entitlement_id:
         return month_start(application.applied_on)
     return None
-
-
-def _save_federation_check(*, application, actor, form):
-    services.disability_federation_check(
-        application=application,
-        actor=actor,
-        grade=form.cleaned_data["grade"],
-        opinion=form.cleaned_data["opinion"],
-    )
-    return "已登记残联审核意见，请民政部门核对家庭情况"
 
 
 class DisabilityFlow(CaseFlow):
@@ -111,7 +102,9 @@ class DisabilityFlow(CaseFlow):
             "federation_check",
             "登记残联审核意见",
             FederationCheckForm,
-            save=_save_federation_check,
+            save=save_form(
+                services.disability_federation_check, "已登记残联审核意见，请民政部门核对家庭情况"
+            ),
             statuses=(DisabilityStatus.FEDERATION_REVIEW,),
             initial=lambda application: {"grade": application.disability_grade},
             anchor="eligibility",

@@ -11,7 +11,16 @@ from django.utils import timezone
 
 from core.accounts.templatetags.ui import money
 from core.registry.forms import IncomeForm
-from core.workflow.flows import PROGRESS, CaseFlow, Col, FlowFilterSet, Proposal, Step, case_columns
+from core.workflow.flows import (
+    PROGRESS,
+    CaseFlow,
+    Col,
+    FlowFilterSet,
+    Proposal,
+    Step,
+    case_columns,
+    save_form,
+)
 
 from ..models import DibaoReview
 from . import selectors, services
@@ -40,16 +49,6 @@ class ReviewFilterSet(FlowFilterSet):
     def filter_outcome(self, queryset, name, value):
         # A conclusion counts once the chief has confirmed it.
         return queryset.filter(outcome=value, is_open=False)
-
-
-def _save_income(*, application, actor, form):
-    services.dibao_review_income_add(review=application, actor=actor, **form.cleaned_data)
-    return "收入已登记，请重新核算并登记复核结论"
-
-
-def _save_decision(*, application, actor, form):
-    services.dibao_review_decide(review=application, actor=actor, **form.cleaned_data)
-    return "复核结论已登记，请提交科长确认"
 
 
 class ReviewFlow(CaseFlow):
@@ -84,7 +83,9 @@ class ReviewFlow(CaseFlow):
             "income_add",
             "登记收入",
             IncomeForm,
-            save=_save_income,
+            save=save_form(
+                services.dibao_review_income_add, "收入已登记，请重新核算并登记复核结论", record="review"
+            ),
             statuses=(ReviewStatus.REVIEWING,),
             form_kwargs=lambda review: {"household": review.household},
             anchor="incomes",
@@ -93,7 +94,7 @@ class ReviewFlow(CaseFlow):
             "decide",
             "登记复核结论",
             ReviewDecisionForm,
-            save=_save_decision,
+            save=save_form(services.dibao_review_decide, "复核结论已登记，请提交科长确认", record="review"),
             statuses=(ReviewStatus.REVIEWING,),
             initial=lambda review: {
                 "findings": review.findings,

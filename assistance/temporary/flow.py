@@ -17,6 +17,7 @@ from core.workflow.flows import (
     Proposal,
     Step,
     case_columns,
+    save_form,
 )
 
 from ..models import TempAssistanceCase, TempAssistanceKind
@@ -41,26 +42,6 @@ class TempFilterSet(FlowFilterSet):
         label="审批层级", choices=TempAssistanceCase.Level.choices, empty_label="全部层级"
     )
     search_fields = PERSON_SEARCH_FIELDS
-
-
-def _save_proposal(*, application, actor, form):
-    proposal = services.temp_proposal_record(
-        temp=application,
-        actor=actor,
-        standard_multiple=form.cleaned_data["standard_multiple"],
-        findings=form.cleaned_data["findings"],
-    )
-    return f"拟救助金额：{proposal.explanation}"
-
-
-def _save_advance(*, application, actor, form):
-    services.temp_advance_record(
-        temp=application,
-        actor=actor,
-        given_on=form.cleaned_data["given_on"],
-        amount=form.cleaned_data["amount"],
-    )
-    return "先行救助已登记，请补办审批手续"
 
 
 class TempFlow(CaseFlow):
@@ -102,7 +83,11 @@ class TempFlow(CaseFlow):
             "proposal",
             "登记调查核实情况和拟救助金额",
             TempProposalForm,
-            save=_save_proposal,
+            save=save_form(
+                services.temp_proposal_record,
+                lambda proposal: f"拟救助金额：{proposal.explanation}",
+                record="temp",
+            ),
             statuses=(TempStatus.INVESTIGATION,),
             initial=lambda application: {"standard_multiple": application.standard_multiple},
             template=STEP_TEMPLATE,
@@ -112,7 +97,7 @@ class TempFlow(CaseFlow):
             "advance",
             "登记先行救助",
             TempAdvanceForm,
-            save=_save_advance,
+            save=save_form(services.temp_advance_record, "先行救助已登记，请补办审批手续", record="temp"),
             statuses=OPEN_STATUSES,
             template=STEP_TEMPLATE,
             anchor="advance",

@@ -202,6 +202,21 @@ class Step:
     applies: Callable[[Any], bool] | None = None
 
 
+def save_form(
+    service: Callable[..., Any], message: str | Callable[[Any], Any], *, record: str = "application"
+):
+    """A `Step.save` for a step whose form's fields are its service's keyword arguments (most are): calls
+    `service(<record>=application, actor=actor, **form.cleaned_data)` — `record` is the name the service
+    gives the application ("temp", "review") — and returns `message`, or `message(result)` when the
+    message tells what the service found."""
+
+    def save(*, application, actor, form):
+        result = service(**{record: application}, actor=actor, **form.cleaned_data)
+        return message(result) if callable(message) else message
+
+    return save
+
+
 @dataclass(frozen=True)
 class NoticeHooks:
     """The flow's 公示 services, each taking `application=` and `actor=`: `start` opens the notice (and
