@@ -119,6 +119,7 @@ class DisabilityFlow(CaseFlow):
         object_message="已登记公示异议，案件退回民政审核重新核对",
         finish_message="公示期满无异议，已报科长审批",
         finish_label="公示期满无异议，报科长审批",
+        objection_hint="登记后退回民政审核重新核对",
         start_statuses=(DisabilityStatus.PUBLICITY,),
     )
     blocks = {

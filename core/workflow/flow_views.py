@@ -212,6 +212,7 @@ def _pick(flow: type[CaseFlow], request: HttpRequest) -> HttpResponse:
         {
             "flow": flow,
             "q": q,
+            "searched": "q" in request.GET,
             "households": households,
             "crumbs": _crumbs(flow),
             "limit": PICK_LIMIT,
@@ -276,6 +277,9 @@ def detail_view(flow: type[CaseFlow]):
             context["notice_start"] = case.status in start_statuses and not running and not problem
             context["notice_problem"] = problem if case.status in start_statuses else None
             context["notice_act"] = running
+            if running:
+                last_day = max(n.end_date for n in context["notices"] if n.closed_at is None)
+                context["notice_finishable_on"] = last_day + datetime.timedelta(days=1)
         return render(request, flow.blocks.get("detail", "workflow/flow/detail.html"), context)
 
     return view

@@ -229,6 +229,8 @@ class NoticeHooks:
     object_message: str
     finish_message: str
     finish_label: str = "公示期满无异议"
+    # Where an objection sends the case, shown in the objection field's placeholder.
+    objection_hint: str = "登记后退回调查核实"
     # Statuses in which the notice may be started; None = the status the `publicize` transition leaves.
     start_statuses: tuple[str, ...] | None = None
     # Whether this application has a 公示 at all (a minor's 特困 case has none).
