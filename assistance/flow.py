@@ -119,8 +119,6 @@ class DibaoFlow(CaseFlow):
         "assessment": "assistance/dibao/_assessment.html",
         "tabs": "assistance/dibao/_tabs.html",
     }
-    # After every action (受理 above all) the caseworker lands on the card with the next step's form.
-    status_anchors = {status: "next" for status in DibaoStatus.values}
     extra_urls = (
         path("entitlements/", views.dibao_entitlements, name="dibao_entitlements"),
         path("<int:pk>/form.pdf", documents.dibao_form_pdf, name="dibao_form_pdf"),

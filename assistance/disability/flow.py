@@ -30,7 +30,7 @@ from core.workflow.flows import (
 
 from ..models import DisabilitySubsidy, DisabilitySubsidyApplication
 from . import selectors, services, views
-from .case_types import DISABILITY_SUBSIDY, OPEN_STATUSES, DisabilityStatus
+from .case_types import DISABILITY_SUBSIDY, DisabilityStatus
 from .forms import DisabilityApplicationForm, FederationCheckForm
 
 SUBSIDY_LABELS = dict(DisabilitySubsidy.choices)
@@ -128,10 +128,11 @@ class DisabilityFlow(CaseFlow):
         "assessment": "assistance/disability/_eligibility.html",
         "tabs": "assistance/disability/_tabs.html",
     }
+    # A decided case lands on its decision; a withdrawn one has neither a next step nor a decision.
     status_anchors = {
-        **{status: "next" for status in OPEN_STATUSES},
         DisabilityStatus.APPROVED: "decision",
         DisabilityStatus.REFUSED: "decision",
+        DisabilityStatus.WITHDRAWN: "",
     }
     extra_urls = (
         path("comparison/", views.disability_comparison, name="disability_comparison"),

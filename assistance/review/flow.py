@@ -110,7 +110,6 @@ class ReviewFlow(CaseFlow):
         "summary": "assistance/review/_summary.html",
         "assessment": "assistance/review/_assessment.html",
     }
-    status_anchors = {status: "next" for status in ReviewStatus.values}
 
     @classmethod
     def detail_context(cls, application, user) -> dict:

@@ -115,7 +115,6 @@ class TekunFlow(CaseFlow):
         "decision": "assistance/tekun/_decision.html",
         "assessment": "assistance/tekun/_assessment.html",
     }
-    status_anchors = {status: "next" for status in TekunStatus.values}
 
     @classmethod
     def transition(cls, *, application, name, actor, comment):

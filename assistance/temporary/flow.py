@@ -111,7 +111,6 @@ class TempFlow(CaseFlow):
         "assessment": "assistance/temporary/_assessment.html",
         "side": "assistance/temporary/_side.html",
     }
-    status_anchors = {status: "next" for status in TempStatus.values}
     # 同年同因: the create service refuses a repeated application at once; nobody takes it by hand.
     hidden_transitions = ("reject_duplicate",)
 

@@ -33,6 +33,8 @@ from .services import TransitionError, transition_choices
 PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 20000
 PICK_LIMIT = 20
+# The id of the detail page's card with the next step's form (workflow/flow/detail.html).
+NEXT_STEP_ANCHOR = "next"
 
 
 def _perm(name: str, flow: type[CaseFlow] | None = None):
@@ -67,8 +69,9 @@ def _crumbs(flow: type[CaseFlow], application=None) -> list[tuple[str, str]]:
 
 
 def _back(flow: type[CaseFlow], application, anchor: str = "") -> HttpResponse:
-    """The detail page at the next step's form: `anchor`, else the one the flow declares for the status."""
-    anchor = anchor or flow.status_anchors.get(application.case.status, "")
+    """The detail page at `anchor`, else at the one the flow declares for the status, else at the card with
+    the next step's form (after 受理 above all, the caseworker goes on there)."""
+    anchor = anchor or flow.status_anchors.get(application.case.status, NEXT_STEP_ANCHOR)
     url = flow.reverse("detail", application.pk)
     return redirect(f"{url}#{anchor}" if anchor else url)
 

@@ -284,7 +284,8 @@ class CaseFlow:
     # documents, summary (more rows of the summary), dates (replaces the 申请日期/受理日期 rows, for a
     # record that is no application), decision (once closed), assessment, side; create, detail, tabs.
     blocks: ClassVar[Mapping[str, str]] = {}
-    # Where the next step's form is on the detail page, by the status the case is now in.
+    # Where the user lands on the detail page after an action, by the status the case is now in: the card
+    # with the next step's form ("next") unless a status is listed here with another anchor ("" = the top).
     status_anchors: ClassVar[Mapping[str, str]] = {}
     # Extra URL patterns of the flow (PDFs, special pages), appended to the kit's.
     extra_urls: ClassVar[Sequence[Any]] = ()
