@@ -12,14 +12,13 @@ from __future__ import annotations
 from django.db import models
 
 from core.workflow.engine import (
-    KIND_REVIEW,
-    Transition,
     accept_transition,
     application_case_type,
     decision_transitions,
     notice_outcomes,
     publicize_transition,
     register_case_type,
+    review_transition,
     send_back_transition,
     service_hooks,
     withdraw_transition,
@@ -89,14 +88,12 @@ DIBAO = application_case_type(
             objected_role="社区经办人",
             objected_due_working_days=INVESTIGATION_WORKING_DAYS,
         ),
-        Transition(
+        review_transition(
             "street_review",
             "街道审核通过",
-            source=(DibaoStatus.STREET_REVIEW,),
+            source=DibaoStatus.STREET_REVIEW,
             target=DibaoStatus.CHIEF_CONFIRMATION,
-            permission="workflow.review_case",
-            roles=("街道审核员",),
-            kind=KIND_REVIEW,
+            role="街道审核员",
             guard=_guard("guard_notice_passed"),
             assignee_role="科长",
             due_working_days=CONFIRM_WORKING_DAYS,

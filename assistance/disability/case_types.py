@@ -11,17 +11,16 @@ from __future__ import annotations
 from django.db import models
 
 from core.workflow.engine import (
-    KIND_ENTER,
-    KIND_REVIEW,
     NOTICE_PASSED,
-    Transition,
     accept_transition,
     application_case_type,
     decision_transitions,
     notice_outcomes,
     register_case_type,
+    review_transition,
     send_back_transition,
     service_hooks,
+    submit_transition,
     withdraw_transition,
 )
 
@@ -68,27 +67,23 @@ DISABILITY_SUBSIDY = application_case_type(
             due_working_days=FEDERATION_WORKING_DAYS,
             step="残联核定残疾等级",
         ),
-        Transition(
+        submit_transition(
             "federation_check",
             "登记残联审核意见",
-            source=(DisabilityStatus.FEDERATION_REVIEW,),
+            source=DisabilityStatus.FEDERATION_REVIEW,
             target=DisabilityStatus.HOUSEHOLD_CHECK,
-            permission="workflow.add_case",
-            kind=KIND_ENTER,
             required_data=("grade",),
             effect=_effect("effect_federation_check"),
             assignee_role="街道审核员",
             due_working_days=HOUSEHOLD_CHECK_WORKING_DAYS,
             step="民政核对家庭情况",
         ),
-        Transition(
+        review_transition(
             "household_check",
             "民政审核通过，提交公示",
-            source=(DisabilityStatus.HOUSEHOLD_CHECK,),
+            source=DisabilityStatus.HOUSEHOLD_CHECK,
             target=DisabilityStatus.PUBLICITY,
-            permission="workflow.review_case",
-            roles=("街道审核员",),
-            kind=KIND_REVIEW,
+            role="街道审核员",
             guard=_guard("guard_household_check"),
             effect=_effect("effect_household_check"),
             assignee_role="社区经办人",
@@ -141,13 +136,6 @@ DISABILITY_SUBSIDY = application_case_type(
             target=DisabilityStatus.WITHDRAWN,
         ),
     ),
-)
-
-# The statuses still in progress (every status the case type does not close).
-OPEN_STATUSES = tuple(
-    DisabilityStatus(status)
-    for status in DISABILITY_SUBSIDY.statuses
-    if not DISABILITY_SUBSIDY.is_closed(status)
 )
 
 register_case_type(DISABILITY_SUBSIDY)

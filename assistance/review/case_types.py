@@ -11,12 +11,12 @@ from django.db import models
 
 from core.workflow.engine import (
     KIND_APPROVE,
-    KIND_ENTER,
     CaseType,
     Transition,
     register_case_type,
     send_back_transition,
     service_hooks,
+    submit_transition,
 )
 
 CASE_TYPE_CODE = "dibao_review"
@@ -45,13 +45,11 @@ DIBAO_REVIEW = CaseType(
     closed_statuses=(ReviewStatus.CONFIRMED,),
     detail_url_name="assistance:review_detail",
     transitions=(
-        Transition(
+        submit_transition(
             "submit",
             "提交科长确认",
-            source=(ReviewStatus.REVIEWING,),
+            source=ReviewStatus.REVIEWING,
             target=ReviewStatus.CHIEF_CONFIRMATION,
-            permission="workflow.add_case",
-            kind=KIND_ENTER,
             guard=_guard("guard_submit"),
             assignee_role="科长",
             due_working_days="dibao.confirm_working_days",

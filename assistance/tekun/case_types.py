@@ -12,8 +12,6 @@ from __future__ import annotations
 from django.db import models
 
 from core.workflow.engine import (
-    KIND_ENTER,
-    Transition,
     accept_transition,
     application_case_type,
     decision_transitions,
@@ -22,6 +20,7 @@ from core.workflow.engine import (
     register_case_type,
     send_back_transition,
     service_hooks,
+    submit_transition,
     withdraw_transition,
 )
 
@@ -77,13 +76,11 @@ TEKUN = application_case_type(
             due_working_days=NOTICE_STEP_WORKING_DAYS,
         ),
         # 第十七条: no 公示 for minors — the investigation goes straight to the county's confirmation.
-        Transition(
+        submit_transition(
             "submit_minor",
             "报请确认（未成年人不公示）",
-            source=(TekunStatus.INVESTIGATION,),
+            source=TekunStatus.INVESTIGATION,
             target=TekunStatus.CONFIRMATION,
-            permission="workflow.add_case",
-            kind=KIND_ENTER,
             guard=_guard("guard_submit_minor"),
             assignee_role="科长",
             due_working_days=CONFIRM_WORKING_DAYS,

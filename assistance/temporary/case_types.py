@@ -14,7 +14,6 @@ import datetime
 from django.db import models
 
 from core.workflow.engine import (
-    KIND_ENTER,
     KIND_OTHER,
     Transition,
     accept_transition,
@@ -23,6 +22,7 @@ from core.workflow.engine import (
     register_case_type,
     send_back_transition,
     service_hooks,
+    submit_transition,
     withdraw_transition,
 )
 
@@ -71,24 +71,20 @@ TEMP_ASSISTANCE = application_case_type(
             assignee_role="社区经办人",
             due_working_days=remaining_decision_days,
         ),
-        Transition(
+        submit_transition(
             "submit_township",
             "报乡镇（街道）审批",
-            source=(TempStatus.INVESTIGATION,),
+            source=TempStatus.INVESTIGATION,
             target=TempStatus.TOWNSHIP_APPROVAL,
-            permission="workflow.add_case",
-            kind=KIND_ENTER,
             guard=_guard("guard_submit_township"),
             assignee_role="街道审核员",
             due_working_days=remaining_decision_days,
         ),
-        Transition(
+        submit_transition(
             "submit_district",
             "超出乡镇审批权限，报区民政局审批",
-            source=(TempStatus.INVESTIGATION,),
+            source=TempStatus.INVESTIGATION,
             target=TempStatus.DISTRICT_APPROVAL,
-            permission="workflow.add_case",
-            kind=KIND_ENTER,
             guard=_guard("guard_submit_district"),
             assignee_role="科长",
             due_working_days=remaining_decision_days,

@@ -24,6 +24,7 @@ import datetime
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 KIND_ENTER = "enter"
@@ -279,6 +280,38 @@ def application_case_type(*, accept_working_days: WorkingDays, **declaration: An
     )
 
 
+def submit_transition(
+    name: str,
+    label: str,
+    *,
+    source: str,
+    target: str,
+    assignee_role: str,
+    due_working_days: WorkingDays,
+    guard: Guard | None = None,
+    effect: Effect | None = None,
+    required_data: tuple[str, ...] = (),
+    step: str = "",
+) -> Transition:
+    """The caseworker who entered or investigated the case passes it on to `target` (报请确认, 报乡镇审批,
+    登记残联审核意见 …). It counts as entering the case (KIND_ENTER), so the one who submits it takes no later
+    review or approval step of it."""
+    return Transition(
+        name,
+        label,
+        source=(source,),
+        target=target,
+        permission="workflow.add_case",
+        kind=KIND_ENTER,
+        guard=guard,
+        effect=effect,
+        required_data=required_data,
+        assignee_role=assignee_role,
+        due_working_days=due_working_days,
+        step=step,
+    )
+
+
 def accept_transition(
     *,
     source: str,
@@ -289,19 +322,45 @@ def accept_transition(
     label: str = "受理",
     step: str = "",
 ) -> Transition:
-    """受理: the caseworker takes the registered application in. It counts as entering the case, so whoever
-    accepts it takes no later review or approval step of it."""
-    return Transition(
+    """受理: the caseworker takes the registered application in — the first submission of the case."""
+    return submit_transition(
         "accept",
         label,
-        source=(source,),
+        source=source,
         target=target,
-        permission="workflow.add_case",
-        kind=KIND_ENTER,
         guard=guard,
         assignee_role=assignee_role,
         due_working_days=due_working_days,
         step=step,
+    )
+
+
+def review_transition(
+    name: str,
+    label: str,
+    *,
+    source: str,
+    target: str,
+    role: str,
+    assignee_role: str,
+    due_working_days: WorkingDays,
+    guard: Guard | None = None,
+    effect: Effect | None = None,
+) -> Transition:
+    """A reviewer holding `role` (街道审核员 …) passes the case on after checking it (街道审核, 民政审核). It is a
+    review (KIND_REVIEW): whoever entered the case may not take it, and the reviewer may not decide it."""
+    return Transition(
+        name,
+        label,
+        source=(source,),
+        target=target,
+        permission="workflow.review_case",
+        roles=(role,),
+        kind=KIND_REVIEW,
+        guard=guard,
+        effect=effect,
+        assignee_role=assignee_role,
+        due_working_days=due_working_days,
     )
 
 
@@ -343,27 +402,24 @@ def notice_outcomes(
     new investigation and a new 公示. The guards default to core/workflow/guards.py's
     require_notice_passed and require_notice_objected; a flow that checks more passes its own, and one
     where the objection is only the caseworker's word (two-item subsidy) passes objected_guard=None with
-    objected_requires_comment=True."""
+    objected_requires_comment=True. Both are the 公示's own moves (closing it), not a review."""
+    leave_notice = partial(
+        Transition, source=(publicity,), permission="workflow.add_publicnotice", kind=KIND_OTHER
+    )
     return (
-        Transition(
+        leave_notice(
             "notice_passed",
             passed_label,
-            source=(publicity,),
             target=passed_to,
-            permission="workflow.add_publicnotice",
-            kind=KIND_OTHER,
             guard=passed_guard,
             assignee_role=passed_role,
             due_working_days=passed_due_working_days,
             style="success",
         ),
-        Transition(
+        leave_notice(
             "reinvestigate",
             objected_label,
-            source=(publicity,),
             target=objected_to,
-            permission="workflow.add_publicnotice",
-            kind=KIND_OTHER,
             requires_comment=objected_requires_comment,
             guard=objected_guard,
             assignee_role=objected_role,
@@ -394,27 +450,22 @@ def decision_transitions(
     (民发〔2021〕57号 第二十一条 and the like), hence the required comment. `refusable_from` adds the earlier
     statuses from which the case may already be refused; `name_prefix` names a second decision level
     (临时救助's township_approve / township_refuse)."""
+    decide = partial(Transition, permission=permission, roles=roles, kind=KIND_APPROVE)
     return (
-        Transition(
+        decide(
             f"{name_prefix}approve",
             approve_label,
             source=(source,),
             target=approved,
-            permission=permission,
-            roles=roles,
-            kind=KIND_APPROVE,
             guard=approve_guard,
             effect=approve_effect,
             style="success",
         ),
-        Transition(
+        decide(
             f"{name_prefix}refuse",
             refuse_label,
             source=refusable_from or (source,),
             target=refused,
-            permission=permission,
-            roles=roles,
-            kind=KIND_APPROVE,
             requires_comment=True,
             effect=refuse_effect,
             style="danger",
