@@ -183,14 +183,25 @@ def dibao_amount(entitlement: Entitlement, month: datetime.date) -> tuple[Decima
     return result.amount, json.loads(DjangoJSONEncoder().encode(result.explanation))
 
 
+def grant_entitlement(home: Household, /, **entitlement: Any) -> Entitlement:
+    """The entitlement an approved assistance application grants (低保, 特困, 两项补贴), in the region and
+    area type of the beneficiary's `home` household, which its standard follows. Refused when the beneficiary already has it for one
+    of the months (granted a moment ago on another application, or already received): that reason is
+    raised as a TransitionError inside the approval's transaction, so nothing is approved."""
+    from core.benefits.services import entitlement_create
+
+    try:
+        return entitlement_create(region_code=home.region_code, area_type=home.area_type, **entitlement)
+    except ValidationError as exc:
+        raise TransitionError("；".join(exc.messages)) from None
+
+
 def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
     """确认批准: the entitlement is paid from the month after confirmation (民发〔2021〕57号 第二十条)."""
     application = _decide(case, approved=True, actor=actor)
     household = application.household
     start_month = add_months(month_start(timezone.localdate()), 1)
     benefit_type = BenefitType.objects.get(code=BENEFIT_TYPE_CODE)
-    from core.benefits.services import entitlement_create
-
     params: dict[str, Any] = {"application": case.pk, "categories": list(application.categories)}
     if application.poverty_cause:
         params["poverty_cause"] = application.poverty_cause
@@ -200,20 +211,15 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         # 单人保: only the listed members are covered (assistance.calculators reads covered_person_ids);
         # otherwise the household's living members are, month by month.
         params["covered_person_ids"] = sorted(covered & living)
-    try:
-        entitlement = entitlement_create(
-            benefit_type=benefit_type,
-            household=household,
-            case=case,
-            region_code=household.region_code,
-            area_type=household.area_type,
-            start_month=start_month,
-            params=params,
-            actor=actor,
-        )
-    except ValidationError as exc:
-        # Already granted (e.g. on another application approved a moment ago): nothing is confirmed.
-        raise TransitionError("；".join(exc.messages)) from None
+    entitlement = grant_entitlement(
+        household,
+        benefit_type=benefit_type,
+        household=household,
+        case=case,
+        start_month=start_month,
+        params=params,
+        actor=actor,
+    )
     try:
         amount, explanation = dibao_amount(entitlement, start_month)
     except NotEligible:

@@ -39,6 +39,7 @@ from core.workflow.services import (
 )
 
 from ..models import DisabilitySubsidy, DisabilitySubsidyApplication
+from ..services import grant_entitlement
 from .case_types import CASE_TYPE_CODE, DisabilityStatus
 
 logger = logging.getLogger(__name__)
@@ -217,8 +218,6 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         raise TransitionError(
             "申请的补贴均不符合条件，不能审批通过：" + "；".join(f"{c.label}：{c.reason}" for c in checks)
         )
-    from core.benefits.services import entitlement_create
-
     start = month_start(application.applied_on)
     types = {bt.code: bt for bt in BenefitType.objects.filter(code__in=list(BENEFIT_TYPE_OF.values()))}
     fields: dict = {"eligibility": {c.subsidy: c.as_dict() for c in checks}}
@@ -229,20 +228,15 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         params: dict = {"application": case.pk}
         if check.subsidy == DisabilitySubsidy.CARE:
             params["tier"] = CARE_TIER[application.disability_grade]
-        try:
-            entitlement = entitlement_create(
-                benefit_type=types[code],
-                person=person,
-                case=case,
-                region_code=household.region_code,
-                area_type=household.area_type,
-                start_month=start,
-                params=params,
-                actor=actor,
-            )
-        except ValidationError as exc:
-            # Already received in some month since the application: nothing is approved.
-            raise TransitionError("；".join(exc.messages)) from None
+        entitlement = grant_entitlement(
+            household,
+            benefit_type=types[code],
+            person=person,
+            case=case,
+            start_month=start,
+            params=params,
+            actor=actor,
+        )
         fields["living_entitlement" if check.subsidy == DisabilitySubsidy.LIVING else "care_entitlement"] = (
             entitlement
         )

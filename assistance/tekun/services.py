@@ -46,6 +46,7 @@ from core.workflow.services import (
 
 from .. import rules
 from ..models import SupportMode, TekunApplication
+from ..services import grant_entitlement
 from .case_types import CASE_TYPE_CODE, TekunStatus
 
 BASIC_BENEFIT_CODE = "tekun_basic"
@@ -220,8 +221,6 @@ def _for_decision(case: Case) -> TekunApplication:
 def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
     """确认批准: two entitlements from the next month (民发〔2021〕43号 第十六条) — the basic living fee by
     support mode and the care fee by self-care tier, paid as separate lines (Seed 003)."""
-    from core.benefits.services import entitlement_create
-
     application = _for_decision(case)
     person = application.person
     household = application.household
@@ -235,36 +234,27 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         standard_in_force(care_type, household.area_type, application.self_care_tier, start_month)
     except BenefitsError as exc:
         raise TransitionError(str(exc)) from None
-    common = {
-        "person": person,
-        "case": case,
-        "region_code": household.region_code,
-        "area_type": household.area_type,
-        "start_month": start_month,
-        "actor": actor,
-    }
-    try:
-        basic = entitlement_create(
-            benefit_type=basic_type,
-            params={
-                "tier": mode_tier,
-                "application": case.pk,
-                **({"institution": application.institution_name} if application.institution_name else {}),
-            },
-            **common,
-        )
-        care = entitlement_create(
-            benefit_type=care_type,
-            params={
-                "tier": application.self_care_tier,
-                "self_care_items": dict(application.self_care_items),
-                "application": case.pk,
-            },
-            **common,
-        )
-    except ValidationError as exc:
-        # Already supported (granted a moment ago on another application): nothing is confirmed.
-        raise TransitionError("；".join(exc.messages)) from None
+    common = {"person": person, "case": case, "start_month": start_month, "actor": actor}
+    basic = grant_entitlement(
+        household,
+        benefit_type=basic_type,
+        params={
+            "tier": mode_tier,
+            "application": case.pk,
+            **({"institution": application.institution_name} if application.institution_name else {}),
+        },
+        **common,
+    )
+    care = grant_entitlement(
+        household,
+        benefit_type=care_type,
+        params={
+            "tier": application.self_care_tier,
+            "self_care_items": dict(application.self_care_items),
+            "application": case.pk,
+        },
+        **common,
+    )
     record_decide(
         application,
         approved=True,
