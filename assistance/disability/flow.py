@@ -128,6 +128,7 @@ class DisabilityFlow(CaseFlow):
         "assessment": "assistance/disability/_eligibility.html",
         "tabs": "assistance/disability/_tabs.html",
     }
+    detail_selector = selectors.disability_application_detail
     # A decided case lands on its decision; a withdrawn one has neither a next step nor a decision.
     status_anchors = {
         DisabilityStatus.APPROVED: "decision",
@@ -154,7 +155,7 @@ class DisabilityFlow(CaseFlow):
     @classmethod
     def detail_context(cls, application, user) -> dict:
         return {
-            "d": selectors.disability_application_detail(user, application.pk),
+            **super().detail_context(application, user),
             "subsidy_labels": _subsidies(application),
             "grade_label": GRADE_LABELS.get(application.disability_grade, application.disability_grade),
             "start_month": month_start(application.applied_on),

@@ -110,10 +110,7 @@ class ReviewFlow(CaseFlow):
         "summary": "assistance/review/_summary.html",
         "assessment": "assistance/review/_assessment.html",
     }
-
-    @classmethod
-    def detail_context(cls, application, user) -> dict:
-        return {"d": selectors.review_detail(user, application.pk)}
+    detail_selector = selectors.review_detail
 
     @classmethod
     def proposed_amount(cls, application, context) -> Proposal | None:

@@ -115,14 +115,11 @@ class TekunFlow(CaseFlow):
         "decision": "assistance/tekun/_decision.html",
         "assessment": "assistance/tekun/_assessment.html",
     }
+    detail_selector = selectors.tekun_application_detail
 
     @classmethod
     def transition(cls, *, application, name, actor, comment):
         return services.tekun_transition(application=application, name=name, actor=actor, comment=comment)
-
-    @classmethod
-    def detail_context(cls, application, user) -> dict:
-        return {"d": selectors.tekun_application_detail(user, application.pk)}
 
     @classmethod
     def proposed_amount(cls, application, context) -> Proposal | None:

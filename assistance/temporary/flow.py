@@ -111,6 +111,7 @@ class TempFlow(CaseFlow):
         "assessment": "assistance/temporary/_assessment.html",
         "side": "assistance/temporary/_side.html",
     }
+    detail_selector = selectors.temp_case_detail
     # 同年同因: the create service refuses a repeated application at once; nobody takes it by hand.
     hidden_transitions = ("reject_duplicate",)
 
@@ -123,10 +124,6 @@ class TempFlow(CaseFlow):
     @classmethod
     def transition(cls, *, application, name, actor, comment):
         return services.temp_transition(temp=application, name=name, actor=actor, comment=comment)
-
-    @classmethod
-    def detail_context(cls, application, user) -> dict:
-        return {"d": selectors.temp_case_detail(user, application.pk)}
 
     @classmethod
     def proposed_amount(cls, application, context) -> Proposal | None:

@@ -287,6 +287,9 @@ class CaseFlow:
     # Where the user lands on the detail page after an action, by the status the case is now in: the card
     # with the next step's form ("next") unless a status is listed here with another anchor ("" = the top).
     status_anchors: ClassVar[Mapping[str, str]] = {}
+    # The selector (user, pk) of the assessment the flow's blocks and `proposed_amount` read as `d`, for
+    # the default `detail_context`.
+    detail_selector: ClassVar[Callable[[Any, int], Any] | None] = None
     # Extra URL patterns of the flow (PDFs, special pages), appended to the kit's.
     extra_urls: ClassVar[Sequence[Any]] = ()
     # Transitions the action panel never offers: a service takes them (e.g. 临时救助's automatic refusal of
@@ -328,8 +331,10 @@ class CaseFlow:
 
     @classmethod
     def detail_context(cls, application, user) -> dict:
-        """Extra context of the detail page (the assessment the flow's blocks show)."""
-        return {}
+        """Extra context of the detail page: the assessment the flow's blocks show (`detail_selector`)."""
+        if cls.detail_selector is None:
+            return {}
+        return {"d": cls.detail_selector(user, application.pk)}
 
     @classmethod
     def proposed_amount(cls, application, context: dict) -> Proposal | None:
