@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.benefits.exceptions import BenefitsError
@@ -18,7 +15,7 @@ from core.benefits.selectors import standard_in_force
 from core.workflow.models import PublicNotice
 
 from .. import rules
-from ..models import SupportMode, TekunApplication
+from ..models import TekunApplication
 from .case_types import TekunStatus
 from .services import (
     BASIC_BENEFIT_CODE,
@@ -28,58 +25,6 @@ from .services import (
     eligibility_problem,
     investigation_problem,
 )
-
-SORTS = {
-    "number": "case__number",
-    "-number": "-case__number",
-    "applied": "applied_on",
-    "-applied": "-applied_on",
-    "due": "case__due_date",
-    "-due": "-case__due_date",
-}
-DEFAULT_SORT = "-applied"
-
-
-def tekun_applications_visible_to(user) -> QuerySet[TekunApplication]:
-    return TekunApplication.objects.visible_to(user)
-
-
-def tekun_application_list(user, params: Mapping[str, Any]) -> QuerySet[TekunApplication]:
-    """特困人员台账: `q` (case number, applicant name, 户编号), `street`, `community` (region codes inside the
-    user's scope), `status` ("open" or a status), `support_mode`, `sort`. Related rows in the same query."""
-    qs = tekun_applications_visible_to(user).select_related("case", "case__region", "person", "household")
-    q = (params.get("q") or "").strip()
-    if q:
-        qs = qs.filter(
-            Q(case__number__istartswith=q)
-            | Q(person__name__contains=q)
-            | Q(household__number__istartswith=q.upper())
-        )
-    community = (params.get("community") or "").strip()
-    street = (params.get("street") or "").strip()
-    if community.isdigit():
-        qs = qs.filter(region_code=community)
-    elif street.isdigit():
-        qs = qs.filter(region_code__startswith=street[:9])
-    status = params.get("status") or ""
-    if status == "open":
-        qs = qs.filter(is_open=True)
-    elif status in TekunStatus.values:
-        qs = qs.filter(case__status=status)
-    support_mode = params.get("support_mode") or ""
-    if support_mode in SupportMode.values:
-        qs = qs.filter(support_mode=support_mode)
-    order = SORTS.get(params.get("sort") or DEFAULT_SORT, SORTS[DEFAULT_SORT])
-    return qs.order_by(order, "-case_id")
-
-
-def tekun_application_get(user, pk: int) -> TekunApplication:
-    """One application in the user's scope, or TekunApplication.DoesNotExist."""
-    return (
-        tekun_applications_visible_to(user)
-        .select_related("case", "case__region", "person", "household", "household__region")
-        .get(pk=pk)
-    )
 
 
 @dataclass
@@ -130,7 +75,7 @@ def fee_preview(application: TekunApplication, month: datetime.date) -> FeePrevi
 
 def tekun_application_detail(user, pk: int) -> TekunDetail:
     application = (
-        tekun_applications_visible_to(user)
+        TekunApplication.objects.visible_to(user)
         .select_related(
             "case",
             "case__region",
