@@ -9,8 +9,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from core.benefits.models import entitlement_ref
+from core.fields import ref, region_prefix_index, user_ref
 from core.registry.choices import DisabilityCategory
-from core.workflow.models import Application, CaseRecord, PersonApplication, region_prefix_index
+from core.workflow.models import Application, CaseRecord, PersonApplication, one_open_per
 
 
 class Category(models.TextChoices):
@@ -59,11 +61,11 @@ class AssistanceApplication(Application):
         verbose_name_plural = "社会救助申请"
         indexes = [region_prefix_index("assist_app_region_prefix_idx")]
         constraints = [
-            models.UniqueConstraint(
-                fields=["household", "case_type"],
-                condition=models.Q(is_open=True),
+            one_open_per(
+                "household",
+                "case_type",
                 name="one_open_assistance_application_per_household",
-                violation_error_message="该家庭已有正在办理的同类申请",
+                message="该家庭已有正在办理的同类申请",
             )
         ]
 
@@ -95,9 +97,7 @@ class Investigation(models.Model):
     economic_check_result = models.CharField("经济状况核对结果", max_length=12, choices=EconomicCheck.choices)
     economic_check_note = models.TextField("核对说明", blank=True)
     district_visit = models.BooleanField("区级入户核查", default=False)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = user_ref("登记人")
     recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
 
     class Meta:
@@ -123,17 +123,8 @@ class Decision(models.Model):
     start_month = models.DateField("起始发放月份", null=True, blank=True)
     reasons = models.TextField("理由", blank=True)
     explanation = models.JSONField("金额计算说明", default=dict, blank=True)
-    entitlement = models.ForeignKey(
-        "benefits.Entitlement",
-        verbose_name="待遇资格",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="确认人", on_delete=models.PROTECT, related_name="+"
-    )
+    entitlement = entitlement_ref("待遇资格")
+    decided_by = user_ref("确认人")
     decided_at = models.DateTimeField("确认时间", auto_now_add=True)
 
     class Meta:
@@ -170,33 +161,18 @@ class TekunApplication(PersonApplication):
     investigated_on = models.DateField("调查日期", null=True, blank=True)
     # 决定
     start_month = models.DateField("起始发放月份", null=True, blank=True)
-    basic_entitlement = models.ForeignKey(
-        "benefits.Entitlement",
-        verbose_name="基本生活费资格",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    care_entitlement = models.ForeignKey(
-        "benefits.Entitlement",
-        verbose_name="照料护理费资格",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    basic_entitlement = entitlement_ref("基本生活费资格")
+    care_entitlement = entitlement_ref("照料护理费资格")
 
     class Meta(PersonApplication.Meta):
         verbose_name = "特困人员申请"
         verbose_name_plural = "特困人员申请"
         indexes = [region_prefix_index("tekun_app_region_prefix_idx")]
         constraints = [
-            models.UniqueConstraint(
-                fields=["person"],
-                condition=models.Q(is_open=True),
+            one_open_per(
+                "person",
                 name="one_open_tekun_application_per_person",
-                violation_error_message="该人员已有正在办理的特困人员申请",
+                message="该人员已有正在办理的特困人员申请",
             )
         ]
 
@@ -242,22 +218,8 @@ class TempAssistanceCase(PersonApplication):
     approved_amount = models.DecimalField(
         "批准金额（元）", max_digits=12, decimal_places=2, null=True, blank=True
     )
-    payment_line = models.ForeignKey(
-        "benefits.PaymentLine",
-        verbose_name="发放记录",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    earlier_case = models.ForeignKey(
-        "self",
-        verbose_name="同年同因的前次救助",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    payment_line = ref("benefits.PaymentLine", "发放记录", optional=True)
+    earlier_case = ref("self", "同年同因的前次救助", optional=True)
 
     class Meta(PersonApplication.Meta):
         verbose_name = "临时救助"
@@ -288,33 +250,18 @@ class DisabilitySubsidyApplication(PersonApplication):
     long_term_care = models.BooleanField("需长期照护（6个月以上）", default=False)
     federation_checked = models.BooleanField("残联已核定等级", null=True, blank=True)
     eligibility = models.JSONField("资格审核结果", default=dict, blank=True)
-    living_entitlement = models.ForeignKey(
-        "benefits.Entitlement",
-        verbose_name="生活补贴资格",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    care_entitlement = models.ForeignKey(
-        "benefits.Entitlement",
-        verbose_name="护理补贴资格",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    living_entitlement = entitlement_ref("生活补贴资格")
+    care_entitlement = entitlement_ref("护理补贴资格")
 
     class Meta(PersonApplication.Meta):
         verbose_name = "残疾人两项补贴申请"
         verbose_name_plural = "残疾人两项补贴申请"
         indexes = [region_prefix_index("disab_app_region_prefix_idx")]
         constraints = [
-            models.UniqueConstraint(
-                fields=["person"],
-                condition=models.Q(is_open=True),
+            one_open_per(
+                "person",
                 name="one_open_disability_application_per_person",
-                violation_error_message="该人员已有正在办理的两项补贴申请",
+                message="该人员已有正在办理的两项补贴申请",
             )
         ]
 
@@ -366,10 +313,7 @@ class DibaoReview(CaseRecord):
         ordering = ["due_on"]
         indexes = [region_prefix_index("dibao_review_region_prefix_idx")]
         constraints = [
-            models.UniqueConstraint(
-                fields=["entitlement"],
-                condition=models.Q(is_open=True),
-                name="one_open_review_per_entitlement",
-                violation_error_message="该低保家庭已有正在办理的复核",
+            one_open_per(
+                "entitlement", name="one_open_review_per_entitlement", message="该低保家庭已有正在办理的复核"
             )
         ]

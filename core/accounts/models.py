@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 
+from core.fields import ref, user_ref
 from core.registry.querysets import user_scope_prefix
 
 
@@ -94,14 +95,7 @@ class SectionRole(models.Model):
         max_length=20,
         choices=[(r, r) for r in (Role.SECTION_CASEWORKER.value, Role.SECTION_CHIEF.value)],
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="设置人",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = user_ref("设置人", optional=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField("设置时间", auto_now_add=True)
 
     class Meta:
@@ -123,26 +117,10 @@ class AccessLog(models.Model):
         REVEAL = "reveal", "查看完整信息"
         EXPORT = "export", "导出完整信息"
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="操作人", on_delete=models.PROTECT, related_name="+"
-    )
+    user = user_ref("操作人")
     action = models.CharField("操作", max_length=10, choices=Action.choices)
-    person = models.ForeignKey(
-        "registry.Person",
-        verbose_name="涉及人员",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    household = models.ForeignKey(
-        "registry.Household",
-        verbose_name="涉及家庭",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    person = ref("registry.Person", "涉及人员", optional=True)
+    household = ref("registry.Household", "涉及家庭", optional=True)
     fields = models.CharField("查看内容", max_length=200)
     detail = models.CharField("说明", max_length=300, blank=True)
     record_count = models.PositiveIntegerField("记录数", default=1)
@@ -163,9 +141,7 @@ class SubmittedForm(models.Model):
     submit or a retried POST does not save twice (core.forms_once). Kept about two days."""
 
     token = models.CharField("表单令牌", max_length=64)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="提交人", on_delete=models.CASCADE, related_name="+"
-    )
+    user = user_ref("提交人", on_delete=models.CASCADE)
     created_at = models.DateTimeField("提交时间", default=timezone.now, db_index=True)
     result_url = models.CharField("结果页面", max_length=500, blank=True)
 

@@ -3,9 +3,9 @@ name: bureau apps create BenefitType rows and register a calculator for each."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
+from core.fields import ref, region_prefix_index, user_ref
 from core.registry.choices import AreaType
 from core.registry.querysets import ScopedQuerySet
 
@@ -67,14 +67,7 @@ class Standard(models.Model):
     effective_from = models.DateField("生效日期")
     effective_to = models.DateField("失效日期", null=True, blank=True, help_text="留空表示长期有效")
     source = models.CharField("依据文件", max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="录入人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = user_ref("录入人", optional=True)
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
     class Meta:
@@ -140,14 +133,7 @@ class Entitlement(models.Model):
         on_delete=models.PROTECT,
         related_name="entitlements",
     )
-    case = models.ForeignKey(
-        "workflow.Case",
-        verbose_name="审批案件",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    case = ref("workflow.Case", "审批案件", optional=True)
     region_code = models.CharField("区划代码", max_length=12, editable=False)
     area_type = models.CharField("城乡", max_length=8, choices=AreaType.choices)
     start_month = models.DateField("起始月份")
@@ -167,11 +153,7 @@ class Entitlement(models.Model):
         verbose_name_plural = "待遇资格"
         ordering = ["benefit_type", "region_code", "id"]
         indexes = [
-            models.Index(
-                fields=["region_code"],
-                name="entitlement_region_prefix_idx",
-                opclasses=["varchar_pattern_ops"],
-            ),
+            region_prefix_index("entitlement_region_prefix_idx"),
             models.Index(fields=["benefit_type", "status", "start_month"], name="entitlement_in_force_idx"),
         ]
         constraints = [
@@ -205,6 +187,13 @@ class Entitlement(models.Model):
         return f"{self.benefit_type} #{self.pk}"
 
 
+def entitlement_ref(verbose_name: str) -> models.ForeignKey:
+    """The entitlement a bureau's decision granted (待遇资格): empty until the case is approved, and kept
+    from deletion while the decision names it. A decision granting two benefits (特困's 基本生活费 and
+    照料护理费) holds one of these for each."""
+    return ref(Entitlement, verbose_name, optional=True)
+
+
 class PaymentRun(models.Model):
     """One benefit type's payments for one month: draft (recalculable) → locked (never changes)."""
 
@@ -229,23 +218,9 @@ class PaymentRun(models.Model):
         "补发扣回净额", max_digits=14, decimal_places=2, default=0, help_text="已含在发放总额中"
     )
     calculated_at = models.DateTimeField("计算时间", null=True, blank=True)
-    calculated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="计算人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    calculated_by = user_ref("计算人", optional=True)
     locked_at = models.DateTimeField("锁定时间", null=True, blank=True)
-    locked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="锁定人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    locked_by = user_ref("锁定人", optional=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     class Meta:
@@ -291,22 +266,8 @@ class PaymentLine(models.Model):
     entitlement = models.ForeignKey(
         Entitlement, verbose_name="待遇资格", on_delete=models.PROTECT, related_name="lines", db_index=False
     )
-    household = models.ForeignKey(
-        "registry.Household",
-        verbose_name="家庭",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    person = models.ForeignKey(
-        "registry.Person",
-        verbose_name="人员",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    household = ref("registry.Household", "家庭", optional=True)
+    person = ref("registry.Person", "人员", optional=True)
     region_code = models.CharField("区划代码", max_length=12)
     line_type = models.CharField("类型", max_length=10, choices=LineType.choices, default=LineType.REGULAR)
     for_month = models.DateField("所属月份", help_text="补发/扣回所对应的原发放月份")

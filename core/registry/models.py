@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.functions import Upper
 from simple_history.models import HistoricalRecords
+
+from core.fields import prefix_index, ref, region_prefix_index, user_ref
 
 from .choices import (
     SCOPE_DIGITS,
@@ -28,13 +29,6 @@ from .choices import (
     income_treatment,
 )
 from .querysets import ScopedQuerySet
-
-
-def prefix_index(field: str, name: str) -> models.Index:
-    """A B-tree index that serves `LIKE 'prefix%'` on PostgreSQL (varchar_pattern_ops).
-
-    Other backends ignore the operator class and create a plain index."""
-    return models.Index(fields=[field], name=name, opclasses=["varchar_pattern_ops"])
 
 
 class Region(models.Model):
@@ -82,21 +76,17 @@ class Household(models.Model):
     """户: lives in one community/village; members are Persons with their relation to the head."""
 
     number = models.CharField("户编号", max_length=20, unique=True)
-    region = models.ForeignKey(Region, verbose_name="所属社区/村", on_delete=models.PROTECT, related_name="+")
+    region = ref(Region, "所属社区/村")
     region_code = models.CharField("区划代码", max_length=12, editable=False)
     address = models.CharField("住址", max_length=200)
     area_type = models.CharField("城乡类型", max_length=8, choices=AreaType.choices)
-    head = models.ForeignKey(
-        "Person", verbose_name="户主", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    head = ref("Person", "户主", optional=True)
     phone = models.CharField("联系电话", max_length=20, blank=True)
     bank_name = models.CharField("开户银行", max_length=60, blank=True)
     bank_account = models.CharField("银行账号", max_length=32, blank=True)
     account_holder = models.CharField("代领人/账户名", max_length=50, blank=True)
     is_active = models.BooleanField("有效", default=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = user_ref("登记人", null=True)
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -108,7 +98,7 @@ class Household(models.Model):
         verbose_name_plural = "家庭"
         ordering = ["number"]
         indexes = [
-            prefix_index("region_code", "household_region_prefix_idx"),
+            region_prefix_index("household_region_prefix_idx"),
             # 户编号 prefix search (人员查询 by a community's code): the unique index does not serve LIKE.
             prefix_index("number", "household_number_prefix_idx"),
         ]
@@ -165,7 +155,7 @@ class Person(models.Model):
         verbose_name = "人员"
         verbose_name_plural = "人员"
         ordering = ["id"]
-        indexes = [prefix_index("region_code", "person_region_prefix_idx")]
+        indexes = [region_prefix_index("person_region_prefix_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(id_number=Upper("id_number")), name="person_id_number_upper"
@@ -225,9 +215,7 @@ class IncomeRecord(models.Model):
     period_start = models.DateField("起始日期")
     period_end = models.DateField("截止日期", null=True, blank=True)
     note = models.CharField("说明", max_length=200, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = user_ref("登记人", null=True)
     recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
     history = HistoricalRecords()
 
@@ -260,9 +248,7 @@ class AssetRecord(models.Model):
     description = models.CharField("描述", max_length=200, blank=True)
     value = models.DecimalField("价值（元）", max_digits=14, decimal_places=2)
     recorded_on = models.DateField("核查日期")
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = user_ref("登记人", null=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -295,9 +281,7 @@ class Attachment(models.Model):
     original_name = models.CharField("原文件名", max_length=200)
     size = models.PositiveIntegerField("大小（字节）")
     sha256 = models.CharField("SHA-256 校验值", max_length=64)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+"
-    )
+    uploaded_by = user_ref("上传人")
     uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
     is_removed = models.BooleanField("已作废", default=False)
 
@@ -322,9 +306,7 @@ class LifeEvent(models.Model):
     kind = models.CharField("事件", max_length=20, choices=LifeEventKind.choices)
     event_date = models.DateField("发生日期")
     data = models.JSONField("详情", default=dict, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = user_ref("登记人", null=True)
     recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
 
     class Meta:

@@ -3,10 +3,10 @@ a working-day calendar and 公示 (public notice) periods."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
 
+from core.fields import ref, region_prefix_index, user_ref
 from core.registry.querysets import ScopedQuerySet
 
 
@@ -16,26 +16,10 @@ class Case(models.Model):
 
     number = models.CharField("案件编号", max_length=32, unique=True)
     case_type = models.CharField("业务类型", max_length=40, db_index=True)
-    applicant_person = models.ForeignKey(
-        "registry.Person",
-        verbose_name="申请人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    applicant_household = models.ForeignKey(
-        "registry.Household",
-        verbose_name="申请家庭",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    applicant_person = ref("registry.Person", "申请人", optional=True)
+    applicant_household = ref("registry.Household", "申请家庭", optional=True)
     applicant_name = models.CharField("申请人姓名", max_length=100)
-    region = models.ForeignKey(
-        "registry.Region", verbose_name="所属区划", on_delete=models.PROTECT, related_name="+"
-    )
+    region = ref("registry.Region", "所属区划")
     region_code = models.CharField("区划代码", max_length=12, editable=False)
     status = models.CharField("状态", max_length=30, db_index=True)
     current_step = models.CharField("当前环节", max_length=50, blank=True)
@@ -45,12 +29,8 @@ class Case(models.Model):
     due_date = models.DateField("本环节办理时限", null=True, blank=True, db_index=True)
     accepted_on = models.DateField("受理日期", null=True, blank=True)
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="最后经办人", on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = user_ref("录入人")
+    updated_by = user_ref("最后经办人")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -61,9 +41,7 @@ class Case(models.Model):
         verbose_name_plural = "业务案件"
         ordering = ["-created_at"]
         indexes = [
-            models.Index(
-                fields=["region_code"], name="case_region_prefix_idx", opclasses=["varchar_pattern_ops"]
-            ),
+            region_prefix_index("case_region_prefix_idx"),
             models.Index(fields=["is_open", "assignee_role", "due_date"], name="case_todo_idx"),
         ]
         permissions = [
@@ -112,9 +90,7 @@ class TransitionLog(models.Model):
     kind = models.CharField("操作性质", max_length=10, blank=True)
     from_status = models.CharField("原状态", max_length=30, blank=True)
     to_status = models.CharField("新状态", max_length=30)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="经办人", on_delete=models.PROTECT, related_name="+"
-    )
+    actor = user_ref("经办人")
     at = models.DateTimeField("时间", auto_now_add=True)
     comment = models.TextField("意见", blank=True)
     data = models.JSONField("附加信息", default=dict, blank=True)
@@ -171,19 +147,10 @@ class PublicNotice(models.Model):
     place = models.CharField("公示地点", max_length=100, blank=True)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
     objection = models.TextField("异议情况", blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="发布人", on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = user_ref("发布人")
     created_at = models.DateTimeField("发布时间", auto_now_add=True)
     closed_at = models.DateTimeField("结束办理时间", null=True, blank=True)
-    closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="结束办理人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    closed_by = user_ref("结束办理人", optional=True)
 
     objects = ScopedQuerySet.as_manager()
 
@@ -220,12 +187,6 @@ class CaseSequence(models.Model):
         return f"{self.prefix}{self.year}: {self.last_value}"
 
 
-def region_prefix_index(name: str) -> models.Index:
-    """The index `visible_to(user)` scans (region_code LIKE 'prefix%'); every scoped table has one. Index
-    names are at most 30 characters, so each model names its own."""
-    return models.Index(fields=["region_code"], name=name, opclasses=["varchar_pattern_ops"])
-
-
 class CaseRecordQuerySet(ScopedQuerySet):
     def open(self):
         return self.filter(is_open=True)
@@ -236,16 +197,14 @@ class CaseRecord(models.Model):
     the case it details, the region it is scoped by, whether it is still being handled, who entered it.
 
     `is_open` mirrors `case.is_open` (the kit's closing effect keeps it) so that "one open application of
-    this kind per applicant" can be a conditional unique constraint of the bureau's table."""
+    this kind per applicant" can be a conditional unique constraint of the bureau's table (`one_open_per`)."""
 
     case = models.OneToOneField(
         Case, verbose_name="案件", primary_key=True, on_delete=models.PROTECT, related_name="%(class)s"
     )
     region_code = models.CharField("区划代码", max_length=12, editable=False)
     is_open = models.BooleanField("办理中", default=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = user_ref("录入人")
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
     objects = CaseRecordQuerySet.as_manager()
@@ -258,24 +217,25 @@ class CaseRecord(models.Model):
         return str(self.case)
 
 
+def one_open_per(*fields: str, name: str, message: str) -> models.UniqueConstraint:
+    """The constraint `CaseRecord.is_open` is kept for: at most one open record of a bureau's table per
+    `fields` (per applicant, per household and case type, per entitlement under review). The database
+    refuses the second one even when two caseworkers save at the same moment; `message` is what the
+    caseworker reads."""
+    return models.UniqueConstraint(
+        fields=list(fields), condition=models.Q(is_open=True), name=name, violation_error_message=message
+    )
+
+
 class Application(CaseRecord):
     """An application a household (and, for a personal benefit, one of its members) signed, and the
     decision on it: approved or refused with written reasons, by whom and when."""
 
-    household = models.ForeignKey(
-        "registry.Household", verbose_name="申请家庭", on_delete=models.PROTECT, related_name="+"
-    )
+    household = ref("registry.Household", "申请家庭")
     applied_on = models.DateField("申请日期")
     approved = models.BooleanField("是否批准", null=True, blank=True)
     reasons = models.TextField("理由", blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="决定人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = user_ref("决定人", optional=True)
     decided_at = models.DateTimeField("决定时间", null=True, blank=True)
 
     class Meta(CaseRecord.Meta):
@@ -285,9 +245,7 @@ class Application(CaseRecord):
 class PersonApplication(Application):
     """An application for one person's benefit (特困, 两项补贴, 临时救助, 高龄津贴 …)."""
 
-    person = models.ForeignKey(
-        "registry.Person", verbose_name="申请人", on_delete=models.PROTECT, related_name="+"
-    )
+    person = ref("registry.Person", "申请人")
 
     class Meta(Application.Meta):
         abstract = True
