@@ -69,6 +69,26 @@ def _latest_investigation(application_id: int) -> Investigation | None:
     return Investigation.objects.filter(application_id=application_id).order_by("-recorded_at", "-id").first()
 
 
+# The papers a 低保 or 特困 applicant signs with the written application (民发〔2021〕57号 第十条, 43号 第十二条),
+# by the application's field: without both the application is neither registered nor accepted.
+SIGNED_PAPERS = {"promise_signed": "告知承诺书", "authorisation_signed": "家庭经济状况核对授权书"}
+
+
+def unsigned_errors(**signed: bool) -> dict[str, str]:
+    """The form errors of a new application for each paper the applicant has not signed."""
+    return {
+        field: f"申请人须签署{paper}后方可申请" for field, paper in SIGNED_PAPERS.items() if not signed[field]
+    }
+
+
+def unsigned_problem(application) -> str | None:
+    """Why an application on file cannot be accepted for want of a signed paper, or None."""
+    for field, paper in SIGNED_PAPERS.items():
+        if not getattr(application, field):
+            return f"申请人未签署{paper}"
+    return None
+
+
 def _last_objection_at(case: Case) -> datetime.datetime | None:
     log = last_log(case, ("notice_object", "reinvestigate", "send_back", "chief_send_back"))
     return log.at if log else None
@@ -80,12 +100,7 @@ def _last_objection_at(case: Case) -> datetime.datetime | None:
 
 
 def guard_accept(case: Case, user) -> str | None:
-    application = _application_of(case)
-    if not application.promise_signed:
-        return "申请人未签署告知承诺书"
-    if not application.authorisation_signed:
-        return "申请人未签署家庭经济状况核对授权书"
-    return None
+    return unsigned_problem(_application_of(case))
 
 
 def investigation_problem(application: AssistanceApplication, case: Case) -> str | None:
@@ -275,10 +290,7 @@ def dibao_application_create(
     open application. Nothing is saved when anything is refused."""
     household = applicant_lock(Household, household, actor, what="家庭")
     errors: dict[str, str] = {}
-    if not promise_signed:
-        errors["promise_signed"] = "申请人须签署告知承诺书后方可申请"
-    if not authorisation_signed:
-        errors["authorisation_signed"] = "申请人须签署家庭经济状况核对授权书后方可申请"
+    errors.update(unsigned_errors(promise_signed=promise_signed, authorisation_signed=authorisation_signed))
     categories = list(dict.fromkeys(categories or ()))
     valid = set(Category.values)
     if not categories or any(c not in valid for c in categories):

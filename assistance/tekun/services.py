@@ -46,7 +46,7 @@ from core.workflow.services import (
 
 from .. import rules
 from ..models import SupportMode, TekunApplication
-from ..services import grant_entitlement
+from ..services import grant_entitlement, unsigned_errors, unsigned_problem
 from .case_types import CASE_TYPE_CODE, TekunStatus
 
 BASIC_BENEFIT_CODE = "tekun_basic"
@@ -167,12 +167,7 @@ def care_warning(tier: str, support_mode: str) -> str:
 
 
 def guard_accept(case: Case, user) -> str | None:
-    application = _application_of(case)
-    if not application.promise_signed:
-        return "申请人未签署告知承诺书"
-    if not application.authorisation_signed:
-        return "申请人未签署家庭经济状况核对授权书"
-    return None
+    return unsigned_problem(_application_of(case))
 
 
 def guard_publicize(case: Case, user) -> str | None:
@@ -319,10 +314,7 @@ def tekun_application_create(
         errors["person"] = problem
     elif not household.is_active:
         errors["person"] = "该人员所在家庭档案已注销，不能申请"
-    if not promise_signed:
-        errors["promise_signed"] = "申请人须签署告知承诺书后方可申请"
-    if not authorisation_signed:
-        errors["authorisation_signed"] = "申请人须签署家庭经济状况核对授权书后方可申请"
+    errors.update(unsigned_errors(promise_signed=promise_signed, authorisation_signed=authorisation_signed))
     if applied_on > today:
         errors["applied_on"] = "申请日期不能晚于今天"
     elif applied_on < person.birth_date:
