@@ -130,6 +130,10 @@ class DibaoFlow(CaseFlow):
         return selectors.applications_visible_to(user).select_related(*cls.select_related)
 
     @classmethod
+    def create_problem(cls, *, household, person) -> str | None:
+        return services.dibao_entry_problem(household)
+
+    @classmethod
     def transition(cls, *, application, name, actor, comment):
         _transition(application=application, name=name, actor=actor, comment=comment)
         application.case.refresh_from_db()

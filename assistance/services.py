@@ -272,6 +272,20 @@ def _living_members(household: Household) -> list[Person]:
 
 
 @transaction.atomic
+def dibao_entry_problem(household: Household) -> str | None:
+    """Why no 低保 application can be entered for the household now, or None: it has one in hand, or it is
+    already covered. The create page says so as soon as the household is chosen; the service refuses too."""
+    open_same = (
+        AssistanceApplication.objects.open()
+        .filter(household=household, case_type=CASE_TYPE_CODE)
+        .select_related("case")
+        .first()
+    )
+    if open_same is not None:
+        return f"该家庭已有正在办理的低保申请（{open_same.case.number}），不能重复申请"
+    return covered_problem(household, action="申请")
+
+
 def dibao_application_create(
     *,
     household: Household,
@@ -318,19 +332,9 @@ def dibao_application_create(
     if errors:
         raise ValidationError(errors)
 
-    open_same = (
-        AssistanceApplication.objects.open()
-        .filter(household=household, case_type=CASE_TYPE_CODE)
-        .select_related("case")
-        .first()
-    )
-    if open_same is not None:
-        raise ValidationError(
-            {"household": f"该家庭已有正在办理的低保申请（{open_same.case.number}），不能重复申请"}
-        )
-    covered = covered_problem(household, action="申请")
-    if covered:
-        raise ValidationError({"household": covered})
+    problem = dibao_entry_problem(household)
+    if problem:
+        raise ValidationError({"household": problem})
     busy = (
         AssistanceApplication.members.through.objects.filter(
             person_id__in=[p.pk for p in chosen], assistanceapplication__is_open=True

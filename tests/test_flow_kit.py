@@ -78,3 +78,13 @@ def test_the_picker_asks_for_a_query(client, regions, people):
     assert "请输入户编号或户主姓名后再查找" in page
     page = client.get(reverse("assistance:dibao_create"), {"q": "\x00"}).content.decode()
     assert "查询条件含有无效字符" in page
+
+
+@pytest.mark.django_db
+def test_a_household_with_an_application_in_hand_is_told_before_the_form(client, regions, people):
+    application = _in_publicity(regions, people)
+    client.force_login(people["clerk"])
+    page = client.get(reverse("assistance:dibao_create"), {"household": application.household_id})
+    text = page.content.decode()
+    assert f"该家庭已有正在办理的低保申请（{application.case.number}），不能重复申请" in text
+    assert 'class="btn btn-primary" disabled' in text

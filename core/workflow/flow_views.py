@@ -181,6 +181,7 @@ def create_view(flow: type[CaseFlow]):
                 "crumbs": _crumbs(flow),
                 "cancel_url": reverse("registry:household_detail", args=[household.pk]),
                 "submit_label": "登记申请",
+                "blocked": flow.create_problem(household=household, person=person),
             },
             status=_form_status(form),
         )

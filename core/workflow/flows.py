@@ -323,6 +323,13 @@ class CaseFlow:
         return "success", f"已登记{cls.case_type.label}申请 {application.case.number}，请办理受理"
 
     @classmethod
+    def create_problem(cls, *, household, person) -> str | None:
+        """Why no application can be entered for this household (or person) at all — already in hand,
+        already covered — said when the applicant is chosen, before the form is filled in. The create
+        service refuses the same; None = go ahead."""
+        return None
+
+    @classmethod
     def transition(cls, *, application, name: str, actor, comment: str):
         """Take a declared transition (the flow's service, which may check more than the engine)."""
         from .services import case_transition
