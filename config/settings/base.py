@@ -167,6 +167,15 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TRACK_STARTED = True
+# A task is acknowledged when it ends, not when it starts: a worker killed mid-task (OOM, deploy) leaves
+# its message to be delivered again instead of losing it; one task at a time per worker process.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A running report job that reports no progress for this long is failed (the worker is presumed lost) and
+# may be retried; a recalculation still unfinished this long after it was requested is failed likewise.
+REPORT_JOB_STALE_SECONDS = env.int("REPORT_JOB_STALE_SECONDS", default=600)
+BENEFITS_RECALC_STALE_SECONDS = env.int("BENEFITS_RECALC_STALE_SECONDS", default=3600)
 # Recalculation street by street (benefits.recalculate_run_by_street): streets are grouped in order into
 # tasks of at least this many entitlements (a task per street of 100 entitlements costs more in task
 # overhead than in work).
@@ -187,6 +196,11 @@ CELERY_BEAT_SCHEDULE = {
     "detect-birthdays": {
         "task": "registry.detect_birthdays",
         "schedule": crontab(minute=30, hour=1),
+    },
+    # Report jobs whose worker was lost: failed (with 重试 offered) once silent too long.
+    "fail-stale-report-jobs": {
+        "task": "reports.fail_stale_jobs",
+        "schedule": crontab(minute="*/5"),
     },
     # 低保 dynamic review: open the reviews falling due within 30 days (daily, idempotent).
     "schedule-dibao-reviews": {
