@@ -15,6 +15,7 @@ class ReportJob(models.Model):
         RUNNING = "running", "生成中"
         DONE = "done", "已完成"
         FAILED = "failed", "失败"
+        CANCELLED = "cancelled", "已取消"
 
     report_type = models.CharField("报表类型", max_length=60, db_index=True)
     title = models.CharField("报表名称", max_length=200, blank=True)
@@ -36,6 +37,11 @@ class ReportJob(models.Model):
         "含完整个人信息", default=False, help_text="文件含完整身份证号或银行账号，下载时记入个人信息查阅记录"
     )
     error = models.TextField("失败原因", blank=True)
+    # Each 重试 starts a new attempt; a build carries the attempt it was queued for, so a message the broker
+    # redelivers after a worker was lost (acks_late) never builds over a later attempt.
+    attempt = models.PositiveSmallIntegerField("生成次数", default=1)
+    # The last time the build reported progress: a running job silent for REPORT_JOB_STALE_SECONDS is failed.
+    heartbeat_at = models.DateTimeField("最近进展时间", null=True, blank=True)
     created_at = models.DateTimeField("申请时间", auto_now_add=True, db_index=True)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
@@ -64,7 +70,15 @@ class ReportJob(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in (self.Status.FAILED, self.Status.CANCELLED)
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
     @property
     def can_download(self) -> bool:

@@ -6,12 +6,16 @@ import ipaddress
 import logging
 import secrets
 import tempfile
+import time
+from datetime import timedelta
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.accounts.models import AccessLog
@@ -27,6 +31,16 @@ BUILD_REPORT_TASK = "reports.build_report"
 
 # Shown when a builder fails for a reason it did not explain; the traceback goes to the log.
 UNEXPECTED_ERROR = "生成报表时发生系统错误，请稍后重试；如仍失败，请联系系统管理员（任务编号 {job_id}）。"
+
+# A running job whose build went silent (the worker was killed or lost): failed, 重试 offered.
+STALE_ERROR = "生成任务长时间没有进展（后台进程可能已中断），已终止。请点击“重试”重新生成。"
+
+# A build that reports progress without its percentage changing still marks the job alive this often.
+HEARTBEAT_SECONDS = 5
+
+
+class _BuildStopped(Exception):
+    """The job was cancelled, failed as stale or retried while this build ran: stop without writing."""
 
 
 @transaction.atomic
@@ -52,38 +66,57 @@ def report_request(*, report_type: str, params: dict[str, Any], actor) -> Report
         region_code=prefix,
         message="等待生成",
     )
-    transaction.on_commit(lambda: _enqueue_build(job.pk))
+    transaction.on_commit(lambda: _enqueue_build(job.pk, job.attempt))
     return job
 
 
-def _enqueue_build(job_id: int) -> None:
+def _enqueue_build(job_id: int, attempt: int) -> None:
     # By the task's name through the Celery app: tasks.py imports this module, never the other way round
     # (ReportsConfig.ready imports tasks.py, so the task is registered in the web process too). The
     # registered task object is used — not send_task — so eager mode (tests, no broker) still runs it.
-    current_app.tasks[BUILD_REPORT_TASK].delay(job_id)
+    current_app.tasks[BUILD_REPORT_TASK].delay(job_id, attempt)
 
 
-def _set_progress(job_id: int, percent: int, message: str = "") -> None:
-    # A plain UPDATE outside the builder's work, so a polling page sees it at once.
-    fields = {"progress": max(0, min(int(percent), 99))}
+def _running(job_id: int, attempt: int):
+    """The job, if this attempt of it is still the one running (not cancelled, failed as stale or retried)."""
+    return ReportJob.objects.filter(pk=job_id, attempt=attempt, status=ReportJob.Status.RUNNING)
+
+
+def _set_progress(job_id: int, attempt: int, percent: int, message: str = "") -> bool:
+    # A plain UPDATE outside the builder's work, so a polling page sees it at once. False when the job is
+    # no longer this attempt's to build.
+    fields = {"progress": max(0, min(int(percent), 99)), "heartbeat_at": timezone.now()}
     if message:
         fields["message"] = message[:200]
-    ReportJob.objects.filter(pk=job_id, status=ReportJob.Status.RUNNING).update(**fields)
+    return _running(job_id, attempt).update(**fields) == 1
 
 
-def report_build(*, job_id: int) -> ReportJob:
-    """Build one job's file. Safe to run twice: a finished job is left as it is.
+def report_build(*, job_id: int, attempt: int | None = None) -> ReportJob:
+    """Build one attempt of a job's file. Safe to run twice: a finished job, or a message of an earlier
+    attempt (delivered again after its worker was lost), is left as it is; a running job is rebuilt.
 
     A `ReportError` fails the job with its Chinese message; any other exception is logged with its
-    traceback and fails the job with a general message — never silently."""
+    traceback and fails the job with a general message — never silently. A job cancelled or failed as
+    stale while it builds stops at its next progress report and keeps its status."""
     job = ReportJob.objects.select_related("requested_by").get(pk=job_id)
-    if job.is_finished:
+    attempt = job.attempt if attempt is None else attempt
+    if job.is_finished or job.attempt != attempt:
         return job
     definition = get_report_type(job.report_type)
     now = timezone.now()
-    ReportJob.objects.filter(pk=job.pk).update(
-        status=ReportJob.Status.RUNNING, started_at=now, progress=0, message="正在生成", error=""
+    started = ReportJob.objects.filter(
+        pk=job.pk, attempt=attempt, status__in=(ReportJob.Status.QUEUED, ReportJob.Status.RUNNING)
+    ).update(
+        status=ReportJob.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        progress=0,
+        message="正在生成",
+        error="",
     )
+    if not started:  # cancelled or retried just now
+        job.refresh_from_db()
+        return job
     job.status, job.started_at = ReportJob.Status.RUNNING, now
     try:
         if definition is None:
@@ -91,12 +124,14 @@ def report_build(*, job_id: int) -> ReportJob:
         if not definition.allowed_for(job.requested_by):
             raise ReportError("申请人已没有生成该报表的权限")
         with tempfile.TemporaryFile() as output:
-            last = {"percent": -1}
+            last = {"percent": -1, "at": time.monotonic()}
 
             def progress(percent: int, message: str = "") -> None:
-                if int(percent) != last["percent"] or message:
-                    last["percent"] = int(percent)
-                    _set_progress(job.pk, percent, message)
+                beat = time.monotonic() - last["at"] >= HEARTBEAT_SECONDS
+                if int(percent) != last["percent"] or message or beat:
+                    last["percent"], last["at"] = int(percent), time.monotonic()
+                    if not _set_progress(job.pk, attempt, percent, message):
+                        raise _BuildStopped
 
             context = BuildContext(
                 job_id=job.pk, params=job.parameters, user=job.requested_by, output=output, progress=progress
@@ -106,42 +141,116 @@ def report_build(*, job_id: int) -> ReportJob:
             extension = result.filename.rsplit(".", 1)[-1] if "." in result.filename else "bin"
             stored_name = f"job{job.pk}_{secrets.token_hex(8)}.{extension}"
             job.file.save(stored_name, File(output), save=False)
+    except _BuildStopped:
+        logger.info("report job %s attempt %s stopped: no longer running", job.pk, attempt)
+        job.refresh_from_db()
+        return job
     except ReportError as exc:
-        return _fail(job, exc.message)
+        return _fail(job, attempt, exc.message)
     except Exception:
         logger.exception("report job %s (%s) failed", job.pk, job.report_type)
-        return _fail(job, UNEXPECTED_ERROR.format(job_id=job.pk))
-    job.status = ReportJob.Status.DONE
-    job.progress = 100
-    job.message = "已完成"
-    job.filename = result.filename
-    job.content_type = result.content_type
-    job.record_count = result.record_count
-    job.contains_personal_data = result.contains_personal_data
-    job.finished_at = timezone.now()
-    job.save(
-        update_fields=[
-            "status",
-            "progress",
-            "message",
-            "file",
-            "filename",
-            "content_type",
-            "record_count",
-            "contains_personal_data",
-            "finished_at",
-        ]
+        return _fail(job, attempt, UNEXPECTED_ERROR.format(job_id=job.pk))
+    finished = _running(job.pk, attempt).update(
+        status=ReportJob.Status.DONE,
+        progress=100,
+        message="已完成",
+        file=job.file.name,
+        filename=result.filename,
+        content_type=result.content_type,
+        record_count=result.record_count,
+        contains_personal_data=result.contains_personal_data,
+        finished_at=timezone.now(),
     )
+    if not finished:  # cancelled or failed as stale while the file was written: drop the file
+        job.file.delete(save=False)
+    job.refresh_from_db()
     return job
 
 
-def _fail(job: ReportJob, error: str) -> ReportJob:
+def _fail(job: ReportJob, attempt: int, error: str) -> ReportJob:
     logger.warning("report job %s failed: %s", job.pk, error)
-    job.status = ReportJob.Status.FAILED
-    job.error = error
-    job.message = "生成失败"
+    _running(job.pk, attempt).update(
+        status=ReportJob.Status.FAILED, error=error, message="生成失败", finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job
+
+
+def report_jobs_fail_stale(*, job_ids: list[int] | None = None) -> int:
+    """Fail every running job (or those of `job_ids`) that has reported no progress for
+    settings.REPORT_JOB_STALE_SECONDS — its worker was killed or lost — so the page stops waiting and
+    offers 重试. Called by the page's poll and by the beat task `reports.fail_stale_jobs`."""
+    now = timezone.now()
+    limit = now - timedelta(seconds=settings.REPORT_JOB_STALE_SECONDS)
+    stale = ReportJob.objects.filter(status=ReportJob.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, started_at__lt=limit)
+    )
+    if job_ids is not None:
+        stale = stale.filter(pk__in=job_ids)
+    count = stale.update(
+        status=ReportJob.Status.FAILED, message="生成失败", error=STALE_ERROR, finished_at=now
+    )
+    if count:
+        logger.warning(
+            "%s report job(s) silent for %ss failed as stale", count, settings.REPORT_JOB_STALE_SECONDS
+        )
+    return count
+
+
+def _own_job_for_update(job_id: int, actor) -> ReportJob:
+    job = ReportJob.objects.select_for_update().get(pk=job_id)
+    if job.requested_by_id != actor.pk:
+        raise PermissionDenied("只有申请人可以重试或取消该报表")
+    return job
+
+
+@transaction.atomic
+def report_retry(*, job_id: int, actor) -> ReportJob:
+    """Queue a failed or cancelled job again (a new attempt), with its parameters, for its requester."""
+    job = _own_job_for_update(job_id, actor)
+    if not job.can_retry:
+        raise ValidationError("只有失败或已取消的报表可以重试")
+    definition = get_report_type(job.report_type)
+    if definition is None:
+        raise ValidationError("该报表类型已停用，无法重新生成")
+    if not definition.allowed_for(actor):
+        raise PermissionDenied("您没有生成该报表的权限")
+    job.attempt += 1
+    job.status = ReportJob.Status.QUEUED
+    job.progress = 0
+    job.message = "等待重新生成"
+    job.error = ""
+    job.started_at = job.finished_at = job.heartbeat_at = None
+    job.save(
+        update_fields=[
+            "attempt",
+            "status",
+            "progress",
+            "message",
+            "error",
+            "started_at",
+            "finished_at",
+            "heartbeat_at",
+        ]
+    )
+    attempt = job.attempt
+    transaction.on_commit(lambda: _enqueue_build(job.pk, attempt))
+    logger.info("report job %s retried by %s (attempt %s)", job.pk, actor, attempt)
+    return job
+
+
+@transaction.atomic
+def report_cancel(*, job_id: int, actor) -> ReportJob:
+    """Cancel a queued or running job: a worker that picks it up skips it, a running build stops at its
+    next progress report."""
+    job = _own_job_for_update(job_id, actor)
+    if not job.can_cancel:
+        raise ValidationError("该报表已结束，不能取消")
+    job.status = ReportJob.Status.CANCELLED
+    job.message = "已取消"
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error", "message", "finished_at"])
+    job.save(update_fields=["status", "message", "finished_at"])
+    logger.info("report job %s cancelled by %s", job.pk, actor)
     return job
 
 
@@ -156,6 +265,7 @@ def report_download_record(*, job: ReportJob, actor, ip: str | None = None) -> N
         detail=f"下载报表：{job.title}"[:300],
         record_count=job.record_count,
         ip_address=_clean_ip(ip),
+        region_code=job.region_code,
     )
 
 

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST
 
 from core.forms_once import once_per_form
 
@@ -35,6 +36,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
     available = report_types_for(request.user)
     if not available:
         raise PermissionDenied("您没有可生成的报表")
+    services.report_jobs_fail_stale()
     can_see_all = selectors.can_see_all_jobs(request.user)
     form = JobFilterForm(request.GET or None, can_see_all=can_see_all)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -73,17 +75,56 @@ def job_request(request: HttpRequest, code: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"已提交“{job.title}”，正在后台生成，完成后可在本页下载。")
+            _say_submitted(request, job)
             return redirect("reports:job_list")
     return render(request, "reports/job_request.html", {"definition": definition, "form": form})
 
 
+def _say_submitted(request: HttpRequest, job: ReportJob) -> None:
+    """What became of the job just requested: with eager Celery (the embedded default) it is already built."""
+    job.refresh_from_db()
+    if job.status == ReportJob.Status.DONE:
+        messages.success(request, f"“{job.title}”已生成，可在本页下载。")
+    elif job.status == ReportJob.Status.FAILED:
+        messages.error(request, f"“{job.title}”生成失败：{job.error}")
+    else:
+        messages.success(request, f"已提交“{job.title}”，正在后台生成，完成后可在本页下载。")
+
+
 @login_required
 def job_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """The job's row, for htmx polling: it stops polling once the job is finished."""
+    """The job's row, for htmx polling: it stops polling once the job is finished. A running job silent
+    for too long (its worker was lost) is failed here, so the row offers 重试 instead of polling forever."""
+    services.report_jobs_fail_stale(job_ids=[pk])
     job = _visible_job(request, pk)
     labels = {t.code: t.label for t in report_types()}
     return render(request, "reports/_job_row.html", {"job": job, "labels": labels, "show_requester": False})
+
+
+@require_POST
+@login_required
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _visible_job(request, pk)
+    try:
+        job = services.report_retry(job_id=job.pk, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        _say_submitted(request, job)
+    return redirect("reports:job_list")
+
+
+@require_POST
+@login_required
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _visible_job(request, pk)
+    try:
+        job = services.report_cancel(job_id=job.pk, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, f"已取消“{job.title}”。")
+    return redirect("reports:job_list")
 
 
 @login_required

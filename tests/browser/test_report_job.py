@@ -53,7 +53,7 @@ def test_chief_requests_the_monthly_report_and_downloads_it(
     # Hold the queued build back (instead of eager Celery finishing it inside the request), so the page
     # first shows the job queued with its progress bar and then — by htmx polling — finished.
     queued = []
-    monkeypatch.setattr(tasks.build_report, "delay", queued.append)
+    monkeypatch.setattr(tasks.build_report, "delay", lambda *args: queued.append(args))
 
     login(page, "kz_report")
     page.goto(page.base_url + "/reports/")
@@ -69,7 +69,7 @@ def test_chief_requests_the_monthly_report_and_downloads_it(
     row = page.locator(f"#job-{job.pk}")
     expect(row.get_by_role("progressbar")).to_be_visible()
     expect(row.get_by_text("排队中")).to_be_visible()
-    assert queued == [job.pk]
+    assert queued == [(job.pk, 1)]  # the job and its attempt
 
     tasks.build_report(job.pk)  # the worker's turn, as Celery would run it
 
