@@ -205,6 +205,14 @@ class PaymentRun(models.Model):
         MONTHLY = "monthly", "月度发放"
         ONE_OFF = "one_off", "一次性发放"
 
+    class CalcState(models.TextChoices):
+        """The last requested recalculation, as the run page shows it (a worker's failure included)."""
+
+        IDLE = "", "无"
+        QUEUED = "queued", "等待计算"
+        RUNNING = "running", "计算中"
+        FAILED = "failed", "计算失败"
+
     benefit_type = models.ForeignKey(
         BenefitType, verbose_name="待遇类型", on_delete=models.PROTECT, related_name="runs"
     )
@@ -221,6 +229,11 @@ class PaymentRun(models.Model):
     calculated_by = user_ref("计算人", optional=True)
     locked_at = models.DateTimeField("锁定时间", null=True, blank=True)
     locked_by = user_ref("锁定人", optional=True)
+    calc_state = models.CharField(
+        "计算任务状态", max_length=10, choices=CalcState.choices, default=CalcState.IDLE, blank=True
+    )
+    calc_error = models.TextField("计算失败原因", blank=True)
+    calc_requested_at = models.DateTimeField("计算提交时间", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     class Meta:
