@@ -7,8 +7,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 
-from core.fields import ref, user_ref
-from core.registry.querysets import user_scope_prefix
+from core.fields import prefix_index, ref, user_ref
+from core.registry.querysets import ScopedQuerySet, user_scope_prefix
 
 
 class Role(models.TextChoices):
@@ -126,11 +126,18 @@ class AccessLog(models.Model):
     record_count = models.PositiveIntegerField("记录数", default=1)
     ip_address = models.GenericIPAddressField("IP 地址", null=True, blank=True)
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    # Scoped like every other record, by the region of what was seen: the person's or household's
+    # region code for a reveal, the report job's scope for an export. Administrators see the rows of
+    # their district only (visible_to).
+    region_code = models.CharField("区划代码", max_length=12, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = "个人信息查阅记录"
         verbose_name_plural = "个人信息查阅记录"
         ordering = ["-at"]
+        indexes = [prefix_index("region_code", "accesslog_region_prefix_idx")]
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
@@ -154,3 +161,85 @@ class SubmittedForm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PrivilegeScopedQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PrivilegeScopedQuerySet:
+        """Rows about users of the viewer's scope; rows about a role (group) concern every district and
+        are seen by every administrator."""
+        prefix = user_scope_prefix(user)
+        if prefix is None:
+            return self.none()
+        if prefix == "":
+            return self
+        return self.filter(models.Q(region_code__startswith=prefix) | models.Q(group__isnull=False))
+
+
+class PrivilegeChange(models.Model):
+    """权限变更记录: every change of a user's superuser or staff status, roles (groups), section roles or
+    permissions, and of a role's permissions — who, when, through what, the old and the new value."""
+
+    class Via(models.TextChoices):
+        ADMIN = "admin", "管理后台"
+        APPROVAL = "approval", "审批"
+        COMMAND = "command", "命令行"
+
+    at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+    actor = user_ref("操作人", optional=True)
+    detail = models.CharField("说明", max_length=300, blank=True)
+    via = models.CharField("途径", max_length=10, choices=Via.choices)
+    user = user_ref("被变更用户", optional=True)
+    group = ref("auth.Group", "被变更角色", optional=True)
+    what = models.CharField("变更内容", max_length=50)
+    old_value = models.TextField("原值", blank=True)
+    new_value = models.TextField("新值", blank=True)
+    region_code = models.CharField("区划代码", max_length=12, blank=True)
+
+    objects = PrivilegeScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "权限变更记录"
+        verbose_name_plural = "权限变更记录"
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.user or self.group} {self.what} {self.at:%Y-%m-%d %H:%M}"
+
+
+class PiiGrantRequest(models.Model):
+    """个人信息权限申请: a personal-data permission (查看完整个人信息) given to a user or a role takes a
+    second administrator's approval (or the command line, grant_pii_access)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待批准"
+        APPROVED = "approved", "已批准"
+        REJECTED = "rejected", "已驳回"
+
+    permission = ref("auth.Permission", "权限")
+    user = user_ref("授予用户", optional=True)
+    group = ref("auth.Group", "授予角色", optional=True)
+    reason = models.CharField("申请理由", max_length=300)
+    requested_by = user_ref("申请人")
+    requested_at = models.DateTimeField("申请时间", default=timezone.now)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = user_ref("审批人", optional=True)
+    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
+    region_code = models.CharField("区划代码", max_length=12, blank=True)
+
+    objects = PrivilegeScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "个人信息权限申请"
+        verbose_name_plural = "个人信息权限申请"
+        ordering = ["-requested_at"]
+        permissions = [("approve_piigrantrequest", "批准个人信息权限申请")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, group__isnull=True)
+                | models.Q(user__isnull=True, group__isnull=False),
+                name="piigrantrequest_user_or_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user or self.group}：{self.permission.name}"

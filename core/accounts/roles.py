@@ -78,6 +78,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.add_user",
         "accounts.change_user",
         "accounts.view_accesslog",
+        # Role and permission changes are recorded (权限变更记录); a personal-data permission is asked
+        # for by one administrator and approved by another (个人信息权限申请).
+        "accounts.view_privilegechange",
+        "accounts.view_piigrantrequest",
+        "accounts.add_piigrantrequest",
+        "accounts.approve_piigrantrequest",
         "accounts.view_section",
         "accounts.add_section",
         "accounts.change_section",

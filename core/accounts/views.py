@@ -9,14 +9,15 @@ from django.template import loader
 from django.utils import timezone
 
 from .forms import AccessLogFilterForm
-from .models import AccessLog
+from .selectors import access_logs_visible_to
 
 
 @permission_required("accounts.view_accesslog", raise_exception=True)
 def access_log(request):
     """Administrators search who saw or exported full personal data (个人信息查阅记录)."""
     form = AccessLogFilterForm(request.GET or None)
-    logs = AccessLog.objects.select_related("user", "person", "household").order_by("-at")
+    # Scoped by region like every other record: reveals and exports of the viewer's district only.
+    logs = access_logs_visible_to(request.user).order_by("-at")
     if form.is_valid():
         data = form.cleaned_data
         if data["q"]:

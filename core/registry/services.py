@@ -912,5 +912,6 @@ def personal_data_reveal(
         fields=labels,
         detail=f"人员 {person.name}" if person else f"家庭 {household.number}",
         ip_address=_clean_ip(ip),
+        region_code=record.region_code,
     )
     return values
