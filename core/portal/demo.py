@@ -4,7 +4,13 @@ exist. A seeder must be idempotent (running seed_demo twice changes nothing)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import datetime
+import zoneinfo
+from collections.abc import Callable, Iterator
+
+# The zone of the demo district (settings.TIME_ZONE); a demo day's events happen in its office hours.
+DEMO_ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 _SEEDERS: list[tuple[int, str, Callable]] = []
 
@@ -18,3 +24,27 @@ def register_demo_seeder(name: str, seeder: Callable, order: int = 100) -> None:
 
 def demo_seeders() -> list[tuple[str, Callable]]:
     return [(name, seeder) for _, name, seeder in _SEEDERS]
+
+
+@contextlib.contextmanager
+def demo_today(day: datetime.date, hour: int = 10) -> Iterator[None]:
+    """Demo data only: inside the block "now" is `day` at `hour`:00 Asia/Shanghai (the project's zone)
+    plus the real time elapsed since the block began, so a demo case can be entered, visited, posted
+    and decided through the services on the days it is said to have happened — and every created_at,
+    auto_now field, log time, accepted_on, due date and notice date the services write agrees, in the
+    order the steps were taken. `django.utils.timezone.now` is patched (as tests/conftest.py's `clock`
+    does); `localdate()`, `localtime()` and auto_now fields read through it. Nests; restored on exit."""
+    from django.utils import timezone
+
+    previous = timezone.now
+    began = previous()
+    base = datetime.datetime.combine(day, datetime.time(hour), tzinfo=DEMO_ZONE)
+
+    def now() -> datetime.datetime:
+        return base + (previous() - began)
+
+    timezone.now = now
+    try:
+        yield
+    finally:
+        timezone.now = previous

@@ -26,6 +26,11 @@ STREETS = [
 
 DEMO_PASSWORD = "Minzheng2026"
 
+# The demo households were registered this many days before `seed_demo` runs (their created_at and first
+# history rows), before the oldest demo case; their incomes are on file from INCOMES_FROM.
+REGISTERED_DAYS_AGO = 450
+INCOMES_FROM = datetime.date(2025, 1, 1)
+
 D = datetime.date
 
 # Benefit types and standards from ../shared/DOMAIN.md (demo values; every one is editable in the admin).

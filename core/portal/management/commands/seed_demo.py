@@ -13,12 +13,13 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from faker import Faker
 
 from core.accounts.models import Role, Section, SectionRole, User
 from core.benefits.models import BenefitType, Parameter, Standard
 from core.portal import demo_data as demo
-from core.portal.demo import demo_seeders
+from core.portal.demo import demo_seeders, demo_today
 from core.registry.choices import (
     AreaType,
     AssetKind,
@@ -55,7 +56,10 @@ class Command(BaseCommand):
             regions = self._regions()
             accounts = self._users(regions)
             self._benefits()
-            created = self._households(regions, households, seed)
+            # The households were registered before any demo case was entered about them.
+            registered_on = timezone.localdate() - datetime.timedelta(days=demo.REGISTERED_DAYS_AGO)
+            with demo_today(registered_on):
+                created = self._households(regions, households, seed)
             for name, seeder in demo_seeders():
                 self.stdout.write(f"演示数据：{name}")
                 seeder(stdout=self.stdout, rng_seed=seed)
@@ -305,7 +309,7 @@ class Command(BaseCommand):
                             [IncomeKind.WAGE, IncomeKind.WAGE, IncomeKind.BUSINESS, IncomeKind.AGRICULTURE]
                         ),
                         monthly_amount=Decimal(rng.randrange(300, 4200, 10)),
-                        period_start=datetime.date(2026, 1, 1),
+                        period_start=demo.INCOMES_FROM,
                         note="演示数据",
                     )
                 )
@@ -326,7 +330,7 @@ class Command(BaseCommand):
                         person=person,
                         kind=kind,
                         monthly_amount=Decimal(amount),
-                        period_start=datetime.date(2026, 1, 1),
+                        period_start=demo.INCOMES_FROM,
                         note="演示数据",
                     )
                 )
