@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env, tune_postgresql
+from .base import env, secret_key_problem, tune_postgresql
 
 DEBUG = False
 for _name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"):
@@ -11,6 +11,12 @@ for _name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"):
         raise ImproperlyConfigured(f"生产环境必须设置环境变量 {_name}（{_name} is required in production）")
 
 SECRET_KEY = env("DJANGO_SECRET_KEY")
+_secret_key_problem = secret_key_problem(SECRET_KEY)
+if _secret_key_problem:
+    raise ImproperlyConfigured(
+        f"生产环境的 DJANGO_SECRET_KEY 强度不足：{_secret_key_problem}。"
+        '请用 python -c "import secrets; print(secrets.token_urlsafe(50))" 生成（weak DJANGO_SECRET_KEY）'
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -30,7 +36,27 @@ if _cache_url:
         }
     }
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS only. Behind a TLS-terminating reverse proxy the app sees plain HTTP; the proxy says the client's
+# scheme in a header, named by DJANGO_SECURE_PROXY_SSL_HEADER as "HEADER,value" (default
+# "HTTP_X_FORWARDED_PROTO,https" = nginx's `proxy_set_header X-Forwarded-Proto $scheme;`). The proxy must
+# set or strip that header on every request, or a client could claim HTTPS. Empty = no proxy header (TLS
+# ends at gunicorn itself).
+_proxy_ssl_header = env.list("DJANGO_SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"])
+if _proxy_ssl_header:
+    if len(_proxy_ssl_header) != 2 or not _proxy_ssl_header[0].startswith("HTTP_"):
+        raise ImproperlyConfigured(
+            "DJANGO_SECURE_PROXY_SSL_HEADER 的格式应为“HTTP_请求头名,取值”，例如 HTTP_X_FORWARDED_PROTO,https"
+        )
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+# Plain-HTTP requests are redirected to HTTPS (off only where the proxy itself redirects and the health
+# check of the load balancer speaks HTTP: then list its paths in DJANGO_SECURE_REDIRECT_EXEMPT, regexes).
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = env.list("DJANGO_SECURE_REDIRECT_EXEMPT", default=[])
+# HSTS: browsers use HTTPS only for this host for a year. Includes the host's own subdomains; "preload"
+# only marks the header as eligible (a host is on browsers' preload list only when submitted to it).
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -29,3 +29,32 @@
     if (sex) sex.value = info.sex;
   });
 })();
+// Behaviour that would otherwise be inline (the Content-Security-Policy allows scripts from this site's
+// files only): a form with data-confirm asks first, a button with data-print prints the page, and an
+// element with data-progress="N" is N % wide (set through the CSSOM, which the policy allows).
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-confirm]") && !window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) {
+      event.preventDefault();
+      window.print();
+    }
+  });
+  function showProgress(root) {
+    if (root.matches && root.matches("[data-progress]")) root.style.width = root.getAttribute("data-progress") + "%";
+    if (root.querySelectorAll) {
+      root.querySelectorAll("[data-progress]").forEach(function (el) {
+        el.style.width = el.getAttribute("data-progress") + "%";
+      });
+    }
+  }
+  showProgress(document);
+  document.addEventListener("htmx:load", function (event) { showProgress(event.target); });
+})();

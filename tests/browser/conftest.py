@@ -34,8 +34,16 @@ def page(chromium_browser, live_server):
     context.set_default_timeout(15000)
     pg = context.new_page()
     pg.base_url = live_server.url
+    # Every page runs under the Content-Security-Policy production sends (config/settings/base.py): a
+    # script, handler or style the policy refuses is reported on the console and fails the test.
+    pg.csp_violations = []
+    pg.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and pg.csp_violations.append(message.text),
+    )
     yield pg
     context.close()
+    assert not pg.csp_violations, f"Content-Security-Policy violations: {pg.csp_violations}"
 
 
 def login(page, username: str, password: str = "Passw0rd-2026") -> None:
