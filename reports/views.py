@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
@@ -75,7 +76,8 @@ def job_request(request: HttpRequest, code: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            _say_submitted(request, job)
+            # After the build queued on commit: with eager Celery (the embedded default) it has run by then.
+            transaction.on_commit(lambda: _say_submitted(request, job))
             return redirect("reports:job_list")
     return render(request, "reports/job_request.html", {"definition": definition, "form": form})
 
@@ -110,7 +112,7 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     else:
-        _say_submitted(request, job)
+        transaction.on_commit(lambda: _say_submitted(request, job))
     return redirect("reports:job_list")
 
 

@@ -971,3 +971,57 @@ def payment_run_lock(*, run: PaymentRun, actor) -> PaymentRun:
 
 def monthly_benefit_types() -> Iterable[BenefitType]:
     return BenefitType.objects.filter(is_monthly=True).order_by("sort_order", "code")
+
+
+# --- the state of a requested recalculation, shown on the run page (a worker's failure included) --------
+
+#: Shown when a recalculation fails for a reason it did not explain; the traceback goes to the log.
+RECALC_UNEXPECTED_ERROR = "计算时发生系统错误，请稍后重新计算；如仍失败，请联系系统管理员。"
+#: Shown when a requested recalculation did not finish within settings.BENEFITS_RECALC_STALE_SECONDS.
+RECALC_STALE_ERROR = "计算任务长时间未完成（后台进程可能已中断），已终止。请点击“重新计算”再试。"
+
+
+@transaction.atomic
+def payment_run_queue_recalculation(*, benefit_type: BenefitType, month: datetime.date, actor) -> PaymentRun:
+    """Before a recalculation is queued: the draft run exists (so its page can show how the calculation
+    goes) and says it waits. Refuses what the task would refuse at once: the user, a locked run."""
+    check_may_recalculate(benefit_type, actor)
+    run = PaymentRun.objects.select_for_update().get(pk=_draft_run(benefit_type, month_start(month)).pk)
+    _refuse_locked(run)
+    run.calc_state = PaymentRun.CalcState.QUEUED
+    run.calc_error = ""
+    run.calc_requested_at = timezone.now()
+    run.save(update_fields=["calc_state", "calc_error", "calc_requested_at"])
+    return run
+
+
+def payment_run_mark_calculation(
+    *, state: str, error: str = "", run_id: int | None = None, benefit_type=None, month=None
+) -> None:
+    """Record how the run's recalculation goes (a task calls this, outside the calculation's transaction,
+    so a failure is kept when the calculation rolls back). The run by id or by (type, month)."""
+    runs = PaymentRun.objects.all()
+    if run_id is not None:
+        runs = runs.filter(pk=run_id)
+    else:
+        runs = runs.filter(benefit_type=benefit_type, month=month_start(month), kind=PaymentRun.Kind.MONTHLY)
+    fields: dict[str, Any] = {"calc_state": state, "calc_error": error}
+    if state == PaymentRun.CalcState.RUNNING:
+        fields["calc_requested_at"] = timezone.now()
+    if state == PaymentRun.CalcState.FAILED:
+        logger.warning("recalculation of run %s failed: %s", run_id or (benefit_type, month), error)
+    runs.update(**fields)
+
+
+def payment_run_fail_stale_calculation(run: PaymentRun) -> PaymentRun:
+    """A recalculation still waiting or running settings.BENEFITS_RECALC_STALE_SECONDS after it was
+    requested (its worker was lost) is failed, so the run page says so instead of waiting forever."""
+    limit = timezone.now() - datetime.timedelta(seconds=settings.BENEFITS_RECALC_STALE_SECONDS)
+    stale = PaymentRun.objects.filter(
+        pk=run.pk,
+        calc_state__in=(PaymentRun.CalcState.QUEUED, PaymentRun.CalcState.RUNNING),
+        calc_requested_at__lt=limit,
+    ).update(calc_state=PaymentRun.CalcState.FAILED, calc_error=RECALC_STALE_ERROR)
+    if stale:
+        run.calc_state, run.calc_error = PaymentRun.CalcState.FAILED, RECALC_STALE_ERROR
+    return run

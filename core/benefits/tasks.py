@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 from celery import chord, shared_task
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from . import services
@@ -29,14 +31,35 @@ def _summary(run: PaymentRun) -> dict:
     }
 
 
+@contextmanager
+def _recording_failure(**run):
+    """A failure of the block is written on the run (services.payment_run_mark_calculation) for its page —
+    the Chinese reason of a BenefitsError or refusal, a general message otherwise — then raised as before."""
+    try:
+        yield
+    except (BenefitsError, PermissionDenied) as error:
+        services.payment_run_mark_calculation(state=PaymentRun.CalcState.FAILED, error=str(error), **run)
+        raise
+    except Exception:
+        logger.exception("recalculation %s failed", run)
+        services.payment_run_mark_calculation(
+            state=PaymentRun.CalcState.FAILED, error=services.RECALC_UNEXPECTED_ERROR, **run
+        )
+        raise
+
+
 @shared_task(name="benefits.recalculate_run")
 def recalculate_run(benefit_type_code: str, month_iso: str, actor_id: int | None = None) -> dict:
-    """Recalculate one benefit type's monthly draft run (month as '2024-03' or '2024-03-01')."""
+    """Recalculate one benefit type's monthly draft run (month as '2024-03' or '2024-03-01'). The run's
+    calc_state follows (running, then cleared or failed with the reason), so its page shows the outcome."""
     benefit_type = BenefitType.objects.get(code=benefit_type_code)
+    month = parse_month(month_iso)
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    run = services.payment_run_recalculate(
-        benefit_type=benefit_type, month=parse_month(month_iso), actor=actor
-    )
+    where = {"benefit_type": benefit_type, "month": month}
+    services.payment_run_mark_calculation(state=PaymentRun.CalcState.RUNNING, **where)
+    with _recording_failure(**where):
+        run = services.payment_run_recalculate(benefit_type=benefit_type, month=month, actor=actor)
+    services.payment_run_mark_calculation(state=PaymentRun.CalcState.IDLE, run_id=run.pk)
     return _summary(run)
 
 
@@ -50,9 +73,10 @@ def recalculate_run_by_street(benefit_type_code: str, month_iso: str, actor_id: 
     benefit_type = BenefitType.objects.get(code=benefit_type_code)
     # The monthly job passes no actor: it runs as the system, with no section to check.
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    run, parts = services.payment_run_start_parts(
-        benefit_type=benefit_type, month=parse_month(month_iso), actor=actor
-    )
+    month = parse_month(month_iso)
+    with _recording_failure(benefit_type=benefit_type, month=month):
+        run, parts = services.payment_run_start_parts(benefit_type=benefit_type, month=month, actor=actor)
+    services.payment_run_mark_calculation(state=PaymentRun.CalcState.RUNNING, run_id=run.pk)
     header = [recalculate_run_part.si(run.pk, part) for part in parts]
     result = chord(header)(finish_run_parts.s(run.pk, actor_id)) if header else None
     if result is None:  # no entitlement at all: an empty run, stamped at once
@@ -63,7 +87,8 @@ def recalculate_run_by_street(benefit_type_code: str, month_iso: str, actor_id: 
 @shared_task(name="benefits.recalculate_run_part")
 def recalculate_run_part(run_id: int, part: list[str]) -> int:
     """One part (a street or several) of a run (services.payment_run_recalculate_part): lines written."""
-    return services.payment_run_recalculate_part(run_id=run_id, part=part)
+    with _recording_failure(run_id=run_id):
+        return services.payment_run_recalculate_part(run_id=run_id, part=part)
 
 
 @shared_task(name="benefits.finish_run_parts")
@@ -72,12 +97,14 @@ def finish_run_parts(lines_per_part: list[int], run_id: int, actor_id: int | Non
     twice or skipped would show here), then the run's totals and stamp."""
     written = sum(lines_per_part)
     stored = PaymentLine.objects.filter(run_id=run_id).count()
-    if written != stored:
-        raise BenefitsError(
-            f"分街道计算结果不一致：各街道共写入 {written} 笔，批次中有 {stored} 笔，请重新计算。"
-        )
-    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    run = services.payment_run_finish_parts(run_id=run_id, actor=actor)
+    with _recording_failure(run_id=run_id):
+        if written != stored:
+            raise BenefitsError(
+                f"分街道计算结果不一致：各街道共写入 {written} 笔，批次中有 {stored} 笔，请重新计算。"
+            )
+        actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+        run = services.payment_run_finish_parts(run_id=run_id, actor=actor)
+    services.payment_run_mark_calculation(state=PaymentRun.CalcState.IDLE, run_id=run_id)
     return {**_summary(run), "parts": len(lines_per_part)}
 
 

@@ -56,6 +56,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(
         PaymentRun.objects.select_related("benefit_type__section", "locked_by", "calculated_by"), pk=pk
     )
+    services.payment_run_fail_stale_calculation(run)
     form = LineFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     lines = selectors.payment_lines_list(
@@ -84,12 +85,16 @@ def _recalculate(request: HttpRequest, benefit_type_code: str, month) -> int | N
     checked here too: a worker's refusal would not reach the page."""
     try:
         benefit_type = BenefitType.objects.select_related("section").filter(code=benefit_type_code).first()
+        queued = None
         if benefit_type is not None:
-            services.check_may_recalculate(benefit_type, request.user)
+            # The draft run exists and says it waits, so its page shows the worker's outcome, failure too.
+            queued = services.payment_run_queue_recalculation(
+                benefit_type=benefit_type, month=month, actor=request.user
+            )
         result = tasks.recalculate_run.delay(benefit_type_code, month.isoformat(), request.user.pk)
         if not result.ready():
-            messages.info(request, "已提交后台计算任务，请稍后刷新本页查看结果。")
-            return None
+            messages.info(request, "已提交后台计算任务，计算结果或失败原因将显示在本页，请稍后刷新。")
+            return queued.pk if queued else None
         summary = result.get()
     except BenefitsError as error:
         messages.error(request, str(error))
