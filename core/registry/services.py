@@ -53,6 +53,7 @@ from .models import (
     Region,
 )
 from .querysets import user_scope_prefix
+from .text import visible_text
 
 FULL_DATA_PERMISSION = "registry.view_full_personal_data"
 
@@ -84,6 +85,8 @@ PERSON_DETAIL_FIELDS = (
 )
 PERSON_UPDATABLE_FIELDS = ("name", *PERSON_DETAIL_FIELDS)
 HOUSEHOLD_UPDATABLE_FIELDS = ("address", "area_type", "phone", "bank_name", "bank_account", "account_holder")
+# Household texts that must show something when given (core.registry.text.visible_text).
+TEXT_LABELS = {"address": "住址", "account_holder": "开户人"}
 
 
 def _today() -> datetime.date:
@@ -144,9 +147,9 @@ def _parse_date(value: Any) -> datetime.date | None:
 def _clean_member(data: dict[str, Any], *, today: datetime.date) -> tuple[CleanMember | None, dict[str, str]]:
     """Check one member's fields; returns the cleaned member or the errors by field name."""
     errors: dict[str, str] = {}
-    name = (data.get("name") or "").strip()
-    if not name:
-        errors["name"] = "请填写姓名"
+    name, name_error = visible_text(data.get("name"), "姓名")
+    if name_error or not name:
+        errors["name"] = name_error or "请填写姓名"
     id_type = data.get("id_type") or DocumentType.RIC
     if id_type not in DocumentType.values:
         errors["id_type"] = "证件类型无效"
@@ -325,9 +328,12 @@ def household_register(
 
     for key, message in _check_region(region, actor).items():
         add(key, message)
-    address = (address or "").strip()
-    if not address:
-        add("address", "请填写住址")
+    address, address_error = visible_text(address, "住址")
+    if address_error or not address:
+        add("address", address_error or "请填写住址")
+    account_holder, holder_error = visible_text(account_holder, "开户人")
+    if holder_error:
+        add("account_holder", holder_error)
     if area_type and area_type not in AreaType.values:
         add("area_type", "城乡类型无效")
     bank_account = (bank_account or "").replace(" ", "")
@@ -418,8 +424,12 @@ def household_update(*, household: Household, data: dict[str, Any], actor) -> Ho
             value = value.replace(" ", "")
             if value and not value.isdigit():
                 errors[field] = "银行账号只能包含数字"
+        if field in TEXT_LABELS:
+            value, text_error = visible_text(value, TEXT_LABELS[field])
+            if text_error:
+                errors[field] = text_error
         if field == "address" and not value:
-            errors[field] = "请填写住址"
+            errors.setdefault(field, "请填写住址")
         if field == "area_type" and value not in AreaType.values:
             errors[field] = "城乡类型无效"
         if getattr(household, field) != value:
