@@ -200,10 +200,11 @@ def bench_web() -> dict:
     web_env = {
         **ENV,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": "bench-only-" + os.urandom(8).hex(),
+        "DJANGO_SECRET_KEY": "bench-only-" + os.urandom(32).hex(),  # production refuses a short key
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SESSION_COOKIE_SECURE": "False",
         "CSRF_COOKIE_SECURE": "False",
+        "DJANGO_SECURE_SSL_REDIRECT": "False",  # plain HTTP on loopback, no TLS proxy in front
         "CELERY_TASK_ALWAYS_EAGER": "True",
         "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13"),  # shared by the workers
     }

@@ -125,7 +125,7 @@ def test_production_shares_a_redis_cache():
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": "test-only",
+        "DJANGO_SECRET_KEY": "test-only-" + "k7Qw2xR9vLp4Zs8Nj3Fh6Tb1Ym5Gc0Ud" * 2,  # strong enough to start
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
         "CACHE_URL": "redis://127.0.0.1:6379/12",
