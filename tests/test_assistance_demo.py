@@ -1,20 +1,32 @@
 """The 社会救助 demo seeder: approved 低保 households with lines in the current month's run, open
-applications at every step (some overdue) on the caseworkers' to-do lists, reviews due — and a second
-`seed_demo` changes nothing."""
+applications at every step (some overdue) on the caseworkers' to-do lists, reviews due, a few 特困,
+临时救助 and 两项补贴 cases — and a second `seed_demo` changes nothing. Every step ran on its own day, so
+the dates the pages show agree with the transition log."""
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from assistance.models import AssistanceApplication, Decision, DibaoReview
+from assistance.models import (
+    AssistanceApplication,
+    Decision,
+    DibaoReview,
+    DisabilitySubsidyApplication,
+    Investigation,
+    TekunApplication,
+    TempAssistanceCase,
+)
 from core.accounts.models import User
 from core.benefits.models import Entitlement, PaymentLine, PaymentRun
 from core.benefits.months import month_start
-from core.workflow.models import Case, TransitionLog
+from core.portal.demo import demo_today
+from core.registry.models import Household
+from core.workflow.models import Case, PublicNotice, TransitionLog
 from core.workflow.selectors import todo_counts
 
 
@@ -24,6 +36,9 @@ def _counts():
         Decision.objects.count(),
         Entitlement.objects.count(),
         DibaoReview.objects.count(),
+        TekunApplication.objects.count(),
+        TempAssistanceCase.objects.count(),
+        DisabilitySubsidyApplication.objects.count(),
         Case.objects.count(),
         TransitionLog.objects.count(),
         PaymentLine.objects.count(),
@@ -55,3 +70,97 @@ def test_demo_seeder_is_idempotent_and_fills_the_lists():
         todo_counts(u, today=today)["total"] for u in User.objects.filter(username__startswith="sq")
     )
     assert community_todo > 0
+    # One seed (it takes a while) for every check below.
+    _dates_agree_with_the_transition_log()
+    _only_the_intended_cases_are_overdue()
+    _every_flow_has_records_for_the_first_community()
+
+
+def _day(moment: datetime.datetime) -> datetime.date:
+    return timezone.localtime(moment).date()
+
+
+def _dates_agree_with_the_transition_log():
+    """The 公示 card, the visit and the timeline tell one story: the notice's dates are the ones its log row
+    posted, the visit came before it, every step was logged after the one before, on the day it names."""
+    notices = PublicNotice.objects.select_related("case")
+    assert notices.count() >= 100
+    for notice in notices:
+        posted = TransitionLog.objects.get(case=notice.case, transition="notice_open", data__notice=notice.pk)
+        assert f"公示期{notice.start_date:%Y-%m-%d}至{notice.end_date:%Y-%m-%d}" in posted.comment
+        assert _day(posted.at) <= notice.start_date
+        assert notice.case.accepted_on <= notice.start_date
+        if notice.closed_at is not None:
+            assert _day(notice.closed_at) > notice.end_date
+        for visit in Investigation.objects.filter(application_id=notice.case_id):
+            assert visit.visit_date <= notice.start_date
+            assert _day(visit.recorded_at) == visit.visit_date
+    today = timezone.localdate()
+    for case in Case.objects.all():
+        logs = list(TransitionLog.objects.filter(case=case).order_by("id"))
+        times = [log.at for log in logs]
+        assert times == sorted(times) and len(set(times)) == len(times), case.number
+        assert _day(times[-1]) <= today
+        assert _day(case.created_at) == _day(times[0])
+        accepted = [log for log in logs if log.transition == "accept"]
+        if accepted:
+            assert case.accepted_on == _day(accepted[0].at), case.number
+    # The households were registered before anything was entered about them.
+    first_case = min(Case.objects.values_list("created_at", flat=True))
+    assert max(Household.objects.values_list("created_at", flat=True)) < first_case
+
+
+def _only_the_intended_cases_are_overdue():
+    today = timezone.localdate()
+    overdue = Case.objects.filter(is_open=True, due_date__lt=today)
+    # One 低保 application per open step missed its limit; no review, 特困, 临时救助 or 两项补贴 case did.
+    assert set(overdue.values_list("case_type", flat=True)) == {"dibao"}
+    assert overdue.count() == 6
+    assert len(set(overdue.values_list("status", flat=True))) == 5
+    reviews = DibaoReview.objects.filter(is_open=True)
+    assert reviews.exists()
+    assert all(today <= r.due_on <= today + datetime.timedelta(days=31) for r in reviews)
+    # Earlier reviews were done on time through the services, so the next ones fall due on various days.
+    assert DibaoReview.objects.filter(is_open=False).exclude(outcome="").exists()
+
+
+def _every_flow_has_records_for_the_first_community():
+    caseworker = User.objects.get(username="sq0101")
+    for model in (
+        AssistanceApplication,
+        TekunApplication,
+        TempAssistanceCase,
+        DisabilitySubsidyApplication,
+        DibaoReview,
+    ):
+        assert model.objects.visible_to(caseworker).exists(), model.__name__
+    # 特困: approved adults after a 公示, a minor approved without one, open cases.
+    minor = TekunApplication.objects.get(is_minor=True)
+    assert minor.approved and not PublicNotice.objects.filter(case_id=minor.pk).exists()
+    assert TekunApplication.objects.filter(is_minor=False, approved=True).count() >= 2
+    assert TekunApplication.objects.filter(is_open=True).exists()
+    # 临时救助: decided by the township and by the district, one with 先行救助; two waiting for approval.
+    approved = TempAssistanceCase.objects.filter(approved=True)
+    assert {t.approval_level for t in approved} == {"township", "district"}
+    assert approved.filter(is_advance=True).exists()
+    assert TempAssistanceCase.objects.filter(is_open=True).count() >= 3
+    # 两项补贴: approved with entitlements from the month of application.
+    subsidies = DisabilitySubsidyApplication.objects.filter(approved=True)
+    assert subsidies.exists()
+    for application in subsidies:
+        granted = [e for e in (application.living_entitlement, application.care_entitlement) if e]
+        assert granted and all(e.start_month == month_start(application.applied_on) for e in granted)
+
+
+def test_demo_today_moves_now_to_that_day_and_back():
+    real = timezone.localdate()
+    day = datetime.date(2026, 3, 9)
+    with demo_today(day):
+        first = timezone.now()
+        assert timezone.localdate() == day
+        assert timezone.localtime(first).hour == 10
+        with demo_today(datetime.date(2025, 1, 2), hour=15):
+            assert timezone.localtime().hour == 15
+        assert timezone.localdate() == day
+        assert timezone.now() > first
+    assert timezone.localdate() == real
