@@ -6,6 +6,9 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from config.logging import MIN_RETENTION_DAYS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -253,10 +256,19 @@ CONTENT_SECURITY_POLICY = {
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
-}
+# Application log: standard output always (journald / the container runtime keeps it — configure it for
+# at least 180 days, see README), and with LOG_DIR one file per day in that directory, kept
+# LOG_RETENTION_DAYS days (config.logging.DailyFileHandler). 网络安全法 第二十一条 requires network logs
+# to be kept no less than six months: a shorter retention refuses to start.
+LOG_DIR = env("LOG_DIR", default="")
+LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=MIN_RETENTION_DAYS)
+if LOG_RETENTION_DAYS < MIN_RETENTION_DAYS:
+    raise ImproperlyConfigured(
+        f"LOG_RETENTION_DAYS 不得少于 {MIN_RETENTION_DAYS} 天（网络安全法 第二十一条：网络日志留存不少于六个月）"
+    )
+LOGGING = logging_config(
+    level=env("LOG_LEVEL", default="INFO"),
+    log_dir=LOG_DIR,
+    retention_days=LOG_RETENTION_DAYS,
+    name=env("LOG_FILE_NAME", default="minzheng"),
+)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils import timezone
 
@@ -110,8 +113,31 @@ class SectionRole(models.Model):
         return f"{self.section} {self.role}"
 
 
+# 网络安全法 第二十一条: network logs are kept no less than six months. The access log's rows are never
+# changed, and none younger than this is deleted (by code, a command or the admin).
+ACCESS_LOG_RETENTION_DAYS = 180
+
+
+def _access_log_cutoff():
+    return timezone.now() - datetime.timedelta(days=ACCESS_LOG_RETENTION_DAYS)
+
+
+class AccessLogQuerySet(ScopedQuerySet):
+    """Bulk update/delete would bypass the model's guards: rows never change, and only rows older than
+    ACCESS_LOG_RETENTION_DAYS may be deleted (archiving after the retention period)."""
+
+    def update(self, **kwargs):
+        raise PermissionDenied("个人信息查阅记录不可修改")
+
+    def delete(self):
+        if self.filter(at__gte=_access_log_cutoff()).exists():
+            raise PermissionDenied(f"个人信息查阅记录须保存至少 {ACCESS_LOG_RETENTION_DAYS} 天，不可删除")
+        return super().delete()
+
+
 class AccessLog(models.Model):
-    """Every reveal of full personal data, and every export that carries it (个人信息查阅记录)."""
+    """Every reveal of full personal data, and every export that carries it (个人信息查阅记录). Written
+    once, kept at least ACCESS_LOG_RETENTION_DAYS days (AccessLogQuerySet, save, delete)."""
 
     class Action(models.TextChoices):
         REVEAL = "reveal", "查看完整信息"
@@ -131,7 +157,7 @@ class AccessLog(models.Model):
     # their district only (visible_to).
     region_code = models.CharField("区划代码", max_length=12, blank=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = AccessLogQuerySet.as_manager()
 
     class Meta:
         verbose_name = "个人信息查阅记录"
@@ -141,6 +167,16 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise PermissionDenied("个人信息查阅记录不可修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.at is None or self.at >= _access_log_cutoff():
+            raise PermissionDenied(f"个人信息查阅记录须保存至少 {ACCESS_LOG_RETENTION_DAYS} 天，不可删除")
+        return super().delete(*args, **kwargs)
 
 
 class SubmittedForm(models.Model):
