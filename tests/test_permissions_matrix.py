@@ -21,12 +21,12 @@ from assistance.models import Decision
 from assistance.review import services as review_services
 from assistance.tekun import services as tekun_services
 from assistance.temporary import services as temp_services
-from core.accounts.models import Section
+from core.accounts.models import AccessLog, Section
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
 from core.registry import services as registry_services
 from core.workflow import services as workflow_services
 from reports.models import ReportJob
-from tests.factories import household_with_members
+from tests.factories import household_with_members, region_tree
 
 PERSONAS = [
     "anonymous",
@@ -46,6 +46,16 @@ PERSONA_REGION = {
     "局领导": "district",
     "系统管理员": "district",
     "other_street": "community21",
+}
+
+# The second district: its users hold the district roles of the personas above (an administrator per
+# district). Their expectations follow from the first district's (test_second_district).
+SECOND_DISTRICT = "220107000000"
+SECOND_DISTRICT_PERSONAS = {
+    "科室经办人 of 220107": "科室经办人",
+    "科长 of 220107": "科长",
+    "局领导 of 220107": "局领导",
+    "系统管理员 of 220107": "系统管理员",
 }
 
 L, OK = "login", "ok"
@@ -290,6 +300,12 @@ def world(db, regions, make_user, settings, tmp_path):
     users = {
         p: make_user(p if p != "other_street" else "社区经办人", region=r) for p, r in PERSONA_REGION.items()
     }
+    # A second district (220107) with a user of each district role, its 系统管理员 among them.
+    second = region_tree(SECOND_DISTRICT)
+    for persona, role in SECOND_DISTRICT_PERSONAS.items():
+        users[persona] = make_user(role, region=None)
+        users[persona].region = second["district"]
+        users[persona].save(update_fields=["region"])
     household = household_with_members(regions["community11"], size=2)
     person = household.head
     attachment = registry_services.attachment_add(
@@ -478,3 +494,88 @@ def test_section_axis(client, section_world, name, method, persona):
     # refused for the section (not for lack of the permission, as a 科室经办人 locking): the reason is shown
     if response.status_code == 403 and (persona == "科长 of another section" or "recalculate" in name):
         assert "您不是社会救助科的" in response.content.decode()
+
+
+# --- the district axis: the same role in a second district (220107) -------------------------------------
+# A page without a record answers as for the first district's user of that role (lists show their own
+# district); a record of the first district is outside the second's scope: 404 where the first district's
+# user is served, the same refusal where it is refused. Exceptions, with the reason:
+SECOND_DISTRICT_EXCEPTIONS = {
+    # A payment run is one per benefit type and month for every region (issue 12 item 4): its page is
+    # served with the totals of the viewer's scope, a recalculation recomputes it whole, and locking needs
+    # a 科长 whose scope holds every line — the second district's 科长 is refused.
+    ("benefits:run_detail", "科室经办人 of 220107"): OK,
+    ("benefits:run_detail", "科长 of 220107"): OK,
+    ("benefits:run_detail", "局领导 of 220107"): OK,
+    ("benefits:run_recalculate", "科室经办人 of 220107"): OK,
+    ("benefits:run_recalculate", "科长 of 220107"): OK,
+    ("benefits:run_lock", "科长 of 220107"): 403,
+}
+
+
+def _second_district_expectation(name: str, persona: str, url_kwargs: dict | None):
+    expected = MATRIX[name][2]
+    home = expected[PERSONAS.index(SECOND_DISTRICT_PERSONAS[persona])]
+    if (name, persona) in SECOND_DISTRICT_EXCEPTIONS:
+        return SECOND_DISTRICT_EXCEPTIONS[(name, persona)]
+    if url_kwargs and "pk" in url_kwargs and home == OK:
+        return 404
+    return home
+
+
+@pytest.mark.parametrize("persona", list(SECOND_DISTRICT_PERSONAS))
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_second_district(client, world, name, persona):
+    users, objs = world
+    method, kwargs, _ = MATRIX[name]
+    url_kwargs = kwargs(objs) if kwargs else None
+    url = reverse(name, kwargs=url_kwargs)
+    client.force_login(users[persona])
+    response = getattr(client, method)(url)
+    assert _outcome(response) == _second_district_expectation(name, persona, url_kwargs), (
+        f"{persona} {method.upper()} {url} → {response.status_code}"
+    )
+
+
+# The admin, district by district: each administrator lists and edits the users and reads the access log
+# of its own district. "missing" = the admin's answer for a row outside its queryset (back to the index).
+MISSING = "missing"
+ADMIN_PERSONAS = ["系统管理员", "系统管理员 of 220107"]
+ADMIN_AXIS = {
+    "admin:accounts_user_changelist": (None, [OK, OK]),
+    "admin:accounts_user_change": (lambda u, o: [u["社区经办人"].pk], [OK, MISSING]),
+    "admin:auth_user_password_change": (lambda u, o: [u["社区经办人"].pk], [OK, 404]),
+    "admin:accounts_accesslog_changelist": (None, [OK, OK]),
+    "admin:accounts_accesslog_change": (lambda u, o: [o["access_log"].pk], [OK, MISSING]),
+    "admin:accounts_privilegechange_changelist": (None, [OK, OK]),
+    "admin:accounts_piigrantrequest_add": (None, [OK, OK]),
+    "admin:auth_group_changelist": (None, [OK, OK]),
+}
+
+
+@pytest.mark.parametrize("persona", ADMIN_PERSONAS)
+@pytest.mark.parametrize("name", sorted(ADMIN_AXIS))
+def test_admin_by_district(client, world, name, persona):
+    users, objs = world
+    for admin in (users["系统管理员"], users["系统管理员 of 220107"]):
+        admin.is_staff = True
+        admin.save(update_fields=["is_staff"])
+    objs["access_log"] = registry_services_reveal(users["科长"], objs["person"])
+    args, expected = ADMIN_AXIS[name]
+    client.force_login(users[persona])
+    response = client.get(reverse(name, args=args(users, objs) if args else None))
+    outcome = _outcome(response)
+    if response.status_code == 302 and response["Location"] == reverse("admin:index"):
+        outcome = MISSING
+    assert outcome == expected[ADMIN_PERSONAS.index(persona)], (
+        f"{persona} GET {name} → {response.status_code}"
+    )
+    if name.endswith("changelist") and "user" in name:
+        page = response.content.decode()
+        home_user = users["社区经办人"].username
+        assert (home_user in page) == (persona == "系统管理员")
+
+
+def registry_services_reveal(actor, person):
+    registry_services.personal_data_reveal(actor=actor, ip="10.0.0.1", person=person)
+    return AccessLog.objects.latest("pk")
