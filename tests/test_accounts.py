@@ -159,7 +159,7 @@ def test_access_log_page_requires_permission(client, make_user):
     client.force_login(make_user("社区经办人"))
     assert client.get(reverse("accounts:access_log")).status_code == 403
     admin = make_user("系统管理员", region="district")
-    AccessLog.objects.create(user=admin, action="reveal", fields="身份证号码")
+    AccessLog.objects.create(user=admin, action="reveal", fields="身份证号码", region_code=admin.region.code)
     client.force_login(admin)
     response = client.get(reverse("accounts:access_log"), {"q": admin.username})
     assert response.status_code == 200
