@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import PaymentRun
+from core.benefits.selectors import runs_totals_in_scope, with_line_bounds
 from core.forms_once import once_per_form
 from core.registry.forms import apply_service_errors
 
@@ -46,19 +47,22 @@ def holiday_payment(request: HttpRequest) -> HttpResponse:
                 request, f"已生成“{run.title}”：发放 {run.line_count} 笔，合计 ¥{run.total_amount}"
             )
             return redirect("benefits:run_detail", pk=run.pk)
-    runs = (
-        PaymentRun.objects.filter(
-            benefit_type__code=services.HOLIDAY_BENEFIT_TYPE, kind=PaymentRun.Kind.ONE_OFF
+    runs = list(
+        with_line_bounds(
+            PaymentRun.objects.filter(
+                benefit_type__code=services.HOLIDAY_BENEFIT_TYPE, kind=PaymentRun.Kind.ONE_OFF
+            )
         )
         .select_related("calculated_by", "locked_by")
         .order_by("-month", "-id")[:RECENT_RUNS]
     )
+    totals = runs_totals_in_scope(request.user, runs)
     return render(
         request,
         "assistance/holiday/form.html",
         {
             "form": form,
-            "runs": runs,
+            "runs": [(run, totals[run.pk]) for run in runs],
             "title": "节日一次性生活补贴",
             "crumbs": [("发放批次", reverse("benefits:run_list"))],
             "cancel_url": reverse("benefits:run_list"),

@@ -32,3 +32,8 @@ class CalculationError(BenefitsError):
 class SectionRoleRequired(BenefitsError, PermissionDenied):
     """The user lacks the district role in the benefit type's section (业务科室). A BenefitsError, so the
     run pages show its message; a PermissionDenied, so anything else answers 403."""
+
+
+class RunOutsideScope(BenefitsError, PermissionDenied):
+    """The payment run holds lines outside the user's data scope (数据范围), so the user may not lock it.
+    Like SectionRoleRequired: a BenefitsError for the run pages, a PermissionDenied (403) elsewhere."""

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Left
+
+from core.registry.querysets import user_scope_prefix
 
 from .exceptions import ParameterNotFound, StandardNotFound
 from .models import BenefitType, Entitlement, Parameter, PaymentLine, PaymentRun, Standard
@@ -358,7 +360,8 @@ def payment_runs_list(
     month: datetime.date | None = None,
     status: str = "",
 ) -> QuerySet[PaymentRun]:
-    """Payment runs a user may list. A run is a bureau-wide batch (not region-scoped); its lines are."""
+    """Payment runs a user may list. A run is a bureau-wide batch (not region-scoped); its lines are, and
+    so are the totals a user sees of it (`runs_totals_in_scope` on the page, from `with_line_bounds`)."""
     if not user.has_perm("benefits.view_paymentrun"):
         return PaymentRun.objects.none()
     runs = PaymentRun.objects.select_related("benefit_type", "locked_by", "calculated_by")
@@ -368,7 +371,96 @@ def payment_runs_list(
         runs = runs.filter(month=month)
     if status:
         runs = runs.filter(status=status)
-    return runs.order_by("-month", "benefit_type__sort_order", "benefit_type__code", "-id")
+    return with_line_bounds(runs).order_by("-month", "benefit_type__sort_order", "benefit_type__code", "-id")
+
+
+# A run is one per benefit type and month for every region (the monthly job makes one), its stored totals
+# run-wide; its lines carry their region code. What a user sees of a run — and whether they may lock it
+# (services.run_scope_refusal) — follows from where its lines lie against the user's data scope.
+
+
+def with_line_bounds(runs: QuerySet[PaymentRun]) -> QuerySet[PaymentRun]:
+    """The runs with `lines_from` / `lines_to`: the lowest and highest region code of their lines (None
+    for a run without lines) — two correlated subqueries per run, each one probe of the (run, region_code)
+    index, whatever the number of lines."""
+    codes = PaymentLine.objects.filter(run=OuterRef("pk")).values("region_code")
+    return runs.annotate(
+        lines_from=Subquery(codes.order_by("region_code")[:1]),
+        lines_to=Subquery(codes.order_by("-region_code")[:1]),
+    )
+
+
+def run_line_bounds(run: PaymentRun) -> tuple[str | None, str | None]:
+    """The lowest and highest region code of the run's lines: read from `with_line_bounds` when the run
+    came through it, else one query (MIN/MAX served by the (run, region_code) index)."""
+    if hasattr(run, "lines_from"):
+        return run.lines_from, run.lines_to
+    bounds = PaymentLine.objects.filter(run=run).aggregate(low=Min("region_code"), high=Max("region_code"))
+    return bounds["low"], bounds["high"]
+
+
+def scope_holds_run(user, bounds: tuple[str | None, str | None]) -> bool:
+    """Whether the user's data scope holds every line of a run whose lines' region codes lie between
+    `bounds`. Region codes are digit strings, so those starting with a prefix sort together: the scope
+    holds every line when it holds the lowest and the highest. A run without lines is held by any scope."""
+    prefix = user_scope_prefix(user)
+    if prefix is None:
+        return False
+    low, high = bounds
+    return prefix == "" or low is None or (low.startswith(prefix) and high.startswith(prefix))
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    """A run's totals as one user sees them: over the lines in the user's data scope. `whole_run`: the
+    scope holds every line, so these are the run's own totals."""
+
+    line_count: int
+    total_amount: Decimal
+    adjustment_total: Decimal
+    whole_run: bool
+
+
+def _totals_aggregates() -> dict[str, Any]:
+    """The sums of PaymentRun's stored totals (services._stamp_totals): paid lines (amount not 0), the
+    total, and the net of the 补发/扣回 lines."""
+    adjustments = ~Q(line_type=PaymentLine.LineType.REGULAR)
+    return {
+        "paid": Count("pk", filter=~Q(amount=0)),
+        "total": Sum("amount"),
+        "adjustment_total": Sum("amount", filter=adjustments),
+    }
+
+
+def runs_totals_in_scope(user, runs: list[PaymentRun]) -> dict[int, RunTotals]:
+    """{run id: RunTotals} for the runs of a page (read through `with_line_bounds`): the stored totals of
+    a run whose lines the user's scope holds all of; for the others, the lines in scope summed in ONE
+    aggregate query for the page. A city-level user reads no line; a street's reviewer sums a street."""
+    totals: dict[int, RunTotals] = {}
+    partial = []
+    for run in runs:
+        if scope_holds_run(user, run_line_bounds(run)):
+            totals[run.pk] = RunTotals(run.line_count, run.total_amount, run.adjustment_total, True)
+        else:
+            partial.append(run.pk)
+    if partial:
+        rows = {
+            row["run_id"]: row
+            for row in PaymentLine.objects.visible_to(user)
+            .filter(run_id__in=partial)
+            .values("run_id")
+            .annotate(**_totals_aggregates())
+            .order_by()
+        }
+        for pk in partial:
+            row = rows.get(pk, {})
+            totals[pk] = RunTotals(
+                row.get("paid") or 0,
+                row.get("total") or Decimal(0),
+                row.get("adjustment_total") or Decimal(0),
+                False,
+            )
+    return totals
 
 
 def payment_lines_list(
@@ -400,22 +492,34 @@ def payment_lines_list(
 
 
 def payment_lines_summary(user, run: PaymentRun) -> dict[str, Any]:
-    """Totals of the lines a user may see, by line type — one aggregate query."""
+    """Totals of the lines a user may see, by line type — one aggregate query — and, as `totals`, the
+    run's totals over those lines (RunTotals: paid lines, total, 补发/扣回 net; `whole_run` when the user's
+    scope holds every line of the run)."""
     rows = (
         PaymentLine.objects.visible_to(user)
         .filter(run=run)
         .values("line_type")
-        .annotate(count=Count("id"), total=Sum("amount"))
+        .annotate(count=Count("id"), total=Sum("amount"), paid=Count("pk", filter=~Q(amount=0)))
         .order_by("line_type")
     )
     labels = dict(PaymentLine.LineType.choices)
     by_type = [
         {"line_type": r["line_type"], "label": labels.get(r["line_type"], r["line_type"]), **r} for r in rows
     ]
+    total = sum((r["total"] or Decimal(0) for r in by_type), Decimal(0))
+    regular = PaymentLine.LineType.REGULAR
     return {
         "by_type": by_type,
         "count": sum(r["count"] for r in by_type),
-        "total": sum((r["total"] or Decimal(0) for r in by_type), Decimal(0)),
+        "total": total,
+        "totals": RunTotals(
+            line_count=sum(r["paid"] for r in by_type),
+            total_amount=total,
+            adjustment_total=sum(
+                (r["total"] or Decimal(0) for r in by_type if r["line_type"] != regular), Decimal(0)
+            ),
+            whole_run=scope_holds_run(user, run_line_bounds(run)),
+        ),
     }
 
 

@@ -30,9 +30,17 @@ from django.utils import timezone
 
 from core.accounts.models import Role
 from core.accounts.sections import has_section_role
+from core.registry.choices import SCOPE_DIGITS
+from core.registry.querysets import user_scope_prefix
 
 from .calculators import ZERO, Calculator, LineResult, get_calculator
-from .exceptions import BenefitsError, CalculationError, PaymentRunLocked, SectionRoleRequired
+from .exceptions import (
+    BenefitsError,
+    CalculationError,
+    PaymentRunLocked,
+    RunOutsideScope,
+    SectionRoleRequired,
+)
 from .models import BenefitType, Entitlement, PaymentLine, PaymentRun
 from .months import add_months, month_start
 from .selectors import (
@@ -46,6 +54,8 @@ from .selectors import (
     in_part,
     recalculation_parts,
     row_in_force,
+    run_line_bounds,
+    scope_holds_run,
     standards_in_force_by_month,
 )
 
@@ -931,13 +941,58 @@ def payment_run_finish_parts(*, run_id: int, actor=None) -> PaymentRun:
     return _stamp_totals(run, actor)
 
 
+# --- who may lock: also a data scope that holds every line of the run -----------------------------------
+#
+# A run has no region: the monthly job makes one per benefit type and month for all the lines of the city
+# (a district's alone when the system serves one district). Rather than cut runs per district (a schema
+# change, and one run per district to recalculate, lock and send to the bank), locking needs a data scope
+# that holds every line of the run: a district's 科长 locks a run whose lines all lie in the district, a run
+# across districts is locked by a city-level 科长 (or a superuser). Nobody so locks the payments of a region
+# they cannot see.
+
+
+def _region_holding(bounds: tuple[str | None, str | None]) -> str:
+    """The name of the smallest region whose scope holds both region codes (长春市), or ""."""
+    from core.registry.models import Region
+
+    low, high = bounds
+    if low is None or high is None:
+        return ""
+    for digits in sorted(set(SCOPE_DIGITS.values()), reverse=True):
+        if low[:digits] == high[:digits]:
+            code = low[:digits].ljust(12, "0")
+            return Region.objects.filter(code=code).values_list("name", flat=True).first() or ""
+    return ""
+
+
+def run_scope_refusal(run: PaymentRun, user) -> str:
+    """Why `user` may not lock `run` for its data scope (the run holds lines outside it), or "" if they
+    may. One query (MIN/MAX of the lines' region codes) unless the run was read `with_line_bounds`."""
+    if user_scope_prefix(user) == "":
+        return ""
+    bounds = run_line_bounds(run)
+    if scope_holds_run(user, bounds):
+        return ""
+    holder = _region_holding(bounds)
+    by = f"{holder}的科长" if holder else "数据范围包含全部发放记录的科长"
+    return f"本批次含有您数据范围以外的发放记录，须由{by}锁定"
+
+
+def lock_offer(run: PaymentRun, user) -> str | None:
+    """The lock button of a run's page: None hides it (the run is not a calculated draft, or the user is
+    not a 科长 of the type's section), "" offers it, a reason shows it disabled (run_scope_refusal)."""
+    if (
+        run.status != PaymentRun.Status.DRAFT
+        or run.calculated_at is None
+        or not user.has_perm("benefits.lock_paymentrun")
+        or run_section_refusal(run.benefit_type, user, lock=True)
+    ):
+        return None
+    return run_scope_refusal(run, user)
+
+
 def can_lock(run: PaymentRun, user) -> bool:
-    return (
-        run.status == PaymentRun.Status.DRAFT
-        and run.calculated_at is not None
-        and user.has_perm("benefits.lock_paymentrun")
-        and not run_section_refusal(run.benefit_type, user, lock=True)
-    )
+    return lock_offer(run, user) == ""
 
 
 def can_recalculate(run: PaymentRun, user) -> bool:
@@ -950,13 +1005,18 @@ def can_recalculate(run: PaymentRun, user) -> bool:
 
 @transaction.atomic
 def payment_run_lock(*, run: PaymentRun, actor) -> PaymentRun:
-    """Lock a calculated draft run for payment (draft → locked). After this nothing changes it."""
+    """Lock a calculated draft run for payment (draft → locked). After this nothing changes it. The actor
+    is a 科长 of the type's section whose data scope holds every line of the run (run_scope_refusal); the
+    run row is held FOR UPDATE, so no recalculation moves its lines meanwhile."""
     run = PaymentRun.objects.select_for_update().get(pk=run.pk)
     if not actor.has_perm("benefits.lock_paymentrun"):
         raise PermissionDenied("您没有锁定发放批次的权限")
     refusal = run_section_refusal(run.benefit_type, actor, lock=True)
     if refusal:
         raise SectionRoleRequired(refusal)
+    refusal = run_scope_refusal(run, actor)
+    if refusal:
+        raise RunOutsideScope(refusal)
     if run.status == PaymentRun.Status.LOCKED:
         raise PaymentRunLocked(f"{run}发放批次已于{timezone.localtime(run.locked_at):%Y-%m-%d %H:%M}锁定。")
     if run.calculated_at is None:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.forms_once import once_per_form
 
 from . import selectors, services, tasks
-from .exceptions import BenefitsError, SectionRoleRequired
+from .exceptions import BenefitsError, RunOutsideScope, SectionRoleRequired
 from .forms import LineFilterForm, RunCreateForm, RunFilterForm, StandardChangeForm, StandardFilterForm
 from .models import BenefitType, PaymentLine, PaymentRun
 
@@ -38,12 +38,16 @@ def run_list(request: HttpRequest) -> HttpResponse:
         month=filters.get("month"),
         status=filters.get("status") or "",
     )
+    page = _page(request, runs, RUNS_PER_PAGE)
+    totals = selectors.runs_totals_in_scope(request.user, list(page))
     return render(
         request,
         "benefits/run_list.html",
         {
             "form": form,
-            "page": _page(request, runs, RUNS_PER_PAGE),
+            "page": page,
+            "rows": [(run, totals[run.pk]) for run in page],
+            "partial_totals": any(not t.whole_run for t in totals.values()),
             "create_form": RunCreateForm()
             if request.user.has_perm("benefits.recalculate_paymentrun")
             else None,
@@ -54,7 +58,10 @@ def run_list(request: HttpRequest) -> HttpResponse:
 @permission_required("benefits.view_paymentrun", raise_exception=True)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(
-        PaymentRun.objects.select_related("benefit_type__section", "locked_by", "calculated_by"), pk=pk
+        selectors.with_line_bounds(
+            PaymentRun.objects.select_related("benefit_type__section", "locked_by", "calculated_by")
+        ),
+        pk=pk,
     )
     services.payment_run_fail_stale_calculation(run)
     form = LineFilterForm(request.GET or None)
@@ -75,7 +82,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page": _page(request, lines, LINES_PER_PAGE),
             "summary": selectors.payment_lines_summary(request.user, run),
             "can_recalculate": services.can_recalculate(run, request.user),
-            "can_lock": services.can_lock(run, request.user),
+            "lock_offer": services.lock_offer(run, request.user),
         },
     )
 
@@ -99,19 +106,27 @@ def _recalculate(request: HttpRequest, benefit_type_code: str, month) -> int | N
     except BenefitsError as error:
         messages.error(request, str(error))
         return None
+    # The actor's view of the run: the lines in their data scope (the task's summary is run-wide).
+    run = selectors.with_line_bounds(PaymentRun.objects.filter(pk=summary["run_id"])).first()
+    totals = selectors.runs_totals_in_scope(request.user, [run])[run.pk]
     messages.success(
         request,
-        f"计算完成：发放 {summary['line_count']} 笔，合计 ¥{summary['total_amount']}"
-        f"（其中补发/扣回净额 ¥{summary['adjustment_total']}）。",
+        f"计算完成：{'' if totals.whole_run else '您数据范围内'}发放 {totals.line_count} 笔，"
+        f"合计 ¥{totals.total_amount}（其中补发/扣回净额 ¥{totals.adjustment_total}）。",
     )
     return summary["run_id"]
 
 
 def _require_section(run: PaymentRun, user, *, lock: bool = False) -> None:
-    """A run of another section's benefit type is refused with the reason (403 page)."""
+    """A run of another section's benefit type is refused with the reason (403 page); so is locking a run
+    that holds lines outside the user's data scope."""
     refusal = services.run_section_refusal(run.benefit_type, user, lock=lock)
     if refusal:
         raise SectionRoleRequired(refusal)
+    if lock:
+        refusal = services.run_scope_refusal(run, user)
+        if refusal:
+            raise RunOutsideScope(refusal)
 
 
 @require_POST
@@ -143,7 +158,9 @@ def run_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required("benefits.lock_paymentrun", raise_exception=True)
 def run_lock(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(PaymentRun.objects.select_related("benefit_type__section"), pk=pk)
+    run = get_object_or_404(
+        selectors.with_line_bounds(PaymentRun.objects.select_related("benefit_type__section")), pk=pk
+    )
     _require_section(run, request.user, lock=True)
     if request.method == "POST":
         try:
