@@ -79,10 +79,16 @@ def test_secret_key_rule():
 REQUEST_CODE = """
 import json, django
 django.setup()
-from django.test import Client
+from django.test import Client, override_settings
 client = Client()
 extra = json.loads(%r)
-r = client.get("/accounts/login/", HTTP_HOST="minzheng.example.gov.cn", **extra)
+# Static URLs without collectstatic's manifest (a fresh checkout has none); nothing else changes.
+storages = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+with override_settings(STORAGES=storages):
+    r = client.get("/accounts/login/", HTTP_HOST="minzheng.example.gov.cn", **extra)
 print(json.dumps({"status": r.status_code, "headers": dict(r.headers)}))
 """
 
