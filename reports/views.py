@@ -14,6 +14,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from core.forms_once import once_per_form
+from core.validation import refused_filter_message
 
 from . import selectors, services
 from .forms import JobFilterForm
@@ -41,6 +42,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
     can_see_all = selectors.can_see_all_jobs(request.user)
     form = JobFilterForm(request.GET or None, can_see_all=can_see_all)
     filters = form.cleaned_data if form.is_valid() else {}
+    if form.is_bound and not form.is_valid():
+        messages.error(request, refused_filter_message(form))
     jobs = selectors.jobs_for(
         request.user,
         mine_only=filters.get("scope") != "all",

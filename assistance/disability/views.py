@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.benefits.models import Entitlement
 from core.benefits.months import month_start
+from core.validation import refused_filter_message
 
 from ..models import DisabilitySubsidy
 from . import selectors, services
@@ -39,6 +40,8 @@ def _perm(name: str):
 def _comparison_month(request: HttpRequest) -> tuple[ComparisonForm, datetime.date]:
     form = ComparisonForm(request.GET or None)
     month = form.cleaned_data.get("month") if form.is_valid() else None
+    if form.is_bound and not form.is_valid():
+        messages.error(request, refused_filter_message(form))
     return form, month or month_start(timezone.localdate())
 
 

@@ -6,6 +6,7 @@ from django import forms
 
 from core.registry.choices import AreaType
 from core.registry.selectors import streets_and_communities
+from core.validation import QueryField
 
 from .selectors import CATEGORIES, DEFAULT_CATEGORY, GROUPS, TABS
 
@@ -13,7 +14,7 @@ from .selectors import CATEGORIES, DEFAULT_CATEGORY, GROUPS, TABS
 class LedgerFilterForm(forms.Form):
     category = forms.ChoiceField(label="救助类别", required=False, choices=list(CATEGORIES.items()))
     tab = forms.ChoiceField(label="状态", required=False, choices=list(TABS.items()))
-    q = forms.CharField(label="查询", required=False, max_length=50)
+    q = QueryField(label="查询", max_length=50)
     street = forms.ChoiceField(label="街道/乡镇", required=False)
     community = forms.ChoiceField(label="社区/村", required=False)
     area_type = forms.ChoiceField(label="城乡", required=False, choices=[("", "全部城乡"), *AreaType.choices])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from core.benefits.models import Entitlement
 from core.exports import export_stamp, xlsx_response
 from core.registry.masking import mask_id_number
+from core.validation import refused_filter_message
 
 from . import selectors
 from .forms import LedgerFilterForm
@@ -63,6 +65,8 @@ def _row(e: Entitlement, region_names: dict[str, str]) -> LedgerRow:
 def ledger(request: HttpRequest) -> HttpResponse:
     form = LedgerFilterForm(request.GET or None, user=request.user)
     params = form.params()
+    if form.is_bound and form.errors:  # the bad filter is dropped (LedgerFilterForm.params): say which
+        messages.error(request, refused_filter_message(form))
     params["sort"] = request.GET.get("sort", "")
     today = timezone.localdate()
     entitlements = selectors.ledger_list(request.user, params, today=today)

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from core.validation import BoundedDateField, QueryField
+
 
 class LoginForm(AuthenticationForm):
     error_messages = {
@@ -17,15 +19,15 @@ class LoginForm(AuthenticationForm):
 
 
 class AccessLogFilterForm(forms.Form):
-    q = forms.CharField(label="操作人/人员姓名", required=False)
+    q = QueryField(label="操作人/人员姓名")
     action = forms.ChoiceField(
         label="操作",
         required=False,
         choices=[("", "全部"), ("reveal", "查看完整信息"), ("export", "导出完整信息")],
     )
-    date_from = forms.DateField(
+    date_from = BoundedDateField(
         label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = BoundedDateField(
         label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

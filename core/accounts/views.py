@@ -1,5 +1,6 @@
 import datetime
 
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -7,6 +8,8 @@ from django.http import HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 from django.utils import timezone
+
+from core.validation import refused_filter_message
 
 from .forms import AccessLogFilterForm
 from .selectors import access_logs_visible_to
@@ -18,7 +21,10 @@ def access_log(request):
     form = AccessLogFilterForm(request.GET or None)
     # Scoped by region like every other record: reveals and exports of the viewer's district only.
     logs = access_logs_visible_to(request.user).order_by("-at")
-    if form.is_valid():
+    if form.is_bound and not form.is_valid():
+        messages.error(request, refused_filter_message(form))
+        logs = logs.none()
+    elif form.is_valid():
         data = form.cleaned_data
         if data["q"]:
             q = data["q"].strip()

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
+from core.validation import QueryField, date_problem
+
 from .models import BenefitType, PaymentLine, PaymentRun, Standard
 from .months import parse_month
 
@@ -20,9 +22,12 @@ class MonthField(forms.CharField):
         if not value:
             return None
         try:
-            return parse_month(value)
+            month = parse_month(value)
         except ValueError:
             raise forms.ValidationError("月份格式应为“2024-03”") from None
+        if date_problem(month):
+            raise forms.ValidationError("月份超出有效范围（1900年1月至2099年12月）")
+        return month
 
 
 def _benefit_type_choices(empty_label: str | None = "全部待遇") -> list[tuple[str, str]]:
@@ -57,7 +62,7 @@ class RunCreateForm(forms.Form):
 
 
 class LineFilterForm(forms.Form):
-    q = forms.CharField(label="户编号/姓名/身份证号", required=False, max_length=50)
+    q = QueryField(label="户编号/姓名/身份证号", max_length=50)
     line_type = forms.ChoiceField(
         label="类型", required=False, choices=[("", "全部"), *PaymentLine.LineType.choices]
     )

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.forms_once import once_per_form
+from core.validation import refused_filter_message
 
 from . import selectors, services, tasks
 from .exceptions import BenefitsError, RunOutsideScope, SectionRoleRequired
@@ -32,6 +33,8 @@ def _page(request: HttpRequest, queryset, per_page: int):
 def run_list(request: HttpRequest) -> HttpResponse:
     form = RunFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
+    if form.is_bound and not form.is_valid():
+        messages.error(request, refused_filter_message(form))
     runs = selectors.payment_runs_list(
         request.user,
         benefit_type_code=filters.get("benefit_type") or "",
@@ -66,6 +69,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     services.payment_run_fail_stale_calculation(run)
     form = LineFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
+    if form.is_bound and not form.is_valid():
+        messages.error(request, refused_filter_message(form))
     lines = selectors.payment_lines_list(
         request.user,
         run,

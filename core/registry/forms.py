@@ -23,6 +23,7 @@ from .choices import (
     Sex,
     income_treatment,
 )
+from .masking import MASKS
 from .models import Household, Person, Region
 from .selectors import regions_visible_to
 
@@ -96,7 +97,32 @@ class HouseholdForm(BootstrapMixin, forms.Form):
             self.initial.setdefault("region", communities[0].pk)  # a community caseworker has only one
 
 
-class HouseholdEditForm(BootstrapMixin, forms.ModelForm):
+MASKED_HELP = "为保护个人信息只显示部分号码；不修改则保留原号码，修改请填写完整号码"
+
+
+class MaskedNumbersMixin:
+    """An edit form shows the numbers in `masked_fields` masked, as the detail page does, unless the user may
+    see them in full (`full_numbers`, registry.view_full_personal_data: the view logs the reveal). The service
+    keeps the stored number when the masked text comes back unchanged (masking.unmasked)."""
+
+    masked_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, full_numbers: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.full_numbers = full_numbers
+        if full_numbers:
+            return
+        for name in self.masked_fields:
+            stored = self.initial.get(name) or ""
+            self.initial[name] = MASKS[name](stored)
+            if stored:
+                self.fields[name].help_text = MASKED_HELP
+            self.fields[name].widget.attrs["autocomplete"] = "off"
+
+
+class HouseholdEditForm(MaskedNumbersMixin, BootstrapMixin, forms.ModelForm):
+    masked_fields = ("bank_account", "phone")
+
     class Meta:
         model = Household
         fields = ["address", "area_type", "phone", "bank_name", "bank_account", "account_holder"]
@@ -173,7 +199,9 @@ def apply_service_errors(error: ValidationError, form: forms.Form, formset=None)
                 form.add_error(key if key in form.fields else None, message)
 
 
-class PersonEditForm(BootstrapMixin, forms.ModelForm):
+class PersonEditForm(MaskedNumbersMixin, BootstrapMixin, forms.ModelForm):
+    masked_fields = ("phone",)
+
     class Meta:
         model = Person
         fields = [

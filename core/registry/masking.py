@@ -25,3 +25,17 @@ def mask_account(value: str | None) -> str:
     if len(value) <= 8:
         return "*" * (len(value) - 2) + value[-2:]
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+# The numbers an edit form shows masked to a user without registry.view_full_personal_data.
+MASKS = {"id_number": mask_id_number, "phone": mask_phone, "bank_account": mask_account}
+MASK_CHAR = "*"
+
+
+def unmasked(submitted: str, stored: str | None, field: str) -> str:
+    """The value to save for `field` of an edit form that showed it masked: the stored number when the masked
+    text came back unchanged (the mask is never saved over the number), else what was typed."""
+    stored = stored or ""
+    if submitted and stored and submitted == MASKS[field](stored):
+        return stored
+    return submitted

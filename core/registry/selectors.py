@@ -14,8 +14,10 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from core.validation import query_problem
+
 from . import masking
-from .choices import IncomeTreatment, RegionLevel, Relation
+from .choices import AreaType, IncomeTreatment, RegionLevel, Relation
 from .models import AssetRecord, Attachment, Household, IncomeRecord, LifeEvent, Membership, Person, Region
 from .querysets import user_scope_prefix
 
@@ -58,11 +60,20 @@ class SearchResult:
         return len(self.persons) + len(self.households)
 
 
+def _searchable(query: str) -> str:
+    """The query, or ValueError with the Chinese reason it cannot be searched (a NUL byte, which PostgreSQL
+    refuses, or an absurd length: core.validation)."""
+    problem = query_problem(query)
+    if problem:
+        raise ValueError(problem)
+    return query
+
+
 def people_search(user, q: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
     """人员查询: a full ID number (exact), a name (partial) or a household number (exact or prefix).
 
     Only records inside the user's scope are searched; at most `limit` of each kind are returned."""
-    query = (q or "").strip().replace(" ", "")
+    query = _searchable((q or "").strip().replace(" ", ""))
     result = SearchResult(query=query)
     if not query:
         return result
@@ -122,7 +133,7 @@ def household_list(
         .select_related("head", "region", "region__parent")
         .annotate(member_count=Count("members", filter=Q(members__death_date__isnull=True)))
     )
-    q = (q or "").strip()
+    q = _searchable((q or "").strip())
     if q:
         upper = q.upper()
         households = households.filter(
@@ -135,7 +146,7 @@ def household_list(
         households = households.filter(region_code=community)
     elif street.isdigit() and len(street) == 12:
         households = households.filter(region_code__startswith=street[:9])
-    if area_type:
+    if area_type in AreaType.values:
         households = households.filter(area_type=area_type)
     if active == "1":
         households = households.filter(is_active=True)
@@ -449,12 +460,10 @@ def streets_and_communities(user) -> tuple[list[Region], list[Region]]:
 
 def household_search(user, q: str, limit: int = 20) -> list[Household]:
     """The picker of a new application: active households in the user's scope by 户编号 prefix, else by
-    the head's name (partial). A query with control characters (a NUL byte) is refused with ValueError."""
-    q = (q or "").strip()
+    the head's name (partial). A query with control characters (a NUL byte) or too long is refused with ValueError."""
+    q = _searchable((q or "").strip())
     if not q:
         return []
-    if any(ord(ch) < 32 for ch in q):
-        raise ValueError("查询条件含有无效字符")
     base = Household.objects.visible_to(user).filter(is_active=True).select_related("head", "region")
     by_number = list(base.filter(number__istartswith=q.upper()).order_by("number")[:limit])
     return by_number or list(base.filter(head__name__contains=q).order_by("number")[:limit])

@@ -41,6 +41,7 @@ from .choices import (
     Sex,
 )
 from .idnumbers import IdNumberError, parse_ric
+from .masking import MASK_CHAR, unmasked
 from .models import (
     AssetRecord,
     Attachment,
@@ -85,6 +86,12 @@ PERSON_DETAIL_FIELDS = (
 )
 PERSON_UPDATABLE_FIELDS = ("name", *PERSON_DETAIL_FIELDS)
 HOUSEHOLD_UPDATABLE_FIELDS = ("address", "area_type", "phone", "bank_name", "bank_account", "account_holder")
+# Numbers an edit form may show masked (masking.unmasked keeps the stored one when the mask comes back):
+# a mask changed only in part is neither the old number nor a new one.
+MASKED_FIELDS = {
+    "phone": "联系电话不能含有“*”，请填写完整号码",
+    "bank_account": "银行账号不能含有“*”，请填写完整账号",
+}
 # Household texts that must show something when given (core.registry.text.visible_text).
 TEXT_LABELS = {"address": "住址", "account_holder": "开户人"}
 
@@ -420,7 +427,11 @@ def household_update(*, household: Household, data: dict[str, Any], actor) -> Ho
         if field not in data:
             continue
         value = (data[field] or "").strip()
-        if field == "bank_account":
+        if field in MASKED_FIELDS:
+            value = unmasked(value, getattr(household, field), field)
+            if MASK_CHAR in value:
+                errors[field] = MASKED_FIELDS[field]
+        if field == "bank_account" and field not in errors:
             value = value.replace(" ", "")
             if value and not value.isdigit():
                 errors[field] = "银行账号只能包含数字"
@@ -529,6 +540,10 @@ def person_update(*, person: Person, data: dict[str, Any], actor) -> Person:
     The ID number, birth date and sex are facts of the document and are not edited here; marital status
     and death go through their life-event services so other bureaus hear about them."""
     _require_scope(actor, person.region_code)
+    phone_error = None
+    if "phone" in data:
+        data = {**data, "phone": unmasked((data["phone"] or "").strip(), person.phone, "phone")}
+        phone_error = MASKED_FIELDS["phone"] if MASK_CHAR in data["phone"] else None
     merged = {
         "name": person.name,
         "id_type": person.id_type,
@@ -543,6 +558,8 @@ def person_update(*, person: Person, data: dict[str, Any], actor) -> Person:
     # The document facts are not this form's concern (legacy rows may disagree with today's rules).
     for fact in ("id_type", "id_number", "birth_date", "sex", "relation"):
         errors.pop(fact, None)
+    if phone_error:
+        errors["phone"] = phone_error
     if errors or cleaned is None:
         raise ValidationError(errors or {"name": "数据无效"})
     values = {"name": cleaned.name, **cleaned.details}
@@ -897,30 +914,40 @@ def _clean_ip(ip: str | None) -> str | None:
         return None
 
 
+REVEAL_LABELS = {"id_number": "证件号码", "bank_account": "银行账号", "phone": "联系电话"}
+
+
 @transaction.atomic
 def personal_data_reveal(
-    *, actor, ip: str | None, person: Person | None = None, household: Household | None = None
+    *,
+    actor,
+    ip: str | None,
+    person: Person | None = None,
+    household: Household | None = None,
+    fields: tuple[str, ...] = (),
+    purpose: str = "",
 ) -> dict[str, str]:
-    """Return the unmasked numbers of one person or one household and log the access (个人信息查阅记录)."""
+    """Return the unmasked numbers of one person or one household and log the access (个人信息查阅记录).
+
+    `fields` narrows the numbers (default: ID number and phone of a person, bank account and phone of a
+    household); `purpose` says where they were shown when it is not the detail page (修改页面)."""
     if not actor.has_perm(FULL_DATA_PERMISSION):
         raise PermissionDenied("您没有查看完整个人信息的权限")
     if (person is None) == (household is None):
         raise ValueError("pass exactly one of person or household")
     record = person or household
     _require_scope(actor, record.region_code)
-    if person is not None:
-        values = {"id_number": person.id_number, "phone": person.phone}
-        labels = "证件号码、联系电话"
-    else:
-        values = {"bank_account": household.bank_account, "phone": household.phone}
-        labels = "银行账号、联系电话"
+    names = fields or (("id_number", "phone") if person is not None else ("bank_account", "phone"))
+    values = {name: getattr(record, name) for name in names}
+    labels = "、".join(REVEAL_LABELS[name] for name in names)
+    detail = f"人员 {person.name}" if person else f"家庭 {household.number}"
     AccessLog.objects.create(
         user=actor,
         action=AccessLog.Action.REVEAL,
         person=person,
         household=household,
         fields=labels,
-        detail=f"人员 {person.name}" if person else f"家庭 {household.number}",
+        detail=f"{detail}（{purpose}）" if purpose else detail,
         ip_address=_clean_ip(ip),
         region_code=record.region_code,
     )

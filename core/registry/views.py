@@ -56,6 +56,24 @@ def _client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+def _numbers_in_full(request: HttpRequest, form_class, **record: Household | Person) -> bool:
+    """Whether an edit form shows the record's numbers (`form_class.masked_fields`) in full: only to a user
+    with registry.view_full_personal_data, and the page that shows them is logged like the detail page's
+    查看 button (nothing to log when the record has none of the numbers)."""
+    if not request.user.has_perm(services.FULL_DATA_PERMISSION):
+        return False
+    (obj,) = record.values()
+    if request.method == "GET" and any(getattr(obj, name) for name in form_class.masked_fields):
+        services.personal_data_reveal(
+            actor=request.user,
+            ip=_client_ip(request),
+            fields=form_class.masked_fields,
+            purpose="修改信息页面",
+            **record,
+        )
+    return True
+
+
 def _form_page(request, *, form, title: str, crumbs: list[tuple[str, str]], cancel_url: str, **extra):
     context = {"form": form, "title": title, "crumbs": crumbs, "cancel_url": cancel_url, **extra}
     return render(
@@ -139,7 +157,11 @@ def _save_and_redirect(
 @_perm("registry.view_person")
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
-    result = selectors.people_search(request.user, query)
+    try:
+        result = selectors.people_search(request.user, query)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        query, result = "", selectors.people_search(request.user, "")
     return render(request, "registry/search.html", {"result": result, "query": query.strip()})
 
 
@@ -157,8 +179,14 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "active": request.GET.get("active", "1"),
         "sort": request.GET.get("sort", "number"),
     }
-    households = selectors.household_list(request.user, **params)
-    if request.GET.get("export") == "xlsx":
+    refused = False
+    try:
+        households = selectors.household_list(request.user, **params)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        params["q"], refused = "", True
+        households = selectors.household_list(request.user, **params).none()
+    if request.GET.get("export") == "xlsx" and not refused:
         return exports.household_list_xlsx(households)
     page = Paginator(households, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     streets, communities = selectors.streets_and_communities(request.user)
@@ -222,7 +250,11 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @_perm("registry.change_household")
 def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
     household = _household(request, pk)
-    form = HouseholdEditForm(request.POST or None, instance=Household.objects.get(pk=household.pk))
+    form = HouseholdEditForm(
+        request.POST or None,
+        instance=Household.objects.get(pk=household.pk),
+        full_numbers=_numbers_in_full(request, HouseholdEditForm, household=household),
+    )
     saved = _save_and_redirect(
         request,
         form,
@@ -307,7 +339,11 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @_perm("registry.change_person")
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(request, pk)
-    form = PersonEditForm(request.POST or None, instance=Person.objects.get(pk=person.pk))
+    form = PersonEditForm(
+        request.POST or None,
+        instance=Person.objects.get(pk=person.pk),
+        full_numbers=_numbers_in_full(request, PersonEditForm, person=person),
+    )
     saved = _save_and_redirect(
         request,
         form,

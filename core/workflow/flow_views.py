@@ -25,10 +25,11 @@ from core.registry import services as registry_services
 from core.registry.forms import AttachmentForm, apply_service_errors
 from core.registry.models import Household, Person
 from core.registry.selectors import attachments_for, household_search
+from core.validation import date_problem, refused_filter_message
 
 from .flows import CaseFlow, Step
 from .selectors import records_with_overdue
-from .services import TransitionError, transition_choices
+from .services import MAX_NOTICE_DAYS, TransitionError, transition_choices
 
 PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 20000
@@ -91,9 +92,7 @@ def list_view(flow: type[CaseFlow]):
             request.GET or None, queryset=flow.queryset(request.user), request=request, flow=flow
         )
         if filterset.is_bound and not filterset.is_valid():
-            messages.error(
-                request, "查询条件有误：" + "；".join(str(e) for es in filterset.errors.values() for e in es)
-            )
+            messages.error(request, refused_filter_message(filterset))
             rows = flow.queryset(request.user).none()
         else:
             rows = filterset.qs
@@ -404,9 +403,6 @@ def notice_view(flow: type[CaseFlow]):
     return view
 
 
-MAX_NOTICE_DAYS = 365
-
-
 def _notice_start(post) -> tuple[datetime.date, int]:
     """The start date and length of a 公示 from the form (a Chinese error when missing or absurd)."""
     try:
@@ -414,8 +410,10 @@ def _notice_start(post) -> tuple[datetime.date, int]:
     except ValueError:
         start_date = None
     days = (post.get("days") or "7").strip()
-    if start_date is None or not days.isdigit():
+    if start_date is None or not days.isascii() or not days.isdigit():
         raise TransitionError("请填写公示开始日期和天数")
+    if date_problem(start_date):
+        raise TransitionError(f"公示开始{date_problem(start_date)}")
     if int(days) > MAX_NOTICE_DAYS:
         raise TransitionError(f"公示天数不能超过{MAX_NOTICE_DAYS}天")
     return start_date, int(days)

@@ -40,6 +40,7 @@ from django.urls import path, reverse
 from core.accounts.navigation import NavGroup, NavItem
 from core.registry.actions import RecordAction, register_action
 from core.registry.selectors import streets_and_communities
+from core.validation import QueryField
 
 from .engine import CaseType
 
@@ -122,13 +123,19 @@ def case_columns(applicant: Col = APPLICANT, household: Col = HOUSEHOLD_NUMBER) 
     return (CASE_NUMBER, applicant, household, COMMUNITY)
 
 
+class QueryFilter(django_filters.CharFilter):
+    """A search box: no control characters, a bounded length (core.validation.QueryField)."""
+
+    field_class = QueryField
+
+
 class FlowFilterSet(django_filters.FilterSet):
     """What every 台账 filters by: `q` (case number, applicant, 户编号 — the flow's `search_fields`), street
     and community inside the user's scope, status ("open" or one of the case type's), and sorting by the
     sortable columns. A flow subclasses it with its own filters; it needs no `Meta` (every filter is declared,
     and the form shows the kit's filters, then the flow's, in the order they are declared)."""
 
-    q = django_filters.CharFilter(label="查询", method="filter_q")
+    q = QueryFilter(label="查询", method="filter_q")
     street = django_filters.ChoiceFilter(label="街道/乡镇", method="filter_street", empty_label="全部街道")
     community = django_filters.ChoiceFilter(
         label="社区/村", method="filter_community", empty_label="全部社区"

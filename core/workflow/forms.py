@@ -4,15 +4,15 @@ from django import forms
 from django.utils import timezone
 
 from core.accounts.models import Role
+from core.validation import BoundedDateField, QueryField
 
 from .engine import all_status_choices, case_type_choices
 from .selectors import SORT_FIELDS
+from .services import MAX_NOTICE_DAYS
 
 
 class CaseFilterForm(forms.Form):
-    q = forms.CharField(
-        label="关键词", required=False, widget=forms.TextInput(attrs={"placeholder": "案件编号 / 申请人姓名"})
-    )
+    q = QueryField(label="关键词", widget=forms.TextInput(attrs={"placeholder": "案件编号 / 申请人姓名"}))
     case_type = forms.ChoiceField(label="业务类型", required=False)
     status = forms.ChoiceField(label="状态", required=False)
     assignee_role = forms.ChoiceField(
@@ -48,8 +48,18 @@ class TransitionForm(forms.Form):
 
 
 class NoticeOpenForm(forms.Form):
-    start_date = forms.DateField(label="公示开始日期", widget=forms.DateInput(attrs={"type": "date"}))
-    days = forms.IntegerField(label="公示天数", min_value=1, initial=7)
+    start_date = BoundedDateField(label="公示开始日期", widget=forms.DateInput(attrs={"type": "date"}))
+    days = forms.IntegerField(
+        label="公示天数",
+        min_value=1,
+        max_value=MAX_NOTICE_DAYS,
+        initial=7,
+        error_messages={
+            "invalid": "公示天数应为整数",
+            "min_value": "公示天数至少为1天",
+            "max_value": f"公示天数不能超过{MAX_NOTICE_DAYS}天",
+        },
+    )
     place = forms.CharField(label="公示地点", max_length=100, initial="社区（村）公示栏")
 
     def __init__(self, *args, **kwargs):

@@ -466,6 +466,9 @@ def _lock_notice(notice: PublicNotice, actor) -> PublicNotice:
     return locked
 
 
+# The longest 公示 a form may ask for: the rules ask for days (7 for 低保), a longer one is a typing error
+# (and 99999999 days would overflow the date arithmetic of its last day).
+MAX_NOTICE_DAYS = 365
 # A 公示 may be arranged at most this many days ahead (settings.WORKFLOW_NOTICE_MAX_LEAD_DAYS): a start
 # further out is a typing error, and the case would wait unnoticed meanwhile.
 DEFAULT_NOTICE_MAX_LEAD_DAYS = 30
@@ -534,6 +537,8 @@ def notice_open(
     minimum = notice_min_days(ct)
     if days < minimum:
         raise TransitionError(f"公示期不得少于{minimum}天")
+    if days > MAX_NOTICE_DAYS:
+        raise TransitionError(f"公示天数不能超过{MAX_NOTICE_DAYS}天")
     if not (place or "").strip():
         raise TransitionError("请填写公示地点")
     if locked.notices.filter(closed_at__isnull=True).exists():

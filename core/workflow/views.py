@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.exports import export_stamp, xlsx_response
+from core.validation import refused_filter_message
 
 from . import selectors, services
 from .engine import get_case_type
@@ -68,7 +69,11 @@ def case_list(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET or None)
     params = form.params() if request.GET else {}
     cases = selectors.case_search(request.user, params, today=today)
-    if request.GET.get("export") == "xlsx":
+    refused = form.is_bound and not form.is_valid()
+    if refused:
+        messages.error(request, refused_filter_message(form))
+        cases = cases.none()
+    if request.GET.get("export") == "xlsx" and not refused:
         return _export_cases(cases)
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
