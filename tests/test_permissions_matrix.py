@@ -270,6 +270,18 @@ MATRIX = {
         lambda o: {"pk": o["report_job"].pk},
         [L, OK, 404, 404, OK, OK, 404, 404],
     ),
+    # 重试/取消: the requester only (a finished job is refused with a message and a redirect); a 科长/局领导
+    # who sees the job is refused
+    "reports:job_retry": (
+        "post",
+        lambda o: {"pk": o["report_job"].pk},
+        [L, OK, 404, 404, 403, 403, 404, 404],
+    ),
+    "reports:job_cancel": (
+        "post",
+        lambda o: {"pk": o["report_job"].pk},
+        [L, OK, 404, 404, 403, 403, 404, 404],
+    ),
     "reports:notice_list_pdf": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
 }
 IGNORED_NAMESPACES = {"admin"}
@@ -510,6 +522,12 @@ SECOND_DISTRICT_EXCEPTIONS = {
     ("benefits:run_recalculate", "科室经办人 of 220107"): OK,
     ("benefits:run_recalculate", "科长 of 220107"): OK,
     ("benefits:run_lock", "科长 of 220107"): 403,
+    # A report job of the first district is not seen from the second at all (404) — the first district's
+    # 科长 and 局领导 see it and are refused its 重试/取消 (403), not being its requester.
+    ("reports:job_retry", "科长 of 220107"): 404,
+    ("reports:job_retry", "局领导 of 220107"): 404,
+    ("reports:job_cancel", "科长 of 220107"): 404,
+    ("reports:job_cancel", "局领导 of 220107"): 404,
 }
 
 
