@@ -65,6 +65,9 @@ MATRIX = {
     "accounts:access_log": ("get", None, [L, 403, 403, 403, 403, 403, OK, 403]),
     "accounts:password_change": ("get", None, [L, OK, OK, OK, OK, OK, OK, OK]),
     "accounts:password_change_done": ("get", None, [L, OK, OK, OK, OK, OK, OK, OK]),
+    # 两步验证 (OTP_REQUIRED is off here: each sends the user on; tests/test_two_factor.py has the rest).
+    "accounts:otp_verify": ("get", None, [L, OK, OK, OK, OK, OK, OK, OK]),
+    "accounts:otp_bind": ("get", None, [L, OK, OK, OK, OK, OK, OK, OK]),
     # registry
     "registry:search": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
     "registry:household_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),

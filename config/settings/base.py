@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "axes",
     "django_celery_beat",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "core.accounts",
     "core.registry",
     "core.workflow",
@@ -74,11 +76,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "core.accounts.middleware.LoginRequiredMiddleware",
+    "core.accounts.middleware.OTPRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -146,6 +150,15 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+
+# Two-factor sign-in (两步验证, django-otp TOTP): a user holding one of OTP_REQUIRED_ROLES (or a
+# superuser) enters a 6-digit code from a phone app after the password, or binds one first
+# (core.accounts.two_factor). On by default in production only: the embedded demo of `make run` and
+# the tests log in without a phone.
+OTP_REQUIRED = env.bool("DJANGO_OTP_REQUIRED", default=False)
+OTP_REQUIRED_ROLES = ("科长", "局领导", "系统管理员")
+OTP_CODE_FAILURE_LIMIT = 5  # wrong codes in one sign-in before the session is ended
+OTP_TOTP_ISSUER = SYSTEM_NAME
 # Lock by user name only: a bureau office sits behind one NAT address, so locking by IP would lock out
 # every caseworker of the office after one person's typing errors.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

@@ -6,6 +6,8 @@ from .base import *  # noqa: F403
 from .base import env, secret_key_problem, tune_postgresql
 
 DEBUG = False
+# Two-factor sign-in for 科长, 局领导 and 系统管理员 (base.OTP_REQUIRED_ROLES): on unless turned off.
+OTP_REQUIRED = env.bool("DJANGO_OTP_REQUIRED", default=True)
 for _name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"):
     if not env(_name, default=""):
         raise ImproperlyConfigured(f"生产环境必须设置环境变量 {_name}（{_name} is required in production）")

@@ -15,6 +15,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+OTP_REQUIRED = False  # tests/test_two_factor.py turns it on with override_settings
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.caseapp"]  # noqa: F405
 # Serve static files from the app folders (no collectstatic in tests; the live server uses them).

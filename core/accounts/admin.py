@@ -4,11 +4,12 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.forms import ModelChoiceField, ModelMultipleChoiceField
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.admin_mixins import ReadOnlyAdminMixin
 from core.registry.querysets import user_scope_prefix
 
-from . import services
+from . import services, two_factor
 from .models import AccessLog, PiiGrantRequest, PrivilegeChange, Section, SectionRole, User
 from .selectors import access_logs_visible_to, users_visible_to
 
@@ -121,6 +122,16 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = (
         (None, {"fields": ("username", "display_name", "region", "groups", "password1", "password2")}),
     )
+    actions = ("reset_otp_devices",)
+
+    @admin.action(description="重置动态口令（手机丢失或更换，下次登录时重新绑定）", permissions=["change"])
+    def reset_otp_devices(self, request, queryset):
+        done = [user for user in queryset if two_factor.reset_devices(actor=request.user, user=user)]
+        if done:
+            names = "、".join(user.get_username() for user in done)
+            self.message_user(request, f"已重置 {len(done)} 个用户的动态口令：{names}", messages.SUCCESS)
+        else:
+            self.message_user(request, "所选用户都没有绑定动态口令", messages.WARNING)
 
     @admin.display(description="角色")
     def role_list(self, obj):
@@ -201,6 +212,9 @@ class UserAdmin(BaseUserAdmin):
 
 if admin.site.is_registered(Group):
     admin.site.unregister(Group)
+# django-otp's device admin shows each device's secret key: devices are reset from the user list instead.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
 
 
 @admin.register(Group)

@@ -47,3 +47,24 @@ def stamp_session_on_login(sender, request, user, **kwargs) -> None:
     """A login saves the session anyway: stamp it then, so the first page after it writes nothing."""
     if request is not None and hasattr(request, "session"):
         request.session[REFRESHED] = int(time.time())
+
+
+OTP_OPEN_PREFIXES = ("/accounts/otp/", "/accounts/logout/", "/static/", "/healthz")
+
+
+class OTPRequiredMiddleware:
+    """With settings.OTP_REQUIRED, a signed-in user who needs two-factor sign-in (core.accounts.two_factor)
+    and has not entered a code in this session sees only the 两步验证 page (a bound device) or the
+    绑定动态口令 page (none yet) — every other page redirects there. After django_otp's OTPMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.OTP_REQUIRED and not request.path.startswith(OTP_OPEN_PREFIXES):
+            from .two_factor import pending_step
+
+            step = pending_step(request.user)
+            if step:
+                return redirect_to_login(request.get_full_path(), reverse(step), "next")
+        return self.get_response(request)

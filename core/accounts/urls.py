@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import two_factor, views
 from .forms import LoginForm
 
 app_name = "accounts"
@@ -15,6 +15,8 @@ urlpatterns = [
         ),
         name="login",
     ),
+    path("otp/", two_factor.verify, name="otp_verify"),
+    path("otp/bind/", two_factor.bind, name="otp_bind"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/",
