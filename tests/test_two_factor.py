@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -195,3 +196,13 @@ def test_production_requires_two_factor_unless_turned_off(env, expected):
     result = run_python(code, production_env(**env))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected
+
+
+@pytest.mark.django_db
+def test_the_binding_page_shows_no_menu_before_the_code(client, make_user, settings):
+    settings.OTP_REQUIRED = True
+    chief = make_user("科长", region="district")
+    client.force_login(chief)
+    page = client.get(reverse("accounts:otp_bind")).content.decode()
+    assert "绑定动态口令" in page
+    assert "低保申请" not in page  # the bureau menu is not offered before the sign-in is complete

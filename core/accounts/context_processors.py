@@ -9,6 +9,11 @@ def shell(request):
     """What the page layout needs on every page: the bureau's name and the user's navigation."""
     user = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
+    if signed_in and settings.OTP_REQUIRED and request.path.startswith("/accounts/otp/"):
+        from .two_factor import pending_step
+
+        # Before the code is entered every link would lead back here: the 两步验证 pages show no menu.
+        signed_in = not pending_step(user)
     return {
         "BUREAU_NAME": settings.BUREAU_NAME,
         "SYSTEM_NAME": settings.SYSTEM_NAME,
