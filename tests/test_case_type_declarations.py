@@ -546,7 +546,7 @@ EXPECTED: dict[str, dict] = {
             5,
             ("approved", "refused", "withdrawn"),
             7,
-            "assistance/tekun/_case_detail_block.html",
+            None,
             "assistance:tekun_detail",
         ),
         "transitions": [
@@ -701,7 +701,7 @@ EXPECTED: dict[str, dict] = {
                 "",
                 "outline-danger",
                 None,
-                "effect_close",
+                None,
             ),
         ],
     },

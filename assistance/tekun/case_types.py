@@ -59,7 +59,6 @@ TEKUN = application_case_type(
     statuses=TekunStatus,
     accept_working_days=ACCEPT_WORKING_DAYS,
     notice_min_days=7,  # 第十五条
-    detail_template="assistance/tekun/_case_detail_block.html",
     detail_url_name="assistance:tekun_detail",
     transitions=(
         accept_transition(
@@ -114,7 +113,6 @@ TEKUN = application_case_type(
         withdraw_transition(
             sources=(TekunStatus.REGISTERED, TekunStatus.INVESTIGATION),
             target=TekunStatus.WITHDRAWN,
-            effect=_effect("effect_close"),
         ),
     ),
 )

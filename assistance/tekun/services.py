@@ -266,11 +266,6 @@ def effect_refuse(*, case: Case, transition, actor, data: dict) -> None:
     record_decide(_for_decision(case), approved=False, reasons=last_comment(case), actor=actor)
 
 
-def effect_close(*, case: Case, transition, actor, data: dict) -> None:
-    """撤回: nothing to write — the engine mirrors `is_open` onto the application. Kept while the case
-    type still names it."""
-
-
 # ---------------------------------------------------------------------------------------------------
 # Application
 # ---------------------------------------------------------------------------------------------------
