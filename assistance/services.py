@@ -149,15 +149,8 @@ def guard_approve(case: Case, user) -> str | None:
     if reason:
         return reason
     # The household may have been granted 低保 on another application since this one was entered.
-    reason = covered_problem(_application_of(case).household)
-    if reason:
-        return reason
-    if Investigation.visitors.through.objects.filter(
-        investigation__application_id=case.pk, user_id=user.pk
-    ).exists():
-        # Maker-checker (DESIGN.md) extends to the home visit: an investigator does not confirm.
-        return "您参与了本案入户调查，按审批分离要求不能审批"
-    return None
+    # The home visit's visitors are refused by the case engine (CaseType.participants), before any guard.
+    return covered_problem(_application_of(case).household)
 
 
 def _decide(case: Case, *, approved: bool, actor) -> AssistanceApplication:

@@ -88,3 +88,35 @@ def test_a_household_with_an_application_in_hand_is_told_before_the_form(client,
     text = page.content.decode()
     assert f"该家庭已有正在办理的低保申请（{application.case.number}），不能重复申请" in text
     assert 'class="btn btn-primary" disabled' in text
+
+
+@pytest.mark.django_db
+def test_a_refused_filter_exports_nothing_and_says_why(client, regions, people):
+    _in_publicity(regions, people)
+    client.force_login(people["clerk"])
+    response = client.get(reverse("assistance:dibao_list"), {"q": "\x00", "export": "xlsx"})
+    assert response.status_code == 200 and "spreadsheetml" not in response["Content-Type"]
+    assert "查询条件" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_action_panel_reads_the_makers_once(regions, people, make_user, monkeypatch):
+    """The separation-of-duties facts (log rows, home visitors) are read once for the whole panel, not once
+    per review or approval button."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone as tz
+
+    from core.workflow.services import transition_choices
+
+    application = _in_publicity(regions, people)
+    last_day = application.case.notices.get().end_date
+    monkeypatch.setattr(tz, "localdate", lambda *a, **k: last_day + datetime.timedelta(days=1))
+    services.dibao_notice_finish(application=application, actor=people["clerk"])
+    services.dibao_street_review(application=application, actor=make_user("街道审核员", region="street1"))
+    case = Case.objects.get(pk=application.pk)
+    with CaptureQueriesContext(connection) as queries:
+        choices = transition_choices(case, make_user("科长", region="district"))
+    assert {t.name for t, _ in choices} >= {"approve", "refuse"}
+    visitor_reads = [q for q in queries.captured_queries if "investigation_visitors" in q["sql"]]
+    assert len(visitor_reads) == 1

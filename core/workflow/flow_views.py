@@ -91,7 +91,8 @@ def list_view(flow: type[CaseFlow]):
         filterset = flow.filterset(
             request.GET or None, queryset=flow.queryset(request.user), request=request, flow=flow
         )
-        if filterset.is_bound and not filterset.is_valid():
+        refused = filterset.is_bound and not filterset.is_valid()
+        if refused:
             messages.error(request, refused_filter_message(filterset))
             rows = flow.queryset(request.user).none()
         else:
@@ -100,7 +101,7 @@ def list_view(flow: type[CaseFlow]):
         sort = request.GET.get("sort", "")
         order = sorts.get(sort) or flow.default_sort
         rows = records_with_overdue(rows.order_by(order, "-case_id"), timezone.localdate())
-        if request.GET.get("export") == "xlsx":
+        if request.GET.get("export") == "xlsx" and not refused:  # no empty file for a refused filter
             return _export(flow, rows)
         page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
         columns = [c for c in flow.columns if c.in_list]

@@ -280,22 +280,40 @@ def cases_create_bulk(
     return created
 
 
-def _maker_checker_users(case: Case, t: Transition | None = None) -> set[int]:
-    """Ids of the users who may not take step `t` (a review or an approval) of `case`: whoever created,
-    entered or investigated it (KIND_ENTER) and whoever took another review step (KIND_REVIEW). For an
-    approval every reviewer counts; the reviewer of a step may take that same step again (e.g. after the
-    case came back from a re-investigation)."""
-    rows = TransitionLog.objects.filter(case_id=case.pk, kind__in=MAKER_KINDS).values_list(
-        "actor_id", "kind", "transition"
+@dataclass(frozen=True)
+class _MakerFacts:
+    """Who entered, investigated or reviewed a case: read once per case, judged per transition."""
+
+    logs: tuple[tuple[int, str, str], ...]
+    always: frozenset[int]  # the creator and the case type's participants (the home visit's visitors)
+
+
+def _maker_facts(case: Case) -> _MakerFacts:
+    logs = tuple(
+        TransitionLog.objects.filter(case_id=case.pk, kind__in=MAKER_KINDS).values_list(
+            "actor_id", "kind", "transition"
+        )
     )
-    ids = {case.created_by_id}
-    for actor_id, kind, name in rows:
-        if kind == KIND_ENTER or t is None or t.kind == KIND_APPROVE or name != t.name:
-            ids.add(actor_id)
+    always = {case.created_by_id}
     ct = get_case_type(case.case_type)
     if ct.participants:
         module, function = ct.participants.rsplit(".", 1)
-        ids |= set(getattr(importlib.import_module(module), function)(case))
+        always |= set(getattr(importlib.import_module(module), function)(case))
+    return _MakerFacts(logs, frozenset(always))
+
+
+def _maker_checker_users(
+    case: Case, t: Transition | None = None, facts: _MakerFacts | None = None
+) -> set[int]:
+    """Ids of the users who may not take step `t` (a review or an approval) of `case`: whoever created,
+    entered or investigated it (KIND_ENTER, and the case type's participants) and whoever took another
+    review step (KIND_REVIEW). For an approval every reviewer counts; the reviewer of a step may take that
+    same step again (e.g. after the case came back from a re-investigation)."""
+    facts = facts or _maker_facts(case)
+    ids = set(facts.always)
+    for actor_id, kind, name in facts.logs:
+        if kind == KIND_ENTER or t is None or t.kind == KIND_APPROVE or name != t.name:
+            ids.add(actor_id)
     return ids
 
 
@@ -317,7 +335,13 @@ def _role_refusal(ct: CaseType, t: Transition, user) -> str | None:
 
 
 def _refusal(
-    case: Case, ct: CaseType, t: Transition, user, *, makers: set[int] | None = None, check_scope: bool = True
+    case: Case,
+    ct: CaseType,
+    t: Transition,
+    user,
+    *,
+    facts: _MakerFacts | None = None,
+    check_scope: bool = True,
 ) -> str | None:
     """Why `user` may not perform `t` on `case` now, or None. Comment/data checks are separate."""
     if not getattr(user, "is_authenticated", False):
@@ -331,14 +355,11 @@ def _refusal(
     reason = _role_refusal(ct, t, user)
     if reason:
         return reason
-    if t.kind in CHECK_KINDS:
-        if makers is None:
-            makers = _maker_checker_users(case, t)
-        if user.pk in makers:
-            # Separation of duties (DESIGN.md): whoever entered, investigated or reviewed a case takes no
-            # later review or approval step of it.
-            what = "审批" if t.kind == KIND_APPROVE else "审核"
-            return f"您录入、调查或审核过本案件，按审批分离要求不能{what}（“{t.label}”须由他人办理）"
+    if t.kind in CHECK_KINDS and user.pk in _maker_checker_users(case, t, facts):
+        # Separation of duties (DESIGN.md): whoever entered, investigated or reviewed a case takes no
+        # later review or approval step of it.
+        what = "审批" if t.kind == KIND_APPROVE else "审核"
+        return f"您录入、调查或审核过本案件，按审批分离要求不能{what}（“{t.label}”须由他人办理）"
     if t.guard is not None:
         reason = t.guard(case, user)
         if reason:
@@ -366,7 +387,10 @@ def transition_choices(case: Case, user) -> list[tuple[Transition, str | None]]:
     """Every transition from the case's current status with why `user` may not take it now (None = may):
     the action panel shows the first kind as buttons and the second disabled with the reason."""
     ct = get_case_type(case.case_type)
-    return [(t, _refusal(case, ct, t, user)) for t in ct.transitions_from(case.status)]
+    candidates = ct.transitions_from(case.status)
+    # The log is read once for the panel, not once per review or approval button.
+    facts = _maker_facts(case) if any(t.kind in CHECK_KINDS for t in candidates) else None
+    return [(t, _refusal(case, ct, t, user, facts=facts)) for t in candidates]
 
 
 @transaction.atomic
