@@ -309,7 +309,7 @@ def celery_workers(types: list[BenefitType], processes: int) -> float:
         **os.environ,
         # As in production: persistent database connections (CONN_MAX_AGE) and DEBUG off.
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": "bench-only-" + os.urandom(32).hex(),  # production refuses a short key
+        # DJANGO_SECRET_KEY and the personal-data keys come from run.py's ENV (the city is encrypted with them)
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "CELERY_BROKER_URL": CELERY_URL,
         "CELERY_RESULT_BACKEND": CELERY_URL,

@@ -36,7 +36,17 @@ SATURATION_SECONDS = int(os.environ.get("BENCH_SATURATION_SECONDS", "30"))
 ROSTER_REPEAT = int(os.environ.get("BENCH_ROSTER_REPEAT", "3"))
 PASSWORD = "Bench-Loopback-2026"
 DISTRICT = "220150000000"  # the first district generate_city builds
-ENV = {**os.environ, "DATABASE_URL": DB_URL, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
+# One set of keys for every process of the bench (personal data is encrypted with them, core/registry/
+# crypto.py): fixed, so the city generated once stays readable by later benches; strong enough for the
+# production settings the web tier and the Celery workers run with. Bench-only values, never deployed.
+KEYS = {
+    "DJANGO_SECRET_KEY": os.environ.get(
+        "BENCH_SECRET_KEY", "bench-only-secret-key-2c7e9a41f05b83d6e1a94c27b58f03de6a1c"
+    ),
+    "DJANGO_FIELD_ENCRYPTION_KEYS": "bench-only-field-key-5d1f8b3a07c94e62b1d8",
+    "DJANGO_PII_HASH_KEY": "bench-only-hash-key-9a4c2e7f13b85d06a2c9",
+}
+ENV = {**os.environ, **KEYS, "DATABASE_URL": DB_URL, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
 PY = [sys.executable]
 
 
@@ -200,7 +210,6 @@ def bench_web() -> dict:
     web_env = {
         **ENV,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": "bench-only-" + os.urandom(32).hex(),  # production refuses a short key
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SESSION_COOKIE_SECURE": "False",
         "CSRF_COOKIE_SECURE": "False",

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.accounts.models import AccessLog, User
 from core.registry.models import Household, Person, Region
+from tests.production import production_env
 
 
 @pytest.mark.django_db
@@ -122,14 +123,11 @@ def test_production_refuses_to_start_without_essentials():
 
 
 def test_production_shares_a_redis_cache():
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": "test-only-" + "k7Qw2xR9vLp4Zs8Nj3Fh6Tb1Ym5Gc0Ud" * 2,  # strong enough to start
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
-        "CACHE_URL": "redis://127.0.0.1:6379/12",
-    }
+    env = production_env(
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/unused",
+        CACHE_URL="redis://127.0.0.1:6379/12",
+    )
     code = (
         "import django; django.setup(); from django.core.cache import cache; "
         "from django.core.cache import caches; backend = caches['default']; "

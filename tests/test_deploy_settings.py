@@ -4,7 +4,6 @@ start. The production module is loaded in a subprocess, as gunicorn would load i
 environment variables."""
 
 import json
-import os
 import re
 import secrets
 import subprocess
@@ -15,21 +14,9 @@ import pytest
 from django.conf import settings
 
 from config.settings.base import secret_key_problem
+from tests.production import STRONG_KEY, production_env
 
 BASE_DIR = Path(settings.BASE_DIR)
-STRONG_KEY = secrets.token_urlsafe(50)
-
-
-def production_env(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECURE_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        DJANGO_SECRET_KEY=STRONG_KEY,
-        DJANGO_ALLOWED_HOSTS="minzheng.example.gov.cn",
-        DATABASE_URL="postgres://minzheng:password@127.0.0.1:5432/minzheng",
-    )
-    env.update(overrides)
-    return env
 
 
 def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -5,8 +5,6 @@ retention refuses to start."""
 
 import datetime
 import logging
-import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +17,7 @@ from django.utils import timezone
 from config.logging import DailyFileHandler
 from core.accounts.models import ACCESS_LOG_RETENTION_DAYS, AccessLog
 from core.workflow.models import TransitionLog
+from tests.production import production_env
 
 
 @pytest.fixture
@@ -136,14 +135,7 @@ def test_daily_file_handler_refuses_a_short_retention(tmp_path):
 
 
 def _production(**overrides):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LOG_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_ALLOWED_HOSTS="minzheng.example.gov.cn",
-        DATABASE_URL="postgres://minzheng:password@127.0.0.1:5432/minzheng",
-        **overrides,
-    )
+    env = production_env(**overrides)
     code = "import django, logging; django.setup(); logging.getLogger('minzheng.test').warning('已启动')"
     return subprocess.run(
         [sys.executable, "-c", code],

@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 
 from core.benefits.models import Entitlement, PaymentLine, PaymentRun
 from core.benefits.months import month_start
+from core.registry.crypto import id_number_q
 from core.registry.models import Person
 
 # code → label; the first is the default category.
@@ -117,8 +118,8 @@ def ledger_list(user, params: Mapping[str, Any], *, today: datetime.date) -> Que
             | Q(person__household__number__istartswith=upper)
             | Q(household__head__name__contains=q)
             | Q(person__name__contains=q)
-            | Q(household__head__id_number=upper)
-            | Q(person__id_number=upper)
+            | id_number_q(q, "household__head__")
+            | id_number_q(q, "person__")
         )
     community = (params.get("community") or "").strip()
     street = (params.get("street") or "").strip()

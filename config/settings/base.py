@@ -17,15 +17,15 @@ if env_file.exists():
     environ.Env.read_env(str(env_file))
 
 
-def secret_key_problem(key: str) -> str:
+def secret_key_problem(key: str, minimum: int = 50) -> str:
     """Why a secret key is too weak for production, or "" — Django's check security.W009 (fewer than 50
     characters, few distinct ones, Django's generated "django-insecure-" key), which
     config.settings.production turns into a refusal to start instead of a warning. Stricter on variety
     than W009's 5 distinct characters: 10 (a hex key has 16, `secrets.token_urlsafe(50)` about 40)."""
     if key.startswith("django-insecure"):
         return "不能使用以 django-insecure 开头的开发用密钥"
-    if len(key) < 50:
-        return f"长度为 {len(key)} 个字符，至少需要 50 个"
+    if len(key) < minimum:
+        return f"长度为 {len(key)} 个字符，至少需要 {minimum} 个"
     if len(set(key)) < 10:
         return f"只含 {len(set(key))} 种不同字符，至少需要 10 种"
     return ""
@@ -33,6 +33,16 @@ def secret_key_problem(key: str) -> str:
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+# Old secret keys, newest first: sessions signed with them stay valid, and personal data encrypted under
+# them stays readable until `manage.py rekey_personal_data` (README "Keys and rotation").
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
+# ID numbers and bank accounts encrypted at rest (core/registry/crypto.py): the encryption keys (the
+# library's SALT_KEY, combined with SECRET_KEY), newest first, and the key of the hash that finds a person by
+# ID number, with its predecessors while a new one is rolled out. local.py and test.py set fixed values;
+# production.py refuses to start without strong ones.
+SALT_KEY = env.list("DJANGO_FIELD_ENCRYPTION_KEYS", default=[])
+PII_HASH_KEY = env("DJANGO_PII_HASH_KEY", default="")
+PII_HASH_KEY_FALLBACKS = env.list("DJANGO_PII_HASH_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 

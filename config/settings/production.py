@@ -19,6 +19,18 @@ if _secret_key_problem:
         f"生产环境的 DJANGO_SECRET_KEY 强度不足：{_secret_key_problem}。"
         '请用 python -c "import secrets; print(secrets.token_urlsafe(50))" 生成（weak DJANGO_SECRET_KEY）'
     )
+# Personal data at rest (core/registry/crypto.py, README "Keys and rotation"): both keys are required and
+# strong; a key lost is data lost, so they are kept like the database password, outside the database.
+SALT_KEY = env.list("DJANGO_FIELD_ENCRYPTION_KEYS", default=[])
+PII_HASH_KEY = env("DJANGO_PII_HASH_KEY", default="")
+for _name, _keys in (("DJANGO_FIELD_ENCRYPTION_KEYS", SALT_KEY), ("DJANGO_PII_HASH_KEY", [PII_HASH_KEY])):
+    _problems = [secret_key_problem(key, minimum=32) for key in _keys if key] if any(_keys) else ["未设置"]
+    if any(_problems):
+        raise ImproperlyConfigured(
+            f"生产环境的 {_name} 不可用：{next(p for p in _problems if p)}。"
+            '请用 python -c "import secrets; print(secrets.token_urlsafe(32))" 生成并妥善保存'
+            f"（{_name} is missing or weak）"
+        )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

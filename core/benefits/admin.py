@@ -3,7 +3,7 @@
 
 from django.contrib import admin
 
-from core.admin_mixins import ReadOnlyAdminMixin
+from core.admin_mixins import IdNumberSearchMixin, ReadOnlyAdminMixin
 
 from .models import BenefitType, Entitlement, Parameter, PaymentLine, PaymentRun, Standard
 
@@ -50,7 +50,7 @@ class ParameterAdmin(admin.ModelAdmin):
 
 
 @admin.register(Entitlement)
-class EntitlementAdmin(admin.ModelAdmin):
+class EntitlementAdmin(IdNumberSearchMixin, admin.ModelAdmin):
     """Read-mostly: entitlements come from approved cases; only the end and status are corrected here."""
 
     list_display = [
@@ -65,7 +65,9 @@ class EntitlementAdmin(admin.ModelAdmin):
         "status",
     ]
     list_filter = ["benefit_type", "status", "area_type", "start_month"]
-    search_fields = ["=id", "region_code", "person__name", "=person__id_number", "=household__number"]
+    # and the full ID number of the person or the household's head (IdNumberSearchMixin)
+    search_fields = ["=id", "region_code", "person__name", "=household__number"]
+    id_number_paths = ("person__", "household__head__")
     list_select_related = ["benefit_type", "person", "household"]
     raw_id_fields = ["person", "household", "case"]
     readonly_fields = [

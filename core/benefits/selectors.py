@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Left
 
+from core.registry.crypto import id_number_q
 from core.registry.querysets import user_scope_prefix
 
 from .exceptions import ParameterNotFound, StandardNotFound
@@ -477,8 +478,8 @@ def payment_lines_list(
     if q:
         lines = lines.filter(
             Q(household__number=q)
-            | Q(person__id_number=q.upper())
-            | Q(household__head__id_number=q.upper())
+            | id_number_q(q, "person__")
+            | id_number_q(q, "household__head__")
             | Q(person__name__startswith=q)
             | Q(household__head__name__startswith=q)
         )

@@ -4,7 +4,7 @@ the application's pages and services, so history and life events are never skipp
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_mixins import ReadOnlyAdminMixin
+from core.admin_mixins import IdNumberSearchMixin, ReadOnlyAdminMixin
 
 from .masking import mask_id_number
 from .models import AssetRecord, Attachment, Household, IncomeRecord, LifeEvent, Membership, Person, Region
@@ -45,10 +45,10 @@ class HouseholdAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(SimpleHistoryAdmin):
+class PersonAdmin(IdNumberSearchMixin, SimpleHistoryAdmin):
     list_display = ["name", "masked_id_number", "sex", "birth_date", "household", "relation", "death_date"]
     list_filter = ["sex", "marital_status", "disability_category", "self_care"]
-    search_fields = ["=id_number", "name", "household__number"]
+    search_fields = ["name", "household__number"]  # and the full ID number (IdNumberSearchMixin)
     list_select_related = ["household"]
     raw_id_fields = ["household"]
     readonly_fields = ["region_code", "created_at", "updated_at"]
@@ -85,10 +85,11 @@ class AssetRecordAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(LifeEvent)
-class LifeEventAdmin(admin.ModelAdmin):
+class LifeEventAdmin(IdNumberSearchMixin, admin.ModelAdmin):
     list_display = ["person", "kind", "event_date", "recorded_by", "recorded_at"]
     list_filter = ["kind"]
-    search_fields = ["person__name", "=person__id_number"]
+    search_fields = ["person__name"]  # and the full ID number (IdNumberSearchMixin)
+    id_number_paths = ("person__",)
     list_select_related = ["person", "recorded_by"]
     raw_id_fields = ["person", "recorded_by"]
     date_hierarchy = "event_date"

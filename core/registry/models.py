@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models.functions import Upper
 from simple_history.models import HistoricalRecords
 
 from core.fields import prefix_index, ref, region_prefix_index, user_ref
@@ -28,6 +27,7 @@ from .choices import (
     Sex,
     income_treatment,
 )
+from .crypto import EncryptedCharField, KeyedHashField
 from .querysets import ScopedQuerySet
 
 
@@ -83,7 +83,7 @@ class Household(models.Model):
     head = ref("Person", "户主", optional=True)
     phone = models.CharField("联系电话", max_length=20, blank=True)
     bank_name = models.CharField("开户银行", max_length=60, blank=True)
-    bank_account = models.CharField("银行账号", max_length=32, blank=True)
+    bank_account = EncryptedCharField("银行账号", max_length=32, blank=True)
     account_holder = models.CharField("代领人/账户名", max_length=50, blank=True)
     is_active = models.BooleanField("有效", default=True)
     created_by = user_ref("登记人", null=True)
@@ -114,7 +114,9 @@ class Person(models.Model):
     id_type = models.CharField(
         "证件类型", max_length=10, choices=DocumentType.choices, default=DocumentType.RIC
     )
-    id_number = models.CharField("证件号码", max_length=32, unique=True)
+    # Encrypted at rest; found, and kept unique, by its keyed hash (crypto.py: search with id_number_q).
+    id_number = EncryptedCharField("证件号码", max_length=32)
+    id_number_hash = KeyedHashField("证件号码检索码", source="id_number", unique=True)
     sex = models.CharField("性别", max_length=1, choices=Sex.choices)
     birth_date = models.DateField("出生日期")
     ethnicity = models.CharField("民族", max_length=20, blank=True, default="汉族")
@@ -156,11 +158,6 @@ class Person(models.Model):
         verbose_name_plural = "人员"
         ordering = ["id"]
         indexes = [region_prefix_index("person_region_prefix_idx")]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(id_number=Upper("id_number")), name="person_id_number_upper"
-            ),
-        ]
         permissions = [("view_full_personal_data", "可查看完整个人信息（身份证号、电话、银行账号）")]
 
     def __str__(self) -> str:

@@ -18,6 +18,7 @@ from core.validation import query_problem
 
 from . import masking
 from .choices import AreaType, IncomeTreatment, RegionLevel, Relation
+from .crypto import id_number_q
 from .models import AssetRecord, Attachment, Household, IncomeRecord, LifeEvent, Membership, Person, Region
 from .querysets import user_scope_prefix
 
@@ -81,7 +82,7 @@ def people_search(user, q: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
     persons = Person.objects.visible_to(user).select_related("household__region")
     households = Household.objects.visible_to(user).select_related("head", "region")
 
-    person_filter = Q(id_number=upper)
+    person_filter = id_number_q(upper)
     if not RIC_PATTERN.match(upper):
         person_filter |= Q(name__contains=query)
     found_persons = list(persons.filter(person_filter).order_by("name", "pk")[: limit + 1])
@@ -139,7 +140,7 @@ def household_list(
         households = households.filter(
             Q(number__startswith=upper)
             | Q(head__name__contains=q)
-            | Q(head__id_number=upper)
+            | id_number_q(upper, "head__")
             | Q(address__contains=q)
         )
     if community.isdigit() and len(community) == 12:

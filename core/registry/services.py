@@ -40,6 +40,7 @@ from .choices import (
     SelfCare,
     Sex,
 )
+from .crypto import id_number_q, pii_hashes
 from .idnumbers import IdNumberError, parse_ric
 from .masking import MASK_CHAR, unmasked
 from .models import (
@@ -230,8 +231,9 @@ def _registered_message(person: Person) -> str:
 
 def _check_not_registered(numbers: Iterable[str]) -> dict[str, str]:
     """Map each already-registered number to the message a caseworker needs (one query)."""
-    existing = Person.objects.filter(id_number__in=list(numbers)).select_related("household")
-    return {p.id_number: _registered_message(p) for p in existing}
+    by_hash = {digest: number for number in numbers for digest in pii_hashes(number)}
+    existing = Person.objects.filter(id_number_hash__in=list(by_hash)).select_related("household")
+    return {by_hash[p.id_number_hash]: _registered_message(p) for p in existing}
 
 
 def _check_region(region: Region | None, actor) -> dict[str, str]:
@@ -301,9 +303,9 @@ def _create_person(
         with transaction.atomic():
             _with_actor(person, actor).save()
     except IntegrityError as error:
-        if not _is_unique_violation(error, "id_number"):
+        if not _is_unique_violation(error, "id_number_hash"):
             raise
-        existing = Person.objects.filter(id_number=member.id_number).select_related("household").first()
+        existing = Person.objects.filter(id_number_q(member.id_number)).select_related("household").first()
         message = _registered_message(existing) if existing else "该身份证号码已登记"
         raise ValidationError({error_key: message}) from None
     Membership.objects.create(

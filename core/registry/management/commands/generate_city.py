@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from core.benefits.models import BenefitType, Entitlement
 from core.registry.choices import RegionLevel
+from core.registry.crypto import pii_hash
 from core.registry.idnumbers import check_char
 from core.registry.models import (
     Household,
@@ -292,6 +293,9 @@ class Command(BaseCommand):
         target = int(people * self.entitlement_rate)
         dibao_rate = target * 0.60 / households_expected
 
+        # ID numbers and bank accounts are stored encrypted, with the ID number's search hash (crypto.py).
+        encrypt_id = Person._meta.get_field("id_number").encrypt
+        encrypt_account = Household._meta.get_field("bank_account").encrypt
         next_household = self._first_free_id(Household)
         next_person = self._first_free_id(Person)
         hh = CopyFile(
@@ -320,6 +324,7 @@ class Command(BaseCommand):
                 "name",
                 "id_type",
                 "id_number",
+                "id_number_hash",
                 "sex",
                 "birth_date",
                 "ethnicity",
@@ -434,7 +439,7 @@ class Command(BaseCommand):
                 head.person_id,
                 f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
                 rng.choice(BANKS),
-                "62" + f"{rng.randrange(10**17):017d}",
+                encrypt_account("62" + f"{rng.randrange(10**17):017d}"),
                 "",
                 True,
                 now,
@@ -455,7 +460,8 @@ class Command(BaseCommand):
                     m.person_id,
                     family + given,
                     "ric",
-                    first17 + check_char(first17),
+                    encrypt_id(first17 + check_char(first17)),
+                    pii_hash(first17 + check_char(first17)),
                     "M" if m.male else "F",
                     m.birth.isoformat(),
                     "汉族",
