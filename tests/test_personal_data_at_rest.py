@@ -146,9 +146,11 @@ def test_concurrent_registrations_of_one_number_make_one_person(make_user, regio
 
 def test_a_wrong_key_is_a_clear_error_not_ciphertext_on_screen(registered):
     _actor, household, _number = registered
-    with override_settings(SALT_KEY=["another-key-that-never-encrypted-anything"]):
-        with pytest.raises(ImproperlyConfigured, match="无法解密"):
-            Person.objects.get(pk=household.head_id)
+    with (
+        override_settings(SALT_KEY=["another-key-that-never-encrypted-anything"]),
+        pytest.raises(ImproperlyConfigured, match="无法解密"),
+    ):
+        Person.objects.get(pk=household.head_id)
     assert Person.objects.get(pk=household.head_id).name == "张三"
 
 
@@ -199,7 +201,9 @@ def test_migration_encrypts_existing_rows_and_reverses(regions):
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
-    stored, digest = raw("SELECT id_number, id_number_hash FROM registry_person WHERE id = %s", [household.head_id])[0]
+    stored, digest = raw(
+        "SELECT id_number, id_number_hash FROM registry_person WHERE id = %s", [household.head_id]
+    )[0]
     assert stored.startswith("gAAAAA") and digest == pii_hash(number)
     assert raw("SELECT bank_account FROM registry_household WHERE id = %s", [household.pk])[0][0].startswith(
         "gAAAAA"

@@ -35,7 +35,9 @@ class Command(BaseCommand):
     def handle(self, *args, batch: int, **options):
         for model, field, rehash in _targets():
             done = self._rekey(model, field, rehash, batch)
-            self.stdout.write(f"{model._meta.verbose_name}（{model._meta.db_table}）：{done} 行已用当前密钥重写")
+            self.stdout.write(
+                f"{model._meta.verbose_name}（{model._meta.db_table}）：{done} 行已用当前密钥重写"
+            )
         self.stdout.write(self.style.SUCCESS("完成：旧密钥现在可以从配置中移除"))
 
     def _rekey(self, model, field: str, rehash: bool, batch: int) -> int:
