@@ -1,6 +1,6 @@
 """The 低保审核确认 flow declared on the case-flow kit (core/workflow/flows.py): its 台账 and export columns,
 filters, create form, the 入户调查 step, the 公示 services, the detail blocks and the proposed monthly
-amount. The 低保保障对象 list (entitlements, not cases) is one of its extra pages (views.py)."""
+amount. The 低保保障对象 list (entitlements, not cases) is one of its extra pages (filters.py, on the list kit)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from core.benefits.calculators import explanation_steps
 from core.workflow.flows import CASE_DATES, PROGRESS, CaseFlow, Col, NoticeHooks, Proposal, Step, case_columns
 from core.workflow.services import TransitionError, case_transition
 
-from . import documents, selectors, services, views
+from . import documents, selectors, services
 from .case_types import DIBAO, DibaoStatus
-from .filters import DibaoFilterSet
+from .filters import DibaoEntitlementList, DibaoFilterSet
 from .forms import DibaoApplicationForm, InvestigationForm
 from .models import AssistanceApplication
 
@@ -120,7 +120,7 @@ class DibaoFlow(CaseFlow):
         "tabs": "assistance/dibao/_tabs.html",
     }
     extra_urls = (
-        path("entitlements/", views.dibao_entitlements, name="dibao_entitlements"),
+        DibaoEntitlementList.list_path("entitlements/", name="dibao_entitlements"),
         path("<int:pk>/form.pdf", documents.dibao_form_pdf, name="dibao_form_pdf"),
         path("<int:pk>/decision.pdf", documents.dibao_decision_pdf, name="dibao_decision_pdf"),
     )

@@ -6,53 +6,34 @@ POST lands the user back on the flow's detail page, at the form of the step the 
 from __future__ import annotations
 
 import datetime
-import functools
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.accounts.sections import section_name, section_visible
-from core.exports import xlsx_response
 from core.forms_once import once_per_form
+from core.lists import guarded
 from core.registry import services as registry_services
 from core.registry.forms import AttachmentForm, apply_service_errors
 from core.registry.models import Household, Person
 from core.registry.selectors import attachments_for, household_search
-from core.validation import date_problem, refused_filter_message
+from core.validation import date_problem
 
 from .flows import CaseFlow, Step
-from .selectors import records_with_overdue
 from .services import MAX_NOTICE_DAYS, TransitionError, transition_choices
 
-PAGE_SIZE = 50
-EXPORT_MAX_ROWS = 20000
 PICK_LIMIT = 20
 # The id of the detail page's card with the next step's form (workflow/flow/detail.html).
 NEXT_STEP_ANCHOR = "next"
 
 
-def _perm(name: str, flow: type[CaseFlow] | None = None):
-    """Login, the permission, and — for a flow's pages — that the user works in the flow's section (a
-    district role of another section sees none of its cases; the 403 page says why)."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        def in_section(request: HttpRequest, *args, **kwargs):
-            section = flow.case_type.section if flow is not None else ""
-            if not section_visible(request.user, section):
-                raise PermissionDenied(f"您不在{section_name(section)}工作，不能查看该科室的业务")
-            return view(request, *args, **kwargs)
-
-        return login_required(permission_required(name, raise_exception=True)(in_section))
-
-    return decorator
+def _perm(name: str, flow: type[CaseFlow]):
+    """Login, the permission, and that the user works in the flow's section (core.lists.guarded)."""
+    return guarded(name, flow.section)
 
 
 def _get(flow: type[CaseFlow], request: HttpRequest, pk: int):
@@ -79,66 +60,6 @@ def _back(flow: type[CaseFlow], application, anchor: str = "") -> HttpResponse:
 
 def _form_status(form) -> int:
     return 400 if form.is_bound and form.errors else 200
-
-
-# -- 台账 ------------------------------------------------------------------------------------------------
-
-
-def list_view(flow: type[CaseFlow]):
-    @require_http_methods(["GET"])
-    @_perm("workflow.view_case", flow)
-    def view(request: HttpRequest) -> HttpResponse:
-        filterset = flow.filterset(
-            request.GET or None, queryset=flow.queryset(request.user), request=request, flow=flow
-        )
-        refused = filterset.is_bound and not filterset.is_valid()
-        if refused:
-            messages.error(request, refused_filter_message(filterset))
-            rows = flow.queryset(request.user).none()
-        else:
-            rows = filterset.qs
-        sorts = flow.sorts()
-        sort = request.GET.get("sort", "")
-        order = sorts.get(sort) or flow.default_sort
-        rows = records_with_overdue(rows.order_by(order, "-case_id"), timezone.localdate())
-        if request.GET.get("export") == "xlsx" and not refused:  # no empty file for a refused filter
-            return _export(flow, rows)
-        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-        columns = [c for c in flow.columns if c.in_list]
-        for obj in page.object_list:
-            obj.detail_url = flow.reverse("detail", obj.pk)
-        return render(
-            request,
-            "workflow/flow/list.html",
-            {
-                "flow": flow,
-                "filter": filterset,
-                "page": page,
-                "columns": columns,
-                "rows": [(obj, [(c, c.cell(obj)) for c in columns]) for obj in page.object_list],
-                "today": timezone.localdate(),
-                "create_url": flow.reverse("create") if flow.create_form is not None else "",
-                "tabs_template": flow.blocks.get("tabs", ""),
-            },
-        )
-
-    return view
-
-
-def _export(flow: type[CaseFlow], rows) -> HttpResponse:
-    """The current filter of the 台账 as .xlsx (scope already applied, formulas written as text)."""
-    columns = [c for c in flow.columns if c.in_export]
-    title = flow.export_title or f"{flow.title}台账"
-    stamp = timezone.localtime().strftime("%Y%m%d%H%M")
-    return xlsx_response(
-        sheet_title=title,
-        header=[c.label for c in columns],
-        rows=(
-            [c.export_value(obj) for c in columns] for obj in rows[:EXPORT_MAX_ROWS].iterator(chunk_size=2000)
-        ),
-        filename=f"{title}-{stamp}.xlsx",
-        ascii_name=f"{flow.name}-{stamp}.xlsx",
-    )
 
 
 # -- 新增申请 --------------------------------------------------------------------------------------------

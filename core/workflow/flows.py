@@ -25,7 +25,6 @@ See README.md "How to add a flow".
 
 from __future__ import annotations
 
-import datetime
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,73 +33,16 @@ from typing import Any, ClassVar
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
-from django.urls import path, reverse
+from django.db.models import QuerySet
+from django.urls import path
+from django.utils import timezone
 
 from core.accounts.navigation import NavGroup, NavItem
+from core.lists import Col, RecordList, RegionFilterSet
 from core.registry.actions import RecordAction, register_action
-from core.registry.selectors import streets_and_communities
-from core.validation import QueryField
 
 from .engine import CaseType
-
-
-@dataclass(frozen=True)
-class Col:
-    """One column of a flow's 台账 and of its Excel export.
-
-    `value` is a dotted path from the application ("person.name", "case.region.name") or a callable of the
-    application. `kind` formats it: text, date, month, money, bool, status (the case's status badge), due
-    (the step's time limit with an overdue badge), choice (a model field's display). `sort` is the
-    order_by field when the column header sorts the list."""
-
-    label: str
-    value: str | Callable[[Any], Any]
-    kind: str = "text"
-    sort: str = ""
-    link: bool = False
-    in_list: bool = True
-    in_export: bool = True
-
-    def raw(self, obj) -> Any:
-        if callable(self.value):
-            return self.value(obj)
-        current = obj
-        for part in self.value.split("."):
-            if current is None:
-                return None
-            current = getattr(current, part)
-        if callable(current) and not isinstance(current, (str, Decimal, datetime.date)):
-            current = current()
-        return current
-
-    @property
-    def sort_key(self) -> str:
-        return self.sort.replace("__", "_") if self.sort else ""
-
-    def cell(self, obj) -> Any:
-        """The value the list shows (the template formats dates, months, money and badges by `kind`)."""
-        value = self.raw(obj)
-        if isinstance(value, (list, tuple)):
-            return "、".join(str(v) for v in value)
-        return value
-
-    def export_value(self, obj) -> Any:
-        value = self.raw(obj)
-        if self.kind == "status":
-            return obj.case.status_label
-        if self.kind == "due":
-            return obj.case.due_date if obj.case.is_open else None
-        if self.kind == "month":
-            return f"{value.year}年{value.month}月" if value else ""
-        if self.kind == "bool":
-            return "是" if value else ""
-        if self.kind == "money":
-            return value
-        if isinstance(value, (list, tuple)):
-            return "、".join(str(v) for v in value)
-        return "" if value is None else value
-
+from .selectors import records_with_overdue
 
 CASE_NUMBER = Col("案件编号", "case.number", sort="case__number", link=True)
 APPLICANT = Col("申请人", "case.applicant_name")
@@ -123,23 +65,10 @@ def case_columns(applicant: Col = APPLICANT, household: Col = HOUSEHOLD_NUMBER) 
     return (CASE_NUMBER, applicant, household, COMMUNITY)
 
 
-class QueryFilter(django_filters.CharFilter):
-    """A search box: no control characters, a bounded length (core.validation.QueryField)."""
+class FlowFilterSet(RegionFilterSet):
+    """What every case 台账 filters by: the list kit's `q`, street and community, and the case's status
+    ("open" or one of the case type's). `q` searches the case number, applicant and 户编号 by default."""
 
-    field_class = QueryField
-
-
-class FlowFilterSet(django_filters.FilterSet):
-    """What every 台账 filters by: `q` (case number, applicant, 户编号 — the flow's `search_fields`), street
-    and community inside the user's scope, status ("open" or one of the case type's), and sorting by the
-    sortable columns. A flow subclasses it with its own filters; it needs no `Meta` (every filter is declared,
-    and the form shows the kit's filters, then the flow's, in the order they are declared)."""
-
-    q = QueryFilter(label="查询", method="filter_q")
-    street = django_filters.ChoiceFilter(label="街道/乡镇", method="filter_street", empty_label="全部街道")
-    community = django_filters.ChoiceFilter(
-        label="社区/村", method="filter_community", empty_label="全部社区"
-    )
     status = django_filters.ChoiceFilter(label="状态", method="filter_status", empty_label="全部状态")
 
     # What `q` searches, matching the default placeholder 案件编号 / 申请人 / 户编号.
@@ -149,28 +78,11 @@ class FlowFilterSet(django_filters.FilterSet):
         "household__number__istartswith",
     )
 
-    def __init__(self, data=None, queryset=None, *, request=None, flow: type[CaseFlow] | None = None, **kw):
-        super().__init__(data, queryset, request=request, **kw)
-        streets, communities = streets_and_communities(request.user)
-        self.filters["street"].extra["choices"] = [(r.code, r.name) for r in streets]
-        self.filters["community"].extra["choices"] = [(r.code, r.name) for r in communities]
-        statuses = flow.case_type.status_choices if flow is not None else []
+    def __init__(self, data=None, queryset=None, *, request=None, listing=None, **kw):
+        super().__init__(data, queryset, request=request, listing=listing, **kw)
+        case_type = getattr(listing, "case_type", None)
+        statuses = case_type.status_choices if case_type is not None else []
         self.filters["status"].extra["choices"] = [("open", "办理中"), *statuses]
-
-    def filter_q(self, queryset, name, value):
-        value = (value or "").strip()
-        if not value:
-            return queryset
-        query = Q()
-        for lookup in self.search_fields:
-            query |= Q(**{lookup: value.upper() if "number" in lookup and "case__" not in lookup else value})
-        return queryset.filter(query)
-
-    def filter_street(self, queryset, name, value):
-        return queryset.filter(region_code__startswith=value[:9]) if value.isdigit() else queryset
-
-    def filter_community(self, queryset, name, value):
-        return queryset.filter(region_code=value) if value.isdigit() else queryset
 
     def filter_status(self, queryset, name, value):
         if value == "open":
@@ -259,25 +171,20 @@ class Proposal:
     error: str = ""
 
 
-class CaseFlow:
+class CaseFlow(RecordList):
     """A flow's declaration. Subclass it, set the attributes, and include `Flow.urls()` in the app's
-    URLconf; the views live in `core.workflow.flow_views`."""
+    URLconf; the views live in `core.workflow.flow_views`, the 台账 is the list kit's (core.lists)."""
 
-    name: ClassVar[str]
-    namespace: ClassVar[str]
-    title: ClassVar[str]
-    model: ClassVar[type]
     case_type: ClassVar[CaseType]
+    permission: ClassVar[str] = "workflow.view_case"
     filterset: ClassVar[type[FlowFilterSet]] = FlowFilterSet
-    columns: ClassVar[Sequence[Col]] = ()
     select_related: ClassVar[Sequence[str]] = ("case", "case__region", "household")
     default_sort: ClassVar[str] = "-applied_on"
+    tiebreak: ClassVar[Sequence[str]] = ("-case_id",)
     search_placeholder: ClassVar[str] = "案件编号 / 申请人 / 户编号"
+    create_label: ClassVar[str] = "新增申请"
     # What the detail page calls `case.applicant_name` (a review's is the household's 户主).
     applicant_label: ClassVar[str] = "申请人"
-    # A sentence under the 台账's heading (how the records come to be, e.g. opened by a schedule).
-    list_intro: ClassVar[str] = ""
-    export_title: ClassVar[str] = ""
     # 新增申请: the form (taking `household=` and, for personal benefits, `person=`) and who applies.
     create_form: ClassVar[type[forms.Form] | None] = None
     create_for: ClassVar[str] = "household"  # or "person"
@@ -302,6 +209,27 @@ class CaseFlow:
     # Transitions the action panel never offers: a service takes them (e.g. 临时救助's automatic refusal of
     # a same-cause application in the same year).
     hidden_transitions: ClassVar[Sequence[str]] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "case_type" in cls.__dict__:
+            cls.section = cls.case_type.section  # the list and every page check the section of the case type
+        cls.tabs_template = cls.blocks.get("tabs", "")
+
+    # -- the 台账 (core.lists) ---------------------------------------------------------------------------
+    @classmethod
+    def prepare(cls, rows: QuerySet) -> QuerySet:
+        return records_with_overdue(rows, timezone.localdate())
+
+    @classmethod
+    def detail_url(cls, obj) -> str:
+        return cls.reverse("detail", obj.pk)
+
+    @classmethod
+    def create_url(cls, user) -> str:
+        if cls.create_form is None or not user.has_perm(cls.create_permission):
+            return ""
+        return cls.reverse("create")
 
     # -- hooks a flow overrides -------------------------------------------------------------------------
     @classmethod
@@ -355,10 +283,6 @@ class CaseFlow:
         """The amount the flow proposes for this application, or None when it has none."""
         return None
 
-    @classmethod
-    def queryset(cls, user) -> QuerySet:
-        return cls.model.objects.visible_to(user).select_related(*cls.select_related)
-
     # -- menu and record buttons ------------------------------------------------------------------------
     @classmethod
     def register_nav(
@@ -394,34 +318,12 @@ class CaseFlow:
         if cls.create_for == "person":
             register_action("person", action)
 
-    # -- names and URLs ---------------------------------------------------------------------------------
-    @classmethod
-    def url_name(cls, view: str) -> str:
-        return f"{cls.name}_{view}"
-
-    @classmethod
-    def qualified_url_name(cls, view: str) -> str:
-        return f"{cls.namespace}:{cls.url_name(view)}"
-
-    @classmethod
-    def reverse(cls, view: str, *args) -> str:
-        return reverse(cls.qualified_url_name(view), args=args)
-
-    @classmethod
-    def sorts(cls) -> dict[str, str]:
-        sorts = {}
-        for col in cls.columns:
-            if col.sort:
-                sorts[col.sort_key] = col.sort
-                sorts[f"-{col.sort_key}"] = f"-{col.sort}"
-        return sorts
-
     @classmethod
     def urls(cls) -> list:
         from . import flow_views as v
 
         patterns = [
-            path("", v.list_view(cls), name=cls.url_name("list")),
+            cls.list_path(""),
             path("<int:pk>/", v.detail_view(cls), name=cls.url_name("detail")),
             path("<int:pk>/transition/", v.transition_view(cls), name=cls.url_name("transition")),
             path(
