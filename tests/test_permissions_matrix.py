@@ -110,6 +110,22 @@ MATRIX = {
         lambda o: {"kind": "person", "pk": o["person"].pk},
         [L, 403, 403, OK, OK, OK, 403, 403],
     ),
+    # 登记信息与评估 (issue 11 part 4): recorded by whoever may edit the person or household, in scope
+    "registry:fact_add": (
+        "get",
+        lambda o: {"target": "person", "pk": o["person"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "registry:fact_end": (
+        "get",
+        lambda o: {"target": "household", "pk": o["household"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "registry:assessment_add": (
+        "get",
+        lambda o: {"pk": o["person"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
     # workflow
     "workflow:todo": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
     "workflow:case_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),

@@ -7,7 +7,18 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.admin_mixins import IdNumberSearchMixin, ReadOnlyAdminMixin
 
 from .masking import mask_id_number
-from .models import AssetRecord, Attachment, Household, IncomeRecord, LifeEvent, Membership, Person, Region
+from .models import (
+    Assessment,
+    AssetRecord,
+    Attachment,
+    Household,
+    IncomeRecord,
+    LifeEvent,
+    Membership,
+    Person,
+    PersonFact,
+    Region,
+)
 
 
 @admin.register(Region)
@@ -110,6 +121,32 @@ class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["doc_type", "is_removed"]
     search_fields = ["original_name", "sha256"]
     list_select_related = ["content_type", "uploaded_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(PersonFact)
+class PersonFactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Dated facts change only through core.registry.facts (a new value closes the open one)."""
+
+    list_display = ["kind", "value", "person", "household", "valid_from", "valid_to", "source", "recorded_by"]
+    list_filter = ["kind", "source"]
+    search_fields = ["person__name", "household__number"]
+    list_select_related = ["person", "household", "recorded_by"]
+    date_hierarchy = "valid_from"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["person", "kind", "level", "assessed_on", "valid_until", "assessor", "assessor_org"]
+    list_filter = ["kind", "level"]
+    search_fields = ["person__name", "assessor", "assessor_org"]
+    list_select_related = ["person"]
+    date_hierarchy = "assessed_on"
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

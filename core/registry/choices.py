@@ -154,3 +154,101 @@ class LifeEventKind(models.TextChoices):
     TURNED_18 = "turned_18", "年满18周岁"
     TURNED_80 = "turned_80", "年满80周岁"
     MARITAL_CHANGE = "marital_change", "婚姻状况变更"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Registry facts (登记信息) and assessments: dated records, never flags overwritten (core/registry/facts.py)
+# ---------------------------------------------------------------------------------------------------
+
+
+class FactKind(models.TextChoices):
+    RESIDENCE = "residence", "户籍/常住状况"
+    LIVING_ALONE = "living_alone", "独居"
+    EMPTY_NEST = "empty_nest", "空巢"
+    LEFT_BEHIND_ELDER = "left_behind_elder", "留守老人"
+    FAMILY_PLANNING_SPECIAL = "family_planning_special", "计划生育特殊家庭"
+    ENTITLED_GROUP = "entitled_group", "优抚对象"
+    LOST_ONLY_CHILD = "lost_only_child", "失独"
+    POVERTY_RELAPSE_WATCH = "poverty_relapse_watch", "防返贫监测户"
+
+
+# Facts about the household as a whole (家庭/户); every other kind is a fact about one person.
+HOUSEHOLD_FACT_KINDS = frozenset({FactKind.FAMILY_PLANNING_SPECIAL, FactKind.POVERTY_RELAPSE_WATCH})
+PERSON_FACT_KINDS = frozenset(set(FactKind) - HOUSEHOLD_FACT_KINDS)
+
+
+class ResidenceStatus(models.TextChoices):
+    REGISTERED_RESIDENT = "registered_resident", "户籍且常住"
+    REGISTERED_ABSENT = "registered_absent", "户籍不常住"
+    RESIDENT_UNREGISTERED = "resident_unregistered", "常住非户籍"
+
+
+class EntitledGroup(models.TextChoices):
+    """优抚对象的类别 (《军人抚恤优待条例》)."""
+
+    DISABLED_SERVICEMAN = "disabled_serviceman", "残疾军人"
+    MARTYR_FAMILY = "martyr_family", "烈士遗属"
+    DUTY_DEATH_FAMILY = "duty_death_family", "因公牺牲军人遗属"
+    ILLNESS_DEATH_FAMILY = "illness_death_family", "病故军人遗属"
+    DEMOBILISED = "demobilised", "在乡复员军人"
+    ILL_VETERAN = "ill_veteran", "带病回乡退伍军人"
+    COMBAT_VETERAN = "combat_veteran", "参战参试退役军人"
+    OTHER = "other", "其他优抚对象"
+
+
+# The values a kind takes; a kind not named here has none (the fact itself is the information).
+FACT_VALUES: dict[str, type[models.TextChoices]] = {
+    FactKind.RESIDENCE: ResidenceStatus,
+    FactKind.ENTITLED_GROUP: EntitledGroup,
+}
+
+
+def fact_value_label(kind: str, value: str) -> str:
+    choices = FACT_VALUES.get(kind)
+    if choices is None or not value:
+        return ""
+    return dict(choices.choices).get(value, value)
+
+
+class FactSource(models.TextChoices):
+    HOME_VISIT = "home_visit", "入户核实"
+    POLICE_MATCH = "police_match", "公安比对"
+    DEPARTMENT_MATCH = "department_match", "部门数据比对"
+    SELF_DECLARED = "self_declared", "本人申报"
+    COMMUNITY = "community", "社区（村）摸排"
+    OTHER = "other", "其他"
+
+
+class AssessmentKind(models.TextChoices):
+    ELDER_ABILITY = "elder_ability", "老年人能力评估"
+    TEKUN_SELF_CARE = "tekun_self_care", "特困供养人员生活自理能力评估"
+
+
+class ElderAbilityLevel(models.TextChoices):
+    """老年人能力评估规范 GB/T 42195-2022: five levels."""
+
+    INTACT = "intact", "能力完好"
+    MILD = "mild", "轻度失能"
+    MODERATE = "moderate", "中度失能"
+    SEVERE = "severe", "重度失能"
+    TOTAL = "total", "完全失能"
+
+
+class TekunSelfCareLevel(models.TextChoices):
+    """特困人员生活自理能力 (民发〔2021〕43号 附件《特困人员生活自理能力评估表》): the values are
+    Person.self_care's (SelfCare), so the assessment in force and the field the benefit engine reads agree."""
+
+    FULL = SelfCare.FULL.value, "具备生活自理能力"
+    PARTIAL = SelfCare.PARTIAL.value, "部分丧失生活自理能力"
+    NONE = SelfCare.NONE.value, "完全丧失生活自理能力"
+
+
+ASSESSMENT_LEVELS: dict[str, type[models.TextChoices]] = {
+    AssessmentKind.ELDER_ABILITY: ElderAbilityLevel,
+    AssessmentKind.TEKUN_SELF_CARE: TekunSelfCareLevel,
+}
+
+
+def assessment_level_label(kind: str, level: str) -> str:
+    choices = ASSESSMENT_LEVELS.get(kind)
+    return dict(choices.choices).get(level, level) if choices else level

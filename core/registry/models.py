@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import operator
+
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -10,13 +13,19 @@ from simple_history.models import HistoricalRecords
 from core.fields import prefix_index, ref, region_prefix_index, user_ref
 
 from .choices import (
+    ASSESSMENT_LEVELS,
+    HOUSEHOLD_FACT_KINDS,
+    PERSON_FACT_KINDS,
     SCOPE_DIGITS,
     AreaType,
+    AssessmentKind,
     AssetKind,
     AttachmentType,
     DisabilityCategory,
     DisabilityGrade,
     DocumentType,
+    FactKind,
+    FactSource,
     IncomeKind,
     LabourCapacity,
     LifeEventKind,
@@ -25,6 +34,8 @@ from .choices import (
     Relation,
     SelfCare,
     Sex,
+    assessment_level_label,
+    fact_value_label,
     income_treatment,
 )
 from .crypto import EncryptedCharField, KeyedHashField
@@ -335,3 +346,150 @@ class HouseholdSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region_code}: {self.last_value}"
+
+
+class PersonFact(models.Model):
+    """A dated fact (登记信息) about a person or a household: 户籍/常住状况, 独居, 空巢, 留守老人, 失独, 优抚对象
+    of a person; 计划生育特殊家庭, 防返贫监测户 of a household. Never overwritten: a new value closes the open
+    row the day before it starts, ending sets `valid_to`, so what was true on any date can be answered
+    (core/registry/facts.py writes and reads them)."""
+
+    person = models.ForeignKey(
+        Person, verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="facts"
+    )
+    household = models.ForeignKey(
+        Household, verbose_name="家庭", null=True, blank=True, on_delete=models.PROTECT, related_name="facts"
+    )
+    kind = models.CharField("信息类别", max_length=32, choices=FactKind.choices)
+    value = models.CharField("类别/状况", max_length=32, blank=True)
+    valid_from = models.DateField("起始日期")
+    valid_to = models.DateField("截止日期", null=True, blank=True, help_text="空 = 至今仍然有效")
+    source = models.CharField("信息来源", max_length=20, choices=FactSource.choices)
+    note = models.CharField("说明", max_length=200, blank=True)
+    # The subject's region when recorded: scope of lists and exports of the facts themselves.
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    recorded_by = user_ref("登记人", null=True)
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+    ended_by = user_ref("结束登记人", optional=True)
+    ended_at = models.DateTimeField("结束登记时间", null=True, blank=True)
+    end_reason = models.CharField("结束原因", max_length=200, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "登记信息"
+        verbose_name_plural = "登记信息"
+        ordering = ["kind", "-valid_from"]
+        indexes = [
+            region_prefix_index("personfact_region_idx"),
+            models.Index(fields=["kind", "valid_from"], name="personfact_kind_from_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(person__isnull=False, household__isnull=True)
+                    | models.Q(person__isnull=True, household__isnull=False)
+                ),
+                name="personfact_one_subject",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(person__isnull=False, kind__in=sorted(k.value for k in PERSON_FACT_KINDS))
+                    | models.Q(
+                        household__isnull=False, kind__in=sorted(k.value for k in HOUSEHOLD_FACT_KINDS)
+                    )
+                ),
+                name="personfact_kind_fits_subject",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from")),
+                name="personfact_valid_to_after_from",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "kind"],
+                condition=models.Q(valid_to__isnull=True, person__isnull=False),
+                name="one_open_fact_per_person_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["household", "kind"],
+                condition=models.Q(valid_to__isnull=True, household__isnull=False),
+                name="one_open_fact_per_household_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        value = fact_value_label(self.kind, self.value)
+        return f"{self.get_kind_display()}：{value}" if value else self.get_kind_display()
+
+    @property
+    def value_label(self) -> str:
+        return fact_value_label(self.kind, self.value)
+
+    @property
+    def subject(self) -> Person | Household:
+        return self.person if self.person_id is not None else self.household
+
+    def holds_on(self, day) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or self.valid_to >= day)
+
+
+def _level_fits_kind() -> models.Q:
+    """Each kind's level is one of that kind's levels (choices.ASSESSMENT_LEVELS)."""
+    conditions = [
+        models.Q(kind=str(kind), level__in=sorted(levels.values))
+        for kind, levels in ASSESSMENT_LEVELS.items()
+    ]
+    return functools.reduce(operator.or_, conditions)
+
+
+class Assessment(models.Model):
+    """An assessment of a person with its period of validity: 老年人能力评估 (GB/T 42195-2022) or the 特困
+    care-tier assessment (民发〔2021〕43号). A re-assessment is a new row that supersedes the earlier one
+    from its date; the level in force on any date is core.registry.facts.assessment_level_on."""
+
+    person = models.ForeignKey(
+        Person, verbose_name="人员", on_delete=models.PROTECT, related_name="assessments"
+    )
+    kind = models.CharField("评估类别", max_length=20, choices=AssessmentKind.choices)
+    level = models.CharField("评估等级", max_length=16)
+    assessor = models.CharField("评估人员", max_length=100)
+    assessor_org = models.CharField("评估机构", max_length=100)
+    assessed_on = models.DateField("评估日期")
+    valid_until = models.DateField("有效期至")
+    note = models.CharField("说明", max_length=200, blank=True)
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    recorded_by = user_ref("登记人", null=True)
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "评估记录"
+        verbose_name_plural = "评估记录"
+        ordering = ["person", "kind", "-assessed_on"]
+        indexes = [region_prefix_index("assessment_region_idx")]
+        constraints = [
+            # One assessment of a kind per person and day: which of two would be in force is unanswerable.
+            models.UniqueConstraint(
+                fields=["person", "kind", "assessed_on"], name="one_assessment_per_person_kind_day"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("assessed_on")),
+                name="assessment_valid_until_after_assessed_on",
+            ),
+            models.CheckConstraint(condition=_level_fits_kind(), name="assessment_level_fits_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.level_label}"
+
+    @property
+    def level_label(self) -> str:
+        return assessment_level_label(self.kind, self.level)
+
+    def in_force_on(self, day) -> bool:
+        return self.assessed_on <= day <= self.valid_until

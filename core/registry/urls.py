@@ -21,4 +21,7 @@ urlpatterns = [
     path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
     path("attachments/<int:pk>/remove/", views.attachment_remove, name="attachment_remove"),
     path("reveal/<str:kind>/<int:pk>/", views.reveal, name="reveal"),
+    path("<str:target>/<int:pk>/facts/add/", views.fact_add, name="fact_add"),
+    path("<str:target>/<int:pk>/facts/end/", views.fact_end, name="fact_end"),
+    path("persons/<int:pk>/assessments/add/", views.assessment_add, name="assessment_add"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -16,9 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.forms_once import once_per_form
 
-from . import exports, selectors, services
+from . import exports, facts, selectors, services
 from .actions import actions_for
 from .choices import AreaType
+from .fact_forms import AssessmentForm, FactEndForm, FactForm
 from .forms import (
     AssetForm,
     AttachmentForm,
@@ -242,6 +244,8 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "d": detail,
             "household": detail.household,
             "bureau_actions": actions_for("household", detail.household, request.user),
+            "fact_card": facts.household_fact_card(detail.household),
+            "may_record_facts": request.user.has_perm(FACT_TARGETS["household"][1]),
         },
     )
 
@@ -331,7 +335,13 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "registry/person_detail.html",
-        {"d": detail, "person": detail.person, "bureau_actions": actions},
+        {
+            "d": detail,
+            "person": detail.person,
+            "bureau_actions": actions,
+            "fact_card": facts.person_fact_card(detail.person),
+            "may_record_facts": request.user.has_perm(FACT_TARGETS["person"][1]),
+        },
     )
 
 
@@ -493,3 +503,117 @@ def reveal(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         context = {"household": household, "values": values, "revealed": True}
         return render(request, "registry/_pii_household.html", context)
     raise Http404
+
+
+# --------------------------------------------------------------------------------------------------- facts
+
+# Who records a person's or a household's facts: whoever may edit it today, within their scope.
+FACT_TARGETS = {
+    "person": (Person, "registry.change_person"),
+    "household": (Household, "registry.change_household"),
+}
+
+
+def _fact_permission(view):
+    """The target's edit permission (403), before the form token is taken; an unknown target is a 404."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, target: str, pk: int) -> HttpResponse:
+        if target not in FACT_TARGETS:
+            raise Http404
+        if not request.user.has_perm(FACT_TARGETS[target][1]):
+            raise PermissionDenied
+        return view(request, target, pk)
+
+    return wrapper
+
+
+def _fact_subject(request: HttpRequest, target: str, pk: int) -> Household | Person:
+    model = FACT_TARGETS[target][0]
+    return get_object_or_404(model.objects.visible_to(request.user), pk=pk)
+
+
+def _fact_form_page(request, target: str, subject, form, *, title: str, **extra) -> HttpResponse:
+    page = _household_form_page if target == "household" else _person_form_page
+    return page(request, subject, form, title=title, **extra)
+
+
+def _facts_url(target: str, subject) -> str:
+    return reverse(f"registry:{target}_detail", args=[subject.pk]) + "#facts"
+
+
+def _cn_date(day) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+@require_http_methods(["GET", "POST"])
+@_fact_permission
+@once_per_form
+def fact_add(request: HttpRequest, target: str, pk: int) -> HttpResponse:
+    subject = _fact_subject(request, target, pk)
+    form = FactForm(request.POST or None, subject_kind=target)
+    saved = _save_and_redirect(
+        request,
+        form,
+        lambda data: facts.fact_record(subject=subject, actor=request.user, **data),
+        success=lambda fact: f"已登记“{fact.label}”，自{_cn_date(fact.valid_from)}起",
+        to=_facts_url(target, subject),
+    )
+    return saved or _fact_form_page(
+        request,
+        target,
+        subject,
+        form,
+        title="登记信息",
+        help_text="登记信息按日期保存，不覆盖原有记录：同类信息有变化时登记新的情况和起始日期，"
+        "原有情况自动截止到前一天；不再成立的信息请使用“结束登记”。",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_fact_permission
+@once_per_form
+def fact_end(request: HttpRequest, target: str, pk: int) -> HttpResponse:
+    subject = _fact_subject(request, target, pk)
+    open_facts = list(facts.open_facts(subject))
+    form = FactEndForm(
+        request.POST or None, open_facts=open_facts, initial={"kind": request.GET.get("kind", "")}
+    )
+    saved = _save_and_redirect(
+        request,
+        form,
+        lambda data: facts.fact_end(subject=subject, actor=request.user, **data),
+        success=lambda fact: f"“{fact.label}”已结束，截止{_cn_date(fact.valid_to)}",
+        to=_facts_url(target, subject),
+    )
+    return saved or _fact_form_page(
+        request,
+        target,
+        subject,
+        form,
+        title="结束登记",
+        help_text=None if open_facts else "目前没有仍然有效的登记信息。",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.change_person")
+@once_per_form
+def assessment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person(request, pk)
+    form = AssessmentForm(request.POST or None)
+    saved = _save_and_redirect(
+        request,
+        form,
+        lambda data: facts.assessment_record(person=person, actor=request.user, **data),
+        success=lambda a: f"已登记{a.get_kind_display()}：{a.level_label}，有效期至{_cn_date(a.valid_until)}",
+        to=_facts_url("person", person),
+    )
+    return saved or _person_form_page(
+        request,
+        person,
+        form,
+        title="登记评估",
+        help_text="复评不覆盖原评估，自复评日期起取代原评估。老年人能力评估依据 GB/T 42195-2022；"
+        "特困供养人员生活自理能力评估登记后，人员的“自理能力”随之更新。",
+    )
