@@ -374,6 +374,11 @@ def test_facts_of_a_deceased_person_stop_at_the_death(actor, person):
         record(person, actor, FactKind.LIVING_ALONE, D(2025, 5, 2))
     assert "该人员已于2025年5月1日死亡" in excinfo.value.message_dict["valid_from"][0]
     record(person, actor, FactKind.LIVING_ALONE, D(2025, 1, 1))
+    with pytest.raises(ValidationError) as excinfo:
+        facts.fact_end(subject=person, kind=FactKind.LIVING_ALONE, valid_to=D(2025, 5, 2), actor=actor)
+    assert "截止日期不能晚于该人员的死亡日期（2025年5月1日）" in excinfo.value.message_dict["valid_to"][0]
+    facts.fact_end(subject=person, kind=FactKind.LIVING_ALONE, valid_to=D(2025, 5, 1), actor=actor)
+    assert list(facts.facts_on(person, D(2025, 5, 2))) == []
 
 
 def test_ending_a_fact_sets_its_last_day_and_refuses_bad_dates(actor, make_user, household):
@@ -739,6 +744,10 @@ def test_household_page_records_a_household_fact_and_members_see_it(actor, house
     page = client.get(reverse("registry:household_detail", args=[household.pk])).content.decode()
     assert "登记信息（有效期）" in page and "计划生育特殊家庭" in page
     assert f"{member.name}</a>：失独" in page
+    # A member who died drops out of the household's list of members' facts.
+    Person.objects.filter(pk=member.pk).update(death_date=D(2025, 6, 1))
+    page = client.get(reverse("registry:household_detail", args=[household.pk])).content.decode()
+    assert "：失独" not in page
     person_page = client.get(reverse("registry:person_detail", args=[household.head_id])).content.decode()
     assert "所在家庭：" in person_page and "计划生育特殊家庭" in person_page
 

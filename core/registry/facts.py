@@ -243,6 +243,8 @@ def fact_end(
         errors["valid_to"] = "截止日期不能晚于今天"
     elif valid_to < current.valid_from:
         errors["valid_to"] = f"截止日期不能早于起始日期（{_cn(current.valid_from)}）"
+    elif isinstance(subject, Person) and subject.death_date and valid_to > subject.death_date:
+        errors["valid_to"] = f"截止日期不能晚于该人员的死亡日期（{_cn(subject.death_date)}）"
     if errors:
         raise ValidationError(errors)
     current.valid_to = valid_to
@@ -443,7 +445,7 @@ def assessment_levels_on(
 ) -> dict[int, str]:
     """assessment_level_on for many persons at once, in one query: {person id: level} of those with a
     level in force on `day` (absent = None). `persons` may be a queryset (it becomes a subquery), persons
-    or ids."""
+    or ids; the caller scopes them (persons_with_fact(user, …), Person.objects.visible_to(user))."""
     if not isinstance(persons, QuerySet):
         persons = [p.pk if isinstance(p, Person) else p for p in persons]
     rows = Assessment.objects.filter(person__in=persons, kind=kind, assessed_on__lte=day)
@@ -525,11 +527,14 @@ def person_fact_card(person: Person, *, day: datetime.date | None = None) -> Fac
 
 
 def household_fact_card(household: Household, *, day: datetime.date | None = None) -> FactCard:
-    """The household's facts (current and all rows) and the facts holding today of its members (two queries)."""
+    """The household's facts (current and all rows) and the facts holding today of its living members (two
+    queries)."""
     today = day or _today()
     history = _facts(household=household)
     member_facts = list(
-        PersonFact.objects.filter(holding_on(today), person__household=household)
+        PersonFact.objects.filter(
+            holding_on(today), person__household=household, person__death_date__isnull=True
+        )
         .select_related("person")
         .order_by("person_id", "kind")
     )
