@@ -23,6 +23,7 @@ from core.forms_once import (
     purge_expired_form_tokens,
 )
 from core.registry import views as registry_views
+from core.registry.crypto import id_number_q
 from core.registry.models import Household, HouseholdSequence, IncomeRecord, Person
 from reports import views as reports_views
 from tests.factories import HouseholdFactory, household_with_members, valid_id_number
@@ -309,7 +310,7 @@ def test_concurrent_registrations_of_the_same_person_give_a_form_error(caseworke
     refused = next(r for r in results if r.status_code == 400).content.decode()
     household = Household.objects.get()
     assert f"该人员已在家庭 {household.number} 中，请先办理迁出" in refused
-    assert Person.objects.filter(id_number=id_number).count() == 1
+    assert Person.objects.filter(id_number_q(id_number)).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

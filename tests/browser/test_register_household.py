@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 
+from core.registry.crypto import id_number_q
 from core.registry.models import Household, Person
 from tests.browser.conftest import login
 from tests.factories import valid_id_number
@@ -42,7 +43,7 @@ def test_register_household_and_find_it(page, make_user, regions):
     page.wait_for_url("**/registry/households/*/")
     assert "张建国" in page.content()
 
-    household = Household.objects.get(head__id_number=head_id)
+    household = Household.objects.get(id_number_q(head_id, "head__"))
     assert household.region_code == regions["community11"].code
     assert set(Person.objects.filter(household=household).values_list("id_number", flat=True)) == {
         head_id,
