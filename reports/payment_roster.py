@@ -206,7 +206,8 @@ def roster_lines(user, run: PaymentRun, street_code: str = "") -> RosterData:
     }
     return RosterData(
         run=run,
-        title=f"{settings.BUREAU_NAME}{run.title or name}发放花名册",
+        # A run's title already ends in 发放 ("最低生活保障2026年12月发放"): not "…发放发放花名册".
+        title=f"{settings.BUREAU_NAME}{(run.title or name).removesuffix('发放')}发放花名册",
         scope_label=scope_label,
         whole_district=not street_code and len(prefix) <= 6,
         line_count=line_count,

@@ -340,6 +340,19 @@ def test_navigation_shows_the_report_centre_to_those_who_can_request_reports(mak
 # --- the roster ---------------------------------------------------------------------------------------
 
 
+def test_roster_title_says_发放_once(make_user, roster_run, media, django_capture_on_commit_callbacks):
+    roster_run.title = "测试最低生活保障2026年11月发放"  # as payment runs are titled
+    roster_run.save(update_fields=["title"])
+    job = _request(
+        make_user("科长", region="district"),
+        "payment_roster",
+        {"run": roster_run.pk},
+        django_capture_on_commit_callbacks,
+    )
+    title = load_workbook(job.file.path).worksheets[0]["A1"].value
+    assert title == "长春市绿园区民政局测试最低生活保障2026年11月发放花名册"
+
+
 def test_roster_workbook_content_and_totals(make_user, roster_run, media, django_capture_on_commit_callbacks):
     chief = make_user("科长", region="district")
     job = _request(chief, "payment_roster", {"run": roster_run.pk}, django_capture_on_commit_callbacks)
