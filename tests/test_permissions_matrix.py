@@ -24,6 +24,7 @@ from assistance.temporary import services as temp_services
 from core.accounts.models import AccessLog, Section
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
 from core.registry import services as registry_services
+from core.staff import services as staff_services
 from core.workflow import services as workflow_services
 from reports.models import ReportJob
 from tests.factories import household_with_members, region_tree
@@ -125,6 +126,28 @@ MATRIX = {
         "get",
         lambda o: {"pk": o["person"].pk},
         [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    # 队伍建设 (core/staff): seen by every role but 系统管理员; entered by community/street staff for their
+    # communities' 社区工作者/儿童主任 and by the section staff of the role's section (assistance's: none)
+    "staff:roster_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "staff:vacant_directors_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "staff:vacant_supervisors_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "staff:member_create": ("get", None, [L, OK, OK, 403, 403, 403, 403, OK]),
+    "staff:member_detail": ("get", lambda o: {"pk": o["staff_member"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
+    "staff:member_edit": (
+        "get",
+        lambda o: {"pk": o["staff_member"].pk},
+        [L, OK, OK, 403, 403, 403, 403, 404],
+    ),
+    "staff:position_end": (
+        "get",
+        lambda o: {"pk": o["staff_position"].pk},
+        [L, OK, OK, 403, 403, 403, 403, 404],
+    ),
+    "staff:position_change": (
+        "get",
+        lambda o: {"pk": o["staff_position"].pk},
+        [L, OK, OK, 403, 403, 403, 403, 404],
     ),
     # workflow
     "workflow:todo": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
@@ -443,7 +466,15 @@ def world(db, regions, make_user, settings, tmp_path):
         start_month=datetime.date(2026, 1, 1),
         params={"tier": "一级"},
     )
+    staff_member = staff_services.staff_member_create(
+        actor=None,
+        name="周敏",
+        region=regions["community11"],
+        positions=[{"role": "community_worker", "valid_from": datetime.date(2024, 1, 1)}],
+    )
     objs = dict(
+        staff_member=staff_member,
+        staff_position=staff_member.positions.get(),
         disability=disability,
         disability_entitlement=disability_entitlement,
         dibao=dibao,

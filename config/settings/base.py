@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "core.registry",
     "core.workflow",
     "core.benefits",
+    "core.staff",
     "core.portal",
     "assistance",
     "reports",

@@ -111,6 +111,21 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+# 队伍建设 (core/staff): which roles of the roster a user may enter is decided per position in
+# core/staff/access.py (community/street staff, the section staff of the role's section); 局领导 read only.
+STAFF_VIEW = ["staff.view_staffmember", "staff.view_staffposition"]
+STAFF_EDIT = [
+    *STAFF_VIEW,
+    "staff.add_staffmember",
+    "staff.change_staffmember",
+    "staff.add_staffposition",
+    "staff.change_staffposition",
+]
+for _role in ("社区经办人", "街道审核员", "科室经办人", "科长"):
+    ROLE_PERMISSIONS[_role] += STAFF_EDIT
+ROLE_PERMISSIONS["局领导"] += STAFF_VIEW
+
+
 def sync_role_groups(group_model, permission_model, *, missing_ok: bool = False) -> None:
     """Create the role groups and set exactly the permissions listed above.
 

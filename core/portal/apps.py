@@ -11,3 +11,7 @@ class PortalConfig(AppConfig):
     name = "core.portal"
     label = "portal"
     verbose_name = "工作台"
+
+    def ready(self) -> None:
+        # Core apps below the portal contribute their dashboard cards and demo data through it.
+        from . import staff  # noqa: F401 — 队伍建设 (core/staff)
