@@ -25,3 +25,5 @@ class AssistanceConfig(AppConfig):
                 except ModuleNotFoundError as exc:
                     if exc.name != name and not name.startswith(f"{exc.name}."):
                         raise
+        # 探访关爱 programmes of the bureau (core/visits).
+        importlib.import_module(f"{self.name}.visits")

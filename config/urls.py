@@ -14,6 +14,7 @@ urlpatterns = [
     path("registry/", include("core.registry.urls")),
     path("workflow/", include("core.workflow.urls")),
     path("benefits/", include("core.benefits.urls")),
+    path("visits/", include("core.visits.urls")),
     path("staff/", include("core.staff.urls")),
     path("assistance/", include("assistance.urls")),
     path("reports/", include("reports.urls")),

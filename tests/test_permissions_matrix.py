@@ -325,6 +325,36 @@ MATRIX = {
         [L, OK, 404, 404, 403, 403, 404, 404],
     ),
     "reports:notice_list_pdf": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    # 探访关爱 (core/visits): recorded by community and street staff and the programme's section staff in
+    # scope, read by 局领导; the world's person is in 社会救助科's programme (_visit_objects)
+    "visits:due_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "visits:overdue_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "visits:enrollments_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "visits:followups_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "visits:visits_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "visits:coverage": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "visits:suggestions": ("get", None, [L, OK, OK, OK, OK, 403, 403, OK]),
+    "visits:visit_create": (
+        "get",
+        lambda o: {"pk": _visit_objects(o)["person"].pk},
+        [L, OK, OK, OK, OK, 403, 403, 404],
+    ),
+    "visits:enroll": ("get", lambda o: {"pk": o["person"].pk}, [L, OK, OK, OK, OK, 403, 403, 404]),
+    "visits:visit_detail": (
+        "get",
+        lambda o: {"pk": _visit_objects(o)["visit"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
+    "visits:followup_done": (
+        "get",
+        lambda o: {"pk": _visit_objects(o)["visit"].pk},
+        [L, OK, OK, OK, OK, 403, 403, 404],
+    ),
+    "visits:leave": (
+        "get",
+        lambda o: {"pk": _visit_objects(o)["enrollment"].pk},
+        [L, OK, OK, OK, OK, 403, 403, 404],
+    ),
 }
 IGNORED_NAMESPACES = {"admin"}
 IGNORED_NAMES = {"healthz", "accounts:login", "accounts:logout"}
@@ -647,3 +677,29 @@ def test_admin_by_district(client, world, name, persona):
 def registry_services_reveal(actor, person):
     registry_services.personal_data_reveal(actor=actor, ip="10.0.0.1", person=person)
     return AccessLog.objects.latest("pk")
+
+
+def _visit_objects(objs: dict) -> dict:
+    """The world's person enrolled in 社会救助科's visit programme, visited with an open follow-up (made on
+    first use, through the services, by the community caseworker of the person's community)."""
+    if "visit" not in objs:
+        from core.accounts.models import User
+        from core.visits import services as visit_services
+
+        person = objs["person"]
+        clerk = User.objects.filter(region__code=person.region_code, groups__name="社区经办人").first()
+        day = timezone.localdate()
+        objs["enrollment"] = visit_services.enrollment_create(
+            persons=[person], programme_code="assistance_key", joined_on=day, actor=clerk, reason="重病"
+        )[0]
+        objs["visit"] = visit_services.visit_record(
+            person=person,
+            visited_on=day,
+            way="home",
+            findings="身体状况平稳",
+            risk_level="high",
+            follow_up="联系家庭医生",
+            follow_up_due=day,
+            actor=clerk,
+        )
+    return objs

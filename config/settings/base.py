@@ -73,7 +73,10 @@ INSTALLED_APPS = [
     "core.benefits",
     "core.staff",
     "core.portal",
+    "core.visits",
     "assistance",
+    "eldercare",
+    "children",
     "reports",
 ]
 

@@ -126,6 +126,21 @@ for _role in ("社区经办人", "街道审核员", "科室经办人", "科长")
 ROLE_PERMISSIONS["局领导"] += STAFF_VIEW
 
 
+# 探访关爱 (core/visits): community and street staff, and the district staff of the programme's section
+# (checked in core/visits/services.py), enrol persons and record visits; 局领导 reads.
+VISITS_VIEW = ["visits.view_enrollment", "visits.view_visit"]
+VISITS_EDIT = [
+    *VISITS_VIEW,
+    "visits.add_enrollment",
+    "visits.change_enrollment",
+    "visits.add_visit",
+    "visits.change_visit",
+]
+for _visits_role in ("社区经办人", "街道审核员", "科室经办人", "科长"):
+    ROLE_PERMISSIONS[_visits_role] += VISITS_EDIT
+ROLE_PERMISSIONS["局领导"] += VISITS_VIEW
+
+
 def sync_role_groups(group_model, permission_model, *, missing_ok: bool = False) -> None:
     """Create the role groups and set exactly the permissions listed above.
 
