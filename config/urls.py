@@ -15,6 +15,7 @@ urlpatterns = [
     path("workflow/", include("core.workflow.urls")),
     path("benefits/", include("core.benefits.urls")),
     path("visits/", include("core.visits.urls")),
+    path("facilities/", include("core.facilities.urls")),
     path("staff/", include("core.staff.urls")),
     path("assistance/", include("assistance.urls")),
     path("reports/", include("reports.urls")),

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "core.registry",
     "core.workflow",
     "core.benefits",
+    "core.facilities",
     "core.staff",
     "core.portal",
     "core.visits",

@@ -40,15 +40,36 @@ BENEFITS_VIEW = [
     "benefits.view_paymentline",
 ]
 
+# 服务设施 (core/facilities): edited by community and street staff in scope and by the district staff of
+# the kind's section (checked in core/facilities/services.py); read by 局领导.
+FACILITIES_EDIT = [
+    "facilities.view_facilitykind",
+    "facilities.view_facility",
+    "facilities.add_facility",
+    "facilities.change_facility",
+    "facilities.view_inspection",
+    "facilities.add_inspection",
+    "facilities.view_hazard",
+    "facilities.change_hazard",
+]
+FACILITIES_VIEW = [p for p in FACILITIES_EDIT if ".view_" in p]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    "社区经办人": [*REGISTRY_EDIT, *CASE_ENTER, "benefits.view_entitlement", "benefits.view_standard"],
-    "街道审核员": [*REGISTRY_EDIT, *CASE_ENTER, "workflow.review_case", *BENEFITS_VIEW],
+    "社区经办人": [
+        *REGISTRY_EDIT,
+        *CASE_ENTER,
+        "benefits.view_entitlement",
+        "benefits.view_standard",
+        *FACILITIES_EDIT,
+    ],
+    "街道审核员": [*REGISTRY_EDIT, *CASE_ENTER, "workflow.review_case", *BENEFITS_VIEW, *FACILITIES_EDIT],
     "科室经办人": [
         *REGISTRY_EDIT,
         *CASE_ENTER,
         "workflow.review_case",
         *BENEFITS_VIEW,
         "benefits.recalculate_paymentrun",
+        *FACILITIES_EDIT,
         # The section caseworker sends the payment roster (full ID and bank numbers) to the bank; every
         # such export is written to the access log.
         "registry.view_full_personal_data",
@@ -65,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # 调整标准 (提标) is the section's decision: the 科长 enters it, checked in the type's section.
         "benefits.add_standard",
         "registry.view_full_personal_data",
+        *FACILITIES_EDIT,
     ],
     "局领导": [
         *REGISTRY_VIEW,
@@ -72,6 +94,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workflow.view_publicnotice",
         *BENEFITS_VIEW,
         "registry.view_full_personal_data",
+        *FACILITIES_VIEW,
     ],
     "系统管理员": [
         "accounts.view_user",
@@ -107,6 +130,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workflow.change_calendarday",
         "django_celery_beat.view_periodictask",
         "django_celery_beat.change_periodictask",
+        "facilities.view_facilitykind",
+        "facilities.change_facilitykind",
     ],
 }
 
