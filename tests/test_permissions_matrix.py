@@ -23,6 +23,7 @@ from assistance.tekun import services as tekun_services
 from assistance.temporary import services as temp_services
 from core.accounts.models import AccessLog, Section
 from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
+from core.facilities import services as facility_services
 from core.registry import services as registry_services
 from core.staff import services as staff_services
 from core.workflow import services as workflow_services
@@ -355,6 +356,47 @@ MATRIX = {
         lambda o: {"pk": _visit_objects(o)["enrollment"].pk},
         [L, OK, OK, OK, OK, 403, 403, 404],
     ),
+    # 服务设施 (core/facilities): edited by community/street staff in scope and by the district staff of the
+    # kind's section (the world's facility is a 救助管理站, 社会救助科's); 局领导 reads; 系统管理员 none
+    "facilities:facility_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "facilities:hazard_overdue_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "facilities:uninspected_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "facilities:facility_create": ("get", None, [L, OK, OK, OK, OK, 403, 403, OK]),
+    "facilities:facility_detail": (
+        "get",
+        lambda o: {"pk": o["facility"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
+    "facilities:facility_edit": (
+        "get",
+        lambda o: {"pk": o["facility"].pk},
+        [L, OK, OK, OK, OK, 403, 403, 404],
+    ),
+    "facilities:inspection_create": (
+        "get",
+        lambda o: {"pk": o["facility"].pk},
+        [L, OK, OK, OK, OK, 403, 403, 404],
+    ),
+    "facilities:rectification_notice_pdf": (
+        "get",
+        lambda o: {"pk": o["inspection"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
+    "facilities:hazard_rectify": (
+        "get",
+        lambda o: {"pk": o["hazard"].pk},
+        [L, OK, OK, OK, OK, 403, 403, 404],
+    ),
+    "facilities:hazard_reinspect": (
+        "get",
+        lambda o: {"pk": o["hazard"].pk},
+        [L, OK, OK, OK, OK, 403, 403, 404],
+    ),
+    "facilities:hazard_photo_upload": (
+        "get",
+        lambda o: {"pk": o["hazard"].pk},
+        [L, OK, OK, OK, OK, 403, 403, 404],
+    ),
 }
 IGNORED_NAMESPACES = {"admin"}
 IGNORED_NAMES = {"healthz", "accounts:login", "accounts:logout"}
@@ -505,6 +547,7 @@ def world(db, regions, make_user, settings, tmp_path):
     objs = dict(
         staff_member=staff_member,
         staff_position=staff_member.positions.get(),
+        **_facility_objects(users, regions),
         disability=disability,
         disability_entitlement=disability_entitlement,
         dibao=dibao,
@@ -521,6 +564,36 @@ def world(db, regions, make_user, settings, tmp_path):
         report_job=report_job,
     )
     return users, objs
+
+
+def _facility_objects(users, regions) -> dict:
+    """A 救助管理站 in the caseworker's community with a district inspection and one open hazard."""
+    facility = facility_services.facility_create(
+        actor=users["社区经办人"],
+        data={
+            "kind": "relief_station",
+            "name": "绿园区救助管理站",
+            "region": regions["community11"].code,
+            "address": "绿园区正阳街1号",
+            "operator_type": "public",
+        },
+    )
+    inspection = facility_services.inspection_record(
+        facility=facility,
+        actor=users["社区经办人"],
+        inspected_on=timezone.localdate(),
+        kind="district",
+        inspectors=[users["社区经办人"], users["街道审核员"]],
+        hazards=[
+            {
+                "description": "灭火器过期",
+                "severity": "general",
+                "deadline": timezone.localdate(),
+                "responsible_person": "刘站长",
+            }
+        ],
+    )
+    return {"facility": facility, "inspection": inspection, "hazard": inspection.hazards.get()}
 
 
 def _outcome(response) -> str | int:
