@@ -557,6 +557,8 @@ def test_counts_follow_the_scope_and_the_day(reviewer, regions, make_user):
     assert district["directors"] == {"total": 4, "covered": 1, "missing": 3, "rate": 25.0}
     assert district["supervisors"] == {"total": 2, "covered": 1, "missing": 1, "rate": 50.0}
     assert selectors.staff_counts(district_user, D(2023, 1, 1))["directors"]["covered"] == 0
+    # the 十四五 target (seed 004, a parameter) is the district's: not shown for a street
+    assert district["social_work_target"] == 1000 and street["social_work_target"] is None
 
 
 def test_the_dashboard_shows_the_card_for_the_users_scope(client, reviewer, regions):

@@ -97,9 +97,10 @@ def seed_staff_demo(*, stdout=None, rng_seed: int = 0) -> int:
             person(region, [{"role": StaffRole.COMMUNITY_WORKER, "valid_from": day(rng.uniform(0.5, 6))}])
         # 持证社工: some communities have one, some a promoted one (助理社会工作师 → 社会工作师).
         if rng.random() < 0.6:
-            level = rng.choice(
-                [Qualification.SW_ASSISTANT, Qualification.SW_ASSISTANT, Qualification.SW_SOCIAL]
-            )
+            level = rng.choices(
+                [Qualification.SW_ASSISTANT, Qualification.SW_SOCIAL, Qualification.SW_SENIOR],
+                weights=[6, 3, 1],
+            )[0]
             cert_date = day(rng.uniform(2, 5))
             worker = person(
                 region,

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from core.benefits.exceptions import ParameterNotFound
+from core.benefits.selectors import parameter_value
 from core.registry.choices import RegionLevel
 from core.registry.models import Region
 from core.registry.querysets import user_scope_prefix
@@ -16,6 +18,10 @@ from core.registry.selectors import regions_visible_to
 
 from .choices import SOCIAL_WORK_LEVELS, StaffRole
 from .models import StaffMember, StaffPosition
+
+# 社会工作专业人才总量, the district's 十四五 target (seed 004: 0.1万人 by 2025): a dated (local) parameter.
+SOCIAL_WORK_TARGET = "staff_social_work_target"
+DISTRICT_DIGITS = 6
 
 
 def in_force_on(day: datetime.date, prefix: str = "") -> Q:
@@ -115,7 +121,8 @@ def staff_counts(user, day: datetime.date) -> dict:
     """The roster's figures for the user's scope on `day` (the dashboard's 队伍建设 card):
     持证社工 by level (社会工作专业人才 = every 持证社工), 养老护理员 with and without a certificate, and the
     coverage of communities by a 儿童主任 and of streets by a 儿童督导员. Depends on the scope only."""
-    if user_scope_prefix(user) is None:
+    prefix = user_scope_prefix(user)
+    if prefix is None:
         return {}
     held = positions_on(user, day)
     social = {
@@ -142,4 +149,13 @@ def staff_counts(user, day: datetime.date) -> dict:
         "community_workers": row["community_workers"],
         "directors": _coverage(user, RegionLevel.COMMUNITY, StaffRole.CHILD_DIRECTOR, day),
         "supervisors": _coverage(user, RegionLevel.STREET, StaffRole.CHILD_SUPERVISOR, day),
+        # The target is the district's: shown to a district-wide scope only (a street's share is not set).
+        "social_work_target": _target(day) if len(prefix) <= DISTRICT_DIGITS else None,
     }
+
+
+def _target(day: datetime.date) -> int | None:
+    try:
+        return int(parameter_value(SOCIAL_WORK_TARGET, day))
+    except ParameterNotFound:
+        return None
