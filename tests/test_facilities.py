@@ -840,3 +840,29 @@ def test_a_double_submitted_inspection_is_saved_once(client, facility, people):
     first, second = client.post(url, data), client.post(url, data)
     assert first.status_code == second.status_code == 302
     assert Inspection.objects.count() == 1 and Hazard.objects.count() == 1
+
+
+# ------------------------------------------------------------------------------------------------ demo
+
+
+def test_demo_seeder_is_hooked_in_and_idempotent(make_user, regions):
+    from core.portal.demo import demo_seeders
+
+    seeders = dict(demo_seeders())
+    assert "服务设施" in seeders
+    # The demo accounts of 正阳街道 (the test regions use the demo district's codes).
+    street = make_user("街道审核员", region="street1", username="jd01")
+    make_user("社区经办人", region="community11", username="sq0101")
+    make_user("科长", region="district", sections=["eldercare"], username="kezhang_yl")
+    out = io.StringIO()
+    seeders["服务设施"](stdout=out, rng_seed=1)
+    seeders["服务设施"](stdout=out, rng_seed=1)
+    assert Facility.objects.count() == 5
+    assert Inspection.objects.count() == 2
+    overdue = selectors.overdue_hazards(street, TODAY())
+    assert [h.description for h in overdue] == ["三楼东侧疏散通道堆放杂物"]
+    states = sorted(h.state for h in Hazard.objects.all())
+    assert states == ["awaiting", "closed", "open"]
+    not_inspected = selectors.not_inspected(Facility.objects.all(), TODAY(), "month")
+    assert "正阳社区日间照料中心" not in {f.name for f in not_inspected}
+    assert "正阳颐养院" in {f.name for f in not_inspected}

@@ -14,4 +14,7 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         # Core apps below the portal contribute their dashboard cards and demo data through it.
-        from . import staff  # noqa: F401 — 队伍建设 (core/staff)
+        from . import (
+            facilities,  # noqa: F401 — 服务设施 (core/facilities)
+            staff,  # noqa: F401 — 队伍建设 (core/staff)
+        )
