@@ -194,7 +194,7 @@ def test_role_and_section_role_changes_are_recorded(client, admin_user, make_use
     client.force_login(admin_user)
     data = user_form_data(
         clerk,
-        groups=[Group.objects.get(name="科室经办人").pk],
+        groups=[Group.objects.get(name="街道审核员").pk],
         **{
             "section_roles-TOTAL_FORMS": "1",
             "section_roles-0-section": Section.objects.get(code="assistance").pk,
@@ -207,7 +207,7 @@ def test_role_and_section_role_changes_are_recorded(client, admin_user, make_use
     assert response.status_code == 302
     changes = {c.what: c for c in PrivilegeChange.objects.filter(user=clerk)}
     assert set(changes) == {"角色", "科室角色"}
-    assert (changes["角色"].old_value, changes["角色"].new_value) == ("社区经办人", "科室经办人")
+    assert (changes["角色"].old_value, changes["角色"].new_value) == ("社区经办人", "街道审核员")
     assert (changes["科室角色"].old_value, changes["科室角色"].new_value) == ("", "社会救助科 科室经办人")
     assert all(c.actor == admin_user and c.at is not None for c in changes.values())
     assert changes["角色"].region_code == clerk.region.code
@@ -400,3 +400,139 @@ def test_access_log_admin_shows_the_district_only(client, admin_user, reveals):
     away_log = AccessLog.objects.get(person=away.head)
     response = client.get(reverse("admin:accounts_accesslog_change", args=[away_log.pk]))
     assert response.status_code == 302
+
+
+# --- roles that open personal data, and passwords ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["科室经办人", "科长", "局领导"])
+def test_admin_may_not_put_a_user_into_a_role_that_opens_personal_data(client, admin_user, make_user, role):
+    clerk = make_user("社区经办人")
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:accounts_user_change", args=[clerk.pk]),
+        user_form_data(clerk, groups=[Group.objects.get(name=role).pk]),
+    )
+    assert response.status_code == 200
+    assert f"角色“{role}”含个人信息权限" in response.content.decode()
+    assert list(fresh(clerk).groups.values_list("name", flat=True)) == ["社区经办人"]
+    assert not fresh(clerk).has_perm(PII)
+    assert not PrivilegeChange.objects.filter(user=clerk).exists()
+
+
+def test_admin_may_not_create_a_user_in_a_role_that_opens_personal_data(client, admin_user, regions):
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "username": "new_kezhang",
+            "display_name": "新科长",
+            "region": regions["district"].pk,
+            "groups": [Group.objects.get(name="科长").pk],
+            "password1": "Lvyuan-Mz-2026!x",
+            "password2": "Lvyuan-Mz-2026!x",
+            "_save": "保存",
+        },
+    )
+    assert response.status_code == 200
+    assert "含个人信息权限" in response.content.decode()
+    assert not User.objects.filter(username="new_kezhang").exists()
+
+
+def test_joining_such_a_role_takes_a_second_administrators_approval(
+    client, admin_user, second_admin, make_user
+):
+    clerk = make_user("社区经办人")
+    kezhang = Group.objects.get(name="科长")
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:accounts_piigrantrequest_add"),
+        {"user": clerk.pk, "role": kezhang.pk, "reason": "任命为社会救助科科长", "_save": "保存"},
+    )
+    assert response.status_code == 302, response.content.decode()
+    grant_request = PiiGrantRequest.objects.latest("pk")
+    assert (grant_request.role, grant_request.permission) == (kezhang, None)
+    assert "加入角色“科长”" in str(grant_request)
+    assert not fresh(clerk).has_perm(PII)
+
+    assert "不能批准自己提出的申请" in _decide(client, admin_user, grant_request).content.decode()
+    assert not fresh(clerk).groups.filter(pk=kezhang.pk).exists()
+
+    _decide(client, second_admin, grant_request)
+    grant_request.refresh_from_db()
+    assert grant_request.status == PiiGrantRequest.Status.APPROVED
+    assert fresh(clerk).groups.filter(pk=kezhang.pk).exists() and fresh(clerk).has_perm(PII)
+    change = PrivilegeChange.objects.get(user=clerk)
+    assert (change.actor, change.via, change.what) == (second_admin, "approval", "角色")
+    assert (change.old_value, change.new_value) == ("社区经办人", "社区经办人、科长")
+
+
+def test_a_role_request_for_a_role_without_personal_data_is_refused(client, admin_user, make_user):
+    clerk = make_user("社区经办人")
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:accounts_piigrantrequest_add"),
+        {"user": clerk.pk, "role": Group.objects.get(name="街道审核员").pk, "reason": "x", "_save": "保存"},
+    )
+    assert response.status_code == 200  # the form offers only the roles that open personal data
+    assert response.context["adminform"].form.errors["role"]
+    assert not PiiGrantRequest.objects.exists()
+    from core.accounts import services
+
+    problem = services.pii_grant_request_problem(
+        actor=admin_user, permission=None, user=clerk, group=None, role=Group.objects.get(name="街道审核员")
+    )
+    assert "不含个人信息权限，无需申请" in problem
+
+
+def test_grant_pii_access_command_puts_a_user_into_a_role(make_user):
+    clerk = make_user("社区经办人")
+    call_command(
+        "grant_pii_access",
+        user=clerk.username,
+        role="科长",
+        operator="运维 李四",
+        reason="任命文件 绿民〔2026〕9号",
+    )
+    assert fresh(clerk).groups.filter(name="科长").exists()
+    change = PrivilegeChange.objects.get(user=clerk)
+    assert (change.via, change.what) == (PrivilegeChange.Via.COMMAND, "角色") and "绿民" in change.detail
+    call_command(
+        "grant_pii_access", user=clerk.username, role="科长", operator="运维 李四", reason="调岗", revoke=True
+    )
+    assert not fresh(clerk).groups.filter(name="科长").exists()
+    with pytest.raises(CommandError, match="不含个人信息权限"):
+        call_command("grant_pii_access", user=clerk.username, role="街道审核员", operator="运维", reason="x")
+    with pytest.raises(CommandError, match="--user"):
+        call_command("grant_pii_access", group="科长", role="科长", operator="运维", reason="x")
+
+
+def _password_post(client, user):
+    return client.post(
+        reverse("admin:auth_user_password_change", args=[user.pk]),
+        {"password1": "Lvyuan-Mz-2026!y", "password2": "Lvyuan-Mz-2026!y"},
+    )
+
+
+@pytest.mark.parametrize("role", ["科室经办人", "科长", "局领导"])
+def test_admin_may_not_set_the_password_of_an_account_that_opens_personal_data(
+    client, admin_user, make_user, role
+):
+    holder = make_user(role, region="district")
+    before = fresh(holder).password
+    client.force_login(admin_user)
+    response = client.get(reverse("admin:auth_user_password_change", args=[holder.pk]))
+    assert response.status_code == 403
+    assert "不能在此重设其密码" in response.content.decode()
+    assert _password_post(client, holder).status_code == 403
+    assert fresh(holder).password == before
+
+
+def test_admin_sets_other_passwords_and_it_is_recorded(client, admin_user, make_user):
+    clerk = make_user("社区经办人")
+    client.force_login(admin_user)
+    response = _password_post(client, clerk)
+    assert response.status_code == 302
+    assert fresh(clerk).check_password("Lvyuan-Mz-2026!y")
+    change = PrivilegeChange.objects.get(user=clerk)
+    assert (change.actor, change.what, change.new_value) == (admin_user, "密码", "由管理员重设")

@@ -1,8 +1,9 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import ModelChoiceField, ModelMultipleChoiceField
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -32,6 +33,17 @@ def _refuse_pii_additions(field: str):
         return new
 
     return clean
+
+
+def _refuse_pii_roles(self):
+    """The user form's groups: a non-superuser administrator may not put a user into a role that holds a
+    personal-data permission (科室经办人, 科长, 局领导) — that takes a second administrator's approval."""
+    new = self.cleaned_data["groups"]
+    old = list(self.instance.groups.all()) if self.instance.pk else []
+    added = services.pii_roles_added(old, new)
+    if added:
+        raise services.pii_role_refusal(added)
+    return new
 
 
 def _record_form_changes(request, form, fields: dict[str, str], **target) -> None:
@@ -167,11 +179,34 @@ class UserAdmin(BaseUserAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        if request.user.is_superuser or "user_permissions" not in form.base_fields:
+        if request.user.is_superuser:
             return form
-        return type(
-            form.__name__, (form,), {"clean_user_permissions": _refuse_pii_additions("user_permissions")}
-        )
+        cleaners = {}
+        if "user_permissions" in form.base_fields:
+            cleaners["clean_user_permissions"] = _refuse_pii_additions("user_permissions")
+        if "groups" in form.base_fields:
+            cleaners["clean_groups"] = _refuse_pii_roles
+        return type(form.__name__, (form,), cleaners) if cleaners else form
+
+    def user_change_password(self, request, id, form_url=""):
+        # Setting the password of an account that opens personal data would let the administrator sign in
+        # as it: refused (services.password_reset_refusal); every password an administrator sets is recorded.
+        user = self.get_object(request, unquote(id))
+        if user is not None:
+            refusal = services.password_reset_refusal(actor=request.user, user=user)
+            if refusal:
+                raise PermissionDenied(refusal)
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302 and user is not None:
+            services.privilege_change_record(
+                actor=request.user,
+                via=PrivilegeChange.Via.ADMIN,
+                what="密码",
+                old="",
+                new="由管理员重设",
+                user=user,
+            )
+        return response
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Only a region inside the administrator's scope can be assigned.
@@ -272,6 +307,7 @@ class PiiGrantRequestAdmin(admin.ModelAdmin):
         "requested_at",
         "user",
         "group",
+        "role",
         "permission",
         "reason",
         "requested_by",
@@ -279,8 +315,9 @@ class PiiGrantRequestAdmin(admin.ModelAdmin):
         "decided_by",
     )
     list_filter = ("status",)
-    list_select_related = ("user", "group", "permission", "requested_by", "decided_by")
-    fields = ("user", "group", "permission", "reason")
+    list_select_related = ("user", "group", "role", "permission", "requested_by", "decided_by")
+    # A permission for a user or a role; or a user's joining a role that holds one (加入角色).
+    fields = ("user", "group", "permission", "role", "reason")
     autocomplete_fields = ("user",)
     actions = ("approve", "reject")
 
@@ -299,6 +336,8 @@ class PiiGrantRequestAdmin(admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "permission":
             kwargs["queryset"] = services.pii_permissions()
+        elif db_field.name == "role":
+            kwargs["queryset"] = services.pii_roles()
         elif db_field.name == "user":
             kwargs["queryset"] = users_visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -313,6 +352,7 @@ class PiiGrantRequestAdmin(admin.ModelAdmin):
                 permission=data.get("permission"),
                 user=data.get("user"),
                 group=data.get("group"),
+                role=data.get("role"),
             )
             if problem:
                 raise ValidationError(problem)
@@ -323,7 +363,12 @@ class PiiGrantRequestAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         created = services.pii_grant_request(
-            actor=request.user, permission=obj.permission, user=obj.user, group=obj.group, reason=obj.reason
+            actor=request.user,
+            permission=obj.permission,
+            user=obj.user,
+            group=obj.group,
+            role=obj.role,
+            reason=obj.reason,
         )
         obj.pk = created.pk
         obj.requested_by = created.requested_by

@@ -243,17 +243,19 @@ class PrivilegeChange(models.Model):
 
 
 class PiiGrantRequest(models.Model):
-    """个人信息权限申请: a personal-data permission (查看完整个人信息) given to a user or a role takes a
-    second administrator's approval (or the command line, grant_pii_access)."""
+    """个人信息权限申请: a personal-data permission (查看完整个人信息) given to a user or a role, or a user's
+    joining a role that holds one (科室经办人, 科长, 局领导), takes a second administrator's approval (or the
+    command line, grant_pii_access)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "待批准"
         APPROVED = "approved", "已批准"
         REJECTED = "rejected", "已驳回"
 
-    permission = ref("auth.Permission", "权限")
+    permission = ref("auth.Permission", "权限", optional=True)
     user = user_ref("授予用户", optional=True)
     group = ref("auth.Group", "授予角色", optional=True)
+    role = ref("auth.Group", "加入角色", optional=True)
     reason = models.CharField("申请理由", max_length=300)
     requested_by = user_ref("申请人")
     requested_at = models.DateTimeField("申请时间", default=timezone.now)
@@ -270,12 +272,22 @@ class PiiGrantRequest(models.Model):
         ordering = ["-requested_at"]
         permissions = [("approve_piigrantrequest", "批准个人信息权限申请")]
         constraints = [
+            # A permission for a user or for a role, or a user's joining a role.
             models.CheckConstraint(
-                condition=models.Q(user__isnull=False, group__isnull=True)
-                | models.Q(user__isnull=True, group__isnull=False),
-                name="piigrantrequest_user_or_group",
+                condition=models.Q(
+                    permission__isnull=False, user__isnull=False, group__isnull=True, role__isnull=True
+                )
+                | models.Q(
+                    permission__isnull=False, user__isnull=True, group__isnull=False, role__isnull=True
+                )
+                | models.Q(
+                    permission__isnull=True, user__isnull=False, group__isnull=True, role__isnull=False
+                ),
+                name="piigrantrequest_what",
             ),
         ]
 
     def __str__(self) -> str:
+        if self.role_id:
+            return f"{self.user}：加入角色“{self.role}”"
         return f"{self.user or self.group}：{self.permission.name}"
