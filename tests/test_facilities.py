@@ -672,6 +672,10 @@ def test_inspection_page_with_hazard_rows(client, facility, people):
     url = reverse("facilities:inspection_create", args=[facility.pk])
     page = client.get(url)
     assert page.status_code == 200 and "hazards-TOTAL_FORMS" in page.content.decode()
+    # The inspectors offered: staff whose scope holds the facility, not 局领导, not another community's.
+    offered = page.content.decode()
+    assert "王审核" in offered and "张经办" in offered and "孙经办" in offered
+    assert "陈局长" not in offered and "钱经办" not in offered
     today = TODAY().isoformat()
     data = {
         "inspected_on": today,

@@ -327,11 +327,15 @@ def facility_update(*, facility: Facility, actor, data: Mapping[str, Any]) -> Fa
 
 
 def inspector_candidates(facility: Facility):
-    """Active users whose scope holds the facility: of its community, street, district, city or province."""
+    """Active staff whose scope holds the facility (of its community, street, district, city or province)
+    and whose role inspects facilities: the choices of the inspection form."""
     code = facility.region_code
     ancestors = {code, code[:9] + "000", code[:6] + "000000", code[:4] + "00000000", code[:2] + "0000000000"}
-    return User.objects.filter(is_active=True, region__code__in=ancestors).order_by(
-        "region__code", "username"
+    roles = [role.value for role in EDIT_ROLES]
+    return (
+        User.objects.filter(is_active=True, region__code__in=ancestors, groups__name__in=roles)
+        .distinct()
+        .order_by("region__code", "username")
     )
 
 
