@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 
 from core.portal.demo import register_demo_seeder
 from core.registry.models import Person
-from core.visits.demo import seed_programme_demo
+from core.visits.demo import seed_programme_demo, seed_visits_demo
 from core.visits.programmes import Programme, register_programme
 from core.visits.rules import aged_under, holds_entitlement, in_household_with_entitlement
 
@@ -38,3 +38,5 @@ register_programme(
     )
 )
 register_demo_seeder(f"visits.{CODE}", functools.partial(seed_programme_demo, CODE), order=310)
+# Once for every bureau (the first registration of the name counts), after all enrolments.
+register_demo_seeder("visits", seed_visits_demo, order=390)

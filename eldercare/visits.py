@@ -13,7 +13,7 @@ from core.portal.demo import register_demo_seeder
 from core.registry.choices import AssessmentKind, ElderAbilityLevel, FactKind
 from core.registry.facts import persons_with_fact
 from core.registry.models import Person
-from core.visits.demo import seed_programme_demo
+from core.visits.demo import seed_programme_demo, seed_visits_demo
 from core.visits.programmes import Programme, register_programme
 from core.visits.rules import aged_at_least, assessed_at, holds_entitlement, severely_disabled
 
@@ -53,3 +53,5 @@ register_programme(
     )
 )
 register_demo_seeder(f"visits.{CODE}", functools.partial(seed_programme_demo, CODE), order=300)
+# Once for every bureau (the first registration of the name counts), after all enrolments.
+register_demo_seeder("visits", seed_visits_demo, order=390)

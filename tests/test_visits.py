@@ -615,3 +615,26 @@ def test_coverage_page_and_export(client, actor, regions):
     assert rows[1][0] == "2026年3月" and rows[1][5:7] == (1, 1)
     bad = client.get(reverse("visits:coverage") + "?month=garbage")
     assert bad.status_code == 200 and "查询条件有误" in bad.content.decode()
+
+
+@pytest.mark.parametrize("name", ["visits_list", "followups_list", "due_list", "enrollments_list"])
+def test_list_pages_make_no_query_per_row(client, actor, regions, name):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    def add(count):
+        for _ in range(count):
+            person = person_in(regions["community11"])
+            enrol(person, ELDER, D(2026, 11, 1), actor)
+            visit(person, timezone.localdate(), actor, follow_up="送药", follow_up_due=timezone.localdate())
+        Enrollment.objects.update(next_due_on=timezone.localdate())
+
+    client.force_login(actor)
+    url = reverse(f"visits:{name}")
+    add(1)
+    with CaptureQueriesContext(db) as one:
+        assert client.get(url).status_code == 200
+    add(5)
+    with CaptureQueriesContext(db) as six:
+        assert client.get(url).status_code == 200
+    assert len(six) == len(one)
