@@ -121,11 +121,20 @@ class InspectionForm(BootstrapMixin, forms.Form):
     inspected_on = BoundedDateField(label="检查日期", widget=_date_widget())
     kind = forms.ChoiceField(label="检查类型", choices=[("", "请选择"), *InspectionKind.choices])
     inspectors = forms.MultipleChoiceField(
-        label="检查人员", widget=forms.CheckboxSelectMultiple, help_text="区级检查、专项检查至少2人"
+        label="检查人员",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="区级检查、专项检查至少2人",
+        error_messages={"required": "请选择检查人员"},
     )
     findings = forms.CharField(
         label="检查情况", required=False, widget=forms.Textarea(attrs={"rows": 3}), validators=MULTILINE
     )
+
+    def _style(self) -> None:
+        # Checkboxes, not a text box: BootstrapMixin would give the multiple-choice widget form-control.
+        super()._style()
+        invalid = " is-invalid" if self._errors and "inspectors" in self._errors else ""
+        self.fields["inspectors"].widget.attrs["class"] = "form-check-input" + invalid
 
     def __init__(self, *args, facility, **kwargs):
         super().__init__(*args, **kwargs)
