@@ -870,3 +870,62 @@ def test_demo_seeder_is_hooked_in_and_idempotent(make_user, regions):
     not_inspected = selectors.not_inspected(Facility.objects.all(), TODAY(), "month")
     assert "正阳社区日间照料中心" not in {f.name for f in not_inspected}
     assert "正阳颐养院" in {f.name for f in not_inspected}
+
+
+def test_overdue_and_uninspected_lists_query_counts_do_not_grow(client, people, regions):
+    def page_queries():
+        counts = []
+        for name in ("facilities:hazard_overdue_list", "facilities:uninspected_list"):
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(reverse(name)).status_code == 200
+            counts.append(len(queries))
+        return counts
+
+    client.force_login(people["street"])
+    late = TODAY() - datetime.timedelta(days=3)
+    first = services.facility_create(
+        actor=people["yl"], data=facility_data(regions["community11"], name="一院")
+    )
+    _hazard_due(first, people, late)
+    few = page_queries()
+    for n in range(4):
+        more = services.facility_create(
+            actor=people["yl"], data=facility_data(regions["community12"], name=f"院{n}")
+        )
+        _hazard_due(more, people, late)
+    assert page_queries() == few
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_rectifications_record_one(make_user, regions):
+    """Two people record the same hazard's rectification at once: the row lock lets one through."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a server database")
+    yl = make_user("科室经办人", region="district", sections=["eldercare"])
+    street = make_user("街道审核员", region="street1")
+    facility = services.facility_create(actor=yl, data=facility_data(regions["community11"]))
+    hazard = inspect(facility, yl, [yl, street], hazards=[hazard_row(TODAY())]).hazards.get()
+    done, refused, other = [], [], []
+    barrier = threading.Barrier(3)
+
+    def run(note):
+        try:
+            barrier.wait()
+            done.append(services.hazard_rectify(hazard=hazard, actor=street, rectified_on=TODAY(), note=note))
+        except ValidationError as exc:
+            refused.append(exc)
+        except Exception as exc:  # noqa: BLE001
+            other.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(f"整改{n}",)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not other
+    assert (len(done), len(refused)) == (1, 2)
+    hazard.refresh_from_db()
+    assert hazard.rectification_note == done[0].rectification_note
+    assert hazard.history.count() == 2  # recorded, then rectified once
