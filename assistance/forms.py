@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from core.registry.forms import BootstrapMixin, DateInput
 from core.registry.models import Household
+from core.validation import BoundedDateField
 
 from .models import AssistanceApplication, Category, Investigation, PovertyCause
 from .services import visitor_candidates
@@ -48,7 +49,7 @@ class DibaoApplicationForm(_StyledForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="一次申请，按各类别一并审核确认",
     )
-    applied_on = forms.DateField(label="申请日期", widget=DateInput(), initial=timezone.localdate)
+    applied_on = BoundedDateField(label="申请日期", widget=DateInput(), initial=timezone.localdate)
     poverty_cause = forms.ChoiceField(
         label="主要致贫原因", choices=[("", "请选择"), *PovertyCause.choices], help_text="用于民政统计月报"
     )
@@ -67,7 +68,7 @@ class DibaoApplicationForm(_StyledForm):
 
 
 class InvestigationForm(_StyledForm):
-    visit_date = forms.DateField(label="入户日期", widget=DateInput(), initial=timezone.localdate)
+    visit_date = BoundedDateField(label="入户日期", widget=DateInput(), initial=timezone.localdate)
     visitors = StaffChoiceField(
         label="调查人员",
         queryset=None,

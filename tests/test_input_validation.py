@@ -286,3 +286,43 @@ def test_the_permitted_role_sees_and_edits_the_full_numbers_and_the_reveal_is_lo
     page = client.get(reverse("registry:person_edit", args=[numbered.head_id])).content.decode()
     assert PERSON_PHONE in page
     assert AccessLog.objects.filter(person_id=numbered.head_id, fields="联系电话").count() == 1
+
+
+def _project_forms() -> list[type[forms.BaseForm]]:
+    """Every form class the project defines: the forms modules of core, the bureaus and reports."""
+    import importlib
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    found: dict[str, type[forms.BaseForm]] = {}
+    for path in sorted(root.glob("*/**/*forms*.py")):
+        if ".venv" in path.parts or "migrations" in path.parts or "tests" in path.parts:
+            continue
+        module = importlib.import_module(".".join(path.relative_to(root).with_suffix("").parts))
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, forms.BaseForm)
+                and value.__module__ == module.__name__
+            ):
+                found[f"{module.__name__}.{value.__name__}"] = value
+    return [found[k] for k in sorted(found)]
+
+
+def test_every_date_a_form_takes_is_bounded():
+    """A date typed into any form (create, edit, step, filter) is read by BoundedDateField: year 9999 is a
+    form error, never an OverflowError in the date arithmetic after it."""
+    from core.validation import BoundedDateField
+
+    unbounded = []
+    checked = 0
+    for form_class in _project_forms():
+        for name, field in form_class.base_fields.items():
+            if isinstance(field, forms.DateField) and not isinstance(field, forms.DateTimeField):
+                checked += 1
+                if not isinstance(field, BoundedDateField):
+                    unbounded.append(f"{form_class.__module__}.{form_class.__name__}.{name}")
+    assert checked > 20
+    assert unbounded == []

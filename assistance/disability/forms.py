@@ -9,6 +9,7 @@ from core.benefits.forms import MonthField
 from core.registry.choices import DisabilityCategory, DisabilityGrade
 from core.registry.forms import DateInput
 from core.registry.models import Household, Person
+from core.validation import BoundedDateField
 
 from ..forms import _StyledForm
 from ..models import DisabilitySubsidy
@@ -55,7 +56,7 @@ class DisabilityApplicationForm(_StyledForm):
         required=False,
     )
     long_term_care = forms.BooleanField(label="需长期照护（6个月以上）", required=False)
-    applied_on = forms.DateField(label="申请日期", widget=DateInput(), initial=timezone.localdate)
+    applied_on = BoundedDateField(label="申请日期", widget=DateInput(), initial=timezone.localdate)
 
     def __init__(self, *args, household: Household, person: Person | None = None, **kwargs):
         initial = kwargs.setdefault("initial", {})

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from core.registry.forms import DateInput
 from core.registry.models import Household
+from core.validation import BoundedDateField
 
 from .. import rules
 from ..forms import _StyledForm
@@ -25,7 +26,7 @@ class PersonField(forms.ModelChoiceField):
 
 class TekunApplicationForm(_StyledForm):
     person = PersonField(label="申请人", queryset=None, empty_label="请选择家庭成员")
-    applied_on = forms.DateField(label="申请日期", widget=DateInput(), initial=timezone.localdate)
+    applied_on = BoundedDateField(label="申请日期", widget=DateInput(), initial=timezone.localdate)
     promise_signed = forms.BooleanField(label="申请人已签署告知承诺书", required=False)
     authorisation_signed = forms.BooleanField(label="申请人已签署家庭经济状况核对授权书", required=False)
     is_orphan = forms.BooleanField(
@@ -47,7 +48,7 @@ def _yes_no(value: str) -> bool | None:
 
 
 class TekunInvestigationForm(_StyledForm):
-    investigated_on = forms.DateField(label="调查日期", widget=DateInput(), initial=timezone.localdate)
+    investigated_on = BoundedDateField(label="调查日期", widget=DateInput(), initial=timezone.localdate)
     unable_to_work_reason = forms.CharField(
         label="无劳动能力情形",
         max_length=100,

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from core.registry.forms import DateInput
 from core.registry.models import Household
+from core.validation import BoundedDateField
 
 from ..forms import _StyledForm
 from ..models import TempAssistanceCause, TempAssistanceKind
@@ -21,12 +22,12 @@ class TempCaseForm(_StyledForm):
     cause = forms.ChoiceField(
         label="困难原因", choices=[("", "请选择"), *TempAssistanceCause.choices], required=False
     )
-    applied_on = forms.DateField(label="申请日期", widget=DateInput(), initial=timezone.localdate)
+    applied_on = BoundedDateField(label="申请日期", widget=DateInput(), initial=timezone.localdate)
     cause_detail = forms.CharField(
         label="困难情况说明", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     is_advance = forms.BooleanField(label="已先行救助（情况紧急，先救助后补办手续）", required=False)
-    advance_given_on = forms.DateField(label="先行救助日期", widget=DateInput(), required=False)
+    advance_given_on = BoundedDateField(label="先行救助日期", widget=DateInput(), required=False)
     advance_amount = forms.DecimalField(
         label="先行救助金额（元）", max_digits=12, decimal_places=2, required=False
     )
@@ -55,7 +56,7 @@ class TempProposalForm(_StyledForm):
 
 
 class TempAdvanceForm(_StyledForm):
-    given_on = forms.DateField(
+    given_on = BoundedDateField(
         label="先行救助日期", widget=DateInput(), initial=timezone.localdate, required=False
     )
     amount = forms.DecimalField(label="先行救助金额（元）", max_digits=12, decimal_places=2, required=False)

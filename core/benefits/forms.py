@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from core.validation import QueryField, date_problem
+from core.validation import BoundedDateField, QueryField, date_problem
 
 from .models import BenefitType, PaymentLine, PaymentRun, Standard
 from .months import parse_month
@@ -101,7 +101,7 @@ class StandardChangeForm(forms.Form):
     )
     amount = forms.DecimalField(label="金额/比例", max_digits=12, decimal_places=4, min_value=0)
     unit = forms.ChoiceField(label="单位")
-    effective_from = forms.DateField(label="生效日期", widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = BoundedDateField(label="生效日期", widget=forms.DateInput(attrs={"type": "date"}))
     source = forms.CharField(label="依据文件", max_length=200, help_text="如：长民发〔2026〕12号")
 
     def __init__(self, *args, benefit_types, **kwargs):

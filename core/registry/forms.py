@@ -6,6 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from core.validation import BoundedDateField
+
 from .choices import (
     AreaType,
     AssetKind,
@@ -139,7 +141,7 @@ class MemberForm(BootstrapMixin, forms.Form):
         max_length=32,
         widget=forms.TextInput(attrs={"data-id-number": "", "autocomplete": "off", "spellcheck": "false"}),
     )
-    birth_date = forms.DateField(
+    birth_date = BoundedDateField(
         label="出生日期", required=False, widget=DateInput(attrs={"data-birth-date": ""})
     )
     sex = forms.ChoiceField(
@@ -241,8 +243,8 @@ class IncomeForm(BootstrapMixin, _MemberChoiceMixin, forms.Form):
         label="成员", queryset=Person.objects.none(), required=False, empty_label="全家"
     )
     monthly_amount = forms.DecimalField(label="月均金额（元）", max_digits=12, decimal_places=2)
-    period_start = forms.DateField(label="起始日期", widget=DateInput())
-    period_end = forms.DateField(
+    period_start = BoundedDateField(label="起始日期", widget=DateInput())
+    period_end = BoundedDateField(
         label="截止日期", required=False, widget=DateInput(), help_text="长期收入可不填"
     )
     note = forms.CharField(label="说明", max_length=200, required=False)
@@ -258,7 +260,7 @@ class AssetForm(BootstrapMixin, _MemberChoiceMixin, forms.Form):
         label="所有人", queryset=Person.objects.none(), required=False, empty_label="全家共有"
     )
     value = forms.DecimalField(label="价值（元）", max_digits=14, decimal_places=2)
-    recorded_on = forms.DateField(label="核查日期", widget=DateInput(), initial=timezone.localdate)
+    recorded_on = BoundedDateField(label="核查日期", widget=DateInput(), initial=timezone.localdate)
     description = forms.CharField(label="描述", max_length=200, required=False)
 
     def __init__(self, *args, household=None, **kwargs):
@@ -272,7 +274,7 @@ class AttachmentForm(BootstrapMixin, forms.Form):
 
 
 class DeathForm(BootstrapMixin, forms.Form):
-    death_date = forms.DateField(label="死亡日期", widget=DateInput())
+    death_date = BoundedDateField(label="死亡日期", widget=DateInput())
     certificate_no = forms.CharField(label="死亡证明编号", max_length=50, required=False)
     note = forms.CharField(label="说明", max_length=200, required=False)
 
@@ -280,7 +282,7 @@ class DeathForm(BootstrapMixin, forms.Form):
 class MoveForm(BootstrapMixin, forms.Form):
     to_household = forms.CharField(label="迁入家庭户编号", max_length=20)
     relation = forms.ChoiceField(label="与新户主关系", choices=_blank(Relation.choices))
-    date = forms.DateField(label="迁移日期", widget=DateInput(), initial=timezone.localdate)
+    date = BoundedDateField(label="迁移日期", widget=DateInput(), initial=timezone.localdate)
     reason = forms.CharField(label="变动原因", max_length=100, required=False)
 
     def __init__(self, *args, user, **kwargs):
@@ -299,5 +301,5 @@ class MoveForm(BootstrapMixin, forms.Form):
 
 class MaritalForm(BootstrapMixin, forms.Form):
     new_status = forms.ChoiceField(label="新的婚姻状况", choices=MaritalStatus.choices)
-    date = forms.DateField(label="变更日期", widget=DateInput(), initial=timezone.localdate)
+    date = BoundedDateField(label="变更日期", widget=DateInput(), initial=timezone.localdate)
     note = forms.CharField(label="说明", max_length=200, required=False)

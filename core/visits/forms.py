@@ -101,7 +101,7 @@ class SuggestionActionForm(forms.Form):
 
 
 class CoverageForm(forms.Form):
-    month = forms.DateField(label="月份", input_formats=["%Y-%m"], required=False)
+    month = BoundedDateField(label="月份", input_formats=["%Y-%m"], required=False)
     programme = forms.ChoiceField(label="探访项目", required=False)
 
     def __init__(self, *args, user, **kwargs):
