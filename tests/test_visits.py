@@ -638,3 +638,36 @@ def test_list_pages_make_no_query_per_row(client, actor, regions, name):
     with CaptureQueriesContext(db) as six:
         assert client.get(url).status_code == 200
     assert len(six) == len(one)
+
+
+def test_a_recorded_death_ends_the_enrolments(actor, regions):
+    from core.registry import services as registry_services
+
+    person = person_in(regions["community11"])
+    enrol(person, ELDER, D(2026, 1, 1), actor)
+    enrol(person, ASSIST, D(2026, 2, 1), actor, reason="重病")
+    registry_services.person_record_death(person=person, death_date=D(2026, 3, 10), actor=actor)
+    rows = Enrollment.objects.filter(person=person)
+    assert {(r.programme, r.left_on, r.leave_reason) for r in rows} == {
+        (ELDER, D(2026, 3, 10), "死亡"),
+        (ASSIST, D(2026, 3, 10), "死亡"),
+    }
+    assert coverage(actor, D(2026, 4, 1)).communities == []
+    assert [r.enrolled for r in coverage(actor, D(2026, 3, 1)).totals] == [1, 1]
+
+
+def test_a_person_who_moved_is_visited_by_the_new_community(actor, regions, make_user):
+    from core.registry import services as registry_services
+
+    person = person_in(regions["community11"])
+    enrol(person, ELDER, D(2026, 1, 1), actor)
+    target = HouseholdFactory(region=regions["community12"], region_code=regions["community12"].code)
+    street = make_user("街道审核员", region="street1")
+    registry_services.person_move(
+        person=person, to_household=target, relation="other", date=D(2026, 6, 1), actor=street
+    )
+    person.refresh_from_db()
+    new_clerk = make_user(CASEWORKER, region="community12")
+    visit(person, D(2026, 6, 5), new_clerk)
+    assert Enrollment.objects.visible_to(new_clerk).filter(person=person).exists()
+    assert not Enrollment.objects.visible_to(actor).filter(person=person).exists()

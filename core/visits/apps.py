@@ -9,4 +9,11 @@ class VisitsConfig(AppConfig):
     verbose_name = "探访关爱"
 
     def ready(self):
-        from . import navigation  # noqa: F401 — menu entries
+        from core.registry import events
+
+        from . import (
+            navigation,  # noqa: F401 — menu entries
+            services,
+        )
+
+        events.subscribe("death", services.enrollments_end_for_death)

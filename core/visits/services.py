@@ -281,7 +281,9 @@ def _refresh_due(enrollments: Iterable[Enrollment]) -> None:
                 enrollment.programme, enrollment.last_risk_level, enrollment.last_visited_on
             )
             enrollment.next_due_on = due_after(enrollment.last_visited_on, interval)
-        enrollment.save(update_fields=["last_visited_on", "last_risk_level", "next_due_on"])
+        # A person who moved is visited by the new community: the enrolment follows them.
+        enrollment.region_code = enrollment.person.region_code or enrollment.region_code
+        enrollment.save(update_fields=["last_visited_on", "last_risk_level", "next_due_on", "region_code"])
 
 
 @transaction.atomic
@@ -346,7 +348,11 @@ def visit_record(
     enrollments: list[Enrollment] = []
     if "visited_on" not in errors:
         enrollments = list(
-            Enrollment.objects.select_for_update().filter(person=person).open_on(visited_on).order_by("pk")
+            Enrollment.objects.select_for_update()
+            .filter(person=person)
+            .open_on(visited_on)
+            .select_related("person")
+            .order_by("pk")
         )
         codes = visible_programme_codes(actor)
         if not enrollments:
@@ -411,3 +417,19 @@ def visit_follow_up_done(*, visit: Visit, done_on: datetime.date | None, result:
     visit.follow_up_result = result
     visit.save(update_fields=["follow_up_done_on", "follow_up_done_by", "follow_up_result"])
     return visit
+
+
+def enrollments_end_for_death(event, actor) -> int:
+    """Life-event subscriber (kind "death"): the person's open enrolments end on the day of death (or the
+    day they joined, for a death recorded with an earlier date), so the person leaves the due and overdue
+    lists and counts as enrolled in no later month. Runs inside the registry's transaction."""
+    ended = 0
+    for enrollment in Enrollment.objects.select_for_update().filter(
+        person_id=event.person_id, left_on__isnull=True
+    ):
+        enrollment.left_on = max(event.event_date, enrollment.joined_on)
+        enrollment.leave_reason = "死亡"
+        enrollment.left_by = actor
+        enrollment.save(update_fields=["left_on", "leave_reason", "left_by"])
+        ended += 1
+    return ended
