@@ -276,7 +276,9 @@ def test_list_pages_render_and_export(client, actor, regions):
     sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
     rows = list(sheet.values)
     assert rows[1][1] == "王大爷"
-    assert any(isinstance(v, str) and "HYPERLINK" in v for v in rows[1])  # written as text
+    # The text a caseworker typed that looks like a formula is written as text, never as a formula.
+    cells = [cell for cell in sheet[2] if isinstance(cell.value, str) and "HYPERLINK" in cell.value]
+    assert cells and all(cell.data_type == "s" for cell in cells)
     # The due list links each person to the visit entry page (one tap).
     Enrollment.objects.filter(person=person).update(next_due_on=timezone.localdate())
     due_page = client.get(reverse("visits:due_list")).content.decode()
