@@ -673,3 +673,25 @@ def test_a_person_who_moved_is_visited_by_the_new_community(actor, regions, make
     visit(person, D(2026, 6, 5), new_clerk)
     assert Enrollment.objects.visible_to(new_clerk).filter(person=person).exists()
     assert not Enrollment.objects.visible_to(actor).filter(person=person).exists()
+
+
+def test_pages_of_district_staff_follow_their_section(client, actor, regions, make_user):
+    person = person_in(regions["community11"], name="救助对象")
+    enrol(person, ASSIST, D(2026, 1, 1), actor, reason="重病")
+    elder_staff = make_user("科室经办人", region="district", sections=["eldercare"])
+    client.force_login(elder_staff)
+    assert "救助对象" not in client.get(reverse("visits:enrollments_list")).content.decode()
+    page = client.get(reverse("visits:suggestions")).content.decode()
+    assert "特殊困难老年人探访关爱" in page and "分散供养特困" not in page
+    response = client.post(
+        reverse("visits:visit_create", args=[person.pk]),
+        {
+            "visited_on": "2026-11-01",
+            "way": "home",
+            "risk_level": "low",
+            "findings": "良好",
+            "visitors": [elder_staff.pk],
+        },
+    )
+    assert response.status_code == 200 and "不属于您所在的科室" in response.content.decode()
+    assert not Visit.objects.exists()

@@ -7,6 +7,8 @@ A programme names its section (业务科室) and the rule that SUGGESTS its memb
 How often a member is visited is a dated parameter per programme and risk level (core/benefits
 Parameter, key `visits.interval.<programme>.<risk>`), in MONTHS: 1 = monthly, 3 = quarterly, 0.5 = half a
 month (twice a month). The coverage target of a month is `visits.target.<programme>` (1 = 100%).
+visits/0002 seeds them for the programmes declared today; a bureau that declares a new programme seeds its
+rows in a data migration of its own (a missing interval refuses the enrolment with the parameter's name).
 
 Due dates (`due_after`): whole months are calendar months with the day kept, or the month's last day
 when it has no such day (1月31日 + 1 个月 = 2月28日/29日; 12月15日 + 1 个月 = 次年1月15日); a fraction is that share
