@@ -1,4 +1,4 @@
-"""Printed documents of the 低保 application (WeasyPrint through reports.pdf.render_pdf):
+"""Printed documents of the 低保 application (WeasyPrint through core.pdf.render_pdf):
 
 - 审批表 (最低生活保障审核确认审批表): household, members, incomes, investigation, 公示, decision and the
   case's timeline — each step's actor and date in the signature column;
@@ -21,10 +21,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from core.benefits.calculators import explanation_steps
+from core.pdf import render_pdf
 from core.registry.choices import IncomeTreatment, income_treatment
 from core.registry.models import IncomeRecord, Person
 from core.workflow.models import PublicNotice, TransitionLog
-from reports.pdf import render_pdf
 
 from . import rules, selectors
 from .models import AssistanceApplication, Decision, Investigation

@@ -10,13 +10,13 @@ from itertools import groupby
 from django import forms
 from django.utils import timezone
 
+from core.pdf import render_pdf
 from core.registry.choices import RegionLevel
 from core.registry.models import Region
 from core.registry.querysets import user_scope_prefix
 from core.workflow import selectors as workflow_selectors
 from core.workflow.models import PublicNotice
 
-from .pdf import render_pdf
 from .registry import PDF, BuildContext, ReportParamsForm, ReportResult
 
 MAX_NOTICES = 5000

@@ -1,4 +1,4 @@
-"""PDF documents with WeasyPrint: HTML templates extending `reports/print/base.html` (A4, Noto CJK system
+"""PDF documents with WeasyPrint: HTML templates extending `print/base.html` (templates/print/) (A4, Noto CJK system
 fonts, "第 X 页 共 Y 页" in the footer). Nothing is fetched from the network: no external fonts, images
 or style sheets — a bureau intranet has no internet, and a PDF must not depend on one."""
 
