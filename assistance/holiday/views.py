@@ -13,8 +13,8 @@ from django.views.decorators.http import require_http_methods
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import PaymentRun
 from core.benefits.selectors import runs_totals_in_scope, with_line_bounds
+from core.form_pages import apply_service_errors
 from core.forms_once import once_per_form
-from core.registry.forms import apply_service_errors
 
 from . import services
 from .forms import HolidayPaymentForm

@@ -221,7 +221,7 @@ def _standard_types_for(user):
 @once_per_form
 def standard_change(request: HttpRequest) -> HttpResponse:
     """调整标准 (提标): the section's 科长 enters a new amount from a date; the old one ends the day before."""
-    from core.registry.forms import apply_service_errors
+    from core.form_pages import apply_service_errors
 
     from .standards import standard_change as change
 

@@ -5,7 +5,6 @@ fields (`apply_errors`)."""
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from core.registry.forms import BootstrapMixin
 from core.registry.selectors import streets_and_communities
@@ -172,22 +171,3 @@ class ReinspectForm(BootstrapMixin, forms.Form):
 
 class PhotoForm(BootstrapMixin, forms.Form):
     file = forms.FileField(label="照片", help_text="隐患现场或整改后的照片（jpg、png）")
-
-
-def apply_errors(error: ValidationError, form: forms.Form, formset=None) -> None:
-    """A service's field-keyed errors beside the fields; "hazards.<i>.<field>" into the formset's row i
-    (counted over the rows that were filled in, as the view passed them)."""
-    rows = [f for f in formset.forms if f.has_changed()] if formset is not None else []
-    if not hasattr(error, "error_dict"):
-        for message in error.messages:
-            form.add_error(None, message)
-        return
-    for key, messages in error.message_dict.items():
-        if key.startswith("hazards.") and formset is not None:
-            _, index, field = key.split(".", 2)
-            row = rows[int(index)]
-            for message in messages:
-                row.add_error(field if field in row.fields else None, message)
-        else:
-            for message in messages:
-                form.add_error(key if key in form.fields else None, message)

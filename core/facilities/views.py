@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.form_pages import apply_service_errors, save_and_redirect
 from core.forms_once import once_per_form
 from core.lists import guarded
 
@@ -21,7 +22,6 @@ from .forms import (
     PhotoForm,
     RectifyForm,
     ReinspectForm,
-    apply_errors,
     facility_initial,
 )
 from .models import Facility, Hazard, Inspection
@@ -66,25 +66,12 @@ def _form_page(request, *, form, title, crumbs, cancel_url, **extra) -> HttpResp
     return render(request, "registry/form_page.html", context, status=status)
 
 
-def _saved(request, form, save, *, success: str, to) -> HttpResponse | None:
-    """A valid POST: call the service; its ValidationError goes back onto the form (None = render again)."""
-    if request.method != "POST" or not form.is_valid():
-        return None
-    try:
-        result = save(form.cleaned_data)
-    except ValidationError as exc:
-        apply_errors(exc, form)
-        return None
-    messages.success(request, success)
-    return redirect(to(result) if callable(to) else to)
-
-
 @require_http_methods(["GET", "POST"])
 @guarded("facilities.add_facility")
 @once_per_form
 def facility_create(request: HttpRequest) -> HttpResponse:
     form = FacilityForm(request.POST or None, user=request.user)
-    saved = _saved(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.facility_create(actor=request.user, data=data),
@@ -105,7 +92,7 @@ def facility_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = FacilityForm(
         request.POST or None, user=request.user, instance=facility, initial=facility_initial(facility)
     )
-    saved = _saved(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.facility_update(facility=facility, actor=request.user, data=data),
@@ -163,7 +150,9 @@ def inspection_create(request: HttpRequest, pk: int) -> HttpResponse:
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            apply_errors(exc, form, formset)
+            apply_service_errors(
+                exc, form, formset, rows="hazards", formset_rows=[f for f in formset.forms if f.has_changed()]
+            )
         else:
             count = len(rows)
             messages.success(
@@ -200,7 +189,7 @@ def hazard_rectify(request: HttpRequest, pk: int) -> HttpResponse:
     hazard = _hazard(request, pk)
     _editable(request, hazard.inspection.facility, "facilities.change_hazard")
     form = RectifyForm(request.POST or None, initial={"rectified_on": timezone.localdate()})
-    saved = _saved(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.hazard_rectify(hazard=hazard, actor=request.user, **data),
@@ -217,7 +206,7 @@ def hazard_reinspect(request: HttpRequest, pk: int) -> HttpResponse:
     hazard = _hazard(request, pk)
     _editable(request, hazard.inspection.facility, "facilities.change_hazard")
     form = ReinspectForm(request.POST or None, initial={"reinspected_on": timezone.localdate()})
-    saved = _saved(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.hazard_reinspect(hazard=hazard, actor=request.user, **data),
@@ -234,7 +223,7 @@ def hazard_photo_upload(request: HttpRequest, pk: int) -> HttpResponse:
     hazard = _hazard(request, pk)
     _editable(request, hazard.inspection.facility, "facilities.change_hazard")
     form = PhotoForm(request.POST or None, request.FILES or None)
-    saved = _saved(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.hazard_photo_add(hazard=hazard, actor=request.user, uploaded_file=data["file"]),

@@ -185,22 +185,6 @@ MemberFormSet = forms.formset_factory(
 )
 
 
-def apply_service_errors(error: ValidationError, form: forms.Form, formset=None) -> None:
-    """Put a service's field-keyed errors beside the fields ("members.<i>.<field>" into the formset row)."""
-    live = formset.live_forms() if formset is not None else []
-    for key, messages in error.message_dict.items():
-        if key.startswith("members.") and formset is not None:
-            _, index, field = key.split(".", 2)
-            row = live[int(index)]
-            for message in messages:
-                row.add_error(field if field in row.fields else None, message)
-        elif key == "members" and formset is not None:
-            formset._non_form_errors = formset.error_class([*formset.non_form_errors(), *messages])
-        else:
-            for message in messages:
-                form.add_error(key if key in form.fields else None, message)
-
-
 class PersonEditForm(MaskedNumbersMixin, BootstrapMixin, forms.ModelForm):
     masked_fields = ("phone",)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -15,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.form_pages import apply_service_errors, save_and_redirect
 from core.forms_once import once_per_form
 
 from . import exports, facts, selectors, services
@@ -33,13 +32,10 @@ from .forms import (
     MemberFormSet,
     MoveForm,
     PersonEditForm,
-    apply_service_errors,
 )
 from .models import Attachment, Household, Person
 
 LIST_PAGE_SIZE = 50
-
-T = TypeVar("T")
 
 
 def _perm(name: str):
@@ -126,32 +122,6 @@ def _person_form_page(request, person: Person, form, *, title: str, **extra) -> 
     )
 
 
-def _save_and_redirect(
-    request: HttpRequest,
-    form,
-    save: Callable[[dict[str, Any]], T],
-    *,
-    success: str | Callable[[T], str],
-    to: str | Callable[[T], str],
-) -> HttpResponse | None:
-    """The POST half every registry form page shares.
-
-    On a valid POST, `save` (one service call) gets the cleaned data. A service's ValidationError goes
-    beside the form's fields and None is returned: the view shows the form again. Otherwise the user is
-    told `success` and redirected to `to` (either may be computed from what `save` returned); that
-    redirect is also what @once_per_form remembers for a resubmitted form. None on a GET or an invalid
-    form too."""
-    if request.method != "POST" or not form.is_valid():
-        return None
-    try:
-        result = save(form.cleaned_data)
-    except ValidationError as exc:
-        apply_service_errors(exc, form)
-        return None
-    messages.success(request, success(result) if callable(success) else success)
-    return redirect(to(result) if callable(to) else to)
-
-
 # --------------------------------------------------------------------------------------------------- search
 
 
@@ -219,7 +189,7 @@ def household_create(request: HttpRequest) -> HttpResponse:
                     **form.cleaned_data, members=formset.members(), actor=request.user
                 )
             except ValidationError as exc:
-                apply_service_errors(exc, form, formset)
+                apply_service_errors(exc, form, formset, rows="members")
             else:
                 messages.success(
                     request, f"家庭 {household.number} 已登记，共 {len(formset.members())} 名成员"
@@ -259,7 +229,7 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
         instance=Household.objects.get(pk=household.pk),
         full_numbers=_numbers_in_full(request, HouseholdEditForm, household=household),
     )
-    saved = _save_and_redirect(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.household_update(household=household, data=data, actor=request.user),
@@ -275,7 +245,7 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def member_add(request: HttpRequest, pk: int) -> HttpResponse:
     household = _household(request, pk)
     form = MemberForm(request.POST or None)
-    saved = _save_and_redirect(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.person_add_to_household(household=household, member=data, actor=request.user),
@@ -291,7 +261,7 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
 def income_add(request: HttpRequest, pk: int) -> HttpResponse:
     household = _household(request, pk)
     form = IncomeForm(request.POST or None, household=household)
-    saved = _save_and_redirect(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.income_record_add(household=household, actor=request.user, **data),
@@ -314,7 +284,7 @@ def income_add(request: HttpRequest, pk: int) -> HttpResponse:
 def asset_add(request: HttpRequest, pk: int) -> HttpResponse:
     household = _household(request, pk)
     form = AssetForm(request.POST or None, household=household)
-    saved = _save_and_redirect(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.asset_record_add(household=household, actor=request.user, **data),
@@ -354,7 +324,7 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
         instance=Person.objects.get(pk=person.pk),
         full_numbers=_numbers_in_full(request, PersonEditForm, person=person),
     )
-    saved = _save_and_redirect(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.person_update(person=person, data=data, actor=request.user),
@@ -372,7 +342,7 @@ def person_death(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.has_perm("registry.change_person"):
         raise PermissionDenied
     form = DeathForm(request.POST or None)
-    saved = _save_and_redirect(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.person_record_death(person=person, actor=request.user, **data),
@@ -396,7 +366,7 @@ def person_death(request: HttpRequest, pk: int) -> HttpResponse:
 def person_marital(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(request, pk)
     form = MaritalForm(request.POST or None, initial={"new_status": person.marital_status})
-    saved = _save_and_redirect(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.person_record_marital_change(person=person, actor=request.user, **data),
@@ -412,7 +382,7 @@ def person_marital(request: HttpRequest, pk: int) -> HttpResponse:
 def person_move(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(request, pk)
     form = MoveForm(request.POST or None, user=request.user)
-    saved = _save_and_redirect(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.person_move(person=person, actor=request.user, **data),
@@ -437,7 +407,7 @@ def attachment_upload(request: HttpRequest, target: str, pk: int) -> HttpRespons
     obj = get_object_or_404(model.objects.visible_to(request.user), pk=pk)
     back = reverse(f"registry:{target}_detail", args=[obj.pk])
     form = AttachmentForm(request.POST or None, request.FILES or None)
-    saved = _save_and_redirect(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: services.attachment_add(
@@ -552,7 +522,7 @@ def _cn_date(day) -> str:
 def fact_add(request: HttpRequest, target: str, pk: int) -> HttpResponse:
     subject = _fact_subject(request, target, pk)
     form = FactForm(request.POST or None, subject_kind=target)
-    saved = _save_and_redirect(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: facts.fact_record(subject=subject, actor=request.user, **data),
@@ -579,7 +549,7 @@ def fact_end(request: HttpRequest, target: str, pk: int) -> HttpResponse:
     form = FactEndForm(
         request.POST or None, open_facts=open_facts, initial={"kind": request.GET.get("kind", "")}
     )
-    saved = _save_and_redirect(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: facts.fact_end(subject=subject, actor=request.user, **data),
@@ -602,7 +572,7 @@ def fact_end(request: HttpRequest, target: str, pk: int) -> HttpResponse:
 def assessment_add(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(request, pk)
     form = AssessmentForm(request.POST or None)
-    saved = _save_and_redirect(
+    saved = save_and_redirect(
         request,
         form,
         lambda data: facts.assessment_record(person=person, actor=request.user, **data),

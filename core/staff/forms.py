@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from core.registry.choices import RegionLevel
@@ -144,19 +143,3 @@ class PositionChangeForm(PositionForm):
         super().__init__(*args, **kwargs)
         self.fields["valid_from"].label = "变动日期"
         self.fields["valid_from"].help_text = "新职务自该日起；原职务截止到前一天"
-
-
-def apply_errors(error: ValidationError, form: forms.Form, formset=None) -> None:
-    """A service's field-keyed errors beside the fields ("positions.<i>.<field>" into the formset row)."""
-    live = formset.live_forms() if formset is not None else []
-    for key, messages in error.message_dict.items():
-        if key.startswith("positions.") and formset is not None:
-            _, index, field = key.split(".", 2)
-            row = live[int(index)]
-            for message in messages:
-                row.add_error(field if field in row.fields else None, message)
-        elif key == "positions" and formset is not None:
-            formset._non_form_errors = formset.error_class([*formset.non_form_errors(), *messages])
-        else:
-            for message in messages:
-                form.add_error(key if key in form.fields else None, message)

@@ -11,11 +11,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.form_pages import apply_service_errors
 from core.forms_once import once_per_form
 from core.registry.masking import mask_id_number, mask_phone
 
 from . import access, selectors, services
-from .forms import MemberForm, PositionChangeForm, PositionEndForm, apply_errors, position_formset
+from .forms import MemberForm, PositionChangeForm, PositionEndForm, position_formset
 
 NO_ROLE = "您所在的岗位或科室不负责登记队伍人员（见“队伍建设”的分工说明）"
 
@@ -50,7 +51,7 @@ def member_create(request: HttpRequest) -> HttpResponse:
                     actor=request.user, positions=formset.positions(), **form.cleaned_data
                 )
             except ValidationError as exc:
-                apply_errors(exc, form, formset)
+                apply_service_errors(exc, form, formset, rows="positions")
             else:
                 messages.success(request, f"已登记 {member.name}")
                 return redirect(_member_url(member))
@@ -93,7 +94,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     new_positions=formset.positions(),
                 )
             except ValidationError as exc:
-                apply_errors(exc, form, formset)
+                apply_service_errors(exc, form, formset, rows="positions")
             else:
                 messages.success(request, f"{member.name} 的信息已保存")
                 return redirect(_member_url(member))
@@ -175,7 +176,7 @@ def position_end(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.staff_position_end(position=position, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            apply_errors(exc, form)
+            apply_service_errors(exc, form)
         else:
             messages.success(request, f"{position.member.name} 的{position.label}已结束")
             return redirect(_member_url(position.member))
@@ -206,7 +207,7 @@ def position_change(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             new = services.staff_position_change(position=position, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            apply_errors(exc, form)
+            apply_service_errors(exc, form)
         else:
             messages.success(
                 request, f"{position.member.name} 自{services.cn_date(new.valid_from)}起任{new.label}"

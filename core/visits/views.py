@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from core.exports import xlsx_response
+from core.form_pages import apply_service_errors
 from core.forms_once import once_per_form
 from core.lists import guarded
-from core.registry.forms import apply_service_errors
 from core.registry.models import Person
 from core.registry.selectors import streets_and_communities
 

@@ -15,10 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.form_pages import apply_service_errors, form_status
 from core.forms_once import once_per_form
 from core.lists import guarded
 from core.registry import services as registry_services
-from core.registry.forms import AttachmentForm, apply_service_errors
+from core.registry.forms import AttachmentForm
 from core.registry.models import Household, Person
 from core.registry.selectors import attachments_for, household_search
 from core.validation import date_problem
@@ -56,10 +57,6 @@ def _back(flow: type[CaseFlow], application, anchor: str = "") -> HttpResponse:
     anchor = anchor or flow.status_anchors.get(application.case.status, NEXT_STEP_ANCHOR)
     url = flow.reverse("detail", application.pk)
     return redirect(f"{url}#{anchor}" if anchor else url)
-
-
-def _form_status(form) -> int:
-    return 400 if form.is_bound and form.errors else 200
 
 
 # -- 新增申请 --------------------------------------------------------------------------------------------
@@ -104,7 +101,7 @@ def create_view(flow: type[CaseFlow]):
                 "submit_label": "登记申请",
                 "blocked": flow.create_problem(household=household, person=person),
             },
-            status=_form_status(form),
+            status=form_status(form),
         )
 
     return view
@@ -255,7 +252,7 @@ def step_view(flow: type[CaseFlow], step: Step):
                 "cancel_url": flow.reverse("detail", application.pk),
                 "submit_label": "保存",
             },
-            status=_form_status(form),
+            status=form_status(form),
         )
 
     return view
@@ -373,7 +370,7 @@ def attachment_view(flow: type[CaseFlow]):
                 "multipart": True,
                 "submit_label": "上传",
             },
-            status=_form_status(form),
+            status=form_status(form),
         )
 
     return view
