@@ -84,6 +84,8 @@ def test_a_caseworker_records_a_visit_on_a_phone_and_coverage_moves(phone, make_
     # One column that fits the screen, large touch targets.
     form = phone.locator(".visit-entry").bounding_box()
     assert form["x"] >= 0 and form["x"] + form["width"] <= PHONE["width"]
+    # The whole page, header included, keeps to the screen: no sideways scrolling.
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     save = phone.get_by_role("button", name="保存探访记录")
     box = save.bounding_box()
     assert box["height"] >= 44 and box["width"] >= 300
