@@ -391,6 +391,16 @@ def test_a_visitor_from_another_street_is_refused(actor, regions, make_user):
     assert set(made.visitors.values_list("pk", flat=True)) == {actor.pk, colleague.pk}
 
 
+def test_visitors_offered_are_those_who_record_visits(actor, regions, make_user):
+    person = person_in(regions["community11"])
+    colleague = make_user("街道审核员", region="street1")
+    admin = make_user("系统管理员", region="district")
+    leader = make_user("局领导", region="district")
+    offered = set(services.visitor_candidates(person))
+    assert {actor, colleague} <= offered
+    assert admin not in offered and leader not in offered
+
+
 def test_an_unknown_programme_is_refused_and_nothing_is_saved(actor, regions):
     person = person_in(regions["community11"])
     with pytest.raises(ValidationError) as refused:

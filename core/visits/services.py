@@ -9,9 +9,10 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.accounts.sections import section_name
@@ -252,11 +253,19 @@ def enrollment_leave(
 
 
 def visitor_candidates(person: Person) -> QuerySet:
-    """The active users who may be named as visitors of the person: those of the person's community, street
-    and district (and above) — whoever's region holds the person."""
+    """The active users who may be named as visitors of the person: those who record visits (not the
+    system administrator or the bureau's leaders) of the person's community, street and district (and
+    above) — whoever's region holds the person."""
     code = person.region_code
     codes = {code, code[:9] + "000", code[:6] + "000000", code[:4] + "00000000", code[:2] + "0000000000"}
-    return get_user_model().objects.filter(is_active=True, region__code__in=codes).order_by("username")
+    records = Permission.objects.filter(content_type__app_label="visits", codename="add_visit")
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, region__code__in=codes)
+        .filter(Q(groups__permissions__in=records) | Q(user_permissions__in=records))
+        .distinct()
+        .order_by("username")
+    )
 
 
 def _refresh_due(enrollments: Iterable[Enrollment]) -> None:
