@@ -9,6 +9,8 @@ registered separately and get a district-level home visit (第二十七条).
 
 from __future__ import annotations
 
+import datetime
+
 from django.db import models
 
 from core.workflow.engine import (
@@ -36,6 +38,28 @@ INVESTIGATION_WORKING_DAYS = 10
 NOTICE_STEP_WORKING_DAYS = 10
 STREET_REVIEW_WORKING_DAYS = 5
 CONFIRM_WORKING_DAYS = 5
+
+
+def within_total_limit(days: int):
+    """A step's limit of `days` working days, cut to what is left of the whole-process limit counted from
+    受理 (dibao.total_working_days, or the extended limit once 延长办理期限 was decided — see
+    selectors.case_total_deadline): a step never ends after the case's overall deadline, so a case past it
+    shows overdue on the to-do list, the 台账 and the dashboard."""
+
+    def limit(case, on_date: datetime.date) -> int:
+        if case is None or case.accepted_on is None:
+            return days
+        from core.workflow.calendar import working_days_between
+
+        from .selectors import case_total_deadline
+
+        deadline = case_total_deadline(case)
+        if deadline is None:
+            return days
+        return max(0, min(days, working_days_between(on_date, deadline)))
+
+    limit.__name__ = f"within_total_limit_{days}"
+    return limit
 
 
 class DibaoStatus(models.TextChoices):
@@ -69,13 +93,13 @@ DIBAO = application_case_type(
             target=DibaoStatus.INVESTIGATION,
             guard=_guard("guard_accept"),
             assignee_role="社区经办人",
-            due_working_days=INVESTIGATION_WORKING_DAYS,
+            due_working_days=within_total_limit(INVESTIGATION_WORKING_DAYS),
         ),
         publicize_transition(
             source=DibaoStatus.INVESTIGATION,
             target=DibaoStatus.PUBLICITY,
             guard=_guard("guard_investigation_done"),
-            due_working_days=NOTICE_STEP_WORKING_DAYS,
+            due_working_days=within_total_limit(NOTICE_STEP_WORKING_DAYS),
         ),
         *notice_outcomes(
             publicity=DibaoStatus.PUBLICITY,
@@ -83,10 +107,10 @@ DIBAO = application_case_type(
             passed_label="公示期满无异议，报街道审核",
             passed_guard=_guard("guard_notice_passed"),
             passed_role="街道审核员",
-            passed_due_working_days=STREET_REVIEW_WORKING_DAYS,
+            passed_due_working_days=within_total_limit(STREET_REVIEW_WORKING_DAYS),
             objected_to=DibaoStatus.INVESTIGATION,
             objected_role="社区经办人",
-            objected_due_working_days=INVESTIGATION_WORKING_DAYS,
+            objected_due_working_days=within_total_limit(INVESTIGATION_WORKING_DAYS),
         ),
         review_transition(
             "street_review",
@@ -96,7 +120,7 @@ DIBAO = application_case_type(
             role="街道审核员",
             guard=_guard("guard_notice_passed"),
             assignee_role="科长",
-            due_working_days=CONFIRM_WORKING_DAYS,
+            due_working_days=within_total_limit(CONFIRM_WORKING_DAYS),
         ),
         *decision_transitions(
             source=DibaoStatus.CHIEF_CONFIRMATION,
@@ -111,7 +135,7 @@ DIBAO = application_case_type(
             target=DibaoStatus.INVESTIGATION,
             roles=("街道审核员",),
             assignee_role="社区经办人",
-            due_working_days=INVESTIGATION_WORKING_DAYS,
+            due_working_days=within_total_limit(INVESTIGATION_WORKING_DAYS),
         ),
         send_back_transition(
             name="chief_send_back",
@@ -119,7 +143,7 @@ DIBAO = application_case_type(
             target=DibaoStatus.INVESTIGATION,
             roles=("科长",),
             assignee_role="社区经办人",
-            due_working_days=INVESTIGATION_WORKING_DAYS,
+            due_working_days=within_total_limit(INVESTIGATION_WORKING_DAYS),
         ),
         withdraw_transition(
             sources=(DibaoStatus.REGISTERED, DibaoStatus.INVESTIGATION), target=DibaoStatus.WITHDRAWN

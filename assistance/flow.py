@@ -6,15 +6,25 @@ from __future__ import annotations
 
 from django.urls import path
 
+from core.accounts.templatetags.ui import cn_date
 from core.benefits.calculators import explanation_steps
-from core.workflow.flows import CASE_DATES, PROGRESS, CaseFlow, Col, NoticeHooks, Proposal, Step, case_columns
+from core.workflow.flows import (
+    CASE_DATES,
+    PROGRESS,
+    CaseFlow,
+    Col,
+    NoticeHooks,
+    Proposal,
+    Step,
+    case_columns,
+)
 from core.workflow.services import TransitionError, case_transition
 
 from . import documents, selectors, services
 from .case_types import DIBAO, DibaoStatus
 from .filters import DibaoEntitlementList, DibaoFilterSet
-from .forms import DibaoApplicationForm, InvestigationForm
-from .models import AssistanceApplication
+from .forms import DibaoApplicationForm, InvestigationForm, TimeLimitExtensionForm
+from .models import AssistanceApplication, TimeLimitExtension
 
 
 def _decision(application):
@@ -44,6 +54,17 @@ def _save_investigation(*, application, actor, form):
         district_visit=data["district_visit"],
     )
     return "入户调查已登记"
+
+
+def _save_extension(*, application, actor, form):
+    extension = services.dibao_extend_time_limit(
+        application=application, actor=actor, reason=form.cleaned_data["reason"]
+    )
+    return f"已延长办理期限：受理后{extension.working_days}个工作日内（{cn_date(extension.deadline)}前）办结"
+
+
+def _not_extended(application) -> bool:
+    return not TimeLimitExtension.objects.filter(case_id=application.pk).exists()
 
 
 def _transition(*, application, name, actor, comment):
@@ -100,6 +121,17 @@ class DibaoFlow(CaseFlow):
             statuses=(DibaoStatus.INVESTIGATION,),
             form_kwargs=lambda application: {"application": application},
             template="assistance/dibao/investigation_form.html",
+        ),
+        # 延长办理期限: the section's 科长 (approve_case; the service checks the role in the section).
+        Step(
+            "extend",
+            "延长办理期限",
+            TimeLimitExtensionForm,
+            save=_save_extension,
+            statuses=services.EXTENDABLE_STATUSES,
+            permission="workflow.approve_case",
+            applies=_not_extended,
+            anchor="time-limit",
         ),
     )
     notice = NoticeHooks(

@@ -94,3 +94,14 @@ class InvestigationForm(_StyledForm):
         self.fields["visitors"].queryset = visitor_candidates(application)
         if application.staff_relative:
             self.fields["district_visit"].help_text = "本申请为近亲属备案申请，须经区级入户核查"
+
+
+class TimeLimitExtensionForm(_StyledForm):
+    """延长办理期限: the reason is required (services.dibao_extend_time_limit checks it too)."""
+
+    reason = forms.CharField(
+        label="延长理由",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="如：家庭经济状况核对结果未反馈、需补充调查等。受理后办理总时限由30个工作日延长至45个工作日，每案限一次。",
+    )

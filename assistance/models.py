@@ -12,6 +12,7 @@ from django.db import models
 from core.benefits.models import entitlement_ref
 from core.fields import ref, region_prefix_index, user_ref
 from core.registry.choices import DisabilityCategory
+from core.registry.querysets import ScopedQuerySet
 from core.workflow.models import Application, CaseRecord, PersonApplication, one_open_per
 
 
@@ -133,6 +134,40 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application} {'批准' if self.approved else '不予批准'}"
+
+
+class TimeLimitExtension(models.Model):
+    """延长办理期限: the 低保 whole-process limit counted from 受理 (Parameter dibao.total_working_days, 30
+    working days) extended once to dibao.extended_working_days (45) with a recorded reason (民发〔2021〕57号
+    第二十条: 特殊情况可延长至45个工作日). One per case (the primary key); decided by the section's 科长
+    (services.dibao_extend_time_limit); the case's transition log records it too."""
+
+    case = models.OneToOneField(
+        "workflow.Case",
+        verbose_name="案件",
+        primary_key=True,
+        on_delete=models.PROTECT,
+        related_name="time_limit_extension",
+    )
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    working_days = models.PositiveSmallIntegerField("延长后办理总时限（工作日）")
+    deadline = models.DateField("延长后办理期限")
+    reason = models.TextField("延长理由")
+    extended_by = user_ref("决定人")
+    extended_at = models.DateTimeField("决定时间", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "延长办理期限"
+        verbose_name_plural = "延长办理期限"
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(reason=""), name="time_limit_extension_has_reason"),
+            models.CheckConstraint(condition=models.Q(working_days__gt=0), name="time_limit_extension_days"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} 延长至{self.working_days}个工作日"
 
 
 class SupportMode(models.TextChoices):

@@ -19,10 +19,12 @@ from core.workflow.calendar import add_working_days, working_days_between
 
 from . import rules
 from .case_types import CASE_TYPE_CODE, DibaoStatus
-from .models import AssistanceApplication, Decision, Investigation
+from .models import AssistanceApplication, Decision, Investigation, TimeLimitExtension
 from .services import BENEFIT_TYPE_CODE
 
 TOTAL_WORKING_DAYS_PARAMETER = "dibao.total_working_days"
+# 延长办理期限 (民发〔2021〕57号 第二十条): the whole-process limit once extended, read on the acceptance date.
+EXTENDED_WORKING_DAYS_PARAMETER = "dibao.extended_working_days"
 
 
 def applications_visible_to(user) -> QuerySet[AssistanceApplication]:
@@ -99,29 +101,59 @@ def dibao_proposed_amount(application: AssistanceApplication, today: datetime.da
 @dataclass
 class TimeLimit:
     """The whole-process limit counted from 受理 (民发〔2021〕57号: 30 working days, parameter
-    dibao.total_working_days) and how much of it is used."""
+    dibao.total_working_days; 45 once extended with a recorded reason, dibao.extended_working_days — both
+    read on the acceptance date) and how much of it is used."""
 
     working_days: int
     deadline: datetime.date
     used: int
     overdue: bool
+    extension: TimeLimitExtension | None = None
+
+
+def _extension_of(case) -> TimeLimitExtension | None:
+    # A case read with select_related("time_limit_extension") answers without a query.
+    try:
+        return case.time_limit_extension
+    except TimeLimitExtension.DoesNotExist:
+        return None
+
+
+def case_total_deadline(case) -> datetime.date | None:
+    """The last working day of the case's whole process: the extended deadline once 延长办理期限 was
+    decided, else 受理 + dibao.total_working_days (None before 受理 or without the parameter)."""
+    if case.accepted_on is None:
+        return None
+    extension = TimeLimitExtension.objects.filter(case_id=case.pk).first()
+    if extension is not None:
+        return extension.deadline
+    try:
+        days = int(parameter_value(TOTAL_WORKING_DAYS_PARAMETER, case.accepted_on))
+    except BenefitsError:
+        return None
+    return add_working_days(case.accepted_on, days)
 
 
 def dibao_time_limit(application: AssistanceApplication, today: datetime.date) -> TimeLimit | None:
     case = application.case
     if case.accepted_on is None:
         return None
-    try:
-        days = int(parameter_value(TOTAL_WORKING_DAYS_PARAMETER, case.accepted_on))
-    except BenefitsError:
-        return None
+    extension = _extension_of(case)
+    if extension is not None:
+        days, deadline = extension.working_days, extension.deadline
+    else:
+        try:
+            days = int(parameter_value(TOTAL_WORKING_DAYS_PARAMETER, case.accepted_on))
+        except BenefitsError:
+            return None
+        deadline = add_working_days(case.accepted_on, days)
     end = timezone.localtime(case.closed_at).date() if case.closed_at else today
-    deadline = add_working_days(case.accepted_on, days)
     return TimeLimit(
         working_days=days,
         deadline=deadline,
         used=working_days_between(case.accepted_on, end),
         overdue=end > deadline,
+        extension=extension,
     )
 
 

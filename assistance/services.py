@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.accounts.sections import has_section_role
 from core.accounts.templatetags.ui import cn_date
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, Entitlement
@@ -30,16 +31,20 @@ from core.benefits.selectors import (
     ENTITLEMENT_ROW_FIELDS,
     entitlement_covered_message,
     entitlement_covering,
+    parameter_value,
     standards_in_force_map,
 )
 from core.registry.models import Household, Person
 from core.registry.querysets import user_scope_prefix
 from core.workflow import services as workflow_services
+from core.workflow.calendar import add_working_days
+from core.workflow.engine import KIND_OTHER
 from core.workflow.guards import require_notice_passed
 from core.workflow.models import Case, PublicNotice
 from core.workflow.services import (
     TransitionError,
     applicant_lock,
+    case_log_action,
     last_comment,
     last_log,
     latest_notice,
@@ -384,6 +389,84 @@ def dibao_application_accept(*, application: AssistanceApplication, actor, comme
 @transaction.atomic
 def dibao_application_withdraw(*, application: AssistanceApplication, actor, reason: str) -> Case:
     return _transition(application, "withdraw", actor, reason)
+
+
+# 延长办理期限 is the section's decision: its 科长 takes it (the 科室经办人 prepares the case, the chief who
+# answers for the time limit decides to extend it), in the 低保 case type's section.
+EXTEND_ROLE = "科长"
+# The steps during which the whole-process limit runs: after 受理, before the decision.
+EXTENDABLE_STATUSES = (
+    DibaoStatus.INVESTIGATION,
+    DibaoStatus.PUBLICITY,
+    DibaoStatus.STREET_REVIEW,
+    DibaoStatus.CHIEF_CONFIRMATION,
+)
+
+
+@transaction.atomic
+def dibao_extend_time_limit(*, application: AssistanceApplication, actor, reason: str):
+    """延长办理期限 (民发〔2021〕57号 第二十条): the whole-process limit of dibao.total_working_days (30) from
+    受理 becomes dibao.extended_working_days (45), both read on the acceptance date; once per case (the
+    extension's primary key is the case), with written reasons, by the section's 科长, while the case is open
+    and not past the extended deadline. The current step's due date moves to the extended deadline (later
+    steps are cut to it: case_types.within_total_limit); the case's log records the decision."""
+    from .models import TimeLimitExtension
+    from .selectors import EXTENDED_WORKING_DAYS_PARAMETER, TOTAL_WORKING_DAYS_PARAMETER
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "请填写延长办理期限的理由"})
+    case = (
+        Case.objects.visible_to(actor)
+        .select_for_update()
+        .filter(pk=application.pk, case_type=CASE_TYPE_CODE)
+        .first()
+    )
+    if case is None:
+        raise ValidationError("案件不存在或不在您的数据范围内")
+    ct = case.type_def
+    if not has_section_role(actor, ct.section if ct else "", EXTEND_ROLE):
+        raise ValidationError("延长办理期限须由本科室科长决定")
+    if not case.is_open or case.status not in EXTENDABLE_STATUSES:
+        raise ValidationError(f"案件当前为“{case.status_label}”，不能延长办理期限（受理后、确认前方可延长）")
+    if TimeLimitExtension.objects.filter(case_id=case.pk).exists():
+        raise ValidationError("本案已延长过办理期限，只能延长一次")
+    try:
+        base = int(parameter_value(TOTAL_WORKING_DAYS_PARAMETER, case.accepted_on))
+        extended = int(parameter_value(EXTENDED_WORKING_DAYS_PARAMETER, case.accepted_on))
+    except BenefitsError as exc:
+        raise ValidationError(f"办理时限参数未设置：{exc}") from None
+    if extended <= base:
+        raise ValidationError(
+            f"延长后总时限（{extended}个工作日）不长于原总时限（{base}个工作日），请检查参数设置"
+        )
+    deadline = add_working_days(case.accepted_on, extended)
+    if timezone.localdate() > deadline:
+        raise ValidationError(
+            f"已超过延长后的办理期限（受理后{extended}个工作日，{cn_date(deadline)}），不能再延长"
+        )
+    extension = TimeLimitExtension.objects.create(
+        case=case,
+        region_code=case.region_code,
+        working_days=extended,
+        deadline=deadline,
+        reason=reason,
+        extended_by=actor,
+    )
+    case.due_date = max(case.due_date, deadline) if case.due_date else deadline
+    case.updated_by = actor
+    case.save(update_fields=["due_date", "updated_by", "updated_at"])
+    case_log_action(
+        case=case,
+        name="extend_time_limit",
+        label="延长办理期限",
+        actor=actor,
+        comment=reason,
+        data={"working_days": extended, "deadline": deadline.isoformat()},
+        kind=KIND_OTHER,
+    )
+    application.case.due_date = case.due_date
+    return extension
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -186,6 +186,12 @@ MATRIX = {
         [L, OK, OK, OK, OK, OK, 403, 404],
     ),
     "assistance:dibao_notice": ("post", lambda o: {"pk": o["dibao"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    # 延长办理期限: the section's 科长 (the application is not accepted yet: back to its page)
+    "assistance:dibao_extend": (
+        "get",
+        lambda o: {"pk": o["dibao"].pk},
+        [L, 403, 403, 403, OK, 403, 403, 403],
+    ),
     "assistance:dibao_attachment_upload": (
         "get",
         lambda o: {"pk": o["dibao"].pk},
