@@ -25,6 +25,7 @@ from typing import NamedTuple
 from django.db.models import Q, Sum
 
 from core.benefits.calculators import register_steps, round_amount
+from core.benefits.exceptions import CalculationError
 from core.benefits.models import Rounding
 from core.registry.choices import DisabilityCategory, IncomeKind, IncomeTreatment, income_treatment
 from core.registry.models import IncomeRecord, Person
@@ -35,16 +36,32 @@ _TEN_THOUSANDTH = Decimal("0.0001")
 
 # --- parameter keys (seeded by assistance/migrations/0001_benefit_types_and_parameters.py) ----------
 
-P_SEVERE_DISABILITY = "dibao.increment.severe_disability"
-P_SERIOUS_ILLNESS = "dibao.increment.serious_illness"
-P_AGE60_OR_MINOR = "dibao.increment.age60_or_minor"
-P_AGE70 = "dibao.increment.age70"
+# 分类施保 (DOMAIN.md "社会救助", seeded by assistance/migrations/0008_classified_parameters_temp_amounts.py;
+# the earlier dibao.increment.* keys held misread ratios and are no longer read).
+P_SEVERE_DISABILITY = "dibao.classified.severe_disability"
+P_SERIOUS_ILLNESS = "dibao.classified.serious_illness"
+P_AGE60_OR_MINOR = "dibao.classified.age60_or_minor"
+P_AGE70 = "dibao.classified.age70"
+# How 分类施保 is paid: 0 = an addition of the rule's share of the standard (demo), 1 = a floor: such a
+# member's 补差 is topped up to "not below" P_CLASSIFIED_FLOOR_SHARE × the standard.
+P_CLASSIFIED_MODE = "dibao.classified.mode"
+P_CLASSIFIED_FLOOR_SHARE = "dibao.classified.floor_share"
+CLASSIFIED_ADDITION = Decimal("0")
+CLASSIFIED_FLOOR = Decimal("1")
 P_FLOOR_RATIO = "dibao.floor_ratio"
 P_EDGE_RATIO = "dibao.edge_ratio"
 P_TEKUN_MINOR_AGE = "tekun.minor_age"
 P_RIGID_SPENDING_SHARE = "rigid.spending_share"
 
-DIBAO_AMOUNT_PARAMETERS = [P_SEVERE_DISABILITY, P_SERIOUS_ILLNESS, P_AGE60_OR_MINOR, P_AGE70, P_FLOOR_RATIO]
+DIBAO_AMOUNT_PARAMETERS = [
+    P_SEVERE_DISABILITY,
+    P_SERIOUS_ILLNESS,
+    P_AGE60_OR_MINOR,
+    P_AGE70,
+    P_CLASSIFIED_MODE,
+    P_CLASSIFIED_FLOOR_SHARE,
+    P_FLOOR_RATIO,
+]
 ASSESSMENT_PARAMETERS = [P_EDGE_RATIO, P_TEKUN_MINOR_AGE, P_RIGID_SPENDING_SHARE]
 
 ADULT_AGE = 18  # 《民法典》第十七条: 十八周岁以上的自然人为成年人
@@ -379,6 +396,9 @@ def _increment(
 
 DIBAO_STEPS = "dibao"  # explanation["steps_from"]: dibao_steps renders the steps when they are shown
 DIBAO_FORMULA = "(低保标准 − 月人均收入) × 保障人数（每人不低于保底）+ 各成员分类施保（取最高一项）"
+DIBAO_FORMULA_FLOOR = (
+    "(低保标准 − 月人均收入) × 保障人数（每人不低于保底）+ 分类施保对象补足到不低于标准的规定比例"
+)
 
 
 @dataclass
@@ -459,6 +479,18 @@ def dibao_amount(
     floor_applied = floor_ratio > 0 and gap_each < floor_each
     base_exact = floor_each * count if floor_applied else gap_total
 
+    mode = parameters[P_CLASSIFIED_MODE]
+    if mode not in (CLASSIFIED_ADDITION, CLASSIFIED_FLOOR):
+        raise CalculationError(
+            f"业务参数「{P_CLASSIFIED_MODE}」的值 {mode} 无效：0 为按标准比例加发，1 为不低于标准的一定比例。"
+        )
+    floor_mode = mode == CLASSIFIED_FLOOR
+    if floor_mode:
+        # "not below share × standard" per such member: the member's 补差 share (base_exact ÷ count) is
+        # topped up to it; computed as (share × standard × count − base_exact) ÷ count to stay exact.
+        share = parameters[P_CLASSIFIED_FLOOR_SHARE]
+        topup = max(ZERO, share * standard * count - base_exact) / count
+
     increments = []
     increment_exact = ZERO
     for member in covered:
@@ -467,30 +499,42 @@ def dibao_amount(
         if not met:  # most members: no 分类施保 (member_increment, without building its empty result)
             continue
         inc = _increment(member, age, met, standard, parameters)
-        increment_exact += inc.amount
-        increments.append(
-            {
-                "person_id": inc.person_id,
-                "name": inc.name,
-                "age": inc.age,
-                "rule": inc.rule,
-                "label": inc.label,
-                "ratio": str(inc.ratio),
-                "amount": display_money(inc.amount),
-                "also_met": list(inc.also_met),
-            }
-        )
+        entry = {
+            "person_id": inc.person_id,
+            "name": inc.name,
+            "age": inc.age,
+            "rule": inc.rule,
+            "label": inc.label,
+            "ratio": str(inc.ratio),
+            "amount": display_money(inc.amount),
+            "also_met": list(inc.also_met),
+        }
+        if floor_mode:
+            # Which rule made the member eligible is still named (the highest); the amount is the top-up.
+            entry.update(
+                {
+                    "ratio": str(share),
+                    "amount": display_money(topup),
+                    "base_each": display_money(base_exact / count),
+                    "also_met": [_INCREMENT_LABELS[k] for k in met if k != inc.rule],
+                }
+            )
+            increment_exact += topup
+        else:
+            increment_exact += inc.amount
+        increments.append(entry)
 
     base = round_amount(base_exact, rounding)
     increment = round_amount(increment_exact, rounding)
     total = base + increment
     explanation.update(
         {
-            "formula": DIBAO_FORMULA,
+            "formula": DIBAO_FORMULA_FLOOR if floor_mode else DIBAO_FORMULA,
             "gap": display_money(gap_total),
             "gap_each": display_money(gap_each),
             "floor_ratio": str(floor_ratio),
             "floor_each": display_money(floor_each),
+            "classified_mode": "floor" if floor_mode else "addition",
             "floor_applied": floor_applied,
             "base_exact": _exact_text(base_exact),
             "increment_exact": _exact_text(increment_exact),
@@ -551,14 +595,19 @@ def dibao_steps(e: Mapping) -> list[list[str]]:
     else:
         steps.append(["保底", "未设保底（保底比例为0）"])
     increments = e.get("increments") or []
+    floor_mode = e.get("classified_mode") == "floor"
     for inc in increments:
-        also = f"；同时符合{'、'.join(inc['also_met'])}，取最高一项" if inc.get("also_met") else ""
-        steps.append(
-            [
-                f"分类施保：{inc['name']}（{inc['age']}岁）",
-                f"{inc['label']}：{std} × {_ratio_text(Decimal(inc['ratio']))} = {inc['amount']} 元{also}",
-            ]
-        )
+        if floor_mode:
+            also = f"；同时符合{'、'.join(inc['also_met'])}" if inc.get("also_met") else ""
+            share = _ratio_text(Decimal(inc["ratio"]))
+            text = (
+                f"{inc['label']}{also}：不低于标准的 {share}，每人补差 {inc['base_each']} 元，"
+                f"补足 {inc['amount']} 元"
+            )
+        else:
+            also = f"；同时符合{'、'.join(inc['also_met'])}，取最高一项" if inc.get("also_met") else ""
+            text = f"{inc['label']}：{std} × {_ratio_text(Decimal(inc['ratio']))} = {inc['amount']} 元{also}"
+        steps.append([f"分类施保：{inc['name']}（{inc['age']}岁）", text])
     if not increments:
         steps.append(["分类施保", "无成员符合分类施保条件"])
     base, increment, total = e["base"], e["increment"], e["total"]

@@ -45,7 +45,8 @@ NAIVE_SAMPLE = int(os.environ.get("BENCH_NAIVE_SAMPLE", "1500"))
 REPEAT = int(os.environ.get("BENCH_RECALC_REPEAT", "3"))
 
 # One statement computing what the engine computes for these five types: 低保 补差 with the floor and
-# 分类施保 (highest ratio per member), and the fixed standards by tier. The explanation is a small JSON
+# 分类施保 (dibao.classified.*: the highest ratio per member added, or — mode 1 — each such member topped
+# up to the floor share of the standard), and the fixed standards by tier. The explanation is a small JSON
 # object (the engine writes the full step-by-step explanation, several times larger).
 SQL_BASELINE = """
 WITH runs AS (
@@ -69,7 +70,10 @@ WITH runs AS (
                CASE WHEN date_part('year', age(%(month)s, p.birth_date)) >= 70 THEN %(r70)s ELSE 0 END,
                CASE WHEN date_part('year', age(%(month)s, p.birth_date)) >= 60
                       OR date_part('year', age(%(month)s, p.birth_date)) < 18 THEN %(r60)s ELSE 0 END
-           )) AS ratio_sum
+           )) AS ratio_sum,
+           count(*) FILTER (WHERE p.serious_illness OR p.disability_grade IN (1, 2)
+                              OR date_part('year', age(%(month)s, p.birth_date)) >= 60
+                              OR date_part('year', age(%(month)s, p.birth_date)) < 18) AS classified_n
     FROM registry_person p
     WHERE p.household_id IN (SELECT household_id FROM dibao)
       AND (p.death_date IS NULL OR p.death_date > %(month)s)
@@ -84,15 +88,20 @@ WITH runs AS (
     GROUP BY household_id
 ), dibao_calc AS (
     SELECT d.run_id, d.id, d.household_id, d.region_code, s.amount AS std, s.id AS std_id, mem.n,
-           mem.ratio_sum, GREATEST(0, coalesce(inc.counted, 0) - coalesce(inc.deducted, 0)) AS net
+           mem.ratio_sum, mem.classified_n,
+           GREATEST(0, coalesce(inc.counted, 0) - coalesce(inc.deducted, 0)) AS net
     FROM dibao d
     JOIN std s ON s.benefit_type_id = d.benefit_type_id AND s.area_type = d.area_type AND s.tier = ''
     JOIN mem ON mem.household_id = d.household_id
     LEFT JOIN inc ON inc.household_id = d.household_id
+), dibao_exact AS (
+    SELECT *, GREATEST(std * n - net, %(floor)s * std * n) AS base_exact FROM dibao_calc WHERE net / n < std
 ), dibao_lines AS (
-    SELECT *, round(GREATEST(std * n - net, %(floor)s * std * n), 2) AS base,
-           round(std * ratio_sum, 2) AS increment
-    FROM dibao_calc WHERE net / n < std
+    SELECT *, round(base_exact, 2) AS base,
+           CASE WHEN %(classified_floor)s
+                THEN round(classified_n * GREATEST(0, %(floor_share)s * std * n - base_exact) / n, 2)
+                ELSE round(std * ratio_sum, 2) END AS increment
+    FROM dibao_exact
 ), fixed_lines AS (
     SELECT e.run_id, e.id, coalesce(e.household_id, p.household_id) AS household_id, e.person_id,
            e.region_code, coalesce((e.params ->> 'covered_persons')::int, 1) AS covered,
@@ -226,6 +235,8 @@ def sql_baseline(types: list[BenefitType]) -> tuple[float, dict]:
         "r70": values[rules.P_AGE70],
         "r60": values[rules.P_AGE60_OR_MINOR],
         "floor": values[rules.P_FLOOR_RATIO],
+        "classified_floor": values[rules.P_CLASSIFIED_MODE] == rules.CLASSIFIED_FLOOR,
+        "floor_share": values[rules.P_CLASSIFIED_FLOOR_SHARE],
     }
     _vacuum()
     started = time.perf_counter()

@@ -2,8 +2,9 @@
 
 Every expected amount below is computed BY HAND from DOMAIN.md "社会救助" and the demo values seeded by
 assistance/migrations/0001 (core/portal/demo_data.py): urban 低保 550 → 600 and rural 340 → 410 from
-2021-07-01; 分类施保 重度残疾 75 %, 重病 100 %, 60+/未成年 10 %, 70+ 20 % (highest only); 保底 20 % of the
-standard per covered person; rounding ROUND_HALF_UP to 分. The arithmetic is in the comment of each row;
+2021-07-01; 分类施保 (assistance/migrations/0007, dibao.classified.*) 重度残疾 30 %, 重病 30 %,
+60+/未成年 10 %, 70+ 20 % of the standard (highest only, added: mode 0); 保底 20 % of the standard per
+covered person; rounding ROUND_HALF_UP to 分. The arithmetic is in the comment of each row;
 the code under test never produces an expected value.
 """
 
@@ -20,6 +21,7 @@ from django.urls import reverse
 
 from assistance import rules
 from core.benefits.calculators import explanation_steps
+from core.benefits.exceptions import CalculationError
 from core.benefits.models import BenefitType, Parameter, PaymentLine
 from core.benefits.services import entitlement_create, payment_run_recalculate
 from core.registry.models import IncomeRecord, Person
@@ -103,23 +105,23 @@ DIBAO_ROWS = [
         expected=("330.50", "0.00", "330.50", 2),
     ),
     # 5. urban; head born 1951-06-01 (72 on 2024-03-01) with a grade-1 physical disability: meets 重度残疾
-    #    75 %, 70+ 20 % and 60+ 10 % → only the highest, 0.75 × 600 = 450.00 (not 450 + 120 + 60).
-    #    Wage 700: per capita 350; (600 − 350) × 2 = 500.00; total 500 + 450 = 950.00.
+    #    30 %, 70+ 20 % and 60+ 10 % → only the highest, 0.30 × 600 = 180.00 (not 180 + 120 + 60).
+    #    Wage 700: per capita 350; (600 − 350) × 2 = 500.00; total 500 + 180 = 680.00.
     Row(
         "overlap_72_severely_disabled",
         "community11",
         (M(D(1951, 6, 1), disability=("physical", 1)), M()),
         (Inc("wage", "700"),),
-        expected=("500.00", "450.00", "950.00", 2),
+        expected=("500.00", "180.00", "680.00", 2),
     ),
-    # 6. urban; head seriously ill (1.00 × 600 = 600), child born 2015-01-01 (9, minor: 0.10 × 600 = 60);
-    #    wage 1,200: per capita 400; (600 − 400) × 3 = 600.00; increments 660.00; total 1,260.00.
+    # 6. urban; head seriously ill (0.30 × 600 = 180), child born 2015-01-01 (9, minor: 0.10 × 600 = 60);
+    #    wage 1,200: per capita 400; (600 − 400) × 3 = 600.00; increments 240.00; total 840.00.
     Row(
         "ill_and_minor",
         "community11",
         (M(ill=True), M(), M(D(2015, 1, 1))),
         (Inc("wage", "1200"),),
-        expected=("600.00", "660.00", "1260.00", 3),
+        expected=("600.00", "240.00", "840.00", 3),
     ),
     # 7. rural; born 1950-01-01 (74: 70+ 0.20 × 410 = 82) and 1962-05-01 (61: 60+ 0.10 × 410 = 41);
     #    赡养费 180 counted, 基础养老金 200 not: per capita 90; (410 − 90) × 2 = 640.00;
@@ -188,18 +190,18 @@ DIBAO_ROWS = [
     ),
     # 15. 单人保 (urban): household per capita (1,500 + 300) / 3 = 600 — not 低保, a 低保边缘 household.
     #     The grade-2 intellectually disabled spouse is covered alone "参照单人户": own income 0, so
-    #     600 − 0 = 600.00; 重度残疾 0.75 × 600 = 450.00; total 1,050.00, 1 person.
+    #     600 − 0 = 600.00; 重度残疾 0.30 × 600 = 180.00; total 780.00, 1 person.
     Row(
         "single_cover_disabled",
         "community11",
         (M(), M(disability=("intellectual", 2)), M(D(2003, 6, 1))),
         (Inc("wage", "1500", who=0), Inc("wage", "300", who=2)),
         covered=(1,),
-        expected=("600.00", "450.00", "1050.00", 1),
+        expected=("600.00", "180.00", "780.00", 1),
     ),
     # 16. 单人保 (rural): household per capita (900 + 100) / 2 = 500 ≥ 410. The seriously ill member's own
-    #     income: 职工养老金 100 counted, 优待抚恤金 200 not → 410 − 100 = 310.00; 重病 1.00 × 410 = 410.00;
-    #     total 720.00.
+    #     income: 职工养老金 100 counted, 优待抚恤金 200 not → 410 − 100 = 310.00; 重病 0.30 × 410 = 123.00;
+    #     total 433.00.
     Row(
         "single_cover_ill_own_income",
         "community22",
@@ -210,7 +212,7 @@ DIBAO_ROWS = [
             Inc("merit_pension", "200", who=1),
         ),
         covered=(1,),
-        expected=("310.00", "410.00", "720.00", 1),
+        expected=("310.00", "123.00", "433.00", 1),
     ),
     # 17. deaths: of 4 members one died 2024-02-10 (not counted in March) and one dies 2024-03-15 (alive on
     #     2024-03-01, counted this month): 3 members, wage 900, per capita 300; (600 − 300) × 3 = 900.00.
@@ -250,14 +252,31 @@ DIBAO_ROWS = [
         (M(D(1964, 3, 1)), M(D(2006, 3, 1))),
         expected=("1200.00", "60.00", "1260.00", 2),
     ),
-    # 21. rural 重度残疾 grade 2 mental (0.75 × 410 = 307.50) beside a grade-3 physical (no increment):
-    #     wage 600, per capita 300; (410 − 300) × 2 = 220.00; total 527.50.
+    # 21. rural 重度残疾 grade 2 mental (0.30 × 410 = 123.00) beside a grade-3 physical (no increment):
+    #     wage 600, per capita 300; (410 − 300) × 2 = 220.00; total 343.00.
     Row(
         "rural_severe_vs_grade3",
         "community22",
         (M(disability=("mental", 2)), M(disability=("physical", 3))),
         (Inc("wage", "600"),),
-        expected=("220.00", "307.50", "527.50", 2),
+        expected=("220.00", "123.00", "343.00", 2),
+    ),
+    # 22. issue 13 item 4: a single seriously ill person without income got twice the standard (重病 was
+    #     100 %). Urban, no income: 600 − 0 = 600.00; 重病 0.30 × 600 = 180.00; total 780.00.
+    Row(
+        "single_seriously_ill_no_income",
+        "community11",
+        (M(ill=True),),
+        expected=("600.00", "180.00", "780.00", 1),
+    ),
+    # 23. all four rules at once — seriously ill, grade-1 disability, 75 years old (born 1948-06-01):
+    #     30 %, 30 %, 20 %, 10 % → the highest once, 0.30 × 410 = 123.00 (the sum would be 369.00).
+    #     Rural, no income: 410.00; total 533.00.
+    Row(
+        "every_rule_highest_once",
+        "community22",
+        (M(D(1948, 6, 1), disability=("physical", 1), ill=True),),
+        expected=("410.00", "123.00", "533.00", 1),
     ),
 ]
 
@@ -366,10 +385,11 @@ def test_explanation_reads_line_by_line(regions, parameters_history):
     assert steps["低保标准"] == "600.00 元/月（城镇，2021年7月1日起执行）"
     assert steps["补差"] == "(600.00 − 350.00) × 2 = 500.00 元"
     increment_step = steps[f"分类施保：{people[0].name}（72岁）"]
-    assert increment_step.startswith("重度残疾（一、二级）：600.00 × 75% = 450.00 元")
+    assert increment_step.startswith("重度残疾（一、二级）：600.00 × 30% = 180.00 元")
     assert "取最高一项" in increment_step and "70周岁以上 20%" in increment_step
     assert explanation["per_capita_income"] == "350.00"
-    assert explanation["increments"][0]["rule"] == "dibao.increment.severe_disability"
+    assert explanation["increments"][0]["rule"] == "dibao.classified.severe_disability"
+    assert explanation["classified_mode"] == "addition"
     # The line stores the figures, not the sentences: they are rendered when the line is shown
     assert "steps" not in explanation and explanation["steps_from"] == "dibao"
 
@@ -620,3 +640,74 @@ def test_explanation_of_a_repeating_per_capita_adds_up_by_hand(regions, paramete
     steps = dict(explanation_steps(PaymentLine.objects.get(run=run).explanation))
     assert steps["月人均收入"] == "(1000.00 − 0.00) ÷ 3 = 333.33 元（显示保留两位小数，计算使用精确值）"
     assert steps["补差"] == "(600.00 − 333.33) × 3，即 600.00 × 3 − 1000.00 = 800.00 元"
+
+
+# --- 分类施保 as a floor (the variant "not below 75 % of the standard", dibao.classified.mode = 1) ------
+
+
+def _floor_mode_from(month):
+    Parameter.objects.create(
+        key=rules.P_CLASSIFIED_MODE, name="分类施保方式", value=Decimal("1"), effective_from=month
+    )
+
+
+@pytest.mark.django_db
+def test_classified_floor_mode_tops_up_to_the_share(regions, parameters_history):
+    # Given the bureau switches to the floor variant from March 2024 (floor share 0.75 seeded)
+    _floor_mode_from(MARCH_2024)
+    # A: urban, seriously ill head + an adult, wage 700: per capita 350; 补差 (600 − 350) × 2 = 500.00,
+    #    250 each; the ill member not below 0.75 × 600 = 450 → top-up 200.00; total 700.00.
+    a, a_people = build(regions, "community11", (M(ill=True), M()), (Inc("wage", "700"),))
+    # B: urban, one grade-2 disabled person, no income: 补差 600 ≥ 450 → no top-up; total 600.00.
+    b, b_people = build(regions, "community11", (M(disability=("physical", 2)),))
+    # C: the same household as A in February (mode 0, addition): 500 + 0.30 × 600 = 680.00.
+    ent_a = _dibao_entitlement(a, a_people, D(2024, 2, 1))
+    ent_b = _dibao_entitlement(b, b_people, MARCH_2024)
+    dibao = BenefitType.objects.get(code="dibao")
+
+    run = payment_run_recalculate(benefit_type=dibao, month=MARCH_2024)
+
+    line_a = PaymentLine.objects.get(run=run, entitlement=ent_a)
+    assert (line_a.base_amount, line_a.increment_amount, line_a.amount) == (
+        Decimal("500.00"),
+        Decimal("200.00"),
+        Decimal("700.00"),
+    )
+    steps = dict(explanation_steps(line_a.explanation))
+    assert steps[f"分类施保：{a_people[0].name}（43岁）"] == (
+        "重病：不低于标准的 75%，每人补差 250.00 元，补足 200.00 元"
+    )
+    assert line_a.explanation["classified_mode"] == "floor"
+    line_b = PaymentLine.objects.get(run=run, entitlement=ent_b)
+    assert (line_b.base_amount, line_b.increment_amount, line_b.amount) == (
+        Decimal("600.00"),
+        Decimal("0.00"),
+        Decimal("600.00"),
+    )
+    february = payment_run_recalculate(benefit_type=dibao, month=D(2024, 2, 1))
+    assert PaymentLine.objects.get(run=february, entitlement=ent_a).amount == Decimal("680.00")
+
+
+@pytest.mark.django_db
+def test_classified_parameters_are_read_on_the_month(regions, parameters_history):
+    # A 重病 share raised to 0.35 from April 2024: March pays 0.30 × 600 = 180, April 0.35 × 600 = 210.
+    Parameter.objects.create(
+        key=rules.P_SERIOUS_ILLNESS, name="重病", value=Decimal("0.35"), effective_from=D(2024, 4, 1)
+    )
+    household, people = build(regions, "community11", (M(ill=True),))
+    entitlement = _dibao_entitlement(household, people, MARCH_2024)
+    dibao = BenefitType.objects.get(code="dibao")
+    march = payment_run_recalculate(benefit_type=dibao, month=MARCH_2024)
+    april = payment_run_recalculate(benefit_type=dibao, month=D(2024, 4, 1))
+    assert PaymentLine.objects.get(run=march, entitlement=entitlement).increment_amount == Decimal("180.00")
+    assert PaymentLine.objects.get(run=april, entitlement=entitlement).increment_amount == Decimal("210.00")
+
+
+@pytest.mark.django_db
+def test_an_invalid_classified_mode_is_a_clear_error(regions, parameters_history):
+    _floor_mode_from(MARCH_2024)
+    Parameter.objects.filter(key=rules.P_CLASSIFIED_MODE, effective_from=MARCH_2024).update(value=2)
+    household, people = build(regions, "community11", (M(ill=True),))
+    _dibao_entitlement(household, people, MARCH_2024)
+    with pytest.raises(CalculationError, match="dibao.classified.mode"):
+        payment_run_recalculate(benefit_type=BenefitType.objects.get(code="dibao"), month=MARCH_2024)

@@ -39,6 +39,7 @@ def _years_ago(years: int) -> datetime.date:
 def household(regions):
     # Transactional tests flush what the data migrations created: put the 低保 standards back.
     importlib.import_module("assistance.migrations.0001_benefit_types_and_parameters").seed(apps, None)
+    importlib.import_module("assistance.migrations.0008_classified_parameters_temp_amounts").seed(apps, None)
     region = regions["community11"]
     household = HouseholdFactory(region=region, region_code=region.code, area_type=region.area_type)
     head = PersonFactory(
