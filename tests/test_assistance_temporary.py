@@ -1,6 +1,7 @@
-"""临时救助 (flow 4; 国发〔2014〕47号, 民发〔2018〕23号): amount = multiple × monthly urban 低保 standard (600 in
-the demo), decided by the township within its limit (急难 ≤ 1,000 元, 支出 ≤ 6 × 600 = 3,600 元) and by the
-district above; once per person and cause per year; 先行救助; a one-off line in the month's one-off run."""
+"""临时救助 (flow 4; 国发〔2014〕47号, 民发〔2018〕23号): the amount is decided in 元 to the fen (a multiple of the
+monthly urban 低保 standard, 600 in the demo, only helps fill it), decided by the township up to its limit
+(急难 ≤ 1,000 元, 支出 ≤ 6 × 600 = 3,600 元) and by the district one fen above; the cap is the Parameter
+temp.max_standard_multiple × the standard; once per person and cause per year; 先行救助; a one-off line in the month's one-off run."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 from assistance.models import TempAssistanceCase
 from assistance.temporary import services
 from assistance.temporary.case_types import TempStatus
-from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
+from core.benefits.models import BenefitType, Entitlement, Parameter, PaymentLine, PaymentRun, Standard
 from core.benefits.months import month_start
 from core.benefits.services import payment_run_lock
 from core.workflow.calendar import add_working_days
@@ -67,6 +68,12 @@ def _propose(temp, actor, multiple):
     )
 
 
+def _propose_amount(temp, actor, amount):
+    return services.temp_proposal_record(
+        temp=temp, actor=actor, amount=amount, findings="经入户核实，家中无其他收入来源。"
+    )
+
+
 def _accept_and_propose(temp, people, multiple):
     _move(temp, "accept", people["clerk"])
     return _propose(temp, people["clerk"], multiple)
@@ -92,8 +99,9 @@ def test_amount_and_approval_level(people, person, kind, cause, multiple, amount
     assert "600.00" in proposal.explanation and amount.split(".")[0] in proposal.explanation.replace(",", "")
 
 
-def test_amount_uses_the_standard_in_force_rounded_to_yuan(people, person):
-    # A new urban standard of 612.50 from yesterday: 1.5 × 612.50 = 918.75 → 919 元 (ROUND_HALF_UP, 元);
+def test_amount_from_a_multiple_uses_the_standard_in_force_to_the_fen(people, person):
+    # A new urban standard of 612.50 from yesterday: 1.5 × 612.50 = 918.75 元 — to the fen (issue 13
+    # item 5: 临时救助 is decided and paid in 元 to the fen; it was rounded to 919 元 before);
     # the 支出型 township limit follows it: 6 × 612.50 = 3,675
     dibao = BenefitType.objects.get(code="dibao")
     Standard.objects.create(
@@ -104,7 +112,7 @@ def test_amount_uses_the_standard_in_force_rounded_to_yuan(people, person):
     )
     temp = _create(person, people["clerk"])
     proposal = _accept_and_propose(temp, people, "1.5")
-    assert proposal.standard == Decimal("612.50") and proposal.amount == Decimal("919.00")
+    assert proposal.standard == Decimal("612.50") and proposal.amount == Decimal("918.75")
     other = _create(
         household_with_members(person.household.region, size=1).head,
         people["clerk"],
@@ -418,7 +426,7 @@ def test_detail_page_guides_each_step(client, people, person):
     page = client.get(detail).content.decode()
     # The proposal card: 600 元/月 × 1.5 = 900 元, 300 已先行救助, 600 to pay after approval
     assert "拟救助金额（一次性）" in page and "¥900.00" in page and "¥600.00/月" in page
-    assert "城市低保标准 600.00 元/月 × 1.5 倍 = 900.00 元" in page
+    assert "900.00 元（约为城市低保标准 600.00 元/月的 1.5 倍）" in page
     assert "批准后另行发放" in page
     # 先行救助 is recorded once: no longer offered
     assert reverse("assistance:temp_advance", args=[temp.pk]) not in page
@@ -477,3 +485,111 @@ def test_list_query_count_does_not_grow_with_rows(client, people, person):
     for _ in range(4):
         _create(household_with_members(person.household.region, size=1).head, people["clerk"])
     assert count() == one <= 12
+
+
+# --- amounts in 元 to the fen (issue 13 item 5) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "cause", "amount", "level"),
+    [
+        ("emergency", "fire", "1000.00", TOWNSHIP),  # at the 急难型 limit 1,000 元
+        ("emergency", "fire", "1000.01", DISTRICT),  # one fen above
+        ("expense", "medical", "3600.00", TOWNSHIP),  # at 6 × 600 = 3,600 元
+        ("expense", "medical", "3600.01", DISTRICT),
+    ],
+)
+def test_level_follows_the_decided_amount_at_the_limit(people, person, kind, cause, amount, level):
+    temp = _create(person, people["clerk"], kind=kind, cause=cause)
+    _move(temp, "accept", people["clerk"])
+    proposal = _propose_amount(temp, people["clerk"], amount)
+    temp.refresh_from_db()
+    assert temp.proposed_amount == Decimal(amount) and temp.approval_level == level
+    assert proposal.level == level
+    # …and the case goes to that level only
+    services.temp_submit(temp=temp, actor=people["clerk"])
+    expected = TempStatus.TOWNSHIP_APPROVAL if level == TOWNSHIP else TempStatus.DISTRICT_APPROVAL
+    assert _status(temp) == expected
+
+
+def test_an_amount_with_fen_is_decided_and_paid_to_the_fen(people, person):
+    temp = _create(person, people["clerk"])
+    _move(temp, "accept", people["clerk"])
+    proposal = _propose_amount(temp, people["clerk"], "987.65")
+    # 987.65 ÷ 600 = 1.646… → shown as about 1.65 × the standard, never used to decide
+    assert proposal.amount == Decimal("987.65") and proposal.multiple == Decimal("1.65")
+    assert "987.65 元（约为城市低保标准 600.00 元/月的 1.65 倍）" in proposal.explanation
+    _move(temp, "submit_township", people["clerk"])
+    _move(temp, "township_approve", people["reviewer"], "同意")
+    temp.refresh_from_db()
+    assert temp.approved_amount == Decimal("987.65")
+    assert temp.payment_line.amount == Decimal("987.65")
+    assert Entitlement.objects.get(case_id=temp.pk).params["amount"] == "987.65"
+    assert temp.payment_line.run.total_amount == Decimal("987.65")
+
+
+def test_the_amount_wins_over_the_multiple_and_one_is_needed(people, person):
+    temp = _create(person, people["clerk"])
+    _move(temp, "accept", people["clerk"])
+    with pytest.raises(ValidationError) as exc:
+        services.temp_proposal_record(temp=temp, actor=people["clerk"], findings="核实")
+    assert "请填写拟救助金额" in exc.value.message_dict["amount"][0]
+    for bad, message in (
+        ("12.345", "拟救助金额最多两位小数"),
+        ("0", "拟救助金额须大于0"),
+        ("x", "格式不正确"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            _propose_amount(temp, people["clerk"], bad)
+    temp.refresh_from_db()
+    assert temp.proposed_amount is None
+    proposal = services.temp_proposal_record(
+        temp=temp, actor=people["clerk"], amount="850.50", standard_multiple="3", findings="核实"
+    )
+    assert proposal.amount == Decimal("850.50")
+
+
+def test_the_cap_is_the_parameter_on_the_decision_date(people, person):
+    today = timezone.localdate()
+    # Seeded: 100 × 600 = 60,000 元
+    temp = _create(person, people["clerk"])
+    _move(temp, "accept", people["clerk"])
+    with pytest.raises(ValidationError, match="100 倍（60,000.00 元）"):
+        _propose_amount(temp, people["clerk"], "60000.01")
+    assert _propose_amount(temp, people["clerk"], "60000.00").level == DISTRICT
+
+    # The bureau lowers the cap to 2 × the standard from today, and to 1 × from tomorrow: today 1,200 is
+    # the cap (tomorrow's value is not read yet)
+    Parameter.objects.create(
+        key="temp.max_standard_multiple", name="上限", value=Decimal("2"), effective_from=today
+    )
+    Parameter.objects.create(
+        key="temp.max_standard_multiple",
+        name="上限",
+        value=Decimal("1"),
+        effective_from=today + datetime.timedelta(days=1),
+    )
+    with pytest.raises(ValidationError, match="2 倍（1,200.00 元）"):
+        _propose_amount(temp, people["clerk"], "1200.01")
+    with pytest.raises(ValidationError, match="2 倍"):
+        _propose(temp, people["clerk"], "2.01")  # the helper's amount is capped too
+    assert _propose_amount(temp, people["clerk"], "1200.00").amount == Decimal("1200.00")
+    temp.refresh_from_db()
+    assert temp.proposed_amount == Decimal("1200.00")
+
+
+def test_proposal_form_takes_an_amount_in_yuan(client, people, person):
+    temp = _create(person, people["clerk"])
+    _move(temp, "accept", people["clerk"])
+    client.force_login(people["clerk"])
+    url = reverse("assistance:temp_proposal", args=[temp.pk])
+    page = client.get(url).content.decode()
+    assert 'name="amount"' in page and 'name="standard_multiple"' in page
+    assert "城市低保月标准 600.00 元/月" in page and "急难型乡镇（街道）审批上限 1,000.00 元/人" in page
+    bad = client.post(url, {"amount": "1000.001", "findings": "核实"})
+    assert bad.status_code == 400
+    assert client.post(url, {"amount": "1000.01", "findings": "核实属实"}).status_code == 302
+    temp.refresh_from_db()
+    assert temp.proposed_amount == Decimal("1000.01") and temp.approval_level == DISTRICT
+    page = client.get(reverse("assistance:temp_detail", args=[temp.pk])).content.decode()
+    assert "¥1,000.01" in page and "约为标准的" in page

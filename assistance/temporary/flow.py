@@ -89,7 +89,8 @@ class TempFlow(CaseFlow):
                 record="temp",
             ),
             statuses=(TempStatus.INVESTIGATION,),
-            initial=lambda application: {"standard_multiple": application.standard_multiple},
+            initial=lambda application: {"amount": application.proposed_amount},
+            form_kwargs=lambda application: {"limits": selectors.proposal_limits(application)},
             template=STEP_TEMPLATE,
             anchor="proposal",
         ),
@@ -131,13 +132,15 @@ class TempFlow(CaseFlow):
         temp = d.temp
         if temp.proposed_amount is None:
             return Proposal(
-                "拟救助金额", None, note="登记调查核实情况后，按城市低保月标准的倍数计算（取整到元）"
+                "拟救助金额",
+                None,
+                note="登记调查核实情况后按元确定（精确到分），可按城市低保月标准的倍数辅助计算",
             )
         lines = []
         if d.proposal is not None:
             lines.append(("城市低保月标准", f"{money(d.proposal.standard)}/月"))
         lines += [
-            ("倍数", f"{temp.standard_multiple.normalize():f} 倍"),
+            ("约为标准的", f"{temp.standard_multiple.normalize():f} 倍"),
             ("审批层级", temp.get_approval_level_display()),
         ]
         if temp.is_advance and temp.advance_amount:

@@ -46,13 +46,25 @@ class TempProposalForm(_StyledForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="困难发生经过、家庭收入和财产、已获其他救助情况等",
     )
+    amount = forms.DecimalField(
+        label="拟救助金额（元）",
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text="按元填写，可精确到分",
+    )
     standard_multiple = forms.DecimalField(
-        label="救助金额（城市低保月标准的倍数）",
+        label="或：按城市低保月标准的倍数计算",
         max_digits=6,
         decimal_places=2,
         required=False,
-        help_text="拟救助金额 = 倍数 × 城市低保月标准，取整到元",
+        help_text="未填写金额时，拟救助金额 = 倍数 × 城市低保月标准，精确到分；填写了金额的以金额为准",
     )
+
+    def __init__(self, *args, limits=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if limits is not None:
+            self.fields["amount"].help_text = f"按元填写，可精确到分。{limits.help_text}"
 
 
 class TempAdvanceForm(_StyledForm):

@@ -14,7 +14,15 @@ from core.workflow.services import last_log
 
 from ..models import TempAssistanceCase
 from .case_types import TempStatus
-from .services import Proposal, decision_deadline, proposal_for, proposal_problem, same_cause_cases
+from .services import (
+    Limits,
+    Proposal,
+    decision_deadline,
+    limits_on,
+    proposal_for,
+    proposal_problem,
+    same_cause_cases,
+)
 
 
 @dataclass
@@ -22,19 +30,19 @@ class TempDetail:
     temp: TempAssistanceCase
     proposal_problem: str | None
     deadline: datetime.date | None
-    # 拟救助金额 as computed when it was recorded (standard, multiple, limit, level); None before.
+    # 拟救助金额 as judged when it was recorded (standard, multiple shown beside, limit, level); None before.
     proposal: Proposal | None = None
     related: list[TempAssistanceCase] = field(default_factory=list)
 
 
 def _recorded_proposal(temp: TempAssistanceCase) -> Proposal | None:
     """The proposal with the standard and limits in force on the day it was recorded."""
-    if temp.proposed_amount is None or temp.standard_multiple is None:
+    if temp.proposed_amount is None:
         return None
     log = last_log(temp.case, ("temp_proposal",))
     on_date = timezone.localdate(log.at) if log is not None else timezone.localdate()
     try:
-        return proposal_for(temp.kind, temp.standard_multiple, on_date)
+        return proposal_for(temp.kind, temp.proposed_amount, on_date)
     except (BenefitsError, BenefitType.DoesNotExist):
         return None
 
@@ -64,3 +72,11 @@ def temp_case_detail(user, pk: int) -> TempDetail:
         proposal=_recorded_proposal(temp),
         related=list(same_cause_cases(temp)),
     )
+
+
+def proposal_limits(temp: TempAssistanceCase) -> Limits | None:
+    """The standard, limit and cap in force today for the proposal form's help; None when missing."""
+    try:
+        return limits_on(temp.kind, timezone.localdate())
+    except (BenefitsError, BenefitType.DoesNotExist):
+        return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -47,7 +47,8 @@ BENEFIT_TYPE_CODE = "temp_assistance"
 DIBAO_CODE = "dibao"
 P_LIMIT_EMERGENCY = "temp.township_limit_emergency"
 P_LIMIT_EXPENSE_MULTIPLE = "temp.township_limit_expense_multiple"
-MAX_MULTIPLE = Decimal("100")
+# The largest amount, as a multiple of the monthly urban 低保 standard (a constant 100 before issue 13).
+P_MAX_MULTIPLE = "temp.max_standard_multiple"
 CENT = Decimal("0.01")
 
 # Causes that belong to each kind (DOMAIN.md: 急难型 — accident, fire, sudden illness; 支出型 — medical or
@@ -101,9 +102,48 @@ def _decimal(value, field: str, label: str, errors: dict[str, str]) -> Decimal |
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What bounds a 临时救助 amount on a date: the monthly urban 低保 standard, the township's limit for the
+    kind (seed 004: 急难型 1,000 元 per person, 支出型 6 × the standard) and the cap (Parameter
+    temp.max_standard_multiple × the standard)."""
+
+    standard: Decimal
+    limit: Decimal
+    limit_text: str
+    cap_multiple: Decimal
+    cap: Decimal
+    rounding: str
+
+    @property
+    def help_text(self) -> str:
+        return (
+            f"城市低保月标准 {_money(self.standard)} 元/月；{self.limit_text}，超过的报区民政局审批；"
+            f"最高不超过标准的 {self.cap_multiple.normalize():f} 倍（{_money(self.cap)} 元）"
+        )
+
+
+def limits_on(kind: str, on_date: datetime.date) -> Limits:
+    """The standard, the township's limit and the cap in force on `on_date`; BenefitsError when a
+    standard or a parameter is missing."""
+    dibao = BenefitType.objects.get(code=DIBAO_CODE)
+    temp = BenefitType.objects.get(code=BENEFIT_TYPE_CODE)
+    standard = standard_in_force(dibao, "urban", "", on_date).amount
+    if kind == TempAssistanceKind.EMERGENCY:
+        limit = parameter_value(P_LIMIT_EMERGENCY, on_date)
+        limit_text = f"急难型乡镇（街道）审批上限 {_money(limit)} 元/人"
+    else:
+        limit_multiple = parameter_value(P_LIMIT_EXPENSE_MULTIPLE, on_date)
+        limit = limit_multiple * standard
+        limit_text = f"支出型乡镇（街道）审批上限（城市低保标准 × {limit_multiple.normalize():f} = {_money(limit)} 元）"
+    cap_multiple = parameter_value(P_MAX_MULTIPLE, on_date)
+    return Limits(standard, limit, limit_text, cap_multiple, cap_multiple * standard, temp.rounding)
+
+
+@dataclass(frozen=True)
 class Proposal:
-    """拟救助金额 = multiple × monthly urban 低保 standard, rounded per the temp_assistance rounding; the
-    township decides it when within its limit (seed 004), the district above."""
+    """拟救助金额, decided in 元 to the fen (DOMAIN.md "临时救助"); `multiple` (amount ÷ the monthly urban
+    低保 standard, two decimals) is shown beside it as a help. The township decides an amount up to its
+    limit (seed 004), the district one fen above."""
 
     standard: Decimal
     multiple: Decimal
@@ -117,27 +157,35 @@ class Proposal:
         level = dict(TempAssistanceCase.Level.choices)[self.level]
         within = "未超过" if self.level == TempAssistanceCase.Level.TOWNSHIP else "超过"
         return (
-            f"城市低保标准 {_money(self.standard)} 元/月 × {self.multiple.normalize():f} 倍 = "
-            f"{_money(self.amount)} 元；{within}{self.limit_text}，由{level}"
+            f"{_money(self.amount)} 元（约为城市低保标准 {_money(self.standard)} 元/月的 "
+            f"{self.multiple.normalize():f} 倍）；{within}{self.limit_text}，由{level}"
         )
 
 
-def proposal_for(kind: str, multiple: Decimal, on_date: datetime.date) -> Proposal:
-    """The proposed amount and the approval level on `on_date`; BenefitsError when a standard or a
-    parameter is missing."""
-    dibao = BenefitType.objects.get(code=DIBAO_CODE)
-    temp = BenefitType.objects.get(code=BENEFIT_TYPE_CODE)
-    standard = standard_in_force(dibao, "urban", "", on_date).amount
-    amount = round_amount(multiple * standard, temp.rounding)
-    if kind == TempAssistanceKind.EMERGENCY:
-        limit = parameter_value(P_LIMIT_EMERGENCY, on_date)
-        limit_text = f"急难型乡镇（街道）审批上限 {_money(limit)} 元/人"
-    else:
-        limit_multiple = parameter_value(P_LIMIT_EXPENSE_MULTIPLE, on_date)
-        limit = limit_multiple * standard
-        limit_text = f"支出型乡镇（街道）审批上限（城市低保标准 × {limit_multiple.normalize():f} = {_money(limit)} 元）"
-    level = TempAssistanceCase.Level.TOWNSHIP if amount <= limit else TempAssistanceCase.Level.DISTRICT
-    return Proposal(standard, multiple, amount, limit, limit_text, level)
+def multiple_of(amount: Decimal, standard: Decimal) -> Decimal:
+    """amount ÷ standard to two decimals (ROUND_HALF_UP) — shown beside the amount, never decides it."""
+    return (amount / standard).quantize(CENT, ROUND_HALF_UP)
+
+
+def amount_from_multiple(multiple: Decimal, limits: Limits) -> Decimal:
+    """The helper that fills the amount from a multiple: multiple × standard, rounded per the
+    temp_assistance benefit type (to 分)."""
+    return round_amount(multiple * limits.standard, limits.rounding)
+
+
+def proposal_for(kind: str, amount: Decimal, on_date: datetime.date) -> Proposal:
+    """The approval level of a decided amount on `on_date`: at the limit → township, above → district;
+    the decided amount is compared, exactly. BenefitsError when a standard or a parameter is missing."""
+    limits = limits_on(kind, on_date)
+    level = TempAssistanceCase.Level.TOWNSHIP if amount <= limits.limit else TempAssistanceCase.Level.DISTRICT
+    return Proposal(
+        limits.standard,
+        multiple_of(amount, limits.standard),
+        amount,
+        limits.limit,
+        limits.limit_text,
+        level,
+    )
 
 
 def earlier_same_cause(person: Person, cause: str, year: int, *, exclude_pk: int | None = None):
@@ -246,7 +294,7 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
     steps = [
         ["救助类型", f"{kind}（{temp.get_cause_display()}）"],
         ["审批层级", temp.get_approval_level_display()],
-        ["城市低保月标准 × 倍数", f"{temp.standard_multiple.normalize():f} 倍"],
+        ["约为城市低保月标准的倍数", f"{temp.standard_multiple.normalize():f} 倍"],
         ["批准金额", f"{approved:.2f}"],
     ]
     if advance:
@@ -452,30 +500,56 @@ def temp_advance_record(
     return temp
 
 
+def _fen(value, field: str, label: str, errors: dict[str, str]) -> Decimal | None:
+    number = _decimal(value, field, label, errors)
+    if number is not None and number != number.quantize(CENT):
+        errors[field] = f"{label}最多两位小数"
+        return None
+    return number
+
+
 @transaction.atomic
-def temp_proposal_record(*, temp: TempAssistanceCase, actor, standard_multiple, findings: str) -> Proposal:
-    """调查核实 and 拟救助金额: multiple × the monthly urban 低保 standard in force, rounded to 元; sets the
-    approval level from the township's limits (Parameters temp.township_limit_*)."""
+def temp_proposal_record(
+    *, temp: TempAssistanceCase, actor, findings: str, amount=None, standard_multiple=None
+) -> Proposal:
+    """调查核实 and 拟救助金额, decided in 元 to the fen. `amount` is the decided amount; when it is left
+    empty, `standard_multiple` fills it (multiple × the monthly urban 低保 standard in force, to the fen).
+    The amount may not exceed the cap (Parameter temp.max_standard_multiple × the standard) on the day it
+    is decided; the approval level follows it exactly at the township's limits (temp.township_limit_*)."""
     if not actor.has_perm("workflow.add_case"):
         raise TransitionError("您没有登记调查核实情况的权限")
     temp = _locked(temp, actor)
     case = temp.case
     if case.status != TempStatus.INVESTIGATION:
         raise TransitionError(f"案件当前状态为“{case.status_label}”，不能登记拟救助金额")
+    today = timezone.localdate()
+    try:
+        limits = limits_on(temp.kind, today)
+    except (BenefitsError, BenefitType.DoesNotExist) as exc:
+        raise TransitionError(str(exc) or "城市低保标准未设置，无法计算拟救助金额") from None
     errors: dict[str, str] = {}
-    multiple = _decimal(standard_multiple, "standard_multiple", "倍数", errors)
-    if multiple is not None and (multiple > MAX_MULTIPLE or multiple != multiple.quantize(CENT)):
-        errors["standard_multiple"] = f"倍数须为不超过{MAX_MULTIPLE:.0f}的数，最多两位小数"
+    value = None
+    if amount not in (None, ""):
+        value = _fen(amount, "amount", "拟救助金额", errors)
+    elif standard_multiple not in (None, ""):
+        multiple = _fen(standard_multiple, "standard_multiple", "倍数", errors)
+        if multiple is not None:
+            value = amount_from_multiple(multiple, limits)
+    else:
+        errors["amount"] = "请填写拟救助金额（元），或填写城市低保月标准的倍数"
+    if value is not None and value > limits.cap:
+        field = "amount" if amount not in (None, "") else "standard_multiple"
+        errors[field] = (
+            f"拟救助金额不能超过城市低保月标准的 {limits.cap_multiple.normalize():f} 倍"
+            f"（{_money(limits.cap)} 元）"
+        )
     findings = (findings or "").strip()
     if not findings:
         errors["findings"] = "请填写调查核实情况"
     if errors:
         raise ValidationError(errors)
-    try:
-        proposal = proposal_for(temp.kind, multiple, timezone.localdate())
-    except (BenefitsError, BenefitType.DoesNotExist) as exc:
-        raise TransitionError(str(exc) or "城市低保标准未设置，无法计算拟救助金额") from None
-    temp.standard_multiple = multiple
+    proposal = proposal_for(temp.kind, value, today)
+    temp.standard_multiple = proposal.multiple
     temp.proposed_amount = proposal.amount
     temp.approval_level = proposal.level
     temp.save(update_fields=["standard_multiple", "proposed_amount", "approval_level"])
@@ -485,7 +559,11 @@ def temp_proposal_record(*, temp: TempAssistanceCase, actor, standard_multiple, 
         label="登记调查核实情况和拟救助金额",
         actor=actor,
         comment=f"{findings}\n拟救助金额：{proposal.explanation}",
-        data={"amount": f"{proposal.amount:.2f}", "level": proposal.level, "multiple": f"{multiple}"},
+        data={
+            "amount": f"{proposal.amount:.2f}",
+            "level": proposal.level,
+            "multiple": f"{proposal.multiple}",
+        },
     )
     return proposal
 
