@@ -58,12 +58,14 @@ ENTITLEMENT_COLUMNS = (
 
 
 class DibaoEntitlementList(RecordList):
-    """低保保障对象台账: the 低保 entitlements in the user's scope, a page of the 低保 flow."""
+    """低保保障家庭及审批案件: every 低保 entitlement in the user's scope (any status) with the case that
+    approved it, a page of the 低保 flow. Not the 保障对象台账 (assistance/ledger: per category and status,
+    with amounts): each page's name says what it lists."""
 
     name = "dibao_entitlements"
     namespace = "assistance"
     title = "保障对象"
-    heading = "低保保障对象台账"
+    heading = "低保保障家庭及审批案件"
     count_unit = "户"
     model = Entitlement
     permission = "benefits.view_entitlement"

@@ -12,7 +12,11 @@ MENU = NavGroup("assistance", "社会救助", order=20, section_code="assistance
 DibaoFlow.register_nav(
     MENU,
     icon="clipboard-check",
-    pages=[NavItem("低保保障对象", "assistance:dibao_entitlements", "people", "benefits.view_entitlement")],
+    pages=[
+        NavItem(
+            "低保保障家庭及审批案件", "assistance:dibao_entitlements", "people", "benefits.view_entitlement"
+        )
+    ],
     create_in_menu=True,
     action_label="申请低保",
     action_icon="clipboard-plus",

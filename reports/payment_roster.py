@@ -56,7 +56,7 @@ HEADERS = [
     "变动标志",
 ]
 WIDTHS = [16, 18, 10, 21, 20, 9, 12, 13, 11, 12, 11, 18, 24, 10, 16]
-MONEY_FORMAT = '"¥"#,##0.00'
+MONEY_FORMAT = "#,##0.00"  # amounts in 元, to the fen
 MONEY_COLUMNS = range(6, 10)  # 0-based: 基本金额 … 合计金额
 CHUNK_SIZE = 5000
 # The reader thread fetches smaller chunks (the first one reaches the writer sooner) and holds at most

@@ -382,7 +382,7 @@ def test_roster_workbook_content_and_totals(make_user, roster_run, media, django
     assert Decimal(str(first[9])) == line.amount
     assert first[10] == "2026年11月" and first[11] == "吉林银行绿园支行"
     assert first[12] == line.household.bank_account and first[13] == "张代领" and first[14] == "新增"
-    assert sheet.cell(row=4, column=10).number_format == '"¥"#,##0.00'
+    assert sheet.cell(row=4, column=10).number_format == "#,##0.00"
     assert rows[4][14] == "补发（2026年9月）"
 
     # Per-street totals equal the sums in the database; the district total equals the run's total
@@ -610,3 +610,19 @@ def test_roster_opens_in_libreoffice(
     district = next(r for r in rows if r and r[0] == "全区合计")
     amount = Decimal(district[9].replace("¥", "").replace(",", ""))
     assert amount == roster_run.total_amount
+
+
+def test_roster_money_cells_show_two_decimals(
+    make_user, roster_run, media, django_capture_on_commit_callbacks
+):
+    """Every amount of the 花名册 — lines, street totals, grand total — is formatted to the fen."""
+    chief = make_user("科长", region="district")
+    job = _request(chief, "payment_roster", {"run": roster_run.pk}, django_capture_on_commit_callbacks)
+    sheet = load_workbook(media / job.file.name).active
+    money_columns = [i + 1 for i, h in enumerate(HEADERS) if "金额" in h]
+    assert money_columns
+    cells = [sheet.cell(row=r, column=c) for r in range(4, sheet.max_row + 1) for c in money_columns]
+    amounts = [c for c in cells if isinstance(c.value, int | float)]
+    assert amounts
+    assert {c.number_format for c in amounts} == {payment_roster.MONEY_FORMAT}
+    assert payment_roster.MONEY_FORMAT == "#,##0.00"

@@ -7,6 +7,7 @@ every total a user sees of a run — list, detail, the recalculation message —
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -16,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.accounts.models import Section
+from core.accounts.templatetags.ui import money
 from core.benefits import services
 from core.benefits.calculators import FixedStandardCalculator, register_calculator
 from core.benefits.exceptions import RunOutsideScope
@@ -192,7 +194,10 @@ def test_the_recalculation_message_counts_the_actors_scope(client, two_districts
     client.force_login(make_user("科室经办人", region="district"))
     response = client.post(reverse("benefits:run_recalculate", args=[run.pk]), follow=True)
     district = street_totals(run, "220106")
-    assert f"您数据范围内发放 {district['paid']} 笔，合计 ¥{district['total']}" in response.content.decode()
+    page = response.content.decode()
+    assert f"您数据范围内发放 {district['paid']} 笔，合计 {money(district['total'])}" in page
+    # Money in the message to the fen, as everywhere it is shown (not "¥313.330000000000")
+    assert re.search(r"合计 ¥[\d,]+\.\d\d（其中补发/扣回净额 -?¥[\d,]+\.\d\d）", page)
 
 
 def test_run_list_query_count_does_not_grow_with_runs(client, two_districts, make_user):

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from core.accounts.templatetags.ui import money
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import PaymentRun
 from core.benefits.selectors import runs_totals_in_scope, with_line_bounds
@@ -44,7 +45,7 @@ def holiday_payment(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             messages.success(
-                request, f"已生成“{run.title}”：发放 {run.line_count} 笔，合计 ¥{run.total_amount}"
+                request, f"已生成“{run.title}”：发放 {run.line_count} 笔，合计 {money(run.total_amount)}"
             )
             return redirect("benefits:run_detail", pk=run.pk)
     runs = list(

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.accounts.templatetags.ui import money
 from core.forms_once import once_per_form
 from core.validation import refused_filter_message
 
@@ -117,7 +118,7 @@ def _recalculate(request: HttpRequest, benefit_type_code: str, month) -> int | N
     messages.success(
         request,
         f"计算完成：{'' if totals.whole_run else '您数据范围内'}发放 {totals.line_count} 笔，"
-        f"合计 ¥{totals.total_amount}（其中补发/扣回净额 ¥{totals.adjustment_total}）。",
+        f"合计 {money(totals.total_amount)}（其中补发/扣回净额 {money(totals.adjustment_total)}）。",
     )
     return summary["run_id"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 
-from core.registry.forms import BootstrapMixin
+from core.registry.forms import BootstrapMixin, attachment_rules_text
 from core.registry.selectors import streets_and_communities
 from core.validation import BoundedDateField, NoControlCharacters
 
@@ -170,4 +170,8 @@ class ReinspectForm(BootstrapMixin, forms.Form):
 
 
 class PhotoForm(BootstrapMixin, forms.Form):
-    file = forms.FileField(label="照片", help_text="隐患现场或整改后的照片（jpg、png）")
+    file = forms.FileField(label="照片")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = f"隐患现场或整改后的照片。{attachment_rules_text()}"

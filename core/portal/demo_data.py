@@ -47,15 +47,16 @@ BENEFIT_TYPES = [
     ("de_facto_orphan", "事实无人抚养儿童基本生活费", "儿童福利科", True, "yuan", 61),
 ]
 
-SOURCE_DIBAO = "demo: 东昌区 (seed 004)，2021-07-01 起调标"
+SOURCE_DIBAO = "东昌区城乡居民最低生活保障标准（演示数据）"
+SOURCE_TEKUN = "东昌区特困人员基本生活标准（演示数据）"
 STANDARDS = [
     # benefit code, area, tier, amount, unit, from, to, source
     ("dibao", "urban", "", Decimal("550"), "month", D(2019, 1, 1), D(2021, 6, 30), SOURCE_DIBAO),
     ("dibao", "urban", "", Decimal("600"), "month", D(2021, 7, 1), None, SOURCE_DIBAO),
     ("dibao", "rural", "", Decimal("340"), "month", D(2019, 1, 1), D(2021, 6, 30), SOURCE_DIBAO),
     ("dibao", "rural", "", Decimal("410"), "month", D(2021, 7, 1), None, SOURCE_DIBAO),
-    ("tekun_basic", "urban", "集中供养", Decimal("1100"), "month", D(2021, 7, 1), None, "demo: seed 004"),
-    ("tekun_basic", "rural", "集中供养", Decimal("680"), "month", D(2021, 7, 1), None, "demo: seed 004"),
+    ("tekun_basic", "urban", "集中供养", Decimal("1100"), "month", D(2021, 7, 1), None, SOURCE_TEKUN),
+    ("tekun_basic", "rural", "集中供养", Decimal("680"), "month", D(2021, 7, 1), None, SOURCE_TEKUN),
     (
         "tekun_basic",
         "urban",
@@ -64,7 +65,7 @@ STANDARDS = [
         "month",
         D(2021, 7, 1),
         None,
-        "demo: 1.3 × 城市低保标准",
+        "按城市低保标准的1.3倍确定（演示数据）",
     ),
     (
         "tekun_basic",
@@ -74,7 +75,7 @@ STANDARDS = [
         "month",
         D(2021, 7, 1),
         None,
-        "demo: 1.3 × 农村低保标准",
+        "按农村低保标准的1.3倍确定（演示数据）",
     ),
     # 照料护理: 1/10, 1/6, 1/3 of the local minimum wage (demo: 1,880 元/月), rounded to 分.
     (
@@ -85,7 +86,7 @@ STANDARDS = [
         "month",
         D(2021, 7, 1),
         None,
-        "demo: 最低工资 1880 × 1/10",
+        "按当地月最低工资标准1880元的1/10确定（演示数据）",
     ),
     (
         "tekun_care",
@@ -95,7 +96,7 @@ STANDARDS = [
         "month",
         D(2021, 7, 1),
         None,
-        "demo: 最低工资 1880 × 1/6",
+        "按当地月最低工资标准1880元的1/6确定（演示数据）",
     ),
     (
         "tekun_care",
@@ -105,17 +106,44 @@ STANDARDS = [
         "month",
         D(2021, 7, 1),
         None,
-        "demo: 最低工资 1880 × 1/3",
+        "按当地月最低工资标准1880元的1/3确定（演示数据）",
     ),
-    ("disability_living", "", "", Decimal("100"), "month", D(2021, 1, 1), None, "demo"),
-    ("disability_care", "", "一级", Decimal("100"), "month", D(2021, 1, 1), None, "demo"),
-    ("disability_care", "", "二级", Decimal("80"), "month", D(2021, 1, 1), None, "demo"),
-    ("gaoling", "", "80-89岁", Decimal("50"), "month", D(2021, 1, 1), None, "demo: seed 002"),
-    ("gaoling", "", "90-99岁", Decimal("100"), "month", D(2021, 1, 1), None, "demo: seed 002"),
-    ("gaoling", "", "100岁以上", Decimal("300"), "month", D(2021, 1, 1), None, "demo: seed 002"),
-    ("orphan", "", "散居", Decimal("1200"), "month", D(2021, 1, 1), None, "demo"),
-    ("orphan", "", "集中", Decimal("1800"), "month", D(2021, 1, 1), None, "demo"),
-    ("de_facto_orphan", "", "散居", Decimal("1200"), "month", D(2021, 1, 1), None, "demo: 参照散居孤儿"),
+    ("disability_living", "", "", Decimal("100"), "month", D(2021, 1, 1), None, "演示数据"),
+    ("disability_care", "", "一级", Decimal("100"), "month", D(2021, 1, 1), None, "演示数据"),
+    ("disability_care", "", "二级", Decimal("80"), "month", D(2021, 1, 1), None, "演示数据"),
+    ("gaoling", "", "80-89岁", Decimal("50"), "month", D(2021, 1, 1), None, "东昌区高龄津贴标准（演示数据）"),
+    (
+        "gaoling",
+        "",
+        "90-99岁",
+        Decimal("100"),
+        "month",
+        D(2021, 1, 1),
+        None,
+        "东昌区高龄津贴标准（演示数据）",
+    ),
+    (
+        "gaoling",
+        "",
+        "100岁以上",
+        Decimal("300"),
+        "month",
+        D(2021, 1, 1),
+        None,
+        "东昌区高龄津贴标准（演示数据）",
+    ),
+    ("orphan", "", "散居", Decimal("1200"), "month", D(2021, 1, 1), None, "演示数据"),
+    ("orphan", "", "集中", Decimal("1800"), "month", D(2021, 1, 1), None, "演示数据"),
+    (
+        "de_facto_orphan",
+        "",
+        "散居",
+        Decimal("1200"),
+        "month",
+        D(2021, 1, 1),
+        None,
+        "参照散居孤儿基本生活费标准（演示数据）",
+    ),
 ]
 
 PARAMETERS = [

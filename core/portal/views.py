@@ -19,12 +19,18 @@ def dashboard(request):
     counts = workflow_selectors.todo_counts(user, today=today)
     households = Household.objects.visible_to(user).filter(is_active=True).count()
     persons = Person.objects.visible_to(user).filter(death_date__isnull=True, household__isnull=False).count()
+    # 本月在保, as the bureaus' own panels count it: active and in force this month (not one that starts
+    # next month); a household's benefit (低保) counted in 户, a person's in 人.
+    this_month = today.replace(day=1)
     entitlements = list(
         Entitlement.objects.visible_to(user)
-        .filter(status=Entitlement.Status.ACTIVE)
-        .filter(Q(end_month__isnull=True) | Q(end_month__gte=today.replace(day=1)))
-        .values("benefit_type__name")
-        .annotate(n=Count("id"))
+        .filter(status=Entitlement.Status.ACTIVE, start_month__lte=this_month)
+        .filter(Q(end_month__isnull=True) | Q(end_month__gte=this_month))
+        .values("benefit_type__name", "benefit_type__sort_order")
+        .annotate(
+            households=Count("id", filter=Q(person__isnull=True)),
+            persons=Count("id", filter=Q(person__isnull=False)),
+        )
         .order_by("benefit_type__sort_order")
     )
     missing_years = missing_calendar_years(today)

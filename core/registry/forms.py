@@ -252,9 +252,22 @@ class AssetForm(BootstrapMixin, _MemberChoiceMixin, forms.Form):
         self._members(household)
 
 
+def attachment_rules_text() -> str:
+    """What an upload accepts, shown under every file field (services.attachment_add checks the same)."""
+    from django.conf import settings
+
+    size = settings.ATTACHMENT_MAX_BYTES
+    limit = f"{size // 1024 // 1024} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
+    return f"支持 {'、'.join(settings.ATTACHMENT_ALLOWED_EXTENSIONS)} 格式，单个文件不超过 {limit}"
+
+
 class AttachmentForm(BootstrapMixin, forms.Form):
     doc_type = forms.ChoiceField(label="材料类型", choices=_blank(AttachmentType.choices))
     file = forms.FileField(label="文件")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = attachment_rules_text()
 
 
 class DeathForm(BootstrapMixin, forms.Form):

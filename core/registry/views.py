@@ -423,8 +423,6 @@ def attachment_upload(request: HttpRequest, target: str, pk: int) -> HttpRespons
         crumbs=_household_crumbs(obj) if target == "household" else _person_crumbs(obj),
         cancel_url=back,
         multipart=True,
-        help_text=f"支持 {'、'.join(services.settings.ATTACHMENT_ALLOWED_EXTENSIONS)} 格式，"
-        f"单个文件不超过 {services.settings.ATTACHMENT_MAX_BYTES // 1024 // 1024} MB。",
     )
 
 

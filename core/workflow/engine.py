@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from django.db.models import Q
+
 KIND_ENTER = "enter"
 KIND_REVIEW = "review"
 KIND_APPROVE = "approve"
@@ -224,6 +226,26 @@ def case_types() -> list[CaseType]:
 
 def case_type_choices() -> list[tuple[str, str]]:
     return [(ct.code, ct.label) for ct in case_types()]
+
+
+def status_label_choices() -> list[tuple[str, str]]:
+    """The status filter of the case list: each label once (科长确认 is a status of several case types,
+    under different codes), its value the label itself; `status_q` turns it back into the statuses."""
+    labels: dict[str, str] = {}
+    for ct in case_types():
+        for label in ct.statuses.values():
+            labels.setdefault(label, label)
+    return list(labels.items())
+
+
+def status_q(value: str) -> Q:
+    """Cases in the status `value` names: a label (every case type's status of that label) or a code."""
+    q = Q()
+    for ct in case_types():
+        for status, label in ct.statuses.items():
+            if label == value:
+                q |= Q(case_type=ct.code, status=status)
+    return q if q else Q(status=value)
 
 
 def all_status_choices(codes: Iterable[str] | None = None) -> list[tuple[str, str]]:

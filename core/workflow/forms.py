@@ -6,17 +6,25 @@ from django.utils import timezone
 from core.accounts.models import Role
 from core.validation import BoundedDateField, QueryField
 
-from .engine import all_status_choices, case_type_choices
+from .engine import all_status_choices, case_type_choices, status_label_choices
 from .selectors import SORT_FIELDS
 from .services import MAX_NOTICE_DAYS
+
+
+class _StatusField(forms.ChoiceField):
+    """Offers each status label once; a status code (a link from before) is valid too."""
+
+    def valid_value(self, value) -> bool:
+        return super().valid_value(value) or any(value == code for code, _ in all_status_choices())
 
 
 class CaseFilterForm(forms.Form):
     q = QueryField(label="关键词", widget=forms.TextInput(attrs={"placeholder": "案件编号 / 申请人姓名"}))
     case_type = forms.ChoiceField(label="业务类型", required=False)
-    status = forms.ChoiceField(label="状态", required=False)
+    # A label (each once) or, from an older link, a status code: see engine.status_q.
+    status = _StatusField(label="状态", required=False)
     assignee_role = forms.ChoiceField(
-        label="待办角色", required=False, choices=[("", "全部")] + [(r.value, r.label) for r in Role]
+        label="待办角色", required=False, choices=[("", "全部")] + [(r.value, r.value) for r in Role]
     )
     open = forms.ChoiceField(
         label="办理状态", required=False, choices=[("", "全部"), ("1", "办理中"), ("0", "已办结")]
@@ -27,7 +35,7 @@ class CaseFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["case_type"].choices = [("", "全部")] + case_type_choices()
-        self.fields["status"].choices = [("", "全部")] + all_status_choices()
+        self.fields["status"].choices = [("", "全部"), *status_label_choices()]
 
     def clean_sort(self) -> str:
         sort = self.cleaned_data.get("sort") or ""

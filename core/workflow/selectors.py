@@ -11,6 +11,7 @@ from django.db.models import BooleanField, Count, Exists, F, OuterRef, Q, QueryS
 from django.db.models import Case as CaseWhen
 from django.utils import timezone
 
+from .engine import status_q
 from .models import Case, PublicNotice, TransitionLog
 
 # Sort keys the case list accepts (the value after an optional "-").
@@ -107,7 +108,7 @@ def case_search(user, params: Mapping[str, Any], today: datetime.date | None = N
     if params.get("case_type"):
         qs = qs.filter(case_type=params["case_type"])
     if params.get("status"):
-        qs = qs.filter(status=params["status"])
+        qs = qs.filter(status_q(params["status"]))
     if params.get("assignee_role"):
         qs = qs.filter(assignee_role=params["assignee_role"], is_open=True)
     if params.get("open") == "1":
