@@ -129,3 +129,63 @@ def test_coverage_target_is_labelled_with_the_compared_year(client, chief):
     client.force_login(chief)
     html = client.get(reverse("assistance:disability_comparison"), {"month": "2026-11"}).content.decode()
     assert "2026年目标：100%" in html and "2025年目标" not in html
+
+
+def test_the_approval_form_has_no_page_of_footer_only_and_names_fit(client, make_user, regions, clock):
+    import io
+
+    from pypdf import PdfReader
+
+    from assistance import services
+    from tests.test_assistance_pdf import _to_chief
+
+    people = {
+        "clerk": make_user("社区经办人", region="community11", display_name="欧阳经办员"),
+        "clerk_b": make_user("社区经办人", region="community11", display_name="李经办"),
+        "reviewer": make_user("街道审核员", region="street1", display_name="司马审核员"),
+        "chief": make_user("科长", region="district", display_name="诸葛科长"),
+    }
+    application = _to_chief(people, regions, clock)
+    services.dibao_approve(application=application, actor=people["chief"], comment="同意批准")
+    client.force_login(people["clerk"])
+    response = client.get(reverse("assistance:dibao_form_pdf", args=[application.pk]))
+    pages = PdfReader(io.BytesIO(response.content)).pages
+    for page in pages:
+        text = re.sub(r"\s+", "", page.extract_text())
+        body = re.sub(r"第\d+页共\d+页|最低生活保障审核确认审批表|[^\d月]{0,10}民政局", "", text)
+        assert len(body) > 40, (len(pages), text)
+    text = "".join(page.extract_text() for page in pages)
+    for name in ("欧阳经办员", "司马审核员", "诸葛科长"):
+        assert name in text, name  # on one line of the 经办人 column, not broken
+
+
+def test_the_approval_form_never_ends_on_a_page_of_the_closing_note_only(client, make_user, regions, clock):
+    """However long the log, the last page holds some of its rows with the closing note."""
+    import io
+
+    from pypdf import PdfReader
+
+    from core.workflow.services import case_log_action
+    from tests.test_assistance_pdf import _to_chief
+
+    people = {
+        "clerk": make_user("社区经办人", region="community11", display_name="张经办"),
+        "clerk_b": make_user("社区经办人", region="community11", display_name="李经办"),
+        "reviewer": make_user("街道审核员", region="street1", display_name="王审核"),
+        "chief": make_user("科长", region="district", display_name="赵科长"),
+    }
+    application = _to_chief(people, regions, clock)
+    client.force_login(people["clerk"])
+    url = reverse("assistance:dibao_form_pdf", args=[application.pk])
+    for extra in range(24):
+        case_log_action(
+            case=application.case,
+            name="note",
+            label="补充材料",
+            actor=people["clerk"],
+            comment=f"补充材料第{extra}份",
+        )
+        pages = PdfReader(io.BytesIO(client.get(url).content)).pages
+        last = re.sub(r"\s+", "", pages[-1].extract_text())
+        body = re.sub(r"第\d+页共\d+页|最低生活保障审核确认审批表|[^\d月]{0,10}民政局|本表由.*?。", "", last)
+        assert len(body) > 10, (extra, len(pages), last)
