@@ -281,10 +281,27 @@ def _seed_dibao(users: dict[str, User], rng: random.Random, days: _Days, write) 
         lag = OVERDUE_LAG[step] if late else rng.randint(*ON_TIME_LAG[step])
         dates = _dibao_dates(step, days.back(today, lag), days)
         opened.append(_advance(household, dates, clerk, reviewer, chief, section, rng))
+    # 延长办理期限: one application on time in its investigation, extended by the 科长 to 45 working days.
+    on_time = [a.pk for a in opened[len(OPEN_STEPS) :]]
+    extend = (
+        AssistanceApplication.objects.filter(
+            pk__in=on_time, case__status="investigation", case__time_limit_extension__isnull=True
+        )
+        .select_related("case")
+        .order_by("pk")
+        .first()
+    )
+    if extend is not None:
+        services.dibao_extend_time_limit(
+            application=extend, actor=chief, reason="家庭经济状况核对结果尚未反馈，需补充核对后再行公示"
+        )
     overdue = AssistanceApplication.objects.filter(
         pk__in=[a.pk for a in opened], case__due_date__lt=today
     ).count()
-    write(f"低保：批准 {approved_count} 户，办理中 {open_count} 件（其中超期 {overdue} 件）")
+    write(
+        f"低保：批准 {approved_count} 户，办理中 {open_count} 件（其中超期 {overdue} 件"
+        f"{'，延长办理期限 1 件' if extend is not None else ''}）"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -63,6 +63,8 @@ def test_demo_seeder_is_idempotent_and_fills_the_lists():
     assert run.status == PaymentRun.Status.DRAFT
     assert run.lines.filter(amount__gt=0).count() == approved
     assert DibaoReview.objects.filter(is_open=True).exists()
+    # One application shows 延长办理期限 (its reason in the case log)
+    assert TransitionLog.objects.filter(case__case_type="dibao", transition="extend_time_limit").count() == 1
     # The caseworkers and the chief have work on their to-do lists.
     chief_todo = todo_counts(User.objects.get(username="kezhang"), today=today)
     assert chief_todo["total"] > 0
