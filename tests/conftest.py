@@ -6,11 +6,22 @@ import pytest
 
 from tests.factories import UserFactory, region_tree
 
+# The data migrations that seed benefit types, standards, (local) parameters and facility kinds, in
+# migration order (each idempotent): put back after a transactional test's flush, like the rows below.
+DATA_SEEDERS = [
+    ("assistance.migrations.0001_benefit_types_and_parameters", "seed"),
+    ("assistance.migrations.0008_classified_parameters_temp_amounts", "seed"),
+    ("core.visits.migrations.0002_visit_parameters", "seed"),
+    ("core.staff.migrations.0003_social_work_target", "seed"),
+    ("core.facilities.migrations.0002_seed_kinds", "seed_kinds"),
+]
+
 
 @pytest.fixture(autouse=True)
 def _data_migration_rows(request):
     """Transactional tests (run last by pytest-django) flush the database after each test, wiping rows
-    that data migrations created: the role groups, the sections and the working-day calendar. Put them back."""
+    that data migrations created: the role groups, the sections, the working-day calendar, benefit types,
+    standards, parameters and facility kinds. Put them back."""
     marker = request.node.get_closest_marker("django_db")
     transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
         name in request.fixturenames for name in ("transactional_db", "live_server")
@@ -24,6 +35,7 @@ def _data_migration_rows(request):
 
     from core.accounts.models import Section
     from core.accounts.roles import sync_role_groups
+    from core.benefits.models import Parameter
     from core.workflow.models import CalendarDay
 
     if not Group.objects.filter(name="科长").exists():
@@ -34,6 +46,9 @@ def _data_migration_rows(request):
         importlib.import_module("core.accounts.migrations.0005_section_sectionrole").seed_sections(apps, None)
     if not CalendarDay.objects.exists():
         importlib.import_module("core.workflow.migrations.0003_seed_calendar").seed(apps, None)
+    if not Parameter.objects.exists():
+        for module, function in DATA_SEEDERS:
+            getattr(importlib.import_module(module), function)(apps, None)
 
 
 @pytest.fixture

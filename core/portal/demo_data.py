@@ -148,28 +148,7 @@ STANDARDS = [
 
 PARAMETERS = [
     # key, name, value, from, source
-    (
-        "dibao.increment.severe_disability",
-        "低保分类施保：重度残疾（占标准比例）",
-        Decimal("0.75"),
-        D(2021, 7, 1),
-        "demo",
-    ),
-    (
-        "dibao.increment.serious_illness",
-        "低保分类施保：重病（占标准比例）",
-        Decimal("1.00"),
-        D(2021, 7, 1),
-        "demo",
-    ),
-    (
-        "dibao.increment.age60_or_minor",
-        "低保分类施保：60岁以上或未成年（占标准比例）",
-        Decimal("0.10"),
-        D(2021, 7, 1),
-        "demo",
-    ),
-    ("dibao.increment.age70", "低保分类施保：70岁以上（占标准比例）", Decimal("0.20"), D(2021, 7, 1), "demo"),
+    # 分类施保's ratios are seeded by assistance migration 0008 (dibao.classified.*).
     ("dibao.floor_ratio", "低保保底发放（占标准比例，0为不设保底）", Decimal("0.20"), D(2021, 7, 1), "demo"),
     ("dibao.edge_ratio", "低保边缘家庭收入上限（低保标准的倍数）", Decimal("1.5"), D(2021, 7, 1), "demo"),
     ("dibao.taper_months", "低保渐退期（月）", Decimal("6"), D(2021, 7, 1), "demo"),
