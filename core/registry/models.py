@@ -260,6 +260,12 @@ class AssetRecord(models.Model):
     kind = models.CharField("财产类型", max_length=16, choices=AssetKind.choices)
     description = models.CharField("描述", max_length=200, blank=True)
     value = models.DecimalField("价值（元）", max_digits=14, decimal_places=2)
+    # 财产 limits (DOMAIN.md "财产"): a motor vehicle needed for a member's disability is allowed whatever
+    # its value; a registered business is judged by its registered capital, not its book value.
+    for_disability = models.BooleanField("残疾人功能性补偿代步车辆", default=False)
+    registered_capital = models.DecimalField(
+        "注册资本（元）", max_digits=14, decimal_places=2, null=True, blank=True
+    )
     recorded_on = models.DateField("核查日期")
     recorded_by = user_ref("登记人", null=True)
     history = HistoricalRecords()
