@@ -246,6 +246,18 @@ class AssetForm(BootstrapMixin, _MemberChoiceMixin, forms.Form):
     value = forms.DecimalField(label="价值（元）", max_digits=14, decimal_places=2)
     recorded_on = BoundedDateField(label="核查日期", widget=DateInput(), initial=timezone.localdate)
     description = forms.CharField(label="描述", max_length=200, required=False)
+    for_disability = forms.BooleanField(
+        label="残疾人功能性补偿代步车辆",
+        required=False,
+        help_text="仅机动车：家庭成员因残疾生活必需的代步车辆",
+    )
+    registered_capital = forms.DecimalField(
+        label="注册资本（元）",
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        help_text="仅经营性资产：登记注册的企业、个体工商户填写注册资本（出资额）",
+    )
 
     def __init__(self, *args, household=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -664,12 +664,25 @@ def asset_record_add(
     actor,
     description: str = "",
     person: Person | None = None,
+    for_disability: bool = False,
+    registered_capital: Decimal | str | None = None,
 ) -> AssetRecord:
+    """Record an asset found at a check (核查). `for_disability` marks a motor vehicle needed for a
+    member's disability, `registered_capital` a registered business's capital — what the 财产 limits of
+    社会救助 look at (assistance.rules.asset_limits_exceeded)."""
     _require_scope(actor, household.region_code)
     errors: dict[str, str] = {}
     if kind not in AssetKind.values:
         errors["kind"] = "请选择财产类型"
     amount = _money(value, "value", errors)
+    if for_disability and kind != AssetKind.VEHICLE:
+        errors["for_disability"] = "只有机动车可标记为残疾人功能性补偿代步车辆"
+    capital = None
+    if registered_capital not in (None, ""):
+        if kind != AssetKind.BUSINESS:
+            errors["registered_capital"] = "只有经营性资产可填写注册资本"
+        else:
+            capital = _money(registered_capital, "registered_capital", errors)
     if recorded_on is None:
         errors["recorded_on"] = "请填写核查日期"
     elif recorded_on > _today():
@@ -684,6 +697,8 @@ def asset_record_add(
         value=amount,
         recorded_on=recorded_on,
         description=(description or "").strip(),
+        for_disability=bool(for_disability),
+        registered_capital=capital,
     )
 
 
