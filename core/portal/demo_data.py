@@ -9,6 +9,8 @@ from decimal import Decimal
 PROVINCE = ("220000000000", "吉林省")
 CITY = ("220100000000", "长春市")
 DISTRICT = ("220106000000", "绿园区")
+# The demo district's 监督电话 (Region.complaint_phone), printed on the 公示名单 — a made-up number.
+DISTRICT_COMPLAINT_PHONE = "0431-87600000"
 
 # (street/town name, is_rural, [communities/villages])
 STREETS = [

@@ -23,7 +23,7 @@ from .models import (
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "level", "area_type", "parent", "is_active", "is_demo"]
+    list_display = ["code", "name", "level", "area_type", "parent", "complaint_phone", "is_active", "is_demo"]
     list_filter = ["level", "area_type", "is_active", "is_demo"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["parent"]

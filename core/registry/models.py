@@ -59,6 +59,13 @@ class Region(models.Model):
     area_type = models.CharField("城乡类型", max_length=8, choices=AreaType.choices, default=AreaType.URBAN)
     is_demo = models.BooleanField("演示数据", default=False, help_text="演示用区划，代码不一定是官方代码")
     is_active = models.BooleanField("有效", default=True)
+    # 监督电话 printed on the 公示名单 and the 保障对象张榜名单 (a street's own number, else its district's).
+    complaint_phone = models.CharField(
+        "监督电话",
+        max_length=40,
+        blank=True,
+        help_text="公示名单、保障对象张榜名单上公布的监督（投诉）电话；街道未设置的使用所属区县的电话",
+    )
 
     class Meta:
         verbose_name = "行政区划"

@@ -79,6 +79,10 @@ class Command(BaseCommand):
             code=demo.DISTRICT[0],
             defaults={"name": demo.DISTRICT[1], "level": RegionLevel.DISTRICT, "parent": city},
         )
+        if not district.complaint_phone:
+            # 监督电话 on the 公示名单 and 张榜名单 (editable in admin: 行政区划).
+            district.complaint_phone = demo.DISTRICT_COMPLAINT_PHONE
+            district.save(update_fields=["complaint_phone"])
         regions = [province, city, district]
 
         def demo_region(code: str, name: str, level: RegionLevel, parent: Region, area: str) -> Region:
