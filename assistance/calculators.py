@@ -19,26 +19,13 @@ from core.benefits.exceptions import CalculationError
 from core.benefits.selectors import StandardsInForce, parameters_in_force
 from core.registry.choices import AreaType
 
-from . import rules
+from . import bases, rules
 
 _AREA_LABELS = dict(AreaType.choices)
 
 
 def _household_id(row: dict) -> int | None:
     return row.get("household_id") or row.get("person_household_id")
-
-
-def _covered_person_ids(row: dict) -> list[int] | None:
-    """params["covered_person_ids"] of a 单人保 entitlement, or None when the whole household is covered."""
-    ids = (row.get("params") or {}).get("covered_person_ids")
-    if not ids:
-        return None
-    try:
-        return [int(i) for i in ids]
-    except (TypeError, ValueError) as exc:
-        raise CalculationError(
-            f"待遇资格 #{row['id']} 的单人保保障对象（covered_person_ids）格式不正确。"
-        ) from exc
 
 
 def _taper(row: dict, month: datetime.date) -> tuple[datetime.date, Decimal] | None:
@@ -59,22 +46,45 @@ def _taper(row: dict, month: datetime.date) -> tuple[datetime.date, Decimal] | N
 
 @register_calculator("dibao")
 class DibaoCalculator(Calculator):
-    """最低生活保障: (standard − per-capita income) × covered members, floor, plus 分类施保 (rules.dibao_amount).
+    """最低生活保障: (standard − per-capita income) × covered members, floor, plus 分类施保 (rules.dibao_amount),
+    on the basis the last decision fixed (assistance.bases): its income, its covered members and their
+    disability and illness. The standard in force, the members' deaths and their ages on the first day of
+    the month are read month by month — nothing else moves the amount between decisions.
 
-    Covered members are the household's living members, or those listed in params["covered_person_ids"]
-    (单人保, assessed "参照单人户" on their own income records). Facts are read on the first day of the month,
-    the same date the engine reads the standards on: a member who dies during a month still counts for
-    that month and drops out the next; ages are full years on that day."""
+    A member who dies during a month still counts for that month and drops out the next."""
 
     label = "低保补差"
 
+    def _bases(self, row: dict) -> list[bases.Basis]:
+        # Parsed once per entitlement and recalculation: a locked-month re-check reads them 13 times.
+        cache = self.__dict__.setdefault("_bases_cache", {})
+        if row["id"] not in cache:
+            cache[row["id"]] = bases.bases_of(row)
+        return cache[row["id"]]
+
     def load_facts(self, entitlement_rows: list[dict], month: datetime.date) -> dict:
-        # Three queries for any number of households: living members, income sums, parameters.
-        household_ids = {hid for hid in map(_household_id, entitlement_rows) if hid is not None}
-        members = rules.living_members(household_ids, month)
-        incomes = rules.household_income_facts(household_ids, month, members_by_household=members)
-        parameters = parameters_in_force(rules.DIBAO_AMOUNT_PARAMETERS, month)
-        return {"members": members, "incomes": incomes, "parameters": parameters}
+        return self.load_facts_by_month({month: entitlement_rows})[month]
+
+    def load_facts_by_month(
+        self, rows_by_month: dict[datetime.date, list[dict]]
+    ) -> dict[datetime.date, dict]:
+        # One query for the covered persons of every month (their names, births and deaths: who is alive
+        # is decided month by month in memory), and the parameters of each month.
+        person_ids: set[int] = set()
+        for month, rows in rows_by_month.items():
+            for row in rows:
+                basis = bases.basis_in_force(self._bases(row), month)
+                if basis is not None:
+                    person_ids.update(basis.covered)
+        persons = bases.members_by_id(person_ids)
+        return {
+            month: {
+                "persons": persons,
+                "parameters": parameters_in_force(rules.DIBAO_AMOUNT_PARAMETERS, month),
+            }
+            for month, rows in rows_by_month.items()
+            if rows
+        }
 
     def compute(
         self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date
@@ -83,7 +93,13 @@ class DibaoCalculator(Calculator):
         if household_id is None:
             raise CalculationError(f"低保待遇资格 #{row['id']} 未关联家庭，无法计算。")
         standard = standards.require(self.benefit_type.name, row["area_type"], "")
-        members = facts["members"].get(household_id, [])
+        basis = bases.basis_in_force(self._bases(row), month)
+        if basis is None:
+            raise CalculationError(
+                f"低保待遇资格 #{row['id']} 在{month.year}年{month.month}月没有核定金额的决定"
+                "（审批确认或复核决定），无法计算。"
+            )
+        covered = bases.covered_with_conditions(basis, facts["persons"], month)
         taper = _taper(row, month)
         if taper is not None:
             # 渐退期: income rose above the line through work; the review fixed the amount paid until the
@@ -93,7 +109,7 @@ class DibaoCalculator(Calculator):
             return LineResult(
                 amount=amount,
                 base_amount=amount,
-                covered_persons=len(members),
+                covered_persons=len(covered),
                 explanation={
                     **standard.as_explanation(),
                     "formula": f"渐退期内按复核确定的金额发放，至{until.year}年{until.month}月止",
@@ -104,37 +120,38 @@ class DibaoCalculator(Calculator):
                     "taper_until": until.isoformat(),
                 },
             )
-        income = facts["incomes"][household_id]
-        covered_ids = _covered_person_ids(row)
-        if covered_ids is None:
-            covered = members
-            income_sums = rules.IncomeSums(income.counted, income.excluded, income.deducted)
-            income_members = income.members
-        else:
-            wanted = set(covered_ids)
-            covered = [m for m in members if m.person_id in wanted]
-            income_sums = income.of_persons(m.person_id for m in covered)
-            income_members = len(covered)
         result = rules.dibao_amount(
             standard=standard.amount,
-            income=income_sums,
-            income_members=income_members,
+            income=basis.income,
+            income_members=basis.members,
             covered=covered,
             on_date=month,
             parameters=facts["parameters"],
             rounding=self.benefit_type.rounding,
-            single_cover=covered_ids is not None,
+            single_cover=basis.single,
             standard_text=self._standard_text(standard, row["area_type"]),
         )
         if not result.eligible:
             return None
+        explanation = {**self._standard_facts(standard), **result.explanation, **self._basis_facts(basis)}
+        if standard.effective_from.year == month.year and standard.effective_from.month == month.month:
+            explanation["change_cause"] = "低保标准调整（提标）"
+        elif basis.start == month and len(self._bases(row)) > 1:
+            explanation["change_cause"] = f"{basis.label}（{basis.case_number}）"
         return LineResult(
             amount=result.amount,
             base_amount=result.base_amount,
             increment_amount=result.increment_amount,
             covered_persons=result.covered_persons,
-            explanation={**self._standard_facts(standard), **result.explanation},
+            explanation=explanation,
         )
+
+    def _basis_facts(self, basis: bases.Basis) -> dict:
+        return {
+            "basis_from": basis.start.isoformat(),
+            "basis_label": basis.label,
+            "basis_case_number": basis.case_number,
+        }
 
     # Per standard, not per row: the same few texts serve 90,000 households.
     def _standard_text(self, standard, area_type: str) -> str:

@@ -557,7 +557,21 @@ def dibao_steps(e: Mapping) -> list[list[str]]:
     std = e["standard_amount"]
     counted, deducted, members = e["counted_income"], e["deducted_income"], e["members"]
     per_capita = e["per_capita_income"]
-    steps = [["低保标准", f"{std} 元/月{e.get('standard_text', '')}"], ["计入收入", f"{counted} 元/月"]]
+    steps = [["低保标准", f"{std} 元/月{e.get('standard_text', '')}"]]
+    if e.get("basis_label"):
+        # The decision whose income and members the amount rests on (assistance.bases).
+        start = datetime.date.fromisoformat(e["basis_from"])
+        number = e.get("basis_case_number")
+        steps.append(
+            [
+                "核定依据",
+                f"{e['basis_label']}{f'（{number}）' if number else ''}核定，{start.year}年{start.month}月起执行；"
+                "此后金额仅随低保标准调整、保障对象死亡和年龄变化而变动，收入或人员变化须经复核决定",
+            ]
+        )
+    if e.get("change_cause"):
+        steps.append(["本月变动原因", e["change_cause"]])
+    steps.append(["计入收入", f"{counted} 元/月"])
     if Decimal(e.get("excluded_income") or "0"):
         steps.append(["不计入收入（优待抚恤金、基础养老金、奖励扶助等）", f"{e['excluded_income']} 元/月"])
     if Decimal(deducted or "0"):

@@ -10,14 +10,13 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
-from core.benefits.calculators import get_calculator
 from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
-from core.benefits.selectors import parameter_value, standards_in_force_map
+from core.benefits.selectors import parameter_value
 from core.workflow.calendar import add_working_days, working_days_between
 
-from . import rules
+from . import bases, rules
 from .case_types import CASE_TYPE_CODE, DibaoStatus
 from .models import AssistanceApplication, Decision, Investigation, TimeLimitExtension
 from .services import BENEFIT_TYPE_CODE
@@ -81,16 +80,13 @@ def dibao_proposed_amount(application: AssistanceApplication, today: datetime.da
     confirmation (services.effect_approve) and the payment run compute it — the members the application
     lists are covered (单人保 when they are not all the living members)."""
     month = add_months(month_start(today), 1)
-    household = application.household
-    row = {"id": 0, "household_id": household.pk, "person_id": None, "area_type": household.area_type}
     try:
-        benefit_type = BenefitType.objects.get(code=BENEFIT_TYPE_CODE)
-        calculator = get_calculator(benefit_type)
-        facts = calculator.load_facts([row], month)
-        living = {m.person_id for m in facts["members"].get(household.pk, ())}
-        covered = {p.pk for p in application.members.all()}
-        row["params"] = {"covered_person_ids": sorted(covered & living)} if living - covered else {}
-        result = calculator.compute(row, facts, standards_in_force_map(benefit_type, month), month)
+        result = bases.compute_on_facts(
+            application.household,
+            month,
+            covered=[p.pk for p in application.members.all()],
+            label=bases.LABEL_APPROVAL,
+        ).result
     except (BenefitsError, BenefitType.DoesNotExist) as exc:
         return ProposedAmount(month, None, error=str(exc) or "低保标准未设置，无法计算")
     if result is None or result.amount <= 0:

@@ -13,13 +13,11 @@ import datetime
 import json
 import logging
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from core.accounts.sections import has_section_role
@@ -28,11 +26,9 @@ from core.benefits.exceptions import BenefitsError
 from core.benefits.models import BenefitType, Entitlement
 from core.benefits.months import add_months, month_start
 from core.benefits.selectors import (
-    ENTITLEMENT_ROW_FIELDS,
     entitlement_covered_message,
     entitlement_covering,
     parameter_value,
-    standards_in_force_map,
 )
 from core.registry.models import Household, Person
 from core.registry.querysets import user_scope_prefix
@@ -53,6 +49,7 @@ from core.workflow.services import (
     step_date_problem,
 )
 
+from . import bases
 from .case_types import CASE_TYPE_CODE, DibaoStatus
 from .models import AssistanceApplication, Category, Decision, Investigation, PovertyCause
 
@@ -166,36 +163,6 @@ def _decide(case: Case, *, approved: bool, actor) -> AssistanceApplication:
     return application
 
 
-class NotEligible(Exception):
-    """The 低保 calculator finds the household's per-capita income not below the standard."""
-
-
-def dibao_amount(entitlement: Entitlement, month: datetime.date) -> tuple[Decimal | None, dict]:
-    """(monthly amount, explanation) of one entitlement for one month, computed by the registered 低保
-    calculator exactly as the monthly payment run will compute it. (None, {}) when no calculator or
-    standard is available yet (the amount then shows from the payment run); NotEligible when the
-    calculator pays nothing."""
-    from core.benefits.calculators import get_calculator
-
-    try:
-        calculator = get_calculator(entitlement.benefit_type)
-        rows = list(
-            Entitlement.objects.filter(pk=entitlement.pk).values(
-                *ENTITLEMENT_ROW_FIELDS, person_household_id=F("person__household_id")
-            )
-        )
-        facts = calculator.load_facts(rows, month)
-        standards = standards_in_force_map(entitlement.benefit_type, month)
-        result = calculator.compute(rows[0], facts, standards, month)
-    except BenefitsError as exc:
-        logger.warning("dibao amount for entitlement %s not computed: %s", entitlement.pk, exc)
-        return None, {}
-    if result is None or result.amount <= 0:
-        raise NotEligible
-    # Stored as JSON: Decimals and dates become strings, as on the payment line.
-    return result.amount, json.loads(DjangoJSONEncoder().encode(result.explanation))
-
-
 def grant_entitlement(home: Household, /, **entitlement: Any) -> Entitlement:
     """The entitlement an approved assistance application grants (低保, 特困, 两项补贴), in the region and
     area type of the beneficiary's `home` household, which its standard follows. Refused when the beneficiary already has it for one
@@ -210,20 +177,39 @@ def grant_entitlement(home: Household, /, **entitlement: Any) -> Entitlement:
 
 
 def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
-    """确认批准: the entitlement is paid from the month after confirmation (民发〔2021〕57号 第二十条)."""
+    """确认批准: the entitlement is paid from the month after confirmation (民发〔2021〕57号 第二十条), on the
+    basis this decision fixes (assistance.bases): the household's income and the covered members recorded
+    now. Later income or membership edits do not move it; they open a 变化核查 for a review."""
     application = _decide(case, approved=True, actor=actor)
     household = application.household
     start_month = add_months(month_start(timezone.localdate()), 1)
     benefit_type = BenefitType.objects.get(code=BENEFIT_TYPE_CODE)
-    params: dict[str, Any] = {"application": case.pk, "categories": list(application.categories)}
+    try:
+        computed = bases.compute_on_facts(
+            household,
+            start_month,
+            covered=application.members.values_list("pk", flat=True),
+            label=bases.LABEL_APPROVAL,
+            case_id=case.pk,
+            case_number=case.number,
+        )
+    except BenefitsError as exc:
+        raise TransitionError(f"无法核定低保金额：{exc}") from None
+    if computed.result is None:
+        # Raised inside the transition's transaction: the approval rolls back.
+        raise TransitionError(
+            "按家庭现有收入核算，人均收入不低于低保标准，不能确认批准；请核实收入或作不予批准处理"
+        )
+    params: dict[str, Any] = {
+        "application": case.pk,
+        "categories": list(application.categories),
+        bases.BASES_KEY: [computed.basis],
+    }
     if application.poverty_cause:
         params["poverty_cause"] = application.poverty_cause
-    covered = set(application.members.values_list("pk", flat=True))
-    living = {p.pk for p in _living_members(household)}
-    if living - covered:
-        # 单人保: only the listed members are covered (assistance.calculators reads covered_person_ids);
-        # otherwise the household's living members are, month by month.
-        params["covered_person_ids"] = sorted(covered & living)
+    if computed.basis["single"]:
+        # 单人保: the ledgers and reports list who is covered (the calculator reads the basis).
+        params["covered_person_ids"] = list(computed.basis["covered"])
     entitlement = grant_entitlement(
         household,
         benefit_type=benefit_type,
@@ -233,20 +219,13 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         params=params,
         actor=actor,
     )
-    try:
-        amount, explanation = dibao_amount(entitlement, start_month)
-    except NotEligible:
-        # Raised inside the transition's transaction: the approval and the entitlement roll back.
-        raise TransitionError(
-            "按家庭现有收入核算，人均收入不低于低保标准，不能确认批准；请核实收入或作不予批准处理"
-        ) from None
     Decision.objects.create(
         application=application,
         approved=True,
-        monthly_amount=amount,
+        monthly_amount=computed.result.amount,
         start_month=start_month,
         reasons=application.reasons,
-        explanation=explanation,
+        explanation=json.loads(DjangoJSONEncoder().encode(computed.result.explanation)),
         entitlement=entitlement,
         decided_by=actor,
     )

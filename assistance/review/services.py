@@ -30,9 +30,9 @@ from django.utils import timezone
 
 from core.accounts.templatetags.ui import cn_month
 from core.benefits.exceptions import BenefitsError
-from core.benefits.models import BenefitType, Entitlement, PaymentLine
+from core.benefits.models import Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
-from core.benefits.selectors import ENTITLEMENT_ROW_FIELDS, parameter_value, standards_in_force_map
+from core.benefits.selectors import parameter_value
 from core.benefits.services import entitlement_end, entitlement_update_params
 from core.registry.models import IncomeRecord, Person
 from core.registry.services import income_record_add
@@ -41,6 +41,7 @@ from core.workflow.engine import get_case_type
 from core.workflow.models import Case
 from core.workflow.services import TransitionError
 
+from .. import bases
 from ..models import Decision, DibaoReview
 from . import rules
 from .case_types import CASE_TYPE_CODE, ReviewStatus
@@ -50,7 +51,6 @@ logger = logging.getLogger(__name__)
 BENEFIT_TYPE_CODE = "dibao"
 TAPER_MONTHS_PARAMETER = "dibao.taper_months"
 # Keys of Entitlement.params the 低保 calculator reads for a 渐退期 (assistance/calculators.py).
-TAPER_KEYS = ("taper_until", "taper_amount")
 Outcome = DibaoReview.Outcome
 ZERO = Decimal("0")
 
@@ -251,38 +251,42 @@ def dibao_review_open(
 
 @dataclass
 class Recomputed:
-    """The 低保 amount the calculator gives for a month from the facts recorded now (0 = not eligible)."""
+    """The 低保 amount the calculator gives for a month from the facts recorded now (0 = not eligible), and
+    the basis (assistance.bases) a decision taken on them fixes."""
 
     month: datetime.date
     amount: Decimal
     eligible: bool
     explanation: dict = field(default_factory=dict)
+    basis: dict = field(default_factory=dict)
 
 
-def recompute_amount(entitlement: Entitlement, month: datetime.date) -> Recomputed:
-    """The amount the monthly run would pay for `month` from the household's current facts, ignoring any
-    taper already granted — exactly the registered 低保 calculator's computation."""
-    from core.benefits.calculators import get_calculator
-
-    benefit_type = BenefitType.objects.get(pk=entitlement.benefit_type_id)
-    rows = list(
-        Entitlement.objects.filter(pk=entitlement.pk).values(
-            *ENTITLEMENT_ROW_FIELDS, person_household_id=F("person__household_id")
-        )
+def recompute_amount(
+    entitlement: Entitlement, month: datetime.date, *, label: str = "复核", case: Case | None = None
+) -> Recomputed:
+    """The amount a review decision taken now would fix for `month`: the registered 低保 calculator on the
+    household's incomes and members recorded now (the 单人保 unit stays the persons it covers), ignoring
+    any taper already granted — exactly what the run pays once the basis is stored."""
+    household = entitlement.household
+    current = bases.basis_in_force(
+        bases.bases_of({"id": entitlement.pk, "params": entitlement.params}), month
     )
-    row = rows[0]
-    row["params"] = {k: v for k, v in (row.get("params") or {}).items() if k not in TAPER_KEYS}
+    covered = list(current.covered) if current is not None and current.single else None
     try:
-        calculator = get_calculator(benefit_type)
-        facts = calculator.load_facts(rows, month)
-        standards = standards_in_force_map(benefit_type, month)
-        result = calculator.compute(row, facts, standards, month)
+        computed = bases.compute_on_facts(
+            household,
+            month,
+            covered=covered,
+            label=label,
+            case_id=case.pk if case else None,
+            case_number=case.number if case else "",
+        )
     except BenefitsError as exc:
         raise ValidationError(f"无法核算低保金额：{exc}") from None
-    if result is None or result.amount <= 0:
-        return Recomputed(month, ZERO, False, {})
-    explanation = json.loads(DjangoJSONEncoder().encode(result.explanation))
-    return Recomputed(month, result.amount, True, explanation)
+    if computed.result is None:
+        return Recomputed(month, ZERO, False, {}, computed.basis)
+    explanation = json.loads(DjangoJSONEncoder().encode(computed.result.explanation))
+    return Recomputed(month, computed.result.amount, True, explanation, computed.basis)
 
 
 def current_amount(entitlement: Entitlement) -> Decimal | None:
@@ -545,12 +549,20 @@ def effect_confirm(*, case: Case, transition, actor, data: dict) -> None:
     today = timezone.localdate()
     month = effective_month(today)
     if review.outcome in (Outcome.KEEP, Outcome.INCREASE, Outcome.DECREASE):
-        computed = recompute_amount(entitlement, month)
+        computed = recompute_amount(
+            entitlement, month, label=f"复核{review.get_outcome_display()}", case=case
+        )
         if computed.amount != review.new_amount:
             # Raised inside the transition's transaction: nothing is confirmed.
             raise TransitionError(
                 f"家庭收入或人员情况在复核登记后有变化（现核算为 {computed.amount:.2f} 元），请退回重新复核"
             )
+        # The decision fixes the new basis from the effective month (assistance.bases): the run pays it.
+        entitlement_update_params(
+            entitlement=entitlement,
+            changes={bases.BASES_KEY: bases.with_basis(entitlement.params, computed.basis)},
+            actor=actor,
+        )
     elif review.outcome == Outcome.STOP:
         entitlement_end(
             entitlement=entitlement,

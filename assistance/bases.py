@@ -1,0 +1,273 @@
+"""The 低保 amount is fixed by a decision (核定依据), DOMAIN.md "社会救助": confirmation, or a dynamic review's
+增发/减发/维持 decision. Between decisions the monthly payment follows only
+
+- a standard change (提标, applied to every household from its effective month),
+- the dated facts the rule names: a covered member's death (they drop out from the month after), and an
+  age that changes a 分类施保 increment (60, 70, 18),
+
+never an income or membership record edited later: such an edit opens a 变化核查 to-do (assistance.checks)
+for the caseworker, who reviews the household; the review's decision fixes a new basis.
+
+A decision's basis is stored on the entitlement, in `params["bases"]`, a list ordered by the month each
+takes effect. The monthly calculator reads the one in force for the month (no query: the engine already
+reads `params` with the entitlement rows), so re-checking a locked month uses the basis in force then.
+
+    {"from": "2026-02-01",                # first month paid on this basis
+     "case": 17, "case_number": "DB…",    # the deciding case (approval or review)
+     "label": "审批确认",                  # or 复核增发 / 复核减发 / 复核维持 / 系统升级核定
+     "counted": "300.00", "excluded": "0.00", "deducted": "0.00",   # monthly income sums at the decision
+     "members": 3,                        # persons the income is divided by (the household, or the 单人保 unit)
+     "covered": [11, 12, 13],             # the persons covered
+     "conditions": {"12": ["physical", 2, false]},   # disability category, grade, serious illness at the decision
+     "single": false}                     # 单人保 (参照单人户)
+
+Only the members with a disability grade or a serious illness are listed in `conditions`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from core.benefits.exceptions import CalculationError
+
+from . import rules
+
+BASES_KEY = "bases"
+
+LABEL_APPROVAL = "审批确认"
+LABEL_MIGRATED = "系统升级时按登记情况核定"
+
+
+@dataclass(frozen=True)
+class Basis:
+    start: datetime.date
+    income: rules.IncomeSums
+    members: int
+    covered: tuple[int, ...]
+    conditions: Mapping[int, tuple[str, int | None, bool]]
+    single: bool
+    case_id: int | None
+    case_number: str
+    label: str
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def basis_json(
+    *,
+    start: datetime.date,
+    income: rules.IncomeSums,
+    members: int,
+    covered: Iterable[rules.MemberFacts],
+    single: bool,
+    label: str,
+    case_id: int | None = None,
+    case_number: str = "",
+) -> dict[str, Any]:
+    covered = list(covered)
+    return {
+        "from": start.isoformat(),
+        "case": case_id,
+        "case_number": case_number,
+        "label": label,
+        # Income sums are kept exact (records hold fen; sums of fen are fen).
+        "counted": _money(income.counted),
+        "excluded": _money(income.excluded),
+        "deducted": _money(income.deducted),
+        "members": members,
+        "covered": [m.person_id for m in covered],
+        "conditions": {
+            str(m.person_id): [m.disability_category or "", m.disability_grade, bool(m.serious_illness)]
+            for m in covered
+            if m.disability_grade is not None or m.serious_illness
+        },
+        "single": single,
+    }
+
+
+def _parse(entry: Mapping, entitlement_id: int) -> Basis:
+    try:
+        conditions = {
+            int(pid): (str(c[0] or ""), int(c[1]) if c[1] is not None else None, bool(c[2]))
+            for pid, c in (entry.get("conditions") or {}).items()
+        }
+        return Basis(
+            start=datetime.date.fromisoformat(str(entry["from"])),
+            income=rules.IncomeSums(
+                Decimal(str(entry["counted"])),
+                Decimal(str(entry["excluded"])),
+                Decimal(str(entry["deducted"])),
+            ),
+            members=int(entry["members"]),
+            covered=tuple(int(i) for i in entry["covered"]),
+            conditions=conditions,
+            single=bool(entry.get("single")),
+            case_id=entry.get("case"),
+            case_number=str(entry.get("case_number") or ""),
+            label=str(entry.get("label") or ""),
+        )
+    except (KeyError, TypeError, ValueError, IndexError, InvalidOperation) as exc:
+        raise CalculationError(f"低保待遇资格 #{entitlement_id} 的金额核定依据（bases）格式不正确。") from exc
+
+
+def bases_of(row: Mapping) -> list[Basis]:
+    """The parsed bases of an entitlement row, oldest first."""
+    entries = (row.get("params") or {}).get(BASES_KEY) or []
+    if not isinstance(entries, list):
+        raise CalculationError(f"低保待遇资格 #{row['id']} 的金额核定依据（bases）格式不正确。")
+    return sorted((_parse(e, row["id"]) for e in entries), key=lambda b: b.start)
+
+
+def basis_in_force(bases: list[Basis], month: datetime.date) -> Basis | None:
+    current = None
+    for basis in bases:
+        if basis.start <= month:
+            current = basis
+        else:
+            break
+    return current
+
+
+def with_basis(params: Mapping, basis: dict[str, Any]) -> list[dict[str, Any]]:
+    """The params' bases with `basis` added: it replaces any basis from the same month or later (a second
+    decision confirmed in one month supersedes the first)."""
+    start = basis["from"]
+    kept = [b for b in (params.get(BASES_KEY) or []) if str(b.get("from")) < start]
+    return [*kept, basis]
+
+
+def covered_with_conditions(basis: Basis, persons: Mapping[int, rules.MemberFacts], month: datetime.date):
+    """The basis's covered members alive on the first day of `month`, with the disability and illness the
+    decision found (not what the registry says now: a change there is a reason to review)."""
+    covered = []
+    for person_id in basis.covered:
+        member = persons.get(person_id)
+        if member is None or not member.alive_on(month):
+            continue
+        category, grade, ill = basis.conditions.get(person_id, ("", None, False))
+        covered.append(
+            member._replace(disability_category=category, disability_grade=grade, serious_illness=ill)
+        )
+    return covered
+
+
+def members_by_id(person_ids: Iterable[int]) -> dict[int, rules.MemberFacts]:
+    """{person id: MemberFacts} (name, birth and death dates) — one query for any number of persons."""
+    from core.registry.models import Person
+
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    rows = (
+        Person.objects.filter(pk__any_of=ids)
+        .order_by()
+        .values_list("id", "household_id", "name", "birth_date", "death_date")
+    )
+    return {
+        pid: rules.MemberFacts(pid, hid, name, birth, "", None, False, death)
+        for pid, hid, name, birth, death in rows
+    }
+
+
+def bases_from_facts(
+    units: Mapping[int, Iterable[int] | None],
+    on_date: datetime.date,
+    *,
+    label: str,
+    start: datetime.date | None = None,
+    cases: Mapping[int, tuple[int | None, str]] | None = None,
+) -> dict[int, dict[str, Any]]:
+    """{household id: basis} from the facts recorded now, read on `on_date` (incomes in force, members
+    alive): the basis a decision taken now fixes. `units` maps each household to the persons a 单人保
+    covers, or None for the whole household. Three queries for any number of households."""
+    household_ids = list(units)
+    members = rules.living_members(household_ids, on_date)
+    incomes = rules.household_income_facts(household_ids, on_date, members_by_household=members)
+    result = {}
+    for household_id, only in units.items():
+        living = members.get(household_id, [])
+        income = incomes[household_id]
+        if only is None:
+            covered = living
+            sums = rules.IncomeSums(income.counted, income.excluded, income.deducted)
+            count = income.members
+        else:
+            wanted = set(only)
+            covered = [m for m in living if m.person_id in wanted]
+            sums = income.of_persons(m.person_id for m in covered)
+            count = len(covered)
+        case_id, case_number = (cases or {}).get(household_id, (None, ""))
+        result[household_id] = basis_json(
+            start=start or on_date,
+            income=sums,
+            members=count,
+            covered=covered,
+            single=only is not None,
+            label=label,
+            case_id=case_id,
+            case_number=case_number,
+        )
+    return result
+
+
+@dataclass
+class Computed:
+    """The amount a decision taken now would fix: the basis from today's facts and the 低保 calculator's
+    line on it (None: the per-capita income is not below the standard, or nobody is covered)."""
+
+    basis: dict[str, Any]
+    result: Any  # core.benefits.calculators.LineResult | None
+
+
+def compute_on_facts(
+    household,
+    month: datetime.date,
+    *,
+    covered: Iterable[int] | None = None,
+    label: str,
+    case_id: int | None = None,
+    case_number: str = "",
+    on_date: datetime.date | None = None,
+) -> Computed:
+    """The registered 低保 calculator run on a basis built from the facts recorded now (read on `on_date`,
+    default the first day of `month`) for `month` — exactly what the payment run will compute once the
+    basis is stored. Raises the engine's BenefitsError when no standard or parameter is in force.
+    `covered`: the persons a 单人保 covers (None or all living members: the whole household)."""
+    from core.benefits.calculators import get_calculator
+    from core.benefits.models import BenefitType
+    from core.benefits.selectors import standards_in_force_map
+
+    on_date = on_date or month
+    living = {m.person_id for m in rules.living_members([household.pk], on_date)[household.pk]}
+    only = None
+    if covered is not None:
+        wanted = set(covered)
+        only = sorted(wanted & living) if living - wanted else None
+    basis = bases_from_facts(
+        {household.pk: only},
+        on_date,
+        label=label,
+        start=month,
+        cases={household.pk: (case_id, case_number)},
+    )[household.pk]
+    benefit_type = BenefitType.objects.get(code="dibao")
+    calculator = get_calculator(benefit_type)
+    row = {
+        "id": 0,
+        "household_id": household.pk,
+        "person_id": None,
+        "area_type": household.area_type,
+        "region_code": household.region_code,
+        "params": {BASES_KEY: [basis]},
+    }
+    facts = calculator.load_facts([row], month)
+    result = calculator.compute(row, facts, standards_in_force_map(benefit_type, month), month)
+    if result is not None and result.amount <= 0:
+        result = None
+    return Computed(basis, result)
