@@ -30,6 +30,8 @@ from core.benefits.models import Rounding
 from core.registry.choices import DisabilityCategory, IncomeKind, IncomeTreatment, income_treatment
 from core.registry.models import IncomeRecord, Person
 
+from .asset_limits import asset_limits_check
+
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
 _TEN_THOUSANDTH = Decimal("0.0001")
@@ -648,6 +650,8 @@ class CategoryAssessment:
     fits: bool | None
     reason: str
     person_ids: tuple[int, ...] = ()
+    # The 财产 limits the household exceeds when they are why it does not fit (assistance.asset_limits).
+    limits: tuple[str, ...] = ()
 
 
 def assess_categories(
@@ -662,9 +666,11 @@ def assess_categories(
     低保, 低保边缘, 特困 (per member), 刚性支出困难. Income and family size are the household's on `on_date`;
     `members` are the people the application lists (the dead are skipped).
 
-    Assets and legal supporters are checked by the caseworker's investigation, not here; the reasons say
-    so. `last_year_disposable_income` is the local per-capita disposable income of last year (元/年),
-    `rigid_spending_12m` the household's rigid spending of the past 12 months (元)."""
+    The household's recorded assets are checked against the 财产 limits on `on_date`
+    (assistance.asset_limits): a household over a limit fits neither 低保, 低保边缘 nor 特困, and the reason
+    names the limit with its figures. Legal supporters are checked by the caseworker's investigation, not
+    here; the reasons say so. `last_year_disposable_income` is the local per-capita disposable income of
+    last year (元/年), `rigid_spending_12m` the household's rigid spending of the past 12 months (元)."""
     from core.benefits.models import BenefitType
     from core.benefits.selectors import parameters_in_force, standard_in_force
 
@@ -683,28 +689,36 @@ def assess_categories(
     pc = display_money(per_capita)
     std = display_money(standard)
     edge_limit = params[P_EDGE_RATIO] * standard
+    assets = asset_limits_check([household], on_date, member_counts={household.pk: facts.members})[
+        household.pk
+    ]
+    over = tuple(assets.texts)
     results: list[CategoryAssessment] = []
 
     if not living:
         return [CategoryAssessment("dibao", "最低生活保障", False, "申请家庭无在世成员")]
 
-    # 低保 — 《社会救助暂行办法》第九条: per-capita income below the local standard.
-    is_dibao = per_capita < standard
+    # 低保 — 《社会救助暂行办法》第九条: per-capita income below the local standard and assets within the
+    # local limits (民发〔2021〕57号 第十一条).
+    income_below = per_capita < standard
+    is_dibao = income_below and assets.within
+    dibao_reason = f"家庭月人均收入 {pc} 元{'低于' if income_below else '不低于'}低保标准 {std} 元"
+    if income_below:
+        dibao_reason += f"；{assets.summary}" if assets.within else f"，但{assets.summary}，不符合低保条件"
     results.append(
-        CategoryAssessment(
-            "dibao",
-            "最低生活保障",
-            is_dibao,
-            f"家庭月人均收入 {pc} 元{'低于' if is_dibao else '不低于'}低保标准 {std} 元"
-            + ("（财产状况待核查）" if is_dibao else ""),
-        )
+        CategoryAssessment("dibao", "最低生活保障", is_dibao, dibao_reason, limits=() if is_dibao else over)
     )
 
     # 低保边缘 — standard ≤ per-capita income ≤ edge_ratio × standard (DOMAIN.md; 民发〔2021〕57号 edge
     # households "不超过当地低保标准的1.5倍", the multiple being local).
-    is_edge = standard <= per_capita <= edge_limit
+    income_edge = standard <= per_capita <= edge_limit
+    is_edge = income_edge and assets.within
     edge_text = f"{std} × {params[P_EDGE_RATIO].normalize():f} = {display_money(edge_limit)}"
-    if is_edge:
+    if income_edge and not assets.within:
+        edge_reason = f"家庭月人均收入 {pc} 元在低保标准 {std} 元与 {edge_text} 元之间，但{assets.summary}"
+    elif income_below and not assets.within:
+        edge_reason = f"家庭月人均收入低于低保标准，但{assets.summary}"
+    elif is_edge:
         edge_reason = f"家庭月人均收入 {pc} 元在低保标准 {std} 元与 {edge_text} 元之间"
         single = [m for m in living if m.single_cover_condition]
         if single:
@@ -721,6 +735,7 @@ def assess_categories(
             is_edge,
             edge_reason,
             tuple(m.person_id for m in living if is_edge and m.single_cover_condition),
+            limits=over if (income_below or income_edge) and not assets.within else (),
         )
     )
 
@@ -735,6 +750,10 @@ def assess_categories(
     elif per_capita >= standard:
         tekun_fits = False
         tekun_reason = f"有无劳动能力成员，但家庭月人均收入 {pc} 元不低于低保标准 {std} 元，不属于无生活来源"
+    elif not assets.within:
+        # 民发〔2021〕43号 第七条: 无生活来源 includes assets within the local limits of 低保.
+        tekun_fits = False
+        tekun_reason = f"有无劳动能力成员，但{assets.summary}，不属于无生活来源"
     else:
         tekun_fits = True
         listed = "、".join(f"{m.name}（{why}）" for m, why in unable)
@@ -746,6 +765,7 @@ def assess_categories(
             tekun_fits,
             tekun_reason,
             tuple(m.person_id for m, _ in unable) if tekun_fits else (),
+            limits=over if unable and income_below and not assets.within else (),
         )
     )
 

@@ -9,8 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.benefits.exceptions import BenefitsError
 from core.registry.models import IncomeRecord
 
+from ..asset_limits import AssetCheck, asset_limits_check
 from ..models import DibaoReview
 from . import services
 
@@ -30,6 +32,9 @@ class ReviewDetail:
     current_amount: Any = None
     max_taper_months: int = 0
     change: str = ""
+    # While the review is open: the household's recorded assets against the 财产 limits today.
+    assets: AssetCheck | None = None
+    assets_error: str = ""
 
 
 def review_detail(user, pk: int) -> ReviewDetail:
@@ -67,4 +72,8 @@ def review_detail(user, pk: int) -> ReviewDetail:
             detail.recomputed = services.recompute_amount(review.entitlement, services.effective_month(today))
         except ValidationError as exc:
             detail.recompute_error = "；".join(exc.messages)
+        try:
+            detail.assets = asset_limits_check([review.household], today)[review.household_id]
+        except BenefitsError as exc:
+            detail.assets_error = str(exc)
     return detail
