@@ -18,7 +18,7 @@ class AssistanceConfig(AppConfig):
         # Calculators (benefits engine), case types (case engine), menu entries and report types
         # register themselves on import.
         for flow in FLOWS:
-            for module in ("calculators", "case_types", "navigation", "reports"):
+            for module in ("calculators", "case_types", "navigation", "reports", "published"):
                 name = f"{self.name}.{flow}{module}"
                 try:
                     importlib.import_module(name)

@@ -83,6 +83,7 @@ DIBAO = application_case_type(
     section="assistance",
     record_model="assistance.AssistanceApplication",
     participants="assistance.services.investigation_visitors",
+    notice_figures="assistance.published.dibao_notice_figures",  # 公示名单: 家庭人口, 拟保障金额
     statuses=DibaoStatus,
     accept_working_days=ACCEPT_WORKING_DAYS,
     notice_min_days=7,  # 第十九条

@@ -19,6 +19,9 @@ class ReportsConfig(AppConfig):
         register_notice_list_link(
             NoticeListLink("公示名单（PDF）", "reports:notice_list_pdf", "workflow.view_case")
         )
+        register_notice_list_link(
+            NoticeListLink("保障对象张榜名单（PDF）", "reports:posted_list_pdf", "benefits.view_entitlement")
+        )
 
         register_nav(
             "reports",

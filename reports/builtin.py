@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .notices import NoticeListForm, build_notice_list
+from .notices import NoticeListForm, build_notice_list, build_posted_list
 from .payment_roster import PaymentRosterForm, build_payment_roster
 from .registry import register_report
 from .statistics import MonthlyStatisticsForm, build_monthly_statistics
@@ -26,6 +26,16 @@ register_report(
     params_form=NoticeListForm,
     description="正在公示的案件名单，按社区（村）分页，可直接打印张贴。",
     order=20,
+)
+# Names partly masked (张*丰), figures the community posts anyway; rows come from the bureaus' sources.
+register_report(
+    code="posted_list",
+    label="保障对象张榜名单（PDF）",
+    builder=build_posted_list,
+    permission="benefits.view_entitlement",
+    params_form=NoticeListForm,
+    description="在保的低保家庭和特困人员，姓名部分隐去，含家庭人口、保障人数和月保障金额，按社区（村）分页，可直接打印张贴。",
+    order=21,
 )
 # Aggregates only, no personal data; spending figures need what seeing payment runs needs. The sheets are
 # registered by the bureau apps (reports.statistics.register_statistics_section).

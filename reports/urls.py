@@ -12,4 +12,5 @@ urlpatterns = [
     path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
     path("jobs/<int:pk>/download/", views.job_download, name="job_download"),
     path("notices.pdf", views.notice_list_pdf, name="notice_list_pdf"),
+    path("posted.pdf", views.posted_list_pdf, name="posted_list_pdf"),
 ]

@@ -21,6 +21,7 @@ from .forms import JobFilterForm
 from .models import ReportJob
 from .notices import communities_in_scope
 from .notices import notice_list_pdf as build_notice_pdf
+from .notices import posted_list_pdf as build_posted_pdf
 from .registry import get_report_type, report_types, report_types_for
 
 JOBS_PER_PAGE = 20
@@ -159,5 +160,18 @@ def notice_list_pdf(request: HttpRequest) -> HttpResponse:
     content, filename, _ = build_notice_pdf(request.user, community)
     response = HttpResponse(content, content_type="application/pdf")
     # Inline: the browser's viewer opens it, ready to print for the community's notice board.
+    response["Content-Disposition"] = content_disposition_header(False, filename)
+    return response
+
+
+@permission_required("benefits.view_entitlement", raise_exception=True)
+def posted_list_pdf(request: HttpRequest) -> HttpResponse:
+    """保障对象张榜名单 PDF (names partly masked) of one community (?community=<12-digit code>) or of every
+    community in scope."""
+    community = request.GET.get("community", "")
+    if community and community not in dict(communities_in_scope(request.user)):
+        raise Http404("社区（村）不存在")
+    content, filename, _ = build_posted_pdf(request.user, community)
+    response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(False, filename)
     return response

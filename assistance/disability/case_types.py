@@ -54,6 +54,7 @@ DISABILITY_SUBSIDY = application_case_type(
     number_prefix="CB",
     section="assistance",
     record_model="assistance.DisabilitySubsidyApplication",
+    notice_figures="assistance.published.disability_notice_figures",  # 公示名单: 家庭人口, 拟保障金额
     statuses=DisabilityStatus,
     accept_working_days=ACCEPT_WORKING_DAYS,
     notice_min_days=7,

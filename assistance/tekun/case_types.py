@@ -56,6 +56,7 @@ TEKUN = application_case_type(
     number_prefix="TK",
     section="assistance",
     record_model="assistance.TekunApplication",
+    notice_figures="assistance.published.tekun_notice_figures",  # 公示名单: 家庭人口, 拟保障金额
     statuses=TekunStatus,
     accept_working_days=ACCEPT_WORKING_DAYS,
     notice_min_days=7,  # 第十五条

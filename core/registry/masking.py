@@ -39,3 +39,16 @@ def unmasked(submitted: str, stored: str | None, field: str) -> str:
     if submitted and stored and submitted == MASKS[field](stored):
         return stored
     return submitted
+
+
+def mask_name(value: str | None) -> str:
+    """A name as posted on a community notice board (张榜公布): the surname kept, the given name masked —
+    张* for two characters, 张*丰 for three, 欧**娜 for four; a full name never appears."""
+    if not value:
+        return ""
+    value = value.strip()
+    if len(value) <= 1:
+        return MASK_CHAR
+    if len(value) == 2:
+        return value[0] + MASK_CHAR
+    return value[0] + MASK_CHAR * (len(value) - 2) + value[-1]

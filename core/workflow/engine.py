@@ -151,6 +151,10 @@ class CaseType:
     # "module.function" taking the case and returning the ids of users who took part in it without a log
     # row of their own (the home visit's visitors): separation of duties counts them as makers.
     participants: str = ""
+    # "module.function" taking a list of this type's cases in 公示 and the day, returning {case id:
+    # core.workflow.links.NoticeFigures} — what the printed 公示名单 says of each (家庭人口, 拟保障金额).
+    # Set-based: one call for the whole list. Empty: the list shows "—".
+    notice_figures: str = ""
     _by_name: dict[str, Transition] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
