@@ -234,6 +234,10 @@ class TempAssistanceCase(PersonApplication):
         TOWNSHIP = "township", "乡镇（街道）审批"
         DISTRICT = "district", "区民政局审批"
 
+    # Empty for a person without a household in the district, helped where the emergency happened
+    # (急难发生地, DOMAIN.md): the case is then scoped by the community of `emergency_address`.
+    household = ref("registry.Household", "申请家庭", optional=True)
+    emergency_address = models.CharField("急难发生地", max_length=200, blank=True)
     kind = models.CharField("救助类型", max_length=10, choices=TempAssistanceKind.choices)
     cause = models.CharField("困难原因", max_length=20, choices=TempAssistanceCause.choices)
     cause_detail = models.TextField("困难情况说明")
