@@ -4,7 +4,9 @@ amount. The 低保保障对象 list (entitlements, not cases) is one of its extr
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.urls import path
+from django.utils import timezone
 
 from core.accounts.templatetags.ui import cn_date
 from core.benefits.calculators import explanation_steps
@@ -18,7 +20,7 @@ from core.workflow.flows import (
     Step,
     case_columns,
 )
-from core.workflow.services import TransitionError, case_transition
+from core.workflow.services import TransitionError, case_log_action, case_transition
 
 from . import documents, selectors, services
 from .case_types import DIBAO, DibaoStatus
@@ -61,6 +63,28 @@ def _save_extension(*, application, actor, form):
         application=application, actor=actor, reason=form.cleaned_data["reason"]
     )
     return f"已延长办理期限：受理后{extension.working_days}个工作日内（{cn_date(extension.deadline)}前）办结"
+
+
+@transaction.atomic
+def _notice_start(*, application, actor, start_date, days, place, acknowledged_warning: str = ""):
+    """提交公示: the service, and — when the caseworker went on despite the 不符合 warning
+    (selectors.dibao_go_on_warning, ticked in the start form) — a log row saying what was acknowledged."""
+    notice = services.dibao_notice_start(
+        application=application, actor=actor, start_date=start_date, days=days, place=place
+    )
+    if acknowledged_warning:
+        case_log_action(
+            case=application.case,
+            name="acknowledge_ineligible",
+            label="已知悉评估结果为不符合条件，仍继续办理",
+            actor=actor,
+            comment=acknowledged_warning,
+        )
+    return notice
+
+
+def _go_on_warning(application) -> str | None:
+    return selectors.dibao_go_on_warning(application, timezone.localdate())
 
 
 def _not_extended(application) -> bool:
@@ -135,13 +159,14 @@ class DibaoFlow(CaseFlow):
         ),
     )
     notice = NoticeHooks(
-        start=services.dibao_notice_start,
+        start=_notice_start,
         object_=services.dibao_notice_object,
         finish=services.dibao_notice_finish,
         object_message="已登记公示异议，案件退回入户调查核实",
         finish_message="公示期满无异议，已报街道审核",
         finish_label="公示期满无异议，报街道审核",
         problem=lambda application: services.investigation_problem(application, application.case),
+        start_warning=_go_on_warning,
     )
     blocks = {
         "badges": "assistance/dibao/_badges.html",
@@ -166,6 +191,17 @@ class DibaoFlow(CaseFlow):
         return services.dibao_entry_problem(household)
 
     @classmethod
+    def create_warning(cls, *, household, person) -> str | None:
+        return selectors.dibao_overlap_warning(household, timezone.localdate())
+
+    @classmethod
+    def warnings(cls, application, context) -> list[str]:
+        warning = selectors.dibao_overlap_warning(
+            application.household, timezone.localdate(), members=application.members.all()
+        )
+        return [warning] if warning else []
+
+    @classmethod
     def transition(cls, *, application, name, actor, comment):
         _transition(application=application, name=name, actor=actor, comment=comment)
         application.case.refresh_from_db()
@@ -177,18 +213,35 @@ class DibaoFlow(CaseFlow):
 
     @classmethod
     def proposed_amount(cls, application, context) -> Proposal | None:
-        proposal = context["d"].proposal
+        """The amount and, first, the eligibility result (收入 and 财产) — at investigation, street review
+        and confirmation alike (selectors.PROPOSAL_STATUSES)."""
+        detail = context["d"]
+        proposal = detail.proposal
         if proposal is None:
             return None
         month = proposal.month
         label = f"按现行标准拟保障（{month.year}年{month.month}月起，每月）"
         if proposal.error:
             return Proposal(label, None, error=proposal.error)
+        dibao = next((a for a in detail.assessment if a.code == "dibao"), None)
+        if dibao is not None and dibao.limits:
+            return Proposal(
+                label,
+                None,
+                lines=[("评估结果", "不符合低保条件"), *(("超过财产限额", text) for text in dibao.limits)],
+                note="家庭财产超过规定，不符合低保条件，不予拟定保障金额",
+            )
         if proposal.amount is None:
-            return Proposal(label, None, note="按家庭现有收入核算，月人均收入不低于低保标准，不符合低保条件")
+            return Proposal(
+                label,
+                None,
+                lines=[("评估结果", "不符合低保条件")],
+                note="按家庭现有收入核算，月人均收入不低于低保标准，不符合低保条件",
+            )
+        result = "符合低保条件" if dibao is None or dibao.fits else "不符合低保条件"
         return Proposal(
             label,
             proposal.amount,
-            lines=[tuple(step) for step in explanation_steps(proposal.explanation)],
-            note="按申请保障成员和当前登记的收入计算，确认批准时按确认当日的家庭信息重新核算",
+            lines=[("评估结果", result), *(tuple(step) for step in explanation_steps(proposal.explanation))],
+            note="按申请保障成员和当前登记的收入、财产计算，确认批准时按确认当日的家庭信息重新核算",
         )

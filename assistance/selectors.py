@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from core.benefits.exceptions import BenefitsError
@@ -198,3 +198,104 @@ def dibao_application_detail(application: AssistanceApplication) -> ApplicationD
     if application.case.status in PROPOSAL_STATUSES:
         detail.proposal = dibao_proposed_amount(application, timezone.localdate())
     return detail
+
+
+# --- the assessment speaks early (issue 13 item 7) -------------------------------------------------
+
+TEKUN_BASIC_CODE = "tekun_basic"  # assistance.tekun.services.BASIC_BENEFIT_CODE (imported lazily there)
+_APPLIED_ASSESSMENT_CODE = {"dibao": "dibao", "edge": "dibao_edge", "tekun": "tekun", "rigid": "rigid"}
+
+
+def _in_force_from(month: datetime.date) -> Q:
+    # entitlement_covering's rule: not ended before `month` (an entitlement ended before its start never ran).
+    return Q(end_month__isnull=True) | (Q(end_month__gte=month) & Q(end_month__gte=F("start_month")))
+
+
+def tekun_members_in_force(household, today: datetime.date) -> list[Entitlement]:
+    """The household's living members who hold 特困 (tekun_basic) from this month on — one query."""
+    month = month_start(today)
+    return list(
+        Entitlement.objects.filter(
+            _in_force_from(month),
+            benefit_type__code=TEKUN_BASIC_CODE,
+            person__household_id=household.pk,
+            person__death_date__isnull=True,
+        )
+        .select_related("person")
+        .order_by("person_id", "start_month")
+    )
+
+
+def dibao_in_force(household, today: datetime.date) -> Entitlement | None:
+    """The household's 低保 entitlement from this month on, or None."""
+    return (
+        Entitlement.objects.filter(
+            _in_force_from(month_start(today)),
+            benefit_type__code=BENEFIT_TYPE_CODE,
+            household_id=household.pk,
+        )
+        .order_by("-start_month")
+        .first()
+    )
+
+
+def _month_text(month: datetime.date) -> str:
+    return f"{month.year}年{month.month}月"
+
+
+def dibao_overlap_warning(household, today: datetime.date, *, members=None) -> str | None:
+    """低保 for a household with a member in 特困: the 特困 person is supported by 特困 and not counted twice
+    (民发〔2021〕43号: 特困人员不再纳入低保). `members` — the application's listed members — narrows the
+    warning to those the application would cover."""
+    holders = tekun_members_in_force(household, today)
+    if members is not None:
+        listed = {m.pk for m in members}
+        holders = [e for e in holders if e.person_id in listed]
+    if not holders:
+        return None
+    names = "、".join(f"{e.person.name}（{_month_text(e.start_month)}起）" for e in holders)
+    return (
+        f"家庭成员{names}正在享受特困人员救助供养：特困人员不重复享受低保，"
+        "请核实申请保障成员，不应将其计入低保保障人数"
+    )
+
+
+def tekun_overlap_warning(household, today: datetime.date) -> str | None:
+    """特困 for a member of a 低保 household: approving it changes the household's 低保 (review it)."""
+    entitlement = dibao_in_force(household, today)
+    if entitlement is None:
+        return None
+    case = f"，{entitlement.case.number}" if entitlement.case_id else ""
+    return (
+        f"申请人所在家庭正在享受最低生活保障（{_month_text(entitlement.start_month)}起{case}）："
+        "认定特困后，该成员不再计入家庭低保保障人数，须对家庭低保进行复核"
+    )
+
+
+def dibao_go_on_warning(application: AssistanceApplication, today: datetime.date) -> str | None:
+    """Why the 公示 may follow the investigation only on the caseworker's explicit 已知悉: the latest
+    investigation's economic check found the household 不符合, or the assessment on today's facts finds
+    it fits none of the categories it applied for. Refusal stays possible (科长确认 → 不予批准), so the
+    flow warns rather than stops: a household that is not eligible gets a written refusal with reasons
+    (民发〔2021〕57号 第二十一条), which needs the case to reach the decision."""
+    reasons = []
+    latest = (
+        Investigation.objects.filter(application_id=application.pk).order_by("-recorded_at", "-id").first()
+    )
+    if latest is not None and latest.economic_check_result == Investigation.EconomicCheck.INELIGIBLE:
+        reasons.append(f"入户调查的家庭经济状况核对结果为“{latest.get_economic_check_result_display()}”")
+    try:
+        assessment = rules.assess_categories(application.household, list(application.members.all()), today)
+    except (BenefitsError, BenefitType.DoesNotExist):
+        assessment = []
+    applied = {_APPLIED_ASSESSMENT_CODE.get(c, c) for c in (application.categories or ["dibao"])}
+    judged = [a for a in assessment if a.code in applied and a.fits is not None]
+    if judged and not any(a.fits for a in judged):
+        reasons.append(
+            "按现有家庭信息评估不符合所申请类别的条件（"
+            + "；".join(f"{a.label}：{a.reason}" for a in judged)
+            + "）"
+        )
+    if not reasons:
+        return None
+    return "；".join(reasons) + "。不符合条件的可在科长确认环节作不予批准，或由申请人撤回申请"

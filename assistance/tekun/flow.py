@@ -22,6 +22,7 @@ from core.workflow.flows import (
 )
 
 from .. import rules
+from .. import selectors as dibao_selectors
 from ..models import SupportMode, TekunApplication
 from . import selectors, services
 from .case_types import TEKUN, TekunStatus
@@ -116,6 +117,16 @@ class TekunFlow(CaseFlow):
         "assessment": "assistance/tekun/_assessment.html",
     }
     detail_selector = selectors.tekun_application_detail
+
+    @classmethod
+    def create_warning(cls, *, household, person) -> str | None:
+        # 特困 for a member of a 低保 household: the overlap is said before the form is filled in.
+        return dibao_selectors.tekun_overlap_warning(household, timezone.localdate())
+
+    @classmethod
+    def warnings(cls, application, context) -> list[str]:
+        warning = dibao_selectors.tekun_overlap_warning(application.household, timezone.localdate())
+        return [warning] if warning else []
 
     @classmethod
     def transition(cls, *, application, name, actor, comment):

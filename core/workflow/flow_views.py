@@ -28,6 +28,8 @@ from .flows import CaseFlow, Step
 from .services import MAX_NOTICE_DAYS, TransitionError, transition_choices
 
 PICK_LIMIT = 20
+# The box a user ticks to start a 公示 despite the flow's warning (NoticeHooks.start_warning).
+ACKNOWLEDGE_LABEL = "已知悉评估结果为不符合条件，仍继续办理"
 # The id of the detail page's card with the next step's form (workflow/flow/detail.html).
 NEXT_STEP_ANCHOR = "next"
 
@@ -100,6 +102,7 @@ def create_view(flow: type[CaseFlow]):
                 "cancel_url": reverse("registry:household_detail", args=[household.pk]),
                 "submit_label": "登记申请",
                 "blocked": flow.create_problem(household=household, person=person),
+                "warning": flow.create_warning(household=household, person=person),
             },
             status=form_status(form),
         )
@@ -192,6 +195,7 @@ def detail_view(flow: type[CaseFlow]):
             }
         )
         context["proposal"] = flow.proposed_amount(application, context) if case.is_open else None
+        context["flow_warnings"] = flow.warnings(application, context) if case.is_open else []
         if notice is not None and case.is_open and user.has_perm("workflow.add_publicnotice"):
             start_statuses = notice.start_statuses or _publicize_sources(flow)
             problem = notice.problem(application)
@@ -199,6 +203,7 @@ def detail_view(flow: type[CaseFlow]):
             context["notice_start"] = case.status in start_statuses and not running and not problem
             context["notice_problem"] = problem if case.status in start_statuses else None
             context["notice_act"] = running
+            context["notice_warning"] = notice.start_warning(application) if context["notice_start"] else None
             if running:
                 last_day = max(n.end_date for n in context["notices"] if n.closed_at is None)
                 context["notice_finishable_on"] = last_day + datetime.timedelta(days=1)
@@ -291,12 +296,16 @@ def notice_view(flow: type[CaseFlow]):
         try:
             if action == "start":
                 start_date, days = _notice_start(request.POST)
+                warning = hooks.start_warning(application)
+                if warning and request.POST.get("acknowledge") != "1":
+                    raise TransitionError(f"{warning}。请勾选“{ACKNOWLEDGE_LABEL}”后再发布公示")
                 notice = hooks.start(
                     application=application,
                     actor=request.user,
                     start_date=start_date,
                     days=days,
                     place=request.POST.get("place", ""),
+                    **({"acknowledged_warning": warning} if warning else {}),
                 )
                 end = notice.end_date
                 messages.success(request, f"已发布公示，公示期至{end.year}年{end.month}月{end.day}日")

@@ -158,6 +158,9 @@ class NoticeHooks:
     transitions: tuple[str, ...] = ("publicize", "reinvestigate", "notice_passed")
     # Why the notice cannot start yet (e.g. the investigation is missing), or None.
     problem: Callable[[Any], str | None] = field(default=lambda application: None)
+    # A warning that lets the notice start only once the user ticks 已知悉 (e.g. the investigation found the
+    # household 不符合): shown in the start form; `start` then receives it as `acknowledged_warning=`.
+    start_warning: Callable[[Any], str | None] = field(default=lambda application: None)
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,17 @@ class CaseFlow(RecordList):
         already covered — said when the applicant is chosen, before the form is filled in. The create
         service refuses the same; None = go ahead."""
         return None
+
+    @classmethod
+    def create_warning(cls, *, household, person) -> str | None:
+        """A warning on the create page that does not stop the application (e.g. an overlap with another
+        benefit the applicant holds); None = nothing to say."""
+        return None
+
+    @classmethod
+    def warnings(cls, application, context: dict) -> list[str]:
+        """Warnings shown at the top of the detail page while the case is open (after detail_context)."""
+        return []
 
     @classmethod
     def transition(cls, *, application, name: str, actor, comment: str):
