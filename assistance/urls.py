@@ -1,11 +1,19 @@
 from django.urls import include, path
 
+from core.workflow.delivery import delivery_view
+
+from .documents import dibao_decision_notice
 from .flow import DibaoFlow
 from .review import urls as review_urls
 
 app_name = "assistance"
 urlpatterns = [
     path("dibao/", include(DibaoFlow.urls())),
+    path(
+        "dibao/<int:pk>/delivery/",
+        delivery_view(DibaoFlow, dibao_decision_notice),
+        name="dibao_delivery",
+    ),
     *review_urls.urlpatterns,
     path("tekun/", include("assistance.tekun.urls")),
     path("disability/", include("assistance.disability.urls")),

@@ -284,6 +284,40 @@ MATRIX = {
         lambda o: {"pk": o["dibao"].pk},
         [L, OK, OK, OK, OK, OK, 403, 404],
     ),
+    # 送达 of a decision notice (issue 13 item 13): the case's caseworkers and section staff; the world's 低保
+    # application is decided (an empty form is sent back to the page), its 特困/临时救助/两项补贴/复核 are not:
+    # no notice to print or deliver yet (tests/test_issue13_notices.py has decided ones)
+    "assistance:dibao_delivery": (
+        "post",
+        lambda o: {"pk": o["dibao"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    **{
+        f"assistance:{flow}_delivery": (
+            "post",
+            lambda o, key=key: {"pk": o[key].pk},
+            [L, 404, 404, 404, 403, 403, 403, 404],
+        )
+        for flow, key in (
+            ("tekun", "tekun"),
+            ("temp", "temp_case"),
+            ("disability", "disability"),
+            ("review", "review"),
+        )
+    },
+    **{
+        f"assistance:{flow}_decision_pdf": (
+            "get",
+            lambda o, key=key: {"pk": o[key].pk},
+            [L, 404, 404, 404, 404, 404, 403, 404],
+        )
+        for flow, key in (
+            ("tekun", "tekun"),
+            ("temp", "temp_case"),
+            ("disability", "disability"),
+            ("review", "review"),
+        )
+    },
     "assistance:review_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
     "assistance:review_detail": ("get", lambda o: {"pk": o["review"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
     "assistance:review_income_add": (

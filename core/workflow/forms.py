@@ -7,6 +7,7 @@ from core.accounts.models import Role
 from core.validation import BoundedDateField, QueryField
 
 from .engine import all_status_choices, case_type_choices, status_label_choices
+from .models import DeliveryMethod
 from .selectors import SORT_FIELDS
 from .services import MAX_NOTICE_DAYS
 
@@ -77,3 +78,22 @@ class NoticeOpenForm(forms.Form):
 
 class NoticeObjectionForm(forms.Form):
     objection = forms.CharField(label="异议内容", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DecisionDeliveryForm(forms.Form):
+    """登记送达 of a decision notice (the rules are the service's: services.decision_delivery_record)."""
+
+    delivered_on = BoundedDateField(label="送达日期", widget=forms.DateInput(attrs={"type": "date"}))
+    method = forms.ChoiceField(label="送达方式", choices=[("", "请选择"), *DeliveryMethod.choices])
+    recipient = forms.CharField(label="受送达人", max_length=100)
+    note = forms.CharField(
+        label="备注", max_length=200, required=False, help_text="如邮件单号、留置送达的见证人"
+    )
+
+    def __init__(self, *args, recipient: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["delivered_on"].initial = timezone.localdate()
+        self.fields["recipient"].initial = recipient
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", f"{css} {css}-sm")

@@ -249,3 +249,49 @@ class PersonApplication(Application):
 
     class Meta(Application.Meta):
         abstract = True
+
+
+class DeliveryMethod(models.TextChoices):
+    """送达方式 (《中华人民共和国行政诉讼法》/《民事诉讼法》 送达 rules that administrative practice follows)."""
+
+    DIRECT = "direct", "直接送达"
+    MAIL = "mail", "邮寄送达"
+    LEFT = "left", "留置送达"
+    ENTRUSTED = "entrusted", "委托送达"
+    ELECTRONIC = "electronic", "电子送达"
+    PUBLIC = "public", "公告送达"
+
+
+class DecisionDelivery(models.Model):
+    """送达: the day a decision notice of a case (决定书, 复核决定通知书 …) reached the person it is addressed
+    to — the 60 days of 行政复议 and the 6 months of 行政诉讼 run from it. One per case and document;
+    recorded by `services.decision_delivery_record` (not in the future, not before the decision)."""
+
+    case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.PROTECT, related_name="deliveries")
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    document = models.CharField("文书", max_length=40, help_text="文书代码，如 tekun_decision")
+    document_label = models.CharField("文书名称", max_length=60)
+    delivered_on = models.DateField("送达日期")
+    method = models.CharField("送达方式", max_length=12, choices=DeliveryMethod.choices)
+    recipient = models.CharField("受送达人", max_length=100)
+    note = models.CharField("备注", max_length=200, blank=True, help_text="如邮件单号、留置送达见证人")
+    recorded_by = user_ref("登记人")
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "文书送达记录"
+        verbose_name_plural = "文书送达记录"
+        ordering = ["delivered_on", "id"]
+        indexes = [region_prefix_index("delivery_region_prefix_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "document"],
+                name="one_delivery_per_case_document",
+                violation_error_message="该文书已登记送达",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.document_label} {self.delivered_on}"

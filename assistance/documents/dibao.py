@@ -12,26 +12,23 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
-from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
 
 from core.benefits.calculators import explanation_steps
 from core.pdf import render_pdf
 from core.registry.choices import IncomeTreatment, income_treatment
 from core.registry.models import IncomeRecord, Person
-from core.workflow.models import PublicNotice, TransitionLog
+from core.workflow.delivery import DecisionNotice
+from core.workflow.models import DecisionDelivery, PublicNotice, TransitionLog
 
-from . import rules, selectors
-from .models import AssistanceApplication, Decision, Investigation
+from .. import rules, selectors
+from ..models import AssistanceApplication, Decision, Investigation
+from .common import appeal_rights, pdf_get_view, pdf_response
 
-# 《中华人民共和国行政复议法》第二十条 (60 days); 《中华人民共和国行政诉讼法》第四十六条 (6 months).
-APPEAL_DAYS = 60
-LAWSUIT_MONTHS = 6
+DOCUMENT = "decision"  # the one decision notice of a case, as its 送达 is recorded
 
 
 @dataclass
@@ -98,12 +95,6 @@ def application_document(user, pk: int) -> ApplicationDocument:
     return document
 
 
-def _pdf_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f"inline; filename=\"dibao.pdf\"; filename*=UTF-8''{quote(filename)}"
-    return response
-
-
 def _document(request: HttpRequest, pk: int) -> ApplicationDocument:
     try:
         return application_document(request.user, pk)
@@ -111,21 +102,15 @@ def _document(request: HttpRequest, pk: int) -> ApplicationDocument:
         raise Http404("申请不存在") from None
 
 
-def _view(view):
-    return require_http_methods(["GET"])(
-        login_required(permission_required("workflow.view_case", raise_exception=True)(view))
-    )
-
-
-@_view
+@pdf_get_view
 def dibao_form_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """最低生活保障审核确认审批表."""
     doc = _document(request, pk)
     content = render_pdf("assistance/print/dibao_form.html", {"doc": doc, "case": doc.application.case})
-    return _pdf_response(content, f"低保审批表_{doc.application.case.number}.pdf")
+    return pdf_response(content, f"低保审批表_{doc.application.case.number}.pdf")
 
 
-@_view
+@pdf_get_view
 def dibao_decision_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """批准决定书 / 不予批准决定书 — only once the decision is made."""
     doc = _document(request, pk)
@@ -137,9 +122,25 @@ def dibao_decision_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             "doc": doc,
             "case": doc.application.case,
             "decision": doc.decision,
-            "appeal_days": APPEAL_DAYS,
-            "lawsuit_months": LAWSUIT_MONTHS,
+            **appeal_rights(),
+            "delivery": DecisionDelivery.objects.filter(
+                case_id=doc.application.pk, document=DOCUMENT
+            ).first(),
         },
     )
     kind = "批准决定书" if doc.decision.approved else "不予批准决定书"
-    return _pdf_response(content, f"低保{kind}_{doc.application.case.number}.pdf")
+    return pdf_response(content, f"低保{kind}_{doc.application.case.number}.pdf")
+
+
+def dibao_decision_notice(application: AssistanceApplication) -> DecisionNotice | None:
+    """The 决定书 above as its 送达 records it (core.workflow.delivery), once the decision is made."""
+    decision = Decision.objects.filter(application=application).first()
+    if decision is None:
+        return None
+    kind = "批准决定书" if decision.approved else "不予批准决定书"
+    return DecisionNotice(
+        DOCUMENT,
+        f"最低生活保障{kind}",
+        timezone.localdate(decision.decided_at),
+        application.case.applicant_name,
+    )
