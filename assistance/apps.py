@@ -27,3 +27,5 @@ class AssistanceConfig(AppConfig):
                         raise
         # 探访关爱 programmes of the bureau (core/visits).
         importlib.import_module(f"{self.name}.visits")
+        # 变化核查: household changes after a decision become to-dos (subscribes to core.registry.events).
+        importlib.import_module(f"{self.name}.checks")

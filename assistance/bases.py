@@ -182,12 +182,15 @@ def bases_from_facts(
     label: str,
     start: datetime.date | None = None,
     cases: Mapping[int, tuple[int | None, str]] | None = None,
+    members: Mapping[int, list[rules.MemberFacts]] | None = None,
 ) -> dict[int, dict[str, Any]]:
     """{household id: basis} from the facts recorded now, read on `on_date` (incomes in force, members
     alive): the basis a decision taken now fixes. `units` maps each household to the persons a 单人保
-    covers, or None for the whole household. Three queries for any number of households."""
+    covers, or None for the whole household. Two queries for any number of households (one when the
+    caller already read the living `members`)."""
     household_ids = list(units)
-    members = rules.living_members(household_ids, on_date)
+    if members is None:
+        members = rules.living_members(household_ids, on_date)
     incomes = rules.household_income_facts(household_ids, on_date, members_by_household=members)
     result = {}
     for household_id, only in units.items():
@@ -241,10 +244,11 @@ def compute_on_facts(
     `covered`: the persons a 单人保 covers (None or all living members: the whole household)."""
     from core.benefits.calculators import get_calculator
     from core.benefits.models import BenefitType
-    from core.benefits.selectors import standards_in_force_map
+    from core.benefits.selectors import parameters_in_force, standards_in_force_map
 
     on_date = on_date or month
-    living = {m.person_id for m in rules.living_members([household.pk], on_date)[household.pk]}
+    members = rules.living_members([household.pk], on_date)
+    living = {m.person_id for m in members[household.pk]}
     only = None
     if covered is not None:
         wanted = set(covered)
@@ -255,6 +259,7 @@ def compute_on_facts(
         label=label,
         start=month,
         cases={household.pk: (case_id, case_number)},
+        members=members,
     )[household.pk]
     benefit_type = BenefitType.objects.get(code="dibao")
     calculator = get_calculator(benefit_type)
@@ -266,7 +271,12 @@ def compute_on_facts(
         "region_code": household.region_code,
         "params": {BASES_KEY: [basis]},
     }
-    facts = calculator.load_facts([row], month)
+    # The calculator's facts, from the members just read (DibaoCalculator.load_facts reads the same
+    # persons by id): names, births and deaths — who counts is decided by compute, as in the run.
+    facts = {
+        "persons": {m.person_id: m for m in members[household.pk]},
+        "parameters": parameters_in_force(rules.DIBAO_AMOUNT_PARAMETERS, month),
+    }
     result = calculator.compute(row, facts, standards_in_force_map(benefit_type, month), month)
     if result is not None and result.amount <= 0:
         result = None

@@ -15,7 +15,8 @@ DibaoFlow.register_nav(
     pages=[
         NavItem(
             "低保保障家庭及审批案件", "assistance:dibao_entitlements", "people", "benefits.view_entitlement"
-        )
+        ),
+        NavItem("低保变化核查", "assistance:checks_list", "search", "benefits.view_entitlement"),
     ],
     create_in_menu=True,
     action_label="申请低保",

@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from core.workflow.delivery import delivery_view
 
+from . import checks
 from .documents import dibao_decision_notice
 from .flow import DibaoFlow
 from .review import urls as review_urls
@@ -20,4 +21,5 @@ urlpatterns = [
     path("holiday/", include("assistance.holiday.urls")),
     path("temporary/", include("assistance.temporary.urls")),
     path("ledger/", include("assistance.ledger.urls")),
+    *checks.urlpatterns,
 ]

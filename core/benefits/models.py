@@ -311,3 +311,55 @@ class PaymentLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} #{self.entitlement_id} {self.amount}"
+
+
+class ChangeCheck(models.Model):
+    """变化核查: a change recorded after a decision fixed an amount (an income, an asset, a member joining or
+    leaving, a disability or illness) for a household or person whose entitlement is paid on that
+    decision. The amount does not move (DOMAIN.md: "a reason to review, not a silent change"); the change
+    becomes a to-do for the caseworker, closed by opening a review or by a written finding that nothing
+    changes. One open check per entitlement: later changes are added to it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "待核查"
+        REVIEW = "review", "已发起复核"
+        NO_CHANGE = "no_change", "核查无需调整"
+
+    entitlement = models.ForeignKey(
+        Entitlement, verbose_name="待遇资格", on_delete=models.PROTECT, related_name="change_checks"
+    )
+    household = ref("registry.Household", "家庭", optional=True)
+    person = ref("registry.Person", "人员", optional=True)
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
+    changes = models.JSONField(
+        "变化情况", default=list, help_text="[{at, what, by}]：登记时间、变化内容、登记人"
+    )
+    opened_at = models.DateTimeField("发现时间", auto_now_add=True)
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    closed_by = user_ref("办结人", optional=True)
+    finding = models.TextField("核查结论", blank=True)
+    review_case = ref("workflow.Case", "复核案件", optional=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "变化核查"
+        verbose_name_plural = "变化核查"
+        ordering = ["-opened_at", "-id"]
+        indexes = [region_prefix_index("changecheck_region_prefix_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entitlement"],
+                condition=models.Q(status="open"),
+                name="one_open_change_check_per_entitlement",
+                violation_error_message="该待遇已有待核查的变化",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"变化核查 #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN

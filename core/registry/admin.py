@@ -6,6 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_mixins import IdNumberSearchMixin, ReadOnlyAdminMixin
 
+from . import events
 from .masking import mask_id_number
 from .models import (
     Assessment,
@@ -69,8 +70,20 @@ class PersonAdmin(IdNumberSearchMixin, SimpleHistoryAdmin):
         return mask_id_number(obj.id_number)
 
 
+class HouseholdChangeAdmin(SimpleHistoryAdmin):
+    """An income or asset record saved here is a household change like one entered on the household page:
+    the bureaus paying an amount fixed by decision hear of it (core.benefits.checks)."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        verb = "修改" if change else "登记"
+        events.publish_household_change(
+            [obj.household_id], f"{verb}{obj._meta.verbose_name}（系统管理）：{obj}", request.user
+        )
+
+
 @admin.register(IncomeRecord)
-class IncomeRecordAdmin(SimpleHistoryAdmin):
+class IncomeRecordAdmin(HouseholdChangeAdmin):
     list_display = [
         "household",
         "person",
@@ -87,7 +100,7 @@ class IncomeRecordAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AssetRecord)
-class AssetRecordAdmin(SimpleHistoryAdmin):
+class AssetRecordAdmin(HouseholdChangeAdmin):
     list_display = ["household", "person", "kind", "value", "recorded_on", "recorded_by"]
     list_filter = ["kind"]
     search_fields = ["household__number", "person__name"]

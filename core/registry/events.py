@@ -24,3 +24,23 @@ def publish(event, actor) -> None:
 
 def subscribers(kind: str) -> list[Callable]:
     return list(_subscribers[kind])
+
+
+# Household changes (an income or asset recorded, a member joining or leaving, a disability or illness
+# corrected): not life events of their own, but what a bureau paying an amount fixed by decision must hear
+# of (core.benefits.checks). Handlers are called `handler(household_ids, what, actor)` inside the
+# recording service's transaction.
+_household_subscribers: list[Callable] = []
+
+
+def subscribe_household_change(handler: Callable) -> None:
+    if handler not in _household_subscribers:
+        _household_subscribers.append(handler)
+
+
+def publish_household_change(household_ids, what: str, actor) -> None:
+    ids = sorted({hid for hid in household_ids if hid is not None})
+    if not ids:
+        return
+    for handler in list(_household_subscribers):
+        handler(ids, what, actor)

@@ -74,6 +74,8 @@ FILE_SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "xlsx": (b"PK\x03\x04",),
 }
 
+# A person's facts an assistance amount rests on (分类施保, 单人保): a correction is a reason to review.
+AMOUNT_CONDITION_FIELDS = ("disability_category", "disability_grade", "serious_illness")
 PERSON_DETAIL_FIELDS = (
     "phone",
     "ethnicity",
@@ -475,6 +477,9 @@ def person_add_to_household(
     if errors:
         raise ValidationError(errors)
     person = _create_person(cleaned, household=household, joined_on=joined_on, actor=actor, reason="新增成员")
+    events.publish_household_change(
+        [household.pk], f"新增家庭成员：{person.name}（{joined_on:%Y-%m-%d}）", actor
+    )
     if cleaned.relation == Relation.HEAD:
         household.head = person
         _with_actor(household, actor).save(update_fields=["head", "updated_at"])
@@ -532,6 +537,11 @@ def person_move(
     if relation == Relation.HEAD:
         to_household.head = person
         _with_actor(to_household, actor).save(update_fields=["head", "updated_at"])
+    events.publish_household_change(
+        [getattr(old_household, "pk", None), to_household.pk],
+        f"家庭成员变动：{person.name}于{date:%Y-%m-%d}迁入家庭 {to_household.number}",
+        actor,
+    )
     return membership
 
 
@@ -571,6 +581,10 @@ def person_update(*, person: Person, data: dict[str, Any], actor) -> Person:
         setattr(person, field, values[field])
     if changed:
         _with_actor(person, actor).save(update_fields=[*changed, "updated_at"])
+    conditions = [f for f in changed if f in AMOUNT_CONDITION_FIELDS]
+    if conditions and person.household_id is not None:
+        labels = "、".join(str(Person._meta.get_field(f).verbose_name) for f in conditions)
+        events.publish_household_change([person.household_id], f"{person.name}的{labels}变更", actor)
     return person
 
 
@@ -615,6 +629,11 @@ def _household_record_save(
         raise ValidationError(errors)
     record = model(household=household, person=person, recorded_by=actor, **fields)
     _with_actor(record, actor).save()
+    if isinstance(record, IncomeRecord):
+        what = f"登记收入：{record.get_kind_display()} {record.monthly_amount:,.2f} 元/月（{record.period_start:%Y-%m-%d}起）"
+    else:
+        what = f"登记财产：{record.get_kind_display()} {record.value:,.2f} 元（{record.recorded_on:%Y-%m-%d}核查）"
+    events.publish_household_change([household.pk], what, actor)
     return record
 
 
