@@ -5,6 +5,7 @@ amount. No 公示: the township decides within its limit, the district above it.
 from __future__ import annotations
 
 import django_filters
+from django.urls import path
 
 from core.accounts.templatetags.ui import money
 from core.workflow.flows import (
@@ -21,7 +22,7 @@ from core.workflow.flows import (
 )
 
 from ..models import TempAssistanceCase, TempAssistanceKind
-from . import selectors, services
+from . import selectors, services, views
 from .case_types import TEMP_ASSISTANCE, TempStatus
 from .forms import TempAdvanceForm, TempCaseForm, TempProposalForm
 
@@ -113,6 +114,8 @@ class TempFlow(CaseFlow):
         "side": "assistance/temporary/_side.html",
     }
     detail_selector = selectors.temp_case_detail
+    # 急难发生地: a person without a household in the district, registered on this page with the case.
+    extra_urls = (path("new/nonresident/", views.nonresident_create, name="temp_create_nonresident"),)
     # 同年同因: the create service refuses a repeated application at once; nobody takes it by hand.
     hidden_transitions = ("reject_duplicate",)
 

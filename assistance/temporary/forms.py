@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from core.registry.choices import DocumentType, Sex
 from core.registry.forms import DateInput
 from core.registry.models import Household
 from core.validation import BoundedDateField
@@ -14,8 +15,7 @@ from ..models import TempAssistanceCause, TempAssistanceKind
 from ..tekun.forms import PersonField
 
 
-class TempCaseForm(_StyledForm):
-    person = PersonField(label="救助对象", queryset=None, empty_label="请选择家庭成员")
+class _TempApplicationFields(_StyledForm):
     kind = forms.ChoiceField(
         label="救助类型", choices=[("", "请选择"), *TempAssistanceKind.choices], required=False
     )
@@ -32,11 +32,53 @@ class TempCaseForm(_StyledForm):
         label="先行救助金额（元）", max_digits=12, decimal_places=2, required=False
     )
 
+
+class TempCaseForm(_TempApplicationFields):
+    person = PersonField(label="救助对象", queryset=None, empty_label="请选择家庭成员")
+    field_order = ("person",)
+
     def __init__(self, *args, household: Household, person=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["person"].queryset = household.members.filter(death_date__isnull=True).order_by("pk")
         if person is not None:
             self.fields["person"].initial = person.pk
+
+
+class TempNonresidentForm(_TempApplicationFields):
+    """临时救助 of a person without a household in the district (急难发生地): who they are and where the
+    emergency happened; the registry's service checks the ID number, the service the rest."""
+
+    name = forms.CharField(label="姓名", max_length=50, required=False)
+    id_type = forms.ChoiceField(label="证件类型", choices=DocumentType.choices, initial=DocumentType.RIC)
+    id_number = forms.CharField(label="证件号码", max_length=32, required=False)
+    birth_date = BoundedDateField(
+        label="出生日期", widget=DateInput(), required=False, help_text="居民身份证可不填，按证件号码计算"
+    )
+    sex = forms.ChoiceField(label="性别", choices=[("", "按证件号码"), *Sex.choices], required=False)
+    phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    hukou_place = forms.CharField(
+        label="户籍地", max_length=100, required=False, help_text="省、市、县（区）及详细地址"
+    )
+    region = forms.ChoiceField(label="急难发生地所在社区（村）", required=False)
+    emergency_address = forms.CharField(
+        label="急难发生地详细地址", max_length=200, required=False, help_text="街路门牌、医院、车站等"
+    )
+    field_order = (
+        "name",
+        "id_type",
+        "id_number",
+        "birth_date",
+        "sex",
+        "phone",
+        "hukou_place",
+        "region",
+        "emergency_address",
+    )
+
+    def __init__(self, *args, communities: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [("", "请选择"), *communities]
+        self.fields["region"].error_messages["invalid_choice"] = "所选社区（村）不在您的管辖范围内"
 
 
 class TempProposalForm(_StyledForm):

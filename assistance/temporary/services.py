@@ -283,8 +283,13 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
     """批准: the approved amount is paid once in the decision month — an Entitlement for that month only
     and its line in the month's one-off run (the amount less any 先行救助 already handed over)."""
     temp = (
-        TempAssistanceCase.objects.select_for_update().select_related("person", "household").get(pk=case.pk)
+        TempAssistanceCase.objects.select_for_update(of=("self",))
+        .select_related("person", "household", "case__region")
+        .get(pk=case.pk)
     )
+    # A non-resident (no household in the district) is paid where the emergency happened: the case's region.
+    region_code = temp.household.region_code if temp.household_id else temp.region_code
+    area_type = temp.household.area_type if temp.household_id else temp.case.region.area_type
     month = month_start(timezone.localdate())
     benefit_type = BenefitType.objects.get(code=BENEFIT_TYPE_CODE)
     approved = temp.proposed_amount
@@ -303,8 +308,8 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         benefit_type=benefit_type,
         person=temp.person,
         case=case,
-        region_code=temp.household.region_code,
-        area_type=temp.household.area_type,
+        region_code=region_code,
+        area_type=area_type,
         start_month=month,
         params={
             "amount": f"{to_pay:.2f}",
@@ -333,7 +338,7 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
             entitlement=entitlement,
             household=temp.household,
             person=temp.person,
-            region_code=temp.household.region_code,
+            region_code=region_code,
             line_type=PaymentLine.LineType.ONE_OFF,
             for_month=month,
             covered_persons=1,
@@ -384,6 +389,109 @@ def _check_advance(
     return _decimal(amount, "advance_amount", "先行救助金额", errors)
 
 
+def _check_application(
+    *,
+    kind: str,
+    cause: str,
+    cause_detail: str,
+    applied_on: datetime.date,
+    is_advance: bool,
+    advance_given_on: datetime.date | None,
+    advance_amount,
+    errors: dict[str, str],
+    today: datetime.date,
+) -> tuple[str, Decimal | None]:
+    """The application's own fields (type, cause, explanation, date, 先行救助): cleaned explanation and
+    advance amount, the errors by field name added to `errors`."""
+    if kind not in TempAssistanceKind.values:
+        errors["kind"] = "请选择救助类型"
+    if cause not in TempAssistanceCause.values:
+        errors["cause"] = "请选择困难原因"
+    elif kind in KIND_CAUSES and cause not in KIND_CAUSES[kind]:
+        errors["cause"] = (
+            f"“{TempAssistanceCause(cause).label}”不属于{TempAssistanceKind(kind).label}临时救助"
+        )
+    cause_detail = (cause_detail or "").strip()
+    if not cause_detail:
+        errors["cause_detail"] = "请填写困难情况说明"
+    if applied_on > today:
+        errors["applied_on"] = "申请日期不能晚于今天"
+    advance = None
+    if is_advance:
+        advance = _check_advance(advance_given_on, advance_amount, errors, today=today)
+    return cause_detail, advance
+
+
+def _open_case(
+    *,
+    person: Person,
+    household,
+    region,
+    actor,
+    kind: str,
+    cause: str,
+    cause_detail: str,
+    applied_on: datetime.date,
+    is_advance: bool,
+    advance_given_on: datetime.date | None,
+    advance: Decimal | None,
+    emergency_address: str = "",
+) -> TempAssistanceCase:
+    """Open the case (of a household member, or — household None — of a non-resident scoped by `region`),
+    log the 先行救助, and refuse a repeated help for the same cause in the same year at once."""
+    earlier = earlier_same_cause(person, cause, applied_on.year)
+    comment = f"临时救助申请登记（{TempAssistanceKind(kind).label}，{TempAssistanceCause(cause).label}）"
+    fields = {
+        "person": person,
+        "kind": kind,
+        "cause": cause,
+        "cause_detail": cause_detail,
+        "applied_on": applied_on,
+        "year": applied_on.year,
+        "is_advance": bool(is_advance),
+        "advance_given_on": advance_given_on if is_advance else None,
+        "advance_amount": advance,
+        "earlier_case": earlier,
+        "emergency_address": emergency_address,
+    }
+    if household is not None:
+        temp = workflow_services.application_create(
+            TempAssistanceCase,
+            case_type=CASE_TYPE_CODE,
+            household=household,
+            applicant_person=person,
+            actor=actor,
+            comment=comment,
+            **fields,
+        )
+    else:
+        # No household: the case engine numbers and scopes the case by the community of the emergency.
+        try:
+            case = workflow_services.case_create(
+                case_type=CASE_TYPE_CODE,
+                applicant_person=person,
+                region=region,
+                actor=actor,
+                comment=f"{comment}；非本区户籍，急难发生地：{emergency_address}",
+            )
+        except TransitionError as exc:
+            raise ValidationError(exc.message) from None
+        temp = TempAssistanceCase.objects.create(
+            case=case, household=None, region_code=region.code, created_by=actor, **fields
+        )
+    case = temp.case
+    if is_advance:
+        _log_advance(case, actor, advance_given_on, advance)
+    if earlier is not None:
+        reason = (
+            f"{person.name}已于{earlier.applied_on.year}年因“{earlier.get_cause_display()}”申请临时救助"
+            f"（案件编号 {earlier.case.number}），同一救助对象同一原因一年内只救助一次，本次不予重复救助。"
+        )
+        workflow_services.case_transition(case=case, name="reject_duplicate", actor=actor, comment=reason)
+        temp.refresh_from_db()
+    return temp
+
+
 @transaction.atomic
 def temp_case_create(
     *,
@@ -408,55 +516,102 @@ def temp_case_create(
     problem = applicant_person_problem(person)
     if problem:
         errors["person"] = problem
-    if kind not in TempAssistanceKind.values:
-        errors["kind"] = "请选择救助类型"
-    if cause not in TempAssistanceCause.values:
-        errors["cause"] = "请选择困难原因"
-    elif kind in KIND_CAUSES and cause not in KIND_CAUSES[kind]:
-        errors["cause"] = (
-            f"“{TempAssistanceCause(cause).label}”不属于{TempAssistanceKind(kind).label}临时救助"
-        )
-    cause_detail = (cause_detail or "").strip()
-    if not cause_detail:
-        errors["cause_detail"] = "请填写困难情况说明"
-    if applied_on > today:
-        errors["applied_on"] = "申请日期不能晚于今天"
-    advance = None
-    if is_advance:
-        advance = _check_advance(advance_given_on, advance_amount, errors, today=today)
-    if errors:
-        raise ValidationError(errors)
-
-    earlier = earlier_same_cause(person, cause, applied_on.year)
-    temp = workflow_services.application_create(
-        TempAssistanceCase,
-        case_type=CASE_TYPE_CODE,
-        household=household,
-        applicant_person=person,
-        actor=actor,
-        comment=f"临时救助申请登记（{TempAssistanceKind(kind).label}，{TempAssistanceCause(cause).label}）",
-        person=person,
+    cause_detail, advance = _check_application(
         kind=kind,
         cause=cause,
         cause_detail=cause_detail,
         applied_on=applied_on,
-        year=applied_on.year,
-        is_advance=bool(is_advance),
-        advance_given_on=advance_given_on if is_advance else None,
-        advance_amount=advance,
-        earlier_case=earlier,
+        is_advance=is_advance,
+        advance_given_on=advance_given_on,
+        advance_amount=advance_amount,
+        errors=errors,
+        today=today,
     )
-    case = temp.case
-    if is_advance:
-        _log_advance(case, actor, advance_given_on, advance)
-    if earlier is not None:
-        reason = (
-            f"{person.name}已于{earlier.applied_on.year}年因“{earlier.get_cause_display()}”申请临时救助"
-            f"（案件编号 {earlier.case.number}），同一救助对象同一原因一年内只救助一次，本次不予重复救助。"
-        )
-        workflow_services.case_transition(case=case, name="reject_duplicate", actor=actor, comment=reason)
-        temp.refresh_from_db()
-    return temp
+    if errors:
+        raise ValidationError(errors)
+    return _open_case(
+        person=person,
+        household=household,
+        region=household.region,
+        actor=actor,
+        kind=kind,
+        cause=cause,
+        cause_detail=cause_detail,
+        applied_on=applied_on,
+        is_advance=is_advance,
+        advance_given_on=advance_given_on,
+        advance=advance,
+    )
+
+
+# The person fields of the non-resident create page (the registry's person_register_nonresident data).
+NONRESIDENT_PERSON_FIELDS = ("name", "id_type", "id_number", "birth_date", "sex", "phone", "hukou_place")
+
+
+@transaction.atomic
+def temp_case_create_nonresident(
+    *,
+    actor,
+    region,
+    person_data: dict,
+    emergency_address: str,
+    kind: str,
+    cause: str,
+    cause_detail: str,
+    applied_on: datetime.date | None = None,
+    is_advance: bool = False,
+    advance_given_on: datetime.date | None = None,
+    advance_amount=None,
+) -> TempAssistanceCase:
+    """申请登记 of a person without a household in the district (a traveller, a migrant), helped where the
+    emergency happened (急难发生地, DOMAIN.md): the person is registered without a household — or found
+    again by the ID number, so "one help per cause and year" counts their earlier help — and the case is
+    scoped by `region`, the community of the emergency, which must be in the caseworker's scope.
+    Every error (the person's and the application's) is reported at once; nothing is saved then."""
+    from core.registry.services import person_register_nonresident
+
+    today = timezone.localdate()
+    applied_on = applied_on or today
+    errors: dict[str, str] = {}
+    emergency_address = (emergency_address or "").strip()
+    if not emergency_address:
+        errors["emergency_address"] = "请填写急难发生地详细地址"
+    elif len(emergency_address) > 200:
+        errors["emergency_address"] = "急难发生地不能超过200个字"
+    cause_detail, advance = _check_application(
+        kind=kind,
+        cause=cause,
+        cause_detail=cause_detail,
+        applied_on=applied_on,
+        is_advance=is_advance,
+        advance_given_on=advance_given_on,
+        advance_amount=advance_amount,
+        errors=errors,
+        today=today,
+    )
+    try:
+        person = person_register_nonresident(region=region, data=person_data, actor=actor, on_date=today)
+    except ValidationError as exc:
+        errors = {**exc.message_dict, **errors} if hasattr(exc, "error_dict") else errors
+        if not hasattr(exc, "error_dict"):
+            errors["__all__"] = exc.messages
+        raise ValidationError(errors) from None
+    if errors:
+        raise ValidationError(errors)
+    return _open_case(
+        person=person,
+        household=None,
+        region=region,
+        actor=actor,
+        kind=kind,
+        cause=cause,
+        cause_detail=cause_detail,
+        applied_on=applied_on,
+        is_advance=is_advance,
+        advance_given_on=advance_given_on,
+        advance=advance,
+        emergency_address=emergency_address,
+    )
 
 
 def _locked(temp: TempAssistanceCase, actor) -> TempAssistanceCase:

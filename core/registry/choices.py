@@ -181,6 +181,8 @@ class ResidenceStatus(models.TextChoices):
     REGISTERED_RESIDENT = "registered_resident", "户籍且常住"
     REGISTERED_ABSENT = "registered_absent", "户籍不常住"
     RESIDENT_UNREGISTERED = "resident_unregistered", "常住非户籍"
+    # A person helped where the emergency happened (临时救助 急难发生地), registered without a household.
+    NON_RESIDENT = "non_resident", "非本区户籍（急难发生地救助）"
 
 
 class EntitledGroup(models.TextChoices):

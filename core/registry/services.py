@@ -31,12 +31,15 @@ from .choices import (
     DisabilityCategory,
     DisabilityGrade,
     DocumentType,
+    FactKind,
+    FactSource,
     IncomeKind,
     LabourCapacity,
     LifeEventKind,
     MaritalStatus,
     RegionLevel,
     Relation,
+    ResidenceStatus,
     SelfCare,
     Sex,
 )
@@ -52,6 +55,7 @@ from .models import (
     LifeEvent,
     Membership,
     Person,
+    PersonFact,
     Region,
 )
 from .querysets import user_scope_prefix
@@ -312,6 +316,83 @@ def _create_person(
         raise ValidationError({error_key: message}) from None
     Membership.objects.create(
         person=person, household=household, relation=member.relation, joined_on=joined_on, reason=reason
+    )
+    return person
+
+
+@transaction.atomic
+def person_register_nonresident(
+    *, region: Region | None, data: dict[str, Any], actor, on_date: datetime.date | None = None
+) -> Person:
+    """A person without a household in the district (a traveller, a migrant) helped where the emergency
+    happened (临时救助 急难发生地, DOMAIN.md): registered without a household, scoped by the community of
+    the emergency (`region`), with the dated fact 户籍/常住状况 = 非本区户籍 naming the 户籍地.
+
+    `data`: name, id_type, id_number (a 居民身份证 is checked: length, birth date, check digit), phone,
+    hukou_place (户籍地). A person already registered under the number is returned as they are — the same
+    record, so "one help per cause and year" sees their earlier help — when they too have no household
+    and the name matches; a resident of the district is refused (apply from their household). Refused
+    with Chinese errors by field, nothing saved."""
+    today = on_date or _today()
+    errors = _check_region(region, actor)
+    if "region" in errors:
+        errors["region"] = errors["region"].replace("家庭只能登记在社区或村", "急难发生地须选择社区或村")
+    member, member_errors = _clean_member({**data, "relation": Relation.OTHER}, today=today)
+    errors.update(member_errors)
+    hukou_place, hukou_error = visible_text(data.get("hukou_place"), "户籍地")
+    if hukou_error or not hukou_place:
+        errors["hukou_place"] = hukou_error or "请填写户籍地"
+    elif len(hukou_place) > 100:
+        errors["hukou_place"] = "户籍地不能超过100个字"
+    phone = (data.get("phone") or "").strip()
+    if len(phone) > 20:
+        errors["phone"] = "联系电话不能超过20位"
+    if errors:
+        raise ValidationError(errors)
+    existing = (
+        Person.objects.select_for_update(of=("self",))
+        .filter(id_number_q(member.id_number))
+        .select_related("household")
+        .first()
+    )
+    if existing is not None:
+        if existing.household_id is not None:
+            raise ValidationError(
+                {"id_number": f"该人员已登记在本区家庭 {existing.household.number} 中，请从其家庭档案申请"}
+            )
+        if existing.name != member.name:
+            raise ValidationError({"name": "姓名与该证件号码已登记的姓名不一致，请核对"})
+        if existing.death_date is not None:
+            raise ValidationError({"id_number": "该人员已登记死亡"})
+        return existing
+    details = {**member.details, "phone": phone}
+    person = Person(
+        name=member.name,
+        id_type=member.id_type,
+        id_number=member.id_number,
+        birth_date=member.birth_date,
+        sex=member.sex,
+        household=None,
+        relation="",
+        region_code=region.code,
+        **details,
+    )
+    try:
+        with transaction.atomic():
+            _with_actor(person, actor).save()
+    except IntegrityError as error:
+        if not _is_unique_violation(error, "id_number_hash"):
+            raise
+        raise ValidationError({"id_number": "该证件号码刚被他人登记，请重新提交"}) from None
+    PersonFact.objects.create(
+        person=person,
+        kind=FactKind.RESIDENCE,
+        value=ResidenceStatus.NON_RESIDENT,
+        valid_from=today,
+        source=FactSource.SELF_DECLARED,
+        note=f"户籍地：{hukou_place}",
+        region_code=region.code,
+        recorded_by=actor,
     )
     return person
 
