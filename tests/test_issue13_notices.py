@@ -21,6 +21,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from assistance import bases
+from assistance import services as dibao_services
 from assistance.disability import services as disability_services
 from assistance.models import DibaoReview, DisabilitySubsidy
 from assistance.review import services as review_services
@@ -35,6 +36,7 @@ from core.workflow.services import decision_delivery_record
 from tests.factories import household_with_members
 from tests.test_assistance_disability import _apply, _dibao_household, _disabled
 from tests.test_assistance_disability import _to_chief as _disability_to_chief
+from tests.test_assistance_pdf import _to_chief as _dibao_to_chief
 from tests.test_assistance_review import _household, _income
 from tests.test_assistance_tekun import _create as _tekun_create
 from tests.test_assistance_tekun import _investigate, _person, _publicise_and_pass
@@ -50,6 +52,7 @@ APPEAL = ("60日内", "行政复议", "6个月内", "行政诉讼")
 def people(make_user):
     return {
         "clerk": make_user("社区经办人", region="community11", display_name="张经办"),
+        "clerk_b": make_user("社区经办人", region="community11", display_name="李经办"),
         "reviewer": make_user("街道审核员", region="street1", display_name="王审核"),
         "section": make_user("科室经办人", region="district"),
         "chief": make_user("科长", region="district", display_name="赵科长"),
@@ -451,3 +454,29 @@ def test_dibao_and_other_flows_offer_the_delivery(client, people, review):
     )
     assert response.status_code == 302
     assert DecisionDelivery.objects.get(case_id=review.pk).document_label == "最低生活保障复核结果通知书"
+
+
+def test_dibao_decision_delivery_printed_on_the_notice(client, people, regions, clock):
+    application = _dibao_to_chief(people, regions, clock)
+    dibao_services.dibao_refuse(
+        application=application, actor=people["chief"], reasons="家庭人均收入超过低保标准"
+    )
+    household = application.household
+    client.force_login(people["clerk"])
+    page = client.get(reverse("assistance:dibao_detail", args=[application.pk])).content.decode()
+    assert reverse("assistance:dibao_delivery", args=[application.pk]) in page
+    today = timezone.localdate()
+    client.post(
+        reverse("assistance:dibao_delivery", args=[application.pk]),
+        {
+            "delivered_on": today.isoformat(),
+            "method": "mail",
+            "recipient": household.head.name,
+            "note": "EMS1234",
+        },
+    )
+    delivery = DecisionDelivery.objects.get(case_id=application.pk)
+    assert delivery.document_label == "最低生活保障不予批准决定书" and delivery.note == "EMS1234"
+    response = client.get(reverse("assistance:dibao_decision_pdf", args=[application.pk]))
+    text = "".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages).split())
+    assert f"送达记录：{today.year}年{today.month}月{today.day}日邮寄送达" in text
