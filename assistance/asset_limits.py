@@ -102,11 +102,14 @@ def asset_limits_check(
     on_date: datetime.date,
     *,
     member_counts: Mapping[int, int] | None = None,
+    standards: Mapping[str, Decimal] | None = None,
+    params: Mapping[str, Decimal] | None = None,
 ) -> dict[int, AssetCheck]:
     """{household id: AssetCheck} for every household on `on_date` (households as rows or ids).
 
     `member_counts` ({household id: living members}) spares the members query when the caller has them
-    (assess_categories). Raises ParameterNotFound / StandardNotFound (BenefitsError) when a Parameter or
+    (assess_categories), as `standards` ({area type: monthly 低保 standard on the date}) and `params` (the
+    assets.* Parameters in force on the date) spare theirs. Raises ParameterNotFound / StandardNotFound (BenefitsError) when a Parameter or
     the 低保 standard of a household's area is not in force on the date."""
     from core.benefits.models import BenefitType
     from core.benefits.selectors import parameters_in_force, standards_in_force_map
@@ -144,20 +147,25 @@ def asset_limits_check(
     for hid, *row in rows:
         records[hid].append(tuple(row))
 
-    params = parameters_in_force(ASSET_PARAMETERS, on_date)
+    if params is None:
+        params = parameters_in_force(ASSET_PARAMETERS, on_date)
     months = params[P_FINANCIAL_MONTHS]
     extra_homes = params[P_EXTRA_HOMES]
     vehicle_limit = params[P_VEHICLE_VALUE_LIMIT]
     capital_limit = params[P_BUSINESS_CAPITAL_LIMIT]
-    dibao_type = BenefitType.objects.get(code="dibao")
-    standards = standards_in_force_map(dibao_type, on_date)
+    if standards is None:
+        dibao_type = BenefitType.objects.get(code="dibao")
+        in_force = standards_in_force_map(dibao_type, on_date)
+        standards = {
+            area: in_force.require(dibao_type.name, area, "").amount for area in set(area_types.values())
+        }
 
     result: dict[int, AssetCheck] = {}
     for hid in ids:
         found = records.get(hid, [])
         exceeded: list[AssetLimit] = []
         members = counts.get(hid, 0)
-        standard = standards.require(dibao_type.name, area_types[hid], "").amount
+        standard = standards[area_types[hid]]
         financial_limit = standard * months
         financial = sum((value for kind, value, *_ in found if kind in FINANCIAL_KINDS), ZERO)
         per_capita = financial / members if members else ZERO

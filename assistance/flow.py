@@ -84,7 +84,8 @@ def _notice_start(*, application, actor, start_date, days, place, acknowledged_w
 
 
 def _go_on_warning(application) -> str | None:
-    return selectors.dibao_go_on_warning(application, timezone.localdate())
+    detail = getattr(application, "detail_today", None)  # the detail page's, when it asks
+    return selectors.dibao_go_on_warning(application, timezone.localdate(), detail=detail)
 
 
 def _not_extended(application) -> bool:

@@ -30,7 +30,7 @@ from core.benefits.models import Rounding
 from core.registry.choices import DisabilityCategory, IncomeKind, IncomeTreatment, income_treatment
 from core.registry.models import IncomeRecord, Person
 
-from .asset_limits import asset_limits_check
+from .asset_limits import ASSET_PARAMETERS, asset_limits_check
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -684,14 +684,18 @@ def assess_categories(
     ]
     dibao_type = BenefitType.objects.get(code="dibao")
     standard = standard_in_force(dibao_type, household.area_type, "", on_date).amount
-    params = parameters_in_force(ASSESSMENT_PARAMETERS, on_date)
+    params = parameters_in_force(ASSESSMENT_PARAMETERS + ASSET_PARAMETERS, on_date)
     per_capita = facts.per_capita
     pc = display_money(per_capita)
     std = display_money(standard)
     edge_limit = params[P_EDGE_RATIO] * standard
-    assets = asset_limits_check([household], on_date, member_counts={household.pk: facts.members})[
-        household.pk
-    ]
+    assets = asset_limits_check(
+        [household],
+        on_date,
+        member_counts={household.pk: facts.members},
+        standards={household.area_type: standard},
+        params=params,
+    )[household.pk]
     over = tuple(assets.texts)
     results: list[CategoryAssessment] = []
 

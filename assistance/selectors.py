@@ -197,6 +197,9 @@ def dibao_application_detail(application: AssistanceApplication) -> ApplicationD
             detail.assessment_error = str(exc) or "低保标准未设置，无法评估"
     if application.case.status in PROPOSAL_STATUSES:
         detail.proposal = dibao_proposed_amount(application, timezone.localdate())
+    # Kept on the page's application so the 公示 start warning (dibao_go_on_warning, asked by the kit with
+    # the application only) reads this assessment instead of computing it again.
+    application.detail_today = detail
     return detail
 
 
@@ -272,22 +275,33 @@ def tekun_overlap_warning(household, today: datetime.date) -> str | None:
     )
 
 
-def dibao_go_on_warning(application: AssistanceApplication, today: datetime.date) -> str | None:
+def dibao_go_on_warning(
+    application: AssistanceApplication, today: datetime.date, *, detail: ApplicationDetail | None = None
+) -> str | None:
     """Why the 公示 may follow the investigation only on the caseworker's explicit 已知悉: the latest
     investigation's economic check found the household 不符合, or the assessment on today's facts finds
     it fits none of the categories it applied for. Refusal stays possible (科长确认 → 不予批准), so the
     flow warns rather than stops: a household that is not eligible gets a written refusal with reasons
-    (民发〔2021〕57号 第二十一条), which needs the case to reach the decision."""
+    (民发〔2021〕57号 第二十一条), which needs the case to reach the decision. `detail`: the page's
+    dibao_application_detail of today, whose investigations and assessment are reused."""
     reasons = []
-    latest = (
-        Investigation.objects.filter(application_id=application.pk).order_by("-recorded_at", "-id").first()
-    )
+    if detail is not None:
+        latest = detail.investigations[0] if detail.investigations else None
+        assessment = detail.assessment
+    else:
+        latest = (
+            Investigation.objects.filter(application_id=application.pk)
+            .order_by("-recorded_at", "-id")
+            .first()
+        )
+        try:
+            assessment = rules.assess_categories(
+                application.household, list(application.members.all()), today
+            )
+        except (BenefitsError, BenefitType.DoesNotExist):
+            assessment = []
     if latest is not None and latest.economic_check_result == Investigation.EconomicCheck.INELIGIBLE:
         reasons.append(f"入户调查的家庭经济状况核对结果为“{latest.get_economic_check_result_display()}”")
-    try:
-        assessment = rules.assess_categories(application.household, list(application.members.all()), today)
-    except (BenefitsError, BenefitType.DoesNotExist):
-        assessment = []
     applied = {_APPLIED_ASSESSMENT_CODE.get(c, c) for c in (application.categories or ["dibao"])}
     judged = [a for a in assessment if a.code in applied and a.fits is not None]
     if judged and not any(a.fits for a in judged):
