@@ -1,0 +1,9 @@
+"""Placeholder reserved in the migration chain; its work fills the operations."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("assistance", "0011_temp_case_nonresident")]
+
+    operations = []

@@ -1,0 +1,9 @@
+"""Placeholder reserved in the migration chain; its work fills the operations."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("assistance", "0012_low_income_register")]
+
+    operations = []
