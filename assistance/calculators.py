@@ -86,6 +86,10 @@ class DibaoCalculator(Calculator):
             if rows
         }
 
+    def prepare_loaded(self, entitlements, month: datetime.date) -> None:
+        # As if each had been confirmed on the facts recorded now (assistance.bases.freeze_missing).
+        bases.freeze_missing(entitlements.model, entitlements, month, label=bases.LABEL_APPROVAL)
+
     def compute(
         self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date
     ) -> LineResult | None:

@@ -9,41 +9,15 @@ step on databases that hold entitlements; a fresh database has none."""
 from django.db import migrations
 from django.utils import timezone
 
-CHUNK = 2000
-
 
 def freeze(apps, schema_editor):
     Entitlement = apps.get_model("benefits", "Entitlement")
-    rows = list(
-        Entitlement.objects.filter(benefit_type__code="dibao", household__isnull=False)
-        .order_by("pk")
-        .values("pk", "household_id", "start_month", "end_month", "params")
-    )
-    rows = [r for r in rows if not (r["params"] or {}).get("bases")]
-    if not rows:
+    missing = Entitlement.objects.filter(benefit_type__code="dibao", household__isnull=False)
+    if not missing.exists():
         return
     from assistance import bases
 
-    today = timezone.localdate().replace(day=1)
-    for i in range(0, len(rows), CHUNK):
-        by_date = {}
-        for row in rows[i : i + CHUNK]:
-            on_date = max(row["start_month"], today)
-            if row["end_month"] is not None:
-                on_date = min(on_date, row["end_month"])
-            by_date.setdefault(on_date, []).append(row)
-        for on_date, group in by_date.items():
-            units = {}
-            for row in group:
-                only = (row["params"] or {}).get("covered_person_ids")
-                units[row["household_id"]] = [int(p) for p in only] if only else None
-            computed = bases.bases_from_facts(units, on_date, label=bases.LABEL_MIGRATED)
-            for row in group:
-                basis = dict(computed[row["household_id"]])
-                basis["from"] = row["start_month"].isoformat()
-                params = dict(row["params"] or {})
-                params["bases"] = [basis]
-                Entitlement.objects.filter(pk=row["pk"]).update(params=params)
+    bases.freeze_missing(Entitlement, missing, timezone.localdate().replace(day=1))
 
 
 class Migration(migrations.Migration):

@@ -103,6 +103,12 @@ class Calculator:
         months; the default calls load_facts once per month (at most 13 calls, never once per row)."""
         return {month: self.load_facts(rows, month) for month, rows in rows_by_month.items() if rows}
 
+    def prepare_loaded(self, entitlements, month: datetime.date) -> None:
+        """Entitlements loaded in bulk without their case (`generate_city`): fix now whatever a decision
+        would have fixed and `compute` reads (the 低保 calculator fixes its amount basis from the facts
+        recorded, read on `month`). `entitlements` is a queryset of this type's new entitlements. Default:
+        nothing to fix."""
+
     def compute(
         self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date
     ) -> LineResult | None:

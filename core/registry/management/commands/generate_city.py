@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.benefits.calculators import calculator_class
 from core.benefits.models import BenefitType, Entitlement
 from core.registry.choices import RegionLevel
 from core.registry.crypto import pii_hash
@@ -298,6 +299,7 @@ class Command(BaseCommand):
         encrypt_account = Household._meta.get_field("bank_account").encrypt
         next_household = self._first_free_id(Household)
         next_person = self._first_free_id(Person)
+        first_entitlement = self._first_free_id(Entitlement)
         hh = CopyFile(
             Household,
             [
@@ -528,6 +530,13 @@ class Command(BaseCommand):
         else:
             for copy_file in files:
                 copy_file.insert()
+        # What each grant's decision would have fixed (the 低保 amount basis): the calculators say.
+        for code, pk in benefit.items():
+            calculator = calculator_class(code)
+            if calculator is not None:
+                calculator(BenefitType.objects.get(pk=pk)).prepare_loaded(
+                    Entitlement.objects.filter(benefit_type_id=pk, pk__gte=first_entitlement), TODAY
+                )
         HouseholdSequence.objects.bulk_create(
             [HouseholdSequence(region_code=c, last_value=n) for c, n in per_community.items()],
             update_conflicts=True,
