@@ -139,3 +139,38 @@ def household_with_members(region: Region, *, size: int = 2, number: str | None 
             household.head = person
             household.save(update_fields=["head"])
     return household
+
+
+def dibao_entitlement(
+    household: Household,
+    start_month: datetime.date,
+    *,
+    covered=None,
+    facts_on: datetime.date | None = None,
+    params: dict | None = None,
+    label: str = "审批确认",
+    **fields,
+):
+    """A 低保 entitlement as a confirmation grants it: with the basis (assistance.bases) fixed from the
+    household's facts recorded now, read on `facts_on` (default its first month). `covered`: the person
+    ids of a 单人保 (None: the whole household)."""
+    from assistance import bases
+    from core.benefits.models import BenefitType
+    from core.benefits.services import entitlement_create
+
+    only = sorted(covered) if covered is not None else None
+    basis = bases.bases_from_facts(
+        {household.pk: only}, facts_on or start_month, label=label, start=start_month
+    )[household.pk]
+    all_params = {**(params or {}), bases.BASES_KEY: [basis]}
+    if only is not None:
+        all_params["covered_person_ids"] = only
+    return entitlement_create(
+        benefit_type=BenefitType.objects.get(code="dibao"),
+        household=household,
+        region_code=household.region_code,
+        area_type=household.area_type,
+        start_month=start_month,
+        params=all_params,
+        **fields,
+    )

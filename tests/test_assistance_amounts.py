@@ -25,7 +25,7 @@ from core.benefits.exceptions import CalculationError
 from core.benefits.models import BenefitType, Parameter, PaymentLine
 from core.benefits.services import entitlement_create, payment_run_recalculate
 from core.registry.models import IncomeRecord, Person
-from tests.factories import household_with_members, valid_id_number
+from tests.factories import dibao_entitlement, household_with_members, valid_id_number
 
 D = datetime.date
 MARCH_2024 = D(2024, 3, 1)
@@ -334,14 +334,8 @@ def build(regions, region: str, members: tuple[M, ...], incomes: tuple[Inc, ...]
 
 
 def _dibao_entitlement(household, people, month, covered=None):
-    params = {"covered_person_ids": [people[i].pk for i in covered]} if covered is not None else {}
-    return entitlement_create(
-        benefit_type=BenefitType.objects.get(code="dibao"),
-        household=household,
-        region_code=household.region_code,
-        area_type=household.area_type,
-        start_month=month,
-        params=params,
+    return dibao_entitlement(
+        household, month, covered=[people[i].pk for i in covered] if covered is not None else None
     )
 
 
@@ -379,10 +373,11 @@ def test_explanation_reads_line_by_line(regions, parameters_history):
     run = payment_run_recalculate(benefit_type=BenefitType.objects.get(code="dibao"), month=MARCH_2024)
     explanation = PaymentLine.objects.get(run=run).explanation
     labels = [label for label, _ in explanation_steps(explanation)]
-    assert labels[:2] == ["低保标准", "计入收入"]
+    assert labels[:3] == ["低保标准", "核定依据", "计入收入"]
     assert "月人均收入" in labels and "补差" in labels and "保底" in labels and labels[-1] == "合计"
     steps = dict(explanation_steps(explanation))
     assert steps["低保标准"] == "600.00 元/月（城镇，2021年7月1日起执行）"
+    assert steps["核定依据"].startswith("审批确认核定，2024年3月起执行；此后金额仅随低保标准调整")
     assert steps["补差"] == "(600.00 − 350.00) × 2 = 500.00 元"
     increment_step = steps[f"分类施保：{people[0].name}（72岁）"]
     assert increment_step.startswith("重度残疾（一、二级）：600.00 × 30% = 180.00 元")

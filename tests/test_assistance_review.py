@@ -22,14 +22,14 @@ from assistance.review.case_types import ReviewStatus
 from assistance.review.tasks import schedule_dibao_reviews
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
-from core.benefits.services import entitlement_create, payment_run_recalculate
+from core.benefits.services import payment_run_recalculate
 from core.registry.choices import IncomeKind, LabourCapacity, Relation
 from core.registry.models import IncomeRecord, Membership
 from core.registry.services import income_record_add
 from core.workflow.models import Case
 from core.workflow.selectors import todo_for
 from core.workflow.services import TransitionError
-from tests.factories import HouseholdFactory, PersonFactory
+from tests.factories import HouseholdFactory, PersonFactory, dibao_entitlement
 
 D = datetime.date
 Outcome = DibaoReview.Outcome
@@ -71,13 +71,7 @@ def _household(region, *, births=ADULTS, labour=LabourCapacity.FULL):
 
 
 def _entitle(dibao, household, start_month):
-    return entitlement_create(
-        benefit_type=dibao,
-        household=household,
-        region_code=household.region_code,
-        area_type=household.area_type,
-        start_month=start_month,
-    )
+    return dibao_entitlement(household, start_month)
 
 
 def _income(household, actor, kind, amount, person=None):
