@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime
 import importlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -88,6 +88,47 @@ def resolve_working_days(spec: WorkingDays, case, on_date: datetime.date) -> int
 
 
 @dataclass(frozen=True)
+class ByParameter:
+    """Fields of a Transition that a dated Parameter decides on the day of the move (the district's own
+    choice with an effective date, e.g. 委托乡镇/街道确认 低保: `delegation.dibao` = 1 gives the confirmation to
+    the 街道审核员). `key` names the Parameter; `choices` maps its value to the fields that differ
+    ({1: {"roles": ("街道审核员",), "permission": "workflow.review_case"}}). A value not listed, or no row
+    in force, leaves the declaration as written. Only the fields in VARIABLE_FIELDS may vary: who takes the
+    step and where it goes next, never its statuses, guard or effect."""
+
+    key: str
+    choices: Mapping[Any, Mapping[str, Any]]
+
+    VARIABLE_FIELDS = frozenset({"roles", "permission", "assignee_role", "step"})
+
+    def __post_init__(self) -> None:
+        from decimal import Decimal
+
+        normalised = {}
+        for value, changes in self.choices.items():
+            unknown = set(changes) - self.VARIABLE_FIELDS
+            if unknown:
+                raise ValueError(f"{self.key}: fields {sorted(unknown)} cannot depend on a parameter")
+            if isinstance(changes.get("roles"), str):
+                raise TypeError("roles must be a tuple of role names, not a string")
+            normalised[Decimal(str(value))] = dict(changes)
+        object.__setattr__(self, "choices", normalised)
+
+    def value_on(self, on_date: datetime.date):
+        """The parameter's value on `on_date` (a Decimal), or None when no row is in force."""
+        from core.benefits.exceptions import ParameterNotFound
+        from core.benefits.selectors import parameter_value
+
+        try:
+            return parameter_value(self.key, on_date)
+        except ParameterNotFound:
+            return None
+
+    def changes_for(self, value) -> dict[str, Any]:
+        return dict(self.choices.get(value, {})) if value is not None else {}
+
+
+@dataclass(frozen=True)
 class Transition:
     name: str
     label: str
@@ -113,6 +154,9 @@ class Transition:
     # The roles whose holder takes this step ("街道审核员", "科长" …); empty = anyone with `permission`.
     # A district role (科室经办人, 科长) must be held in the case type's section (业务科室).
     roles: tuple[str, ...] = ()
+    # Fields above that a dated Parameter decides on the day of the move (see ByParameter); the values
+    # written above hold when the parameter says nothing. The engine always acts on `on(day)`.
+    by_parameter: ByParameter | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -121,6 +165,21 @@ class Transition:
             raise TypeError("source must be a tuple of statuses, not a string")
         if isinstance(self.roles, str):
             raise TypeError("roles must be a tuple of role names, not a string")
+
+    def on(self, on_date: datetime.date) -> Transition:
+        """This step as it stands on `on_date`: the fields its `by_parameter` changes on that day applied
+        (itself when it has none). `parameter_in_force` of the result tells which value decided."""
+        if self.by_parameter is None:
+            return self
+        value = self.by_parameter.value_on(on_date)
+        resolved = replace(self, by_parameter=None, **self.by_parameter.changes_for(value))
+        object.__setattr__(resolved, "_parameter", (self.by_parameter.key, value))
+        return resolved
+
+    @property
+    def parameter_in_force(self) -> tuple[str, Any] | None:
+        """(key, value) of the Parameter that decided this step's fields (after `on`), or None."""
+        return getattr(self, "_parameter", None)
 
 
 @dataclass

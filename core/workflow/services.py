@@ -222,12 +222,18 @@ class NewCase:
 
 @transaction.atomic
 def cases_create_bulk(
-    *, case_type: str | CaseType, cases: list[NewCase], actor, label: str = "录入"
+    *,
+    case_type: str | CaseType,
+    cases: list[NewCase],
+    actor,
+    label: str = "录入",
+    permission: str = "workflow.add_case",
 ) -> list[Case]:
     """`case_create` for many cases at once (a scheduled batch): the same checks, numbers and creation log
-    rows, written with bulk inserts — a constant number of queries whatever the batch size."""
+    rows, written with bulk inserts — a constant number of queries whatever the batch size. `permission`
+    is what the actor needs (a case a 科长 orders, e.g. a review after a 抽查, needs approve_case)."""
     ct = case_type if isinstance(case_type, CaseType) else get_case_type(case_type)
-    if not actor.has_perm("workflow.add_case"):
+    if not actor.has_perm(permission):
         raise TransitionError("您没有录入案件的权限")
     outside = [c.region_code for c in cases if not _in_scope(actor, c.region_code)]
     if outside:
@@ -371,7 +377,7 @@ def can_transition(case: Case, name: str, user) -> tuple[bool, str]:
     """(allowed, reason) for showing or disabling a button; the service checks again when it runs."""
     ct = get_case_type(case.case_type)
     try:
-        t = ct.transition(name)
+        t = ct.transition(name).on(timezone.localdate())
     except KeyError:
         return False, "无此操作"
     reason = _refusal(case, ct, t, user)
@@ -387,10 +393,17 @@ def transition_choices(case: Case, user) -> list[tuple[Transition, str | None]]:
     """Every transition from the case's current status with why `user` may not take it now (None = may):
     the action panel shows the first kind as buttons and the second disabled with the reason."""
     ct = get_case_type(case.case_type)
-    candidates = ct.transitions_from(case.status)
+    # Each step as it stands today: a Parameter may decide who takes it (Transition.by_parameter).
+    today = timezone.localdate()
+    candidates = [t.on(today) for t in ct.transitions_from(case.status)]
     # The log is read once for the panel, not once per review or approval button.
     facts = _maker_facts(case) if any(t.kind in CHECK_KINDS for t in candidates) else None
     return [(t, _refusal(case, ct, t, user, facts=facts)) for t in candidates]
+
+
+def _parameter_record(t: Transition) -> dict[str, str | None]:
+    key, value = t.parameter_in_force
+    return {"key": key, "value": None if value is None else f"{value.normalize():f}"}
 
 
 @transaction.atomic
@@ -405,7 +418,8 @@ def case_transition(
         raise TransitionError("案件不存在或不在您的数据范围内")
     ct = get_case_type(locked.case_type)
     try:
-        t = ct.transition(name)
+        # The step as it stands on the day of the move (a Parameter may decide who takes it).
+        t = ct.transition(name).on(timezone.localdate())
     except KeyError:
         raise TransitionError(f"{ct.label}没有“{name}”这一操作") from None
     reason = _refusal(locked, ct, t, actor)
@@ -453,7 +467,8 @@ def case_transition(
         to_status=t.target,
         actor=actor,
         comment=comment,
-        data=data,
+        # The log keeps which Parameter value decided who took the step (e.g. 委托街道确认).
+        data=data if t.parameter_in_force is None else {**data, "by_parameter": _parameter_record(t)},
     )
     if ct.record_model:
         apps.get_model(ct.record_model).objects.filter(pk=locked.pk).exclude(is_open=locked.is_open).update(

@@ -132,7 +132,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # A bureau flow's case is handled on the flow's own page, where every step's form is.
         return redirect(ct.detail_url_name, pk=case.pk)
     actions = []
-    for t in ct.transitions_from(case.status):
+    for t in (t.on(timezone.localdate()) for t in ct.transitions_from(case.status)):
         allowed, reason = services.can_transition(case, t.name, request.user)
         if t.permission and not request.user.has_perm(t.permission):
             continue  # not this user's step at all: no button
