@@ -10,10 +10,12 @@ registered separately and get a district-level home visit (第二十七条).
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
 
 from django.db import models
 
 from core.workflow.engine import (
+    ByParameter,
     accept_transition,
     application_case_type,
     decision_transitions,
@@ -60,6 +62,27 @@ def within_total_limit(days: int):
 
     limit.__name__ = f"within_total_limit_{days}"
     return limit
+
+
+# 委托乡镇/街道确认 (issue 13 item 11): where the district has so decided (民发〔2021〕57号: the county's
+# civil-affairs department may entrust the township/street with the 审核确认 and checks its decisions),
+# the street confirms 低保 itself. A dated Parameter per case type (delegation.dibao: 1 = the street
+# confirms, 0 = the section's 科长), read on the day of each move: the street review then hands the case to
+# another 街道审核员 (the one who reviewed may not confirm — separation of duties), who approves, refuses
+# or sends it back in the 科长's place. The district samples those decisions afterwards
+# (assistance/delegation: 抽查).
+DELEGATION_PARAMETER = "delegation.dibao"
+STREET_CONFIRMER = "街道审核员"
+STREET_CONFIRMS = ByParameter(
+    DELEGATION_PARAMETER, {1: {"roles": (STREET_CONFIRMER,), "permission": "workflow.review_case"}}
+)
+STREET_CONFIRMATION_STEP = ByParameter(
+    DELEGATION_PARAMETER, {1: {"assignee_role": STREET_CONFIRMER, "step": "街道确认（委托）"}}
+)
+
+
+def _street_may_confirm(transitions):
+    return tuple(replace(t, by_parameter=STREET_CONFIRMS) for t in transitions)
 
 
 class DibaoStatus(models.TextChoices):
@@ -113,23 +136,28 @@ DIBAO = application_case_type(
             objected_role="社区经办人",
             objected_due_working_days=within_total_limit(INVESTIGATION_WORKING_DAYS),
         ),
-        review_transition(
-            "street_review",
-            "街道审核通过",
-            source=DibaoStatus.STREET_REVIEW,
-            target=DibaoStatus.CHIEF_CONFIRMATION,
-            role="街道审核员",
-            guard=_guard("guard_notice_passed"),
-            assignee_role="科长",
-            due_working_days=within_total_limit(CONFIRM_WORKING_DAYS),
+        replace(
+            review_transition(
+                "street_review",
+                "街道审核通过",
+                source=DibaoStatus.STREET_REVIEW,
+                target=DibaoStatus.CHIEF_CONFIRMATION,
+                role="街道审核员",
+                guard=_guard("guard_notice_passed"),
+                assignee_role="科长",
+                due_working_days=within_total_limit(CONFIRM_WORKING_DAYS),
+            ),
+            by_parameter=STREET_CONFIRMATION_STEP,
         ),
-        *decision_transitions(
-            source=DibaoStatus.CHIEF_CONFIRMATION,
-            approved=DibaoStatus.APPROVED,
-            refused=DibaoStatus.REFUSED,
-            approve_guard=_guard("guard_approve"),
-            approve_effect=_effect("effect_approve"),
-            refuse_effect=_effect("effect_refuse"),
+        *_street_may_confirm(
+            decision_transitions(
+                source=DibaoStatus.CHIEF_CONFIRMATION,
+                approved=DibaoStatus.APPROVED,
+                refused=DibaoStatus.REFUSED,
+                approve_guard=_guard("guard_approve"),
+                approve_effect=_effect("effect_approve"),
+                refuse_effect=_effect("effect_refuse"),
+            )
         ),
         send_back_transition(
             sources=(DibaoStatus.STREET_REVIEW,),
@@ -138,13 +166,17 @@ DIBAO = application_case_type(
             assignee_role="社区经办人",
             due_working_days=within_total_limit(INVESTIGATION_WORKING_DAYS),
         ),
-        send_back_transition(
-            name="chief_send_back",
-            sources=(DibaoStatus.CHIEF_CONFIRMATION,),
-            target=DibaoStatus.INVESTIGATION,
-            roles=("科长",),
-            assignee_role="社区经办人",
-            due_working_days=within_total_limit(INVESTIGATION_WORKING_DAYS),
+        *_street_may_confirm(
+            (
+                send_back_transition(
+                    name="chief_send_back",
+                    sources=(DibaoStatus.CHIEF_CONFIRMATION,),
+                    target=DibaoStatus.INVESTIGATION,
+                    roles=("科长",),
+                    assignee_role="社区经办人",
+                    due_working_days=within_total_limit(INVESTIGATION_WORKING_DAYS),
+                ),
+            )
         ),
         withdraw_transition(
             sources=(DibaoStatus.REGISTERED, DibaoStatus.INVESTIGATION), target=DibaoStatus.WITHDRAWN

@@ -356,3 +356,8 @@ class DibaoReview(CaseRecord):
                 "entitlement", name="one_open_review_per_entitlement", message="该低保家庭已有正在办理的复核"
             )
         ]
+
+
+# The models of the app's own modules (委托确认抽查, 拟停保告知): in this app and its migrations.
+from .delegation.models import DelegationCheck, DelegationSample  # noqa: E402, F401
+from .review.models import StopPreNotice  # noqa: E402, F401

@@ -19,6 +19,7 @@ from django.utils import timezone
 from assistance.models import DibaoReview
 from assistance.review import rules, services
 from assistance.review.case_types import ReviewStatus
+from assistance.review.prenotice import stop_prenotice_issue, stop_prenotice_response_record
 from assistance.review.tasks import schedule_dibao_reviews
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
@@ -116,6 +117,9 @@ def _decide_and_confirm(review, people, outcome, reasons="经入户复核", tape
         reasons=reasons,
         taper_months=taper_months,
     )
+    if outcome == Outcome.STOP:  # 拟停保告知 first (issue 13 item 12); the household waives its statement
+        stop_prenotice_issue(review=review, actor=people["clerk"])
+        stop_prenotice_response_record(review=review, actor=people["clerk"], response="waived")
     services.dibao_review_submit(review=review, actor=people["clerk"])
     services.dibao_review_confirm(review=review, actor=people["chief"], comment="同意")
     review.refresh_from_db()

@@ -25,6 +25,7 @@ from assistance import services as dibao_services
 from assistance.disability import services as disability_services
 from assistance.models import DibaoReview, DisabilitySubsidy
 from assistance.review import services as review_services
+from assistance.review.prenotice import stop_prenotice_issue, stop_prenotice_response_record
 from assistance.temporary import services as temp_services
 from core.benefits.models import BenefitType, PaymentLine
 from core.benefits.months import add_months, month_start
@@ -280,6 +281,11 @@ def _decide(review, people, outcome, reasons):
         outcome=outcome,
         reasons=reasons,
     )
+    if (
+        outcome == DibaoReview.Outcome.STOP
+    ):  # 拟停保告知 first (issue 13 item 12); the household waives its statement
+        stop_prenotice_issue(review=review, actor=people["clerk"])
+        stop_prenotice_response_record(review=review, actor=people["clerk"], response="waived")
     review_services.dibao_review_submit(review=review, actor=people["clerk"])
     review_services.dibao_review_confirm(review=review, actor=people["chief"], comment="同意")
     review.refresh_from_db()

@@ -23,9 +23,9 @@ from core.workflow.flows import (
 )
 
 from ..models import DibaoReview
-from . import selectors, services
+from . import prenotice, selectors, services
 from .case_types import DIBAO_REVIEW, ReviewStatus
-from .forms import ReviewDecisionForm
+from .forms import PreNoticeIssueForm, PreNoticeResponseForm, ReviewDecisionForm
 
 
 class ReviewFilterSet(FlowFilterSet):
@@ -103,6 +103,33 @@ class ReviewFlow(CaseFlow):
                 "taper_months": review.taper_months,
             },
             form_kwargs=lambda review: {"max_taper_months": services.max_taper_months(timezone.localdate())},
+        ),
+        # 拟停保 (issue 13 item 12): a 停发 is told to the household first, which may state its case.
+        Step(
+            "prenotice_issue",
+            "发出拟停保告知",
+            PreNoticeIssueForm,
+            save=save_form(
+                prenotice.stop_prenotice_issue,
+                lambda notice: (
+                    f"已发出拟停保告知，陈述申辩期至{notice.deadline:%Y-%m-%d}止，请打印告知书送达家庭"
+                ),
+                record="review",
+            ),
+            statuses=prenotice.OPEN_STATUSES,
+            applies=lambda review: (
+                review.outcome == DibaoReview.Outcome.STOP and not prenotice.prenotice_of(review)
+            ),
+            anchor="prenotice",
+        ),
+        Step(
+            "prenotice_response",
+            "登记家庭意见",
+            PreNoticeResponseForm,
+            save=save_form(prenotice.stop_prenotice_response_record, "家庭意见已登记", record="review"),
+            statuses=prenotice.OPEN_STATUSES,
+            applies=lambda review: (n := prenotice.prenotice_of(review)) is not None and not n.response,
+            anchor="prenotice",
         ),
     )
     blocks = {

@@ -7,6 +7,7 @@ from django import forms
 from core.registry.forms import BootstrapMixin
 
 from ..models import DibaoReview
+from .models import StopPreNotice
 
 
 class ReviewDecisionForm(BootstrapMixin, forms.Form):
@@ -26,4 +27,38 @@ class ReviewDecisionForm(BootstrapMixin, forms.Form):
         if max_taper_months:
             self.fields["taper_months"].widget.attrs["max"] = max_taper_months
             self.fields["taper_months"].help_text = f"仅渐退时填写，不超过{max_taper_months}个月"
+        self._style()
+
+
+class PreNoticeIssueForm(BootstrapMixin, forms.Form):
+    reasons = forms.CharField(
+        label="拟停保理由",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="不填写的，按复核结论的理由告知",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class PreNoticeResponseForm(BootstrapMixin, forms.Form):
+    response = forms.ChoiceField(
+        label="家庭意见",
+        choices=[("", "请选择"), *[(v, label) for v, label in StopPreNotice.Response.choices if v]],
+        help_text="期满未提出意见的无需登记，期满后即可确认停发",
+    )
+    statement = forms.CharField(
+        label="陈述申辩内容", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    consideration = forms.CharField(
+        label="处理意见",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="对陈述申辩的事实、理由和证据的复核意见；成立的，应退回重新复核",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self._style()

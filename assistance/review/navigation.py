@@ -2,6 +2,7 @@
 
 from core.portal.demo import register_demo_seeder
 
+from ..delegation import navigation as _delegation_navigation  # noqa: F401  (委托确认抽查, next to 复核)
 from ..navigation import MENU
 
 # The worker's autodiscovery looks at assistance.tasks only: importing the module registers the task.

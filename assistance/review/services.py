@@ -43,7 +43,7 @@ from core.workflow.services import TransitionError
 
 from .. import bases
 from ..models import Decision, DibaoReview
-from . import rules
+from . import prenotice, rules
 from .case_types import CASE_TYPE_CODE, ReviewStatus
 
 logger = logging.getLogger(__name__)
@@ -142,7 +142,9 @@ def reviews_due(actor, on_date: datetime.date, *, horizon_days: int = rules.LEAD
     return due
 
 
-def _open_reviews(items: list[ReviewDue], *, actor, comment: str) -> list[DibaoReview]:
+def _open_reviews(
+    items: list[ReviewDue], *, actor, comment: str, permission: str = "workflow.add_case"
+) -> list[DibaoReview]:
     """Open one review case per item with bulk inserts: the Case headers (status 复核中, to-do of the
     community caseworker, due date = the review date), their creation log rows and the reviews."""
     if not items:
@@ -164,6 +166,7 @@ def _open_reviews(items: list[ReviewDue], *, actor, comment: str) -> list[DibaoR
         ],
         actor=actor,
         label="发起复核",
+        permission=permission,
     )
     return DibaoReview.objects.bulk_create(
         [
@@ -182,8 +185,8 @@ def _open_reviews(items: list[ReviewDue], *, actor, comment: str) -> list[DibaoR
     )
 
 
-def _require_scheduler(actor) -> None:
-    if not getattr(actor, "is_authenticated", False) or not actor.has_perm("workflow.add_case"):
+def _require_scheduler(actor, permission: str = "workflow.add_case") -> None:
+    if not getattr(actor, "is_authenticated", False) or not actor.has_perm(permission):
         raise TransitionError("您没有发起低保复核的权限")
 
 
@@ -206,10 +209,17 @@ def dibao_reviews_schedule(*, on_date: datetime.date, actor) -> list[DibaoReview
 
 @transaction.atomic
 def dibao_review_open(
-    *, entitlement: Entitlement, actor, due_on: datetime.date | None = None, comment: str = ""
+    *,
+    entitlement: Entitlement,
+    actor,
+    due_on: datetime.date | None = None,
+    comment: str = "",
+    permission: str = "workflow.add_case",
 ) -> DibaoReview:
-    """Open one review now (a reported change of circumstances, 情况变化随时复核), due on `due_on`."""
-    _require_scheduler(actor)
+    """Open one review now (a reported change of circumstances, 情况变化随时复核), due on `due_on`. The actor
+    needs `permission`: a caseworker's add_case, or — a review the section's 科长 orders after a 抽查 found
+    a street's confirmation 不符合 (assistance.delegation) — approve_case, checked by the caller's service."""
+    _require_scheduler(actor, permission)
     entitlement = (
         Entitlement.objects.visible_to(actor)
         .select_for_update(of=("self",))
@@ -238,7 +248,9 @@ def dibao_review_open(
     )
     try:
         with transaction.atomic():
-            (review,) = _open_reviews([item], actor=actor, comment=(comment or "").strip() or "发起复核")
+            (review,) = _open_reviews(
+                [item], actor=actor, comment=(comment or "").strip() or "发起复核", permission=permission
+            )
     except IntegrityError:
         raise TransitionError("该低保家庭已有正在办理的复核") from None
     return review
@@ -528,8 +540,11 @@ def _review_of(case: Case) -> DibaoReview:
 
 
 def guard_submit(case: Case, user) -> str | None:
-    if not _review_of(case).outcome:
+    review = _review_of(case)
+    if not review.outcome:
         return "尚未登记复核结论"
+    if review.outcome == Outcome.STOP and not prenotice.prenotice_of(review):
+        return "复核结论为停发的，须先向家庭发出拟停保告知"
     return None
 
 
@@ -537,7 +552,8 @@ def guard_confirm(case: Case, user) -> str | None:
     review = _review_of(case)
     if not review.outcome:
         return "尚未登记复核结论"
-    return None
+    # 拟停保: no 停发 before the household's period to respond has ended or its response is recorded.
+    return prenotice.confirm_refusal(review, timezone.localdate())
 
 
 def effect_confirm(*, case: Case, transition, actor, data: dict) -> None:
