@@ -340,6 +340,32 @@ MATRIX = {
         lambda o: {"pk": o["review"].pk},
         [L, OK, OK, OK, 403, 403, 403, 404],
     ),
+    # 拟停保告知 (issue 13 item 12): steps of the review's caseworkers; the world's review has no 停发 yet, so
+    # its 告知书 is a 404 to everyone who may see the review
+    "assistance:review_prenotice_issue": (
+        "get",
+        lambda o: {"pk": o["review"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "assistance:review_prenotice_response": (
+        "get",
+        lambda o: {"pk": o["review"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "assistance:review_prenotice_pdf": (
+        "get",
+        lambda o: {"pk": o["review"].pk},
+        [L, 404, 404, 404, 404, 404, 403, 404],
+    ),
+    # 委托确认抽查 (issue 13 item 11): seen by the case roles in scope and 局领导; the draw and the result
+    # are the 科长's (others get the page with the refusal, checked in tests/test_issue13_delegation_prestop.py)
+    "assistance:delegation_checks_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:delegation_draw": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:delegation_check": (
+        "get",
+        lambda o: {"pk": o["delegation_check"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
     # reports: a job is seen by its requester and by a 科长/局领导 whose scope holds it; the roster needs
     # the full-personal-data permission
     "reports:job_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
@@ -459,6 +485,24 @@ def _all_url_names(resolver=None, namespace: str | None = None) -> set[str]:
 def test_every_url_is_in_the_matrix():
     missing = _all_url_names() - set(MATRIX) - IGNORED_NAMES
     assert not missing, f"URLs without a permission expectation: {sorted(missing)}"
+
+
+def _delegation_check(users, regions, dibao):
+    """A sampled case of the district's 委托确认抽查 (assistance/delegation): the world's 低保 application."""
+    from assistance.delegation.models import DelegationCheck, DelegationSample
+
+    sample = DelegationSample.objects.create(
+        month=datetime.date(2026, 1, 1),
+        region=regions["district"],
+        region_code=regions["district"].code,
+        rate="0.1",
+        seed=42,
+        population=1,
+        drawn_by=users["科长"],
+    )
+    return DelegationCheck.objects.create(
+        sample=sample, case=dibao.case, region_code=dibao.region_code, confirmed_by=users["街道审核员"]
+    )
 
 
 @pytest.fixture
@@ -603,6 +647,7 @@ def world(db, regions, make_user, settings, tmp_path):
         run=run,
         line=line,
         report_job=report_job,
+        delegation_check=_delegation_check(users, regions, dibao),
     )
     return users, objs
 
