@@ -25,8 +25,8 @@ from core.workflow.services import TransitionError, case_log_action, case_transi
 from . import documents, selectors, services
 from .case_types import DIBAO, DibaoStatus
 from .filters import DibaoEntitlementList, DibaoFilterSet
-from .forms import DibaoApplicationForm, InvestigationForm, TimeLimitExtensionForm
-from .models import AssistanceApplication, TimeLimitExtension
+from .forms import DibaoApplicationForm, InvestigationForm, RecogniseForm, TimeLimitExtensionForm
+from .models import AssistanceApplication, Category, TimeLimitExtension
 
 
 def _decision(application):
@@ -86,6 +86,22 @@ def _notice_start(*, application, actor, start_date, days, place, acknowledged_w
 def _go_on_warning(application) -> str | None:
     detail = getattr(application, "detail_today", None)  # the detail page's, when it asks
     return selectors.dibao_go_on_warning(application, timezone.localdate(), detail=detail)
+
+
+def _fitting_categories(application) -> list:
+    """低保边缘 / 刚性支出 rows the household fits today — from the detail page's assessment when it has one."""
+    detail = getattr(application, "detail_today", None)
+    if detail is not None:
+        return [a for a in detail.assessment if a.code in ("dibao_edge", "rigid") and a.fits]
+    return services.recognisable_categories(application, timezone.localdate())
+
+
+def _save_recognition(*, application, actor, form):
+    data = form.cleaned_data
+    services.dibao_refuse_and_recognise(
+        application=application, actor=actor, category=data["category"], reasons=data["reasons"]
+    )
+    return f"已确认：不予批准低保，认定为{Category(data['category']).label}，已列入低收入家庭认定台账"
 
 
 def _not_extended(application) -> bool:
@@ -157,6 +173,19 @@ class DibaoFlow(CaseFlow):
             permission="workflow.approve_case",
             applies=_not_extended,
             anchor="time-limit",
+        ),
+        # 一次申请、一次性确认 (issue 13 item 8): at the 科长's confirmation, a household the assessment finds
+        # 低保边缘 or 刚性支出 is refused 低保 and recognised as that by the same decision.
+        Step(
+            "recognise",
+            "不予批准低保，认定为低保边缘或刚性支出困难家庭",
+            RecogniseForm,
+            save=_save_recognition,
+            statuses=(DibaoStatus.CHIEF_CONFIRMATION,),
+            permission="workflow.approve_case",
+            applies=lambda application: bool(_fitting_categories(application)),
+            form_kwargs=lambda application: {"fitting": _fitting_categories(application)},
+            anchor="decision",
         ),
     )
     notice = NoticeHooks(

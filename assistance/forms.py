@@ -9,6 +9,7 @@ from core.registry.forms import BootstrapMixin, DateInput
 from core.registry.models import Household
 from core.validation import BoundedDateField
 
+from .low_income.rules import RIGID_SPENDING_KINDS
 from .models import AssistanceApplication, Category, Investigation, PovertyCause
 from .services import visitor_candidates
 
@@ -65,6 +66,62 @@ class DibaoApplicationForm(_StyledForm):
         living = household.members.filter(death_date__isnull=True).order_by("pk")
         self.fields["members"].queryset = living
         self.fields["members"].initial = list(living.values_list("pk", flat=True))
+        self.fields["members"].help_text = (
+            "默认为家庭全部在世成员。只申请部分成员（单人保）仅限低保边缘家庭中持一、二级残疾证，"
+            "或三级智力、精神残疾证，或患重病的成员"
+        )
+        # 刚性支出困难家庭: the past 12 months' spending by kind (the service stores it as `rigid_spending`).
+        for key, label in RIGID_SPENDING_KINDS:
+            self.fields[f"rigid_{key}"] = forms.DecimalField(
+                label=f"近12个月{label}（元）",
+                required=False,
+                min_value=0,
+                max_digits=10,
+                decimal_places=2,
+                help_text="申请刚性支出困难家庭认定时填写" if key == "medical" else "",
+            )
+        self._style()
+
+    def clean(self):
+        data = super().clean()
+        spending = {}
+        for key, _label in RIGID_SPENDING_KINDS:
+            value = data.pop(f"rigid_{key}", None)
+            if value is not None:
+                spending[key] = value
+        data["rigid_spending"] = spending
+        if Category.RIGID in (data.get("categories") or []) and not spending:
+            self.add_error("rigid_medical", "申请刚性支出困难家庭认定须填写近12个月刚性支出")
+        return data
+
+
+class RecogniseForm(_StyledForm):
+    """科长确认: 不符合低保, 认定为低保边缘家庭 / 刚性支出困难家庭 by the same decision. The choices are the
+    categories the assessment says the household fits (services.recognisable_categories)."""
+
+    category = forms.ChoiceField(label="认定为", widget=forms.RadioSelect)
+    reasons = forms.CharField(
+        label="不予批准低保的理由",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="写入审核确认结果和决定书",
+    )
+
+    def __init__(self, *args, fitting=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(Category.choices)
+        codes = {"dibao_edge": Category.EDGE, "rigid": Category.RIGID}
+        choices = [(codes[a.code], f"{labels[codes[a.code]]}（{a.reason}）") for a in fitting]
+        self.fields["category"].choices = choices
+        if choices:
+            self.fields["category"].initial = choices[0][0]
+        if not self.is_bound:
+            self.initial.setdefault("reasons", "家庭月人均收入不低于低保标准，不符合最低生活保障条件")
+
+    def _style(self) -> None:
+        super()._style()
+        if "category" in self.fields:
+            self.fields["category"].widget.attrs["class"] = "form-check-input"
 
 
 class InvestigationForm(_StyledForm):

@@ -55,6 +55,9 @@ class AssistanceApplication(Application):
         help_text="须单独备案，并由区级民政部门入户核查",
     )
     poverty_cause = models.CharField("主要致贫原因", max_length=12, choices=PovertyCause.choices, blank=True)
+    # 刚性支出困难家庭: the household's spending of the past 12 months by kind (元, strings of Decimals,
+    # keys of assistance.low_income.rules.RIGID_SPENDING_KINDS); empty = not declared.
+    rigid_spending = models.JSONField("近12个月刚性支出", default=dict, blank=True)
     notes = models.TextField("备注", blank=True)
 
     class Meta(Application.Meta):
@@ -358,6 +361,7 @@ class DibaoReview(CaseRecord):
         ]
 
 
-# The models of the app's own modules (委托确认抽查, 拟停保告知): in this app and its migrations.
+# The models of the app's own modules (委托确认抽查, 低保边缘/刚性支出认定, 拟停保告知): in this app and its migrations.
 from .delegation.models import DelegationCheck, DelegationSample  # noqa: E402, F401
+from .low_income.models import LowIncomeCategory, LowIncomeRecognition  # noqa: E402, F401
 from .review.models import StopPreNotice  # noqa: E402, F401

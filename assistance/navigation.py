@@ -17,6 +17,10 @@ DibaoFlow.register_nav(
             "低保保障家庭及审批案件", "assistance:dibao_entitlements", "people", "benefits.view_entitlement"
         ),
         NavItem("低保变化核查", "assistance:checks_list", "search", "benefits.view_entitlement"),
+        NavItem(
+            "低保边缘和刚性支出家庭", "assistance:low_income_list", "house-heart", "benefits.view_entitlement"
+        ),
+        NavItem("专项救助转介", "assistance:referrals_list", "signpost-split", "benefits.view_entitlement"),
     ],
     create_in_menu=True,
     action_label="申请低保",

@@ -16,8 +16,9 @@ from core.benefits.months import add_months, month_start
 from core.benefits.selectors import parameter_value
 from core.workflow.calendar import add_working_days, working_days_between
 
-from . import bases, rules
+from . import bases
 from .case_types import CASE_TYPE_CODE, DibaoStatus
+from .low_income.rules import application_assessment
 from .models import AssistanceApplication, Decision, Investigation, TimeLimitExtension
 from .services import BENEFIT_TYPE_CODE
 
@@ -190,9 +191,8 @@ def dibao_application_detail(application: AssistanceApplication) -> ApplicationD
     detail.time_limit = dibao_time_limit(application, timezone.localdate())
     if application.case.is_open:
         try:
-            detail.assessment = rules.assess_categories(
-                application.household, list(application.members.all()), timezone.localdate()
-            )
+            # With the 刚性支出 inputs and the whole household for 边缘 (assistance.low_income.rules).
+            detail.assessment = application_assessment(application, timezone.localdate())
         except (BenefitsError, BenefitType.DoesNotExist) as exc:
             detail.assessment_error = str(exc) or "低保标准未设置，无法评估"
     if application.case.status in PROPOSAL_STATUSES:
@@ -295,9 +295,7 @@ def dibao_go_on_warning(
             .first()
         )
         try:
-            assessment = rules.assess_categories(
-                application.household, list(application.members.all()), today
-            )
+            assessment = application_assessment(application, today)
         except (BenefitsError, BenefitType.DoesNotExist):
             assessment = []
     if latest is not None and latest.economic_check_result == Investigation.EconomicCheck.INELIGIBLE:

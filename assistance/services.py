@@ -182,6 +182,7 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
     now. Later income or membership edits do not move it; they open a 变化核查 for a review."""
     application = _decide(case, approved=True, actor=actor)
     household = application.household
+    single_edge = _single_cover_check(application)
     start_month = add_months(month_start(timezone.localdate()), 1)
     benefit_type = BenefitType.objects.get(code=BENEFIT_TYPE_CODE)
     try:
@@ -219,6 +220,7 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
         params=params,
         actor=actor,
     )
+    _register_on_approval(application, case=case, actor=actor, single_edge=single_edge)
     Decision.objects.create(
         application=application,
         approved=True,
@@ -232,11 +234,94 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
 
 
 def effect_refuse(*, case: Case, transition, actor, data: dict) -> None:
-    """不予批准 with the written reasons the transition required (民发〔2021〕57号 第二十一条)."""
+    """不予批准 with the written reasons the transition required (民发〔2021〕57号 第二十一条). With
+    data["recognise"] (dibao_refuse_and_recognise) the same decision recognises the household as 低保边缘
+    or 刚性支出困难家庭 — only when the assessment today says it fits."""
     application = _decide(case, approved=False, actor=actor)
+    category = (data or {}).get("recognise")
+    if category:
+        _recognise_on_refusal(application, case=case, actor=actor, category=category)
     Decision.objects.create(
         application=application, approved=False, reasons=application.reasons, decided_by=actor
     )
+
+
+# --- 低保边缘 / 刚性支出 recognised by the same confirmation; 单人保 (issue 13 items 8 and 2) --------------
+
+_ASSESSMENT_CODE = {Category.EDGE: "dibao_edge", Category.RIGID: "rigid"}
+
+
+def recognisable_categories(application: AssistanceApplication, on_date: datetime.date) -> list:
+    """The categories (低保边缘, 刚性支出) the application's household fits on the date by the assessment
+    ("一次申请、一次性确认", seed 003), as CategoryAssessment rows — what the confirmation may recognise."""
+    from .low_income.rules import application_assessment
+
+    wanted = {code: category for category, code in _ASSESSMENT_CODE.items()}
+    return [a for a in application_assessment(application, on_date) if a.code in wanted and a.fits]
+
+
+def _recognise_on_refusal(application: AssistanceApplication, *, case: Case, actor, category: str) -> None:
+    from .low_income.services import low_income_recognise
+
+    if category not in _ASSESSMENT_CODE:
+        raise TransitionError("认定类别须为低保边缘家庭或刚性支出困难家庭")
+    fitting = {a.code: a for a in recognisable_categories(application, timezone.localdate())}
+    row = fitting.get(_ASSESSMENT_CODE[category])
+    if row is None:
+        raise TransitionError(
+            f"按确认当日的家庭信息评估，该家庭不符合{Category(category).label}条件，不能认定；可作不予批准处理"
+        )
+    try:
+        low_income_recognise(
+            household=application.household, category=category, case=case, actor=actor, basis=row.reason
+        )
+    except ValidationError as exc:
+        raise TransitionError("；".join(exc.messages)) from None
+
+
+def _single_cover_check(application: AssistanceApplication) -> bool | None:
+    """At confirmation: a partial member list (单人保) is allowed only for a 低保边缘 household and members
+    who meet the condition (DOMAIN.md "单人保"); refused with a TransitionError otherwise. Returns None for
+    a whole-household application, else whether the household is already recognised as 边缘."""
+    from .low_income.models import LowIncomeCategory
+    from .low_income.rules import single_cover_problem
+    from .low_income.selectors import household_edge_standing
+    from .low_income.services import active_recognition
+
+    today = timezone.localdate()
+    covered = list(application.members.all())
+    living = _living_members(application.household)
+    if {p.pk for p in covered} == {p.pk for p in living}:
+        return None
+    is_edge, _why = household_edge_standing(application.household, today)
+    problem = single_cover_problem(covered, is_edge=is_edge, on_date=today)
+    if problem:
+        raise TransitionError(problem)
+    return active_recognition(application.household, LowIncomeCategory.EDGE, today) is not None
+
+
+def _register_on_approval(application, *, case: Case, actor, single_edge: bool | None) -> None:
+    """The register follows the approval: a whole household granted 低保 is no longer 边缘 or 刚性支出 (its
+    recognitions end); a 单人保 approval recognises its household as 低保边缘 by the same decision unless it
+    already is."""
+    from .low_income.models import LowIncomeCategory
+    from .low_income.selectors import household_edge_standing
+    from .low_income.services import low_income_end_for_dibao, low_income_recognise
+
+    if single_edge is None:
+        low_income_end_for_dibao(household=application.household, case=case, actor=actor)
+    elif not single_edge:
+        _edge, why = household_edge_standing(application.household, timezone.localdate())
+        try:
+            low_income_recognise(
+                household=application.household,
+                category=LowIncomeCategory.EDGE,
+                case=case,
+                actor=actor,
+                basis=f"{why}（单人保审批一并认定）",
+            )
+        except ValidationError as exc:
+            raise TransitionError("；".join(exc.messages)) from None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -275,6 +360,7 @@ def dibao_application_create(
     applied_on: datetime.date | None = None,
     poverty_cause: str = "",
     notes: str = "",
+    rigid_spending: dict[str, Any] | None = None,
 ) -> AssistanceApplication:
     """申请登记: a household's written application with its signed 告知承诺 and 核对授权 (民发〔2021〕57号
     第十条). Refuses a second open application of the household and a member already covered by another
@@ -306,6 +392,18 @@ def dibao_application_create(
             errors["members"] = "申请保障成员须为本家庭在世成员"
     if not chosen and "members" not in errors:
         errors["members"] = "该家庭没有可申请保障的成员"
+    spending, spending_error = _rigid_spending(rigid_spending)
+    if spending_error:
+        errors["rigid_spending"] = spending_error
+    if "members" not in errors and {p.pk for p in chosen} != {p.pk for p in living}:
+        # 单人保 (DOMAIN.md): only a 低保边缘 household's members who meet the condition may be covered alone.
+        from .low_income.rules import single_cover_problem
+        from .low_income.selectors import household_edge_standing
+
+        is_edge, _why = household_edge_standing(household, today)
+        problem = single_cover_problem(chosen, is_edge=is_edge, on_date=today)
+        if problem:
+            errors["members"] = problem
     if errors:
         raise ValidationError(errors)
 
@@ -346,9 +444,35 @@ def dibao_application_create(
         applied_on=applied_on,
         poverty_cause=poverty_cause,
         notes=(notes or "").strip(),
+        rigid_spending=spending,
     )
     application.members.set(chosen)
     return application
+
+
+def _rigid_spending(values: dict[str, Any] | None) -> tuple[dict[str, str], str]:
+    """The 12 months' 刚性支出 by kind as stored ({kind: "123.45"}), and an error text ("" when fine)."""
+    from decimal import Decimal, InvalidOperation
+
+    from .low_income.rules import RIGID_SPENDING_KINDS
+
+    if not values:
+        return {}, ""
+    labels = dict(RIGID_SPENDING_KINDS)
+    stored: dict[str, str] = {}
+    for key, value in values.items():
+        if key not in labels:
+            return {}, "刚性支出类别无效"
+        if value in (None, ""):
+            continue
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            return {}, f"{labels[key]}须为金额"
+        if not amount.is_finite() or amount < 0 or amount >= Decimal("10000000"):
+            return {}, f"{labels[key]}须为0至1000万元之间的金额"
+        stored[key] = f"{amount.quantize(Decimal('0.01'))}"
+    return stored, ""
 
 
 def _locked_application(application: AssistanceApplication, actor) -> AssistanceApplication:
@@ -614,6 +738,27 @@ def dibao_approve(*, application: AssistanceApplication, actor, comment: str = "
 def dibao_refuse(*, application: AssistanceApplication, actor, reasons: str) -> Decision:
     """不予批准 with written reasons (民发〔2021〕57号 第二十一条)."""
     _transition(application, "refuse", actor, reasons)
+    return Decision.objects.get(application_id=application.pk)
+
+
+@transaction.atomic
+def dibao_refuse_and_recognise(
+    *, application: AssistanceApplication, actor, category: str, reasons: str
+) -> Decision:
+    """科长确认: 不符合低保 (written reasons) and, by the same decision, 认定为低保边缘家庭 or 刚性支出困难家庭
+    when the assessment on the day says the household fits ("一次申请、一次性确认", seed 003). The refusal,
+    its reasons and the recognition are one transaction."""
+    label = Category(category).label if category in Category.values else category
+    reasons = (reasons or "").strip()
+    if not reasons:
+        raise ValidationError({"reasons": "请填写不予批准低保的理由"})
+    workflow_services.case_transition(
+        case=application.case,
+        name="refuse",
+        actor=actor,
+        comment=f"{reasons}；认定为{label}",
+        data={"recognise": category},
+    )
     return Decision.objects.get(application_id=application.pk)
 
 

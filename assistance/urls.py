@@ -5,6 +5,7 @@ from core.workflow.delivery import delivery_view
 from . import checks
 from .documents import dibao_decision_notice
 from .flow import DibaoFlow
+from .low_income import lists as low_income_lists
 from .review import urls as review_urls
 
 app_name = "assistance"
@@ -22,4 +23,5 @@ urlpatterns = [
     path("temporary/", include("assistance.temporary.urls")),
     path("ledger/", include("assistance.ledger.urls")),
     *checks.urlpatterns,
+    *low_income_lists.urlpatterns,
 ]

@@ -17,6 +17,7 @@ from core.benefits import calculators
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
 from core.benefits.services import payment_run_recalculate
+from core.registry.models import IncomeRecord
 from core.registry.services import income_record_add, person_move
 from core.workflow.models import Case, PublicNotice, TransitionLog
 from core.workflow.services import TransitionError
@@ -254,7 +255,15 @@ def test_approval_refused_when_income_is_above_the_standard(people, household, c
 
 
 def test_single_member_cover_lists_the_covered_person(people, household, clock):
+    # 单人保 (issue 13 item 2): a 低保边缘 household (the spouse earns 1,400: per capita 700) and a covered
+    # member who meets the condition (a serious illness).
     head = household.head
+    head.serious_illness = True
+    head.save(update_fields=["serious_illness"])
+    spouse = household.members.exclude(pk=head.pk).get()
+    IncomeRecord.objects.create(
+        household=household, person=spouse, kind="wage", monthly_amount=1400, period_start=D(2020, 1, 1)
+    )
     clock.shift(-10)
     application = _create(household, people["clerk"], members=[head])
     _to_street_review(application, people, clock)

@@ -193,6 +193,15 @@ MATRIX = {
         lambda o: {"pk": o["dibao"].pk},
         [L, 403, 403, 403, OK, 403, 403, 403],
     ),
+    # 不予批准低保并认定低保边缘/刚性支出 (issue 13 item 8): the 科长's confirmation step
+    "assistance:dibao_recognise": (
+        "get",
+        lambda o: {"pk": o["dibao"].pk},
+        [L, 403, 403, 403, OK, 403, 403, 403],
+    ),
+    # 低保边缘和刚性支出困难家庭台账 and 专项救助转介名单: like the other 低保 lists
+    "assistance:low_income_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:referrals_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
     "assistance:dibao_attachment_upload": (
         "get",
         lambda o: {"pk": o["dibao"].pk},
