@@ -202,10 +202,32 @@ class TekunBasicCalculator(_TieredStandardCalculator):
     tiers = ("集中供养", "分散供养")
 
 
+def tekun_care_tiers(row: dict) -> list[tuple[datetime.date, str, str]]:
+    """The dated care tiers decided after approval (params["tiers"]: [{"from": "YYYY-MM-01", "tier": …,
+    "case": …}], written by a re-assessment decision, assistance.tekun.lifecycle), oldest first."""
+    dated = []
+    for entry in (row.get("params") or {}).get("tiers") or []:
+        try:
+            dated.append(
+                (
+                    datetime.date.fromisoformat(str(entry["from"])),
+                    str(entry["tier"]),
+                    str(entry.get("case", "")),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CalculationError(
+                f"特困人员照料护理费待遇资格 #{row['id']} 的档次调整记录格式不正确。"
+            ) from exc
+    return sorted(dated)
+
+
 @register_calculator("tekun_care")
 class TekunCareCalculator(_TieredStandardCalculator):
     """特困人员照料护理费 by self-care tier: params["tier"], or derived from params["self_care_items"]
-    (the six-item assessment, rules.self_care_tier). Paid as its own line (Seed 003)."""
+    (the six-item assessment, rules.self_care_tier), as decided at approval; from the month a re-assessment
+    decision names, the tier it decided (params["tiers"], dated — never an edit of the approval's tier).
+    Paid as its own line (Seed 003)."""
 
     label = "特困人员照料护理费"
     tiers = rules.CARE_TIERS
@@ -221,6 +243,25 @@ class TekunCareCalculator(_TieredStandardCalculator):
             except ValueError as exc:
                 raise CalculationError(f"待遇资格 #{row['id']}：{exc}") from exc
         return ""
+
+    def compute(
+        self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date
+    ) -> LineResult | None:
+        decided = [entry for entry in tekun_care_tiers(row) if entry[0] <= month]
+        if not decided:
+            return super().compute(row, facts, standards, month)
+        start, tier, case = decided[-1]
+        if tier not in self.tiers:
+            raise CalculationError(
+                f"{self.benefit_type.name}待遇资格 #{row['id']} 的档次「{tier}」无效，应为：{'、'.join(self.tiers)}。"
+            )
+        line = self.fixed_amount(row, tier, standards)
+        line.explanation["tier_from"] = start.isoformat()
+        if start == month:
+            line.explanation["change_cause"] = f"生活自理能力重新评估，照料护理档次调整为{tier}" + (
+                f"（{case}）" if case else ""
+            )
+        return line
 
 
 @register_calculator("disability_living")

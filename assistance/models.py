@@ -195,6 +195,8 @@ class TekunApplication(PersonApplication):
     self_care_tier = models.CharField("照料护理档次", max_length=10, blank=True)
     support_mode = models.CharField("供养方式", max_length=12, choices=SupportMode.choices, blank=True)
     institution_name = models.CharField("供养机构", max_length=100, blank=True, help_text="集中供养时填写")
+    # 集中供养: the institution of the facility register (core.facilities) that is paid the basic living fee.
+    facility = ref("facilities.Facility", "供养机构（服务设施）", optional=True)
     investigation_findings = models.TextField("调查情况", blank=True)
     investigated_on = models.DateField("调查日期", null=True, blank=True)
     # 决定
@@ -359,6 +361,155 @@ class DibaoReview(CaseRecord):
                 "entitlement", name="one_open_review_per_entitlement", message="该低保家庭已有正在办理的复核"
             )
         ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# 特困 after approval (issue 13 item 9): re-assessments, yearly reviews and minors' re-judgements as
+# to-dos, terminations by decision, care agreements of 分散供养.
+# ---------------------------------------------------------------------------------------------------
+
+
+class TekunTaskKind(models.TextChoices):
+    REASSESSMENT = "reassessment", "生活自理能力重新评估"
+    YEARLY_REVIEW = "yearly_review", "年度复核"
+    MINOR_REJUDGEMENT = "minor_rejudgement", "未成年人重新认定"
+
+
+class TekunTaskOutcome(models.TextChoices):
+    TIER_KEPT = "tier_kept", "评估后照料护理档次不变"
+    TIER_CHANGED = "tier_changed", "评估后调整照料护理档次"
+    CONTINUED = "continued", "继续救助供养"
+    CONTINUED_SCHOOL = "continued_school", "在校就读，继续救助供养"
+    TERMINATED = "terminated", "终止救助供养"
+
+
+class TekunTask(models.Model):
+    """A to-do on a person supported as 特困 (the approved application names the person and both
+    entitlements): a self-care re-assessment after a change (within 10 working days, 民发〔2021〕43号),
+    the yearly review, or a minor's re-judgement at 16/18. Open until its outcome is recorded; overdue
+    after `due_on`."""
+
+    application = models.ForeignKey(
+        TekunApplication, verbose_name="特困人员认定", on_delete=models.PROTECT, related_name="tasks"
+    )
+    person = ref("registry.Person", "特困人员")
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    kind = models.CharField("事项", max_length=20, choices=TekunTaskKind.choices)
+    reason = models.CharField("发起原因", max_length=200)
+    opened_on = models.DateField("发起日期")
+    due_on = models.DateField("办理时限")
+    is_open = models.BooleanField("办理中", default=True)
+    outcome = models.CharField("办理结果", max_length=20, choices=TekunTaskOutcome.choices, blank=True)
+    finding = models.TextField("办理情况", blank=True)
+    # A re-assessment: the six items, the tier and the month it applies from; a school continuation:
+    # the proof and the date until which it holds.
+    data = models.JSONField("办理数据", default=dict, blank=True)
+    opened_by = user_ref("发起人", optional=True)
+    closed_by = user_ref("办结人", optional=True)
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "特困人员待办事项"
+        verbose_name_plural = "特困人员待办事项"
+        ordering = ["due_on", "pk"]
+        indexes = [region_prefix_index("tekun_task_region_idx")]
+        constraints = [
+            one_open_per(
+                "application",
+                "kind",
+                name="one_open_tekun_task_per_kind",
+                message="该特困人员已有正在办理的同类事项",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}（{self.person_id}）"
+
+
+class TekunTerminationReason(models.TextChoices):
+    """终止救助供养的情形 (民发〔2021〕43号 第二十二条; minors: DOMAIN.md "ends at 18 unless in school")."""
+
+    DEATH = "death", "死亡或者被宣告死亡、宣告失踪"
+    WORK_ABILITY = "work_ability", "具备或者恢复劳动能力"
+    IMPRISONMENT = "imprisonment", "依法被判处刑罚，且在监狱内服刑"
+    INCOME = "income", "收入和财产状况不再符合特困人员认定条件"
+    SUPPORTER = "supporter", "法定义务人具有了履行义务能力或者新增具有履行义务能力的法定义务人"
+    VOLUNTARY = "voluntary", "自愿申请退出救助供养"
+    MINOR_AGE = "minor_age", "未成年人年满18周岁且不在校就读"
+
+
+class TekunTermination(models.Model):
+    """终止救助供养 by decision: the reason from the fixed list, written details, the month from which
+    nothing is paid; both entitlements end with the month before. Printed as a 终止决定书."""
+
+    number = models.CharField("决定书编号", max_length=32, unique=True)
+    application = models.OneToOneField(
+        TekunApplication, verbose_name="特困人员认定", on_delete=models.PROTECT, related_name="termination"
+    )
+    person = ref("registry.Person", "特困人员")
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    reason = models.CharField("终止原因", max_length=20, choices=TekunTerminationReason.choices)
+    details = models.TextField("终止理由")
+    effective_month = models.DateField("终止月份", help_text="自该月起停止发放")
+    task = models.ForeignKey(
+        TekunTask, verbose_name="来源事项", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = user_ref("决定人")
+    decided_at = models.DateTimeField("决定时间", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "特困人员终止救助供养决定"
+        verbose_name_plural = "特困人员终止救助供养决定"
+        ordering = ["-decided_at"]
+        indexes = [region_prefix_index("tekun_term_region_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class TekunCareAgreement(models.Model):
+    """照料服务协议 of a person supported at home (分散供养): who cares for them, what and how often, signed
+    on a date and valid to a date (民发〔2021〕43号: 分散供养 persons who lost self-care get a carer)."""
+
+    application = models.ForeignKey(
+        TekunApplication,
+        verbose_name="特困人员认定",
+        on_delete=models.PROTECT,
+        related_name="care_agreements",
+    )
+    person = ref("registry.Person", "特困人员")
+    region_code = models.CharField("区划代码", max_length=12, editable=False)
+    carer_name = models.CharField("照料人姓名", max_length=50)
+    carer_relation = models.CharField("与特困人员关系", max_length=30)
+    carer_phone = models.CharField("照料人电话", max_length=20)
+    services = models.TextField("照料服务内容")
+    frequency = models.CharField("服务频次", max_length=50)
+    signed_on = models.DateField("签订日期")
+    valid_until = models.DateField("有效期至")
+    recorded_by = user_ref("登记人")
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "特困人员照料服务协议"
+        verbose_name_plural = "特困人员照料服务协议"
+        ordering = ["-signed_on", "-pk"]
+        indexes = [region_prefix_index("tekun_care_region_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("signed_on")),
+                name="tekun_care_valid_after_signed",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carer_name}（{self.signed_on}）"
 
 
 # The models of the app's own modules (委托确认抽查, 低保边缘/刚性支出认定, 拟停保告知): in this app and its migrations.

@@ -20,7 +20,8 @@ from typing import IO
 from django import forms
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Case, CharField, F, QuerySet, Value, When
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -146,6 +147,12 @@ def _lines_in_scope(user, run: PaymentRun, street_code: str = "") -> QuerySet:
     return lines
 
 
+def _unless_payee(value):
+    """`value` (the household's bank details), or nothing when the entitlement names a payee (params
+    "payee", e.g. the institution of a 特困 person in 集中供养) — its account is kept by the payee's finance."""
+    return Case(When(entitlement__params__has_key="payee", then=Value(None)), default=value)
+
+
 def roster_queryset(user, run: PaymentRun, street_code: str = "") -> QuerySet:
     """The run's lines in the user's scope (and the chosen street), as tuples in ROW_FIELDS order.
 
@@ -157,9 +164,20 @@ def roster_queryset(user, run: PaymentRun, street_code: str = "") -> QuerySet:
             recipient_name=Coalesce("person__name", "household__head__name"),
             recipient_id_number=Coalesce("person__id_number", "household__head__id_number"),
             area_type=F("entitlement__area_type"),
-            bank_name=Coalesce("household__bank_name", "person__household__bank_name"),
-            bank_account=Coalesce("household__bank_account", "person__household__bank_account"),
-            account_holder=Coalesce("household__account_holder", "person__household__account_holder"),
+            # A payee named by the entitlement (特困 集中供养: the institution, params "payee") replaces the
+            # household's account: the line is paid to it, never into the household's account.
+            bank_name=_unless_payee(Coalesce("household__bank_name", "person__household__bank_name")),
+            bank_account=_unless_payee(
+                Coalesce("household__bank_account", "person__household__bank_account")
+            ),
+            account_holder=Case(
+                When(
+                    entitlement__params__has_key="payee",
+                    then=KeyTextTransform("payee", "entitlement__params"),
+                ),
+                default=Coalesce("household__account_holder", "person__household__account_holder"),
+                output_field=CharField(),
+            ),
         )
         .order_by("region_code", "id")
         .values_list(*ROW_FIELDS)

@@ -13,6 +13,7 @@ DATA_SEEDERS = [
     ("assistance.migrations.0008_classified_parameters_temp_amounts", "seed"),
     ("assistance.migrations.0009_asset_limit_parameters", "seed"),
     ("assistance.migrations.0012_low_income_register", "seed"),
+    ("assistance.migrations.0013_tekun_lifecycle", "seed"),
     ("assistance.migrations.0014_delegated_confirmation_pre_stop", "seed"),
     ("core.visits.migrations.0002_visit_parameters", "seed"),
     ("core.staff.migrations.0003_social_work_target", "seed"),

@@ -20,6 +20,7 @@ from assistance.tekun.case_types import TekunStatus
 from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
 from core.benefits.services import payment_run_recalculate
+from core.facilities.models import Facility, FacilityKind
 from core.registry.choices import Relation
 from core.workflow.calendar import add_working_days
 from core.workflow.models import Case, PublicNotice, TransitionLog
@@ -58,6 +59,18 @@ def elder(regions):
     """A 70-year-old in an urban household (community 1-1)."""
     household = household_with_members(regions["community11"], size=1)
     return _person(household, age=70)
+
+
+def _institution(regions, kind: str, name: str) -> Facility:
+    """An institution of the facility register (集中供养 names one, issue 13 item 9)."""
+    return Facility.objects.create(
+        kind=FacilityKind.objects.get(code=kind),
+        name=name,
+        region=regions["street1"],
+        region_code=regions["street1"].code,
+        address="东昌区民政路1号",
+        operator_type="public",
+    )
 
 
 def _create(person, actor, **kwargs):
@@ -185,7 +198,7 @@ def test_minor_goes_to_confirmation_without_notice(people, regions):
         unable_to_work_reason="未满16周岁",
         self_care_items=_items(5),
         support_mode=SupportMode.CENTRALISED,
-        institution_name="东昌区儿童福利院",
+        facility=_institution(regions, "child_welfare_institution", "东昌区儿童福利院"),
     )
     # No 公示 for a minor (民发〔2021〕43号 第十七条)
     with pytest.raises(TransitionError, match="未成年人"):
@@ -329,13 +342,13 @@ def test_bad_investigation_input_changes_nothing(people, elder):
             no_supporter=None,
             self_care_items={"eat": True, "dress": False},
             support_mode=SupportMode.CENTRALISED,
-            institution_name="",
+            facility=None,
             findings="",
         )
     errors = exc.value.message_dict
     assert errors["unable_to_work_reason"] == ["请填写无劳动能力情形（如年满60周岁、残疾等级等）"]
     assert "须填写全部六项" in errors["self_care_items"][0]
-    assert errors["institution_name"] == ["集中供养须填写供养机构"]
+    assert errors["facility"] == ["集中供养须选择供养机构（服务设施登记中的机构）"]
     assert {"no_supporter", "findings"} <= set(errors)
     application.refresh_from_db()
     assert application.self_care_tier == "" and application.investigated_on is None
@@ -391,7 +404,7 @@ def test_views_list_filter_export_and_scope(client, people, elder):
     assert _status(application) == TekunStatus.REGISTERED
 
 
-def test_views_create_investigate_and_act(client, people, elder, clock):
+def test_views_create_investigate_and_act(client, people, elder, regions, clock):
     clock.shift(-10)  # entered, accepted, investigated and posted ten days ago
     client.force_login(people["clerk"])
     create = reverse("assistance:tekun_create")
@@ -424,7 +437,7 @@ def test_views_create_investigate_and_act(client, people, elder, clock):
         "no_income_source": "1",
         "no_supporter": "1",
         "support_mode": "centralised",
-        "institution_name": "东昌区社会福利中心",
+        "facility": str(_institution(regions, "elder_institution", "东昌区社会福利中心").pk),
         "findings": "无子女，无收入。",
         **{f"care_{k}": "1" for k in ALL_CAN},
     }

@@ -174,8 +174,7 @@ def test_tekun_approval_is_refused_when_the_person_was_supported_meanwhile(peopl
         no_income_source=True,
         no_supporter=True,
         self_care_items={k: True for k in ("eat", "dress", "bed", "toilet", "walk", "bathe")},
-        support_mode=SupportMode.CENTRALISED,
-        institution_name="东昌区儿童福利院",
+        support_mode=SupportMode.DISPERSED,
         findings="父母均无劳动能力，无其他收入。",
     )
     tekun_services.tekun_transition(application=application, name="submit_minor", actor=people["reviewer"])

@@ -42,7 +42,7 @@ def _investigation_initial(application: TekunApplication) -> dict:
         "unable_to_work_reason": application.unable_to_work_reason
         or services.suggested_unable_to_work_reason(application.person, timezone.localdate()),
         "support_mode": application.support_mode,
-        "institution_name": application.institution_name,
+        "facility": application.facility_id,
         "findings": application.investigation_findings,
     }
     for key in ("no_income_source", "no_supporter"):
@@ -98,6 +98,7 @@ class TekunFlow(CaseFlow):
             save=_save_investigation,
             statuses=(TekunStatus.INVESTIGATION,),
             initial=_investigation_initial,
+            form_kwargs=lambda application: {"region_code": application.region_code},
             anchor="investigation",
         ),
     )
@@ -115,6 +116,7 @@ class TekunFlow(CaseFlow):
         "badges": "assistance/tekun/_badges.html",
         "decision": "assistance/tekun/_decision.html",
         "assessment": "assistance/tekun/_assessment.html",
+        "side": "assistance/tekun/_lifecycle.html",
     }
     detail_selector = selectors.tekun_application_detail
 

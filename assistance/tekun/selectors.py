@@ -15,7 +15,7 @@ from core.benefits.selectors import standard_in_force
 from core.workflow.models import PublicNotice
 
 from .. import rules
-from ..models import TekunApplication
+from ..models import TekunApplication, TekunCareAgreement, TekunTask, TekunTermination
 from .case_types import TekunStatus
 from .services import (
     BASIC_BENEFIT_CODE,
@@ -55,6 +55,13 @@ class TekunDetail:
     self_care_rows: list[tuple[str, bool | None]]
     fees: FeePreview | None
     payment_lines: list[PaymentLine] = field(default_factory=list)
+    # After approval (assistance/tekun/lifecycle.py): to-dos, the 终止 decision, care agreements and the
+    # care tier paid next month (a re-assessment may have changed it).
+    tasks: list[TekunTask] = field(default_factory=list)
+    termination: TekunTermination | None = None
+    agreements: list[TekunCareAgreement] = field(default_factory=list)
+    care_tier_next: str = ""
+    supported: bool = False
 
 
 def fee_preview(application: TekunApplication, month: datetime.date) -> FeePreview | None:
@@ -106,6 +113,22 @@ def tekun_application_detail(user, pk: int) -> TekunDetail:
             .order_by("-for_month", "run__benefit_type__sort_order", "-id")[:24]
         )
     in_investigation = case.status == TekunStatus.INVESTIGATION
+    after = {}
+    if application.approved:
+        from .lifecycle import care_tier_in_force, supported
+
+        today = timezone.localdate()
+        after = {
+            "tasks": list(
+                TekunTask.objects.filter(application=application)
+                .select_related("closed_by")
+                .order_by("-opened_on", "-pk")[:20]
+            ),
+            "termination": TekunTermination.objects.filter(application=application).first(),
+            "agreements": list(TekunCareAgreement.objects.filter(application=application)[:10]),
+            "care_tier_next": care_tier_in_force(application, add_months(month_start(today), 1)),
+            "supported": supported(today).filter(pk=application.pk).exists(),
+        }
     return TekunDetail(
         application=application,
         notices=notices,
@@ -117,4 +140,5 @@ def tekun_application_detail(user, pk: int) -> TekunDetail:
         self_care_rows=rows,
         fees=fee_preview(application, month),
         payment_lines=lines,
+        **after,
     )

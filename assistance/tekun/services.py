@@ -26,6 +26,7 @@ from core.benefits.selectors import (
     parameter_value,
     standard_in_force,
 )
+from core.facilities.models import Facility
 from core.registry.choices import Relation
 from core.registry.models import Person
 from core.workflow import services as workflow_services
@@ -53,9 +54,19 @@ BASIC_BENEFIT_CODE = "tekun_basic"
 CARE_BENEFIT_CODE = "tekun_care"
 # Tiers of the tekun_basic standard are the support-mode labels (assistance/calculators.py).
 SUPPORT_MODE_TIER = dict(SupportMode.choices)
+# Facility kinds (core.facilities) a 特困 person may be placed in for 集中供养: the bureau's own 特困供养服务设施
+# (敬老院, seeded by assistance 0013), 养老机构, and 儿童福利机构 for minors.
+TEKUN_FACILITY_KINDS = ("tekun_institution", "elder_institution", "child_welfare_institution")
 # Care tiers that mean self-care is partly or wholly lost (民发〔2021〕43号 第十八条: such persons are
 # placed in institutions first).
 LOST_SELF_CARE_TIERS = (rules.TIER_PARTIAL_CARE, rules.TIER_FULL_CARE)
+
+
+def tekun_facilities(region_code: str):
+    """The institutions of the district (first 6 digits of the region code) that 集中供养 may name."""
+    return Facility.objects.filter(
+        is_active=True, kind__code__in=TEKUN_FACILITY_KINDS, region_code__startswith=region_code[:6]
+    ).order_by("name")
 
 
 def _application_of(case: Case) -> TekunApplication:
@@ -237,6 +248,12 @@ def effect_approve(*, case: Case, transition, actor, data: dict) -> None:
             "tier": mode_tier,
             "application": case.pk,
             **({"institution": application.institution_name} if application.institution_name else {}),
+            # 集中供养: the basic living fee is paid to the institution (the roster names it as payee).
+            **(
+                {"payee": application.facility.name, "payee_facility": application.facility_id}
+                if application.support_mode == SupportMode.CENTRALISED and application.facility_id
+                else {}
+            ),
         },
         **common,
     )
@@ -388,12 +405,15 @@ def tekun_investigation_record(
     no_supporter: bool | None,
     self_care_items: Mapping[str, bool],
     support_mode: str,
-    institution_name: str = "",
+    facility: Facility | None = None,
     findings: str,
+    institution_name: str = "",
 ) -> InvestigationResult:
     """调查核实 within 15 working days (民发〔2021〕43号 第十四条): the three conditions, the six-item self-care
-    assessment (→ 全自理/半护理/全护理, rules.self_care_tier) and the support mode. A person who lost self-care
-    but is to be supported at home gets a warning (第十八条). Recording again replaces the findings."""
+    assessment (→ 全自理/半护理/全护理, rules.self_care_tier) and the support mode. 集中供养 names an institution
+    of the facility register (`facility`, one of TEKUN_FACILITY_KINDS in the district — its basic living fee
+    is paid to it); `institution_name` is not taken as free text any more. A person who lost self-care but
+    is to be supported at home gets a warning (第十八条). Recording again replaces the findings."""
     if not actor.has_perm("workflow.add_case"):
         raise TransitionError("您没有登记调查核实结果的权限")
     application = _locked_application(application, actor)
@@ -418,11 +438,16 @@ def tekun_investigation_record(
         errors["self_care_items"] = str(exc)
     if support_mode not in SupportMode.values:
         errors["support_mode"] = "请选择供养方式"
-    institution = (institution_name or "").strip()
-    if support_mode == SupportMode.CENTRALISED and not institution:
-        errors["institution_name"] = "集中供养须填写供养机构"
-    if support_mode == SupportMode.DISPERSED:
-        institution = ""
+    institution = ""
+    if support_mode == SupportMode.CENTRALISED:
+        if facility is None:
+            errors["facility"] = "集中供养须选择供养机构（服务设施登记中的机构）"
+        elif not tekun_facilities(application.region_code).filter(pk=facility.pk).exists():
+            errors["facility"] = "所选机构不是本区在用的特困供养、养老或儿童福利机构"
+        else:
+            institution = facility.name
+    else:
+        facility = None
     findings = (findings or "").strip()
     if not findings:
         errors["findings"] = "请填写调查情况"
@@ -442,6 +467,7 @@ def tekun_investigation_record(
     application.self_care_tier = tier
     application.support_mode = support_mode
     application.institution_name = institution
+    application.facility = facility
     application.investigation_findings = findings
     application.investigated_on = investigated_on
     application.save(
@@ -453,6 +479,7 @@ def tekun_investigation_record(
             "self_care_tier",
             "support_mode",
             "institution_name",
+            "facility",
             "investigation_findings",
             "investigated_on",
         ]
