@@ -23,7 +23,7 @@ from assistance.review import services as review_services
 from assistance.tekun import services as tekun_services
 from assistance.temporary import services as temp_services
 from core.accounts.models import AccessLog, Section
-from core.benefits.models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
+from core.benefits.models import BenefitType, ChangeCheck, Entitlement, PaymentLine, PaymentRun, Standard
 from core.facilities import services as facility_services
 from core.registry import services as registry_services
 from core.staff import services as staff_services
@@ -265,6 +265,7 @@ MATRIX = {
     # assistance (临时救助)
     "assistance:temp_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
     "assistance:temp_create": ("get", None, [L, OK, OK, OK, 403, 403, 403, OK]),
+    "assistance:temp_create_nonresident": ("get", None, [L, OK, OK, OK, 403, 403, 403, OK]),
     "assistance:temp_detail": ("get", lambda o: {"pk": o["temp_case"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
     "assistance:temp_proposal": (
         "get",
@@ -329,6 +330,13 @@ MATRIX = {
     },
     "assistance:review_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
     "assistance:review_detail": ("get", lambda o: {"pk": o["review"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
+    # 变化核查: seen by the case roles in scope and 局领导 (who cannot act), not by the administrator
+    "assistance:checks_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:check_detail": (
+        "get",
+        lambda o: {"pk": o["change_check"].pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
     "assistance:review_income_add": (
         "get",
         lambda o: {"pk": o["review"].pk},
@@ -402,6 +410,7 @@ MATRIX = {
         [L, OK, 404, 404, 403, 403, 404, 404],
     ),
     "reports:notice_list_pdf": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "reports:posted_list_pdf": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
     # 探访关爱 (core/visits): recorded by community and street staff and the programme's section staff in
     # scope, read by 局领导; the world's person is in 社会救助科's programme (_visit_objects)
     "visits:due_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
@@ -657,6 +666,14 @@ def world(db, regions, make_user, settings, tmp_path):
         line=line,
         report_job=report_job,
         delegation_check=_delegation_check(users, regions, dibao),
+        change_check=ChangeCheck.objects.create(
+            entitlement=dibao_entitlement,
+            household=household,
+            region_code=household.region_code,
+            changes=[
+                {"at": "2026-12-01T09:00:00+08:00", "what": "登记收入：工资性收入 600.00 元/月", "by": "测试"}
+            ],
+        ),
     )
     return users, objs
 
