@@ -250,6 +250,36 @@ MATRIX = {
         lambda o: {"pk": o["tekun"].pk},
         [L, OK, OK, OK, 403, 403, 403, 404],
     ),
+    # 特困 after approval (assistance/tekun/views.py): to-dos, schedule, 终止, care agreements
+    "assistance:tekun_tasks_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:tekun_task_detail": (
+        "get",
+        lambda o: {"pk": _tekun_task(o).pk},
+        [L, OK, OK, OK, OK, OK, 403, 404],
+    ),
+    "assistance:tekun_schedule": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:tekun_care_agreements_list": ("get", None, [L, OK, OK, OK, OK, OK, 403, OK]),
+    "assistance:tekun_reassess": (
+        "get",
+        lambda o: {"pk": o["tekun"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    "assistance:tekun_care_agreement": (
+        "get",
+        lambda o: {"pk": o["tekun"].pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
+    # The 终止 decision is the 科长's; the world's application is not terminated (its 决定书: 404).
+    "assistance:tekun_terminate": (
+        "get",
+        lambda o: {"pk": o["tekun"].pk},
+        [L, 403, 403, 403, OK, 403, 403, 403],
+    ),
+    "assistance:tekun_termination_pdf": (
+        "get",
+        lambda o: {"pk": o["tekun"].pk},
+        [L, 404, 404, 404, 404, 404, 403, 404],
+    ),
     "assistance:disability_attachment_upload": (
         "get",
         lambda o: {"pk": o["disability"].pk},
@@ -483,6 +513,27 @@ MATRIX = {
         [L, OK, OK, OK, OK, 403, 403, 404],
     ),
 }
+
+
+def _tekun_task(objs):
+    """A 特困 to-do (re-assessment) on the world's application, made once."""
+    from assistance.models import TekunTask, TekunTaskKind
+
+    tekun = objs["tekun"]
+    task, _ = TekunTask.objects.get_or_create(
+        application=tekun,
+        kind=TekunTaskKind.REASSESSMENT,
+        defaults={
+            "person_id": tekun.person_id,
+            "region_code": tekun.region_code,
+            "reason": "报告自理能力变化",
+            "opened_on": datetime.date(2026, 1, 5),
+            "due_on": datetime.date(2026, 1, 19),
+        },
+    )
+    return task
+
+
 IGNORED_NAMESPACES = {"admin"}
 IGNORED_NAMES = {"healthz", "accounts:login", "accounts:logout"}
 
