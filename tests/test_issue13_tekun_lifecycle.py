@@ -534,3 +534,14 @@ def test_care_agreement_recorded_listed_and_scoped(client, people, elder, region
             actor=people["clerk"],
             **{**data, "signed_on": today, "valid_until": today},
         )
+
+
+def test_daily_task_opens_the_due_to_dos_once(people, elder, clock):
+    from assistance.tekun.tasks import tekun_daily_checks
+
+    application = _supported(people, elder, clock)
+    clock.shift(380)
+    today = timezone.localdate().isoformat()
+    assert tekun_daily_checks(today, people["clerk"].pk) == {"reviews": 1, "minors": 0, "care": 0}
+    assert tekun_daily_checks(today, people["clerk"].pk) == {"reviews": 0, "minors": 0, "care": 0}
+    assert TekunTask.objects.get(kind=TekunTaskKind.YEARLY_REVIEW).application_id == application.pk

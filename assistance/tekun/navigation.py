@@ -6,6 +6,9 @@ from core.registry import events
 from core.registry.choices import LifeEventKind
 
 from ..navigation import MENU
+
+# The worker's autodiscovery looks at assistance.tasks only: importing the module registers the task.
+from . import tasks  # noqa: F401
 from .flow import TekunFlow
 from .lifecycle import on_turned_18
 

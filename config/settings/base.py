@@ -261,6 +261,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assistance.schedule_dibao_reviews",
         "schedule": crontab(minute=0, hour=3),
     },
+    # 特困: yearly reviews due, minors reaching 16/18, self-care assessments that change the tier (daily, idempotent).
+    "tekun-daily-checks": {
+        "task": "assistance.tekun_daily_checks",
+        "schedule": crontab(minute=15, hour=3),
+    },
 }
 
 # Content-Security-Policy (django-csp) in every environment, so that the browser tests run under the
