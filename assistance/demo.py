@@ -428,6 +428,22 @@ TEKUN_PLAN = (
 )
 
 
+def _tekun_institution(person):
+    """The district's 特困供养服务设施 of the facility register (集中供养 names one), made once."""
+    from core.facilities.models import Facility, FacilityKind
+
+    community = person.household.region
+    street = community.parent or community
+    facility, _ = Facility.objects.get_or_create(
+        kind=FacilityKind.objects.get(code="tekun_institution"),
+        name="绿园区社会福利中心",
+        region=street,
+        is_active=True,
+        defaults={"region_code": street.code, "address": "绿园区民政路1号", "operator_type": "public"},
+    )
+    return facility
+
+
 def _seed_tekun(users, rng: random.Random, days: _Days, write) -> None:
     today = days.today
     busy = set(AssistanceApplication.objects.values_list("household_id", flat=True))
@@ -507,7 +523,7 @@ def _seed_tekun(users, rng: random.Random, days: _Days, write) -> None:
                 no_supporter=True,
                 self_care_items=items,
                 support_mode=mode,
-                institution_name="绿园区社会福利中心" if mode == SupportMode.CENTRALISED else "",
+                facility=_tekun_institution(person) if mode == SupportMode.CENTRALISED else None,
                 findings=findings,
             )
         if stop == "investigated":
