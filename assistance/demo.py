@@ -35,6 +35,7 @@ from core.workflow.models import CalendarDay
 
 from . import rules, services
 from .disability import services as disability_services
+from .low_income.demo import seed_low_income
 from .models import (
     AssistanceApplication,
     DibaoReview,
@@ -819,6 +820,16 @@ def seed_assistance_demo(*, stdout, rng_seed: int, log: Callable[[str], None] | 
         _seed_temporary(users, random.Random(rng_seed + 2), days, write)
     if not DisabilitySubsidyApplication.objects.filter(**in_district).exists():
         _seed_disability(users, random.Random(rng_seed + 3), days, write)
+    # 低保边缘 and 刚性支出困难家庭 recognised by a confirmation each (assistance/low_income/demo.py).
+    low_income_rng = random.Random(rng_seed + 4)
+    seed_low_income(
+        users=users,
+        days=days,
+        district=district,
+        advance=lambda *args: _advance(*args, low_income_rng),
+        dates_of=_dibao_dates,
+        write=write,
+    )
 
     run = PaymentRun.objects.filter(
         benefit_type=dibao, month=month_start(today), kind=PaymentRun.Kind.MONTHLY
