@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from core.accounts.templatetags.ui import cn_month
+from core.benefits.months import add_months, month_start
 from core.form_pages import apply_service_errors, form_status, save_and_redirect
 from core.forms_once import once_per_form
 from core.lists import Col, RecordList, RegionFilterSet, guarded
@@ -163,7 +164,14 @@ class TekunTaskList(RecordList):
 def _task(request: HttpRequest, pk: int) -> TekunTask:
     found = (
         TekunTask.objects.visible_to(request.user)
-        .select_related("person", "application", "application__case", "closed_by", "opened_by")
+        .select_related(
+            "person",
+            "application",
+            "application__case",
+            "application__care_entitlement",
+            "closed_by",
+            "opened_by",
+        )
         .filter(pk=pk)
         .first()
     )
@@ -221,6 +229,9 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_act": can_act,
         "can_terminate": task.is_open and request.user.has_perm(lifecycle.DECIDE_PERMISSION),
         "overdue": task.is_open and task.due_on < timezone.localdate(),
+        "tier_next": lifecycle.care_tier_in_force(
+            task.application, add_months(month_start(timezone.localdate()), 1)
+        ),
         "crumbs": [*_crumbs(task.application), ("待办事项", reverse("assistance:tekun_tasks_list"))],
     }
     return render(request, "assistance/tekun/task_detail.html", context, status=form_status(form))
