@@ -545,3 +545,32 @@ def test_daily_task_opens_the_due_to_dos_once(people, elder, clock):
     assert tekun_daily_checks(today, people["clerk"].pk) == {"reviews": 1, "minors": 0, "care": 0}
     assert tekun_daily_checks(today, people["clerk"].pk) == {"reviews": 0, "minors": 0, "care": 0}
     assert TekunTask.objects.get(kind=TekunTaskKind.YEARLY_REVIEW).application_id == application.pk
+
+
+def test_death_recorded_first_still_gets_its_termination_decision(people, elder, clock):
+    from core.registry.services import person_record_death
+
+    application = _supported(people, elder, clock)
+    effective = add_months(application.start_month, 1)
+    today = timezone.localdate()
+    person_record_death(person=elder, death_date=today, actor=people["clerk"])
+    # Other reasons: the support has already ended
+    with pytest.raises(TransitionError, match="未在享受特困人员救助供养"):
+        lifecycle.tekun_terminate(
+            application=application,
+            actor=people["chief"],
+            reason="income",
+            details="x",
+            effective_month=effective,
+        )
+    termination = lifecycle.tekun_terminate(
+        application=application,
+        actor=people["chief"],
+        reason=TekunTerminationReason.DEATH,
+        details="经核实已死亡，有死亡医学证明。",
+        effective_month=effective,
+    )
+    application.basic_entitlement.refresh_from_db()
+    # Ending never extends: the entitlement keeps the end the recorded death gave it
+    assert termination.reason == "death"
+    assert application.basic_entitlement.end_month == month_start(today)

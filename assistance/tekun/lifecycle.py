@@ -657,7 +657,10 @@ def tekun_terminate(
         raise ValidationError(errors)
     if TekunTermination.objects.filter(application=application).exists():
         raise TransitionError(f"{application.person.name}的特困人员救助供养已终止，不能重复终止")
-    _require_supported(application, today)
+    # A death recorded in the registry has already ended the entitlements (core.benefits, from the month
+    # after death); the decision is still made and printed for the file.
+    if not (reason == TekunTerminationReason.DEATH and application.person.death_date is not None):
+        _require_supported(application, today)
     if task is not None:
         task = (
             TekunTask.objects.select_for_update()
