@@ -141,7 +141,8 @@ class DibaoCalculator(Calculator):
         if standard.effective_from.year == month.year and standard.effective_from.month == month.month:
             explanation["change_cause"] = "低保标准调整（提标）"
         elif basis.start == month and len(self._bases(row)) > 1:
-            explanation["change_cause"] = f"{basis.label}（{basis.case_number}）"
+            number = f"（{basis.case_number}）" if basis.case_number else ""
+            explanation["change_cause"] = f"自本月起执行{basis.label}决定{number}"
         return LineResult(
             amount=result.amount,
             base_amount=result.base_amount,

@@ -24,7 +24,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from core.accounts.models import User
-from core.benefits.models import BenefitType, PaymentRun
+from core.benefits.models import BenefitType, Entitlement, PaymentRun
 from core.benefits.months import add_months, month_start
 from core.benefits.services import payment_run_recalculate
 from core.portal import demo_data as demo
@@ -845,4 +845,47 @@ def seed_assistance_demo(*, stdout, rng_seed: int, log: Callable[[str], None] | 
         _submit_some_reviews(opened[:SUBMITTED_REVIEWS], users)
     write(
         f"低保动态复核：新发起 {len(opened)} 件，办理中共 {DibaoReview.objects.filter(is_open=True).count()} 件"
+    )
+    _seed_change_checks(users, district, today, write)
+
+
+CHANGE_CHECKS = 2
+
+
+def _seed_change_checks(users: dict[str, User], district: str, today: datetime.date, write) -> None:
+    """变化核查: a wage reported after the decision for two covered households (without a review in hand)
+    opens a check each — the amount stays what the decision fixed until a review decides."""
+    from core.benefits.models import ChangeCheck
+    from core.registry.services import income_record_add
+
+    if ChangeCheck.objects.filter(region_code__startswith=district).exists():
+        return
+    under_review = DibaoReview.objects.filter(is_open=True).values("entitlement_id")
+    entitlements = (
+        Entitlement.objects.filter(
+            benefit_type__code="dibao",
+            region_code__startswith=district,
+            status=Entitlement.Status.ACTIVE,
+            end_month__isnull=True,
+        )
+        .exclude(pk__in=under_review)
+        .select_related("household", "household__head")
+        .order_by("pk")[:CHANGE_CHECKS]
+    )
+    for entitlement in entitlements:
+        household = entitlement.household
+        clerk = _clerk(household.region_code, users)
+        if clerk is None:
+            continue
+        income_record_add(
+            household=household,
+            kind="wage",
+            monthly_amount="1200.00",
+            period_start=month_start(today),
+            person=household.head,
+            actor=clerk,
+            note="户主新就业，社区走访时了解",
+        )
+    write(
+        f"低保变化核查：待核查 {ChangeCheck.objects.filter(region_code__startswith=district, status='open').count()} 件"
     )

@@ -269,7 +269,7 @@ def test_a_later_basis_takes_effect_from_its_month_and_locked_months_keep_theirs
     mar = _run(dibao, MAR)
     line = _line(mar, entitlement)
     # (600 − 300) × 2 = 600.00 from March; January and February were paid on the approval's basis
-    assert line.amount == Decimal("600.00") and line.explanation["change_cause"] == "复核减发（）"
+    assert line.amount == Decimal("600.00") and line.explanation["change_cause"] == "自本月起执行复核减发决定"
     assert not PaymentLine.objects.filter(run=mar, line_type__in=["back_pay", "recovery"]).exists()
 
 
@@ -418,3 +418,12 @@ def test_two_changes_at_once_make_one_open_check(regions, people, dibao):
     (check,) = ChangeCheck.objects.filter(entitlement=entitlement)
     assert sorted(c["what"] for c in check.changes) == ["乙变化", "甲变化"]
     assert PaymentRun.objects.count() == 0
+
+
+def test_the_line_page_names_the_deciding_basis_in_words(client, dibao, covered, people):
+    household, entitlement = covered
+    line = _line(_run(dibao, JAN), entitlement)
+    client.force_login(people["chief"])
+    text = client.get(reverse("benefits:line_detail", args=[line.pk])).content.decode()
+    assert "核定依据：审批确认核定，2026年1月起执行；此后金额仅随低保标准调整" in text
+    assert "basis_label" not in text and "basis_from" not in text and "classified_mode" not in text

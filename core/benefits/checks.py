@@ -25,7 +25,9 @@ FINDING_MAX = 1000
 
 
 def _entry(what: str, actor, at: datetime.datetime) -> dict[str, str]:
-    return {"at": at.isoformat(timespec="seconds"), "what": what, "by": str(actor) if actor else "系统"}
+    # Local time (Asia/Shanghai), as the page shows it.
+    at = timezone.localtime(at).isoformat(timespec="seconds")
+    return {"at": at, "what": what, "by": str(actor) if actor else "系统"}
 
 
 @transaction.atomic

@@ -46,6 +46,8 @@ EXPLANATION_LABELS = {
     "single_cover": "单人保",
     "floor_applied": "按保底发放",
     "increment": "分类施保金额（元）",
+    "classified_mode": "分类施保方式",
+    "change_cause": "本月变动原因",
 }
 # Shown elsewhere (formula, steps, nested recomputation), only the figures the steps are rendered from
 # (core.benefits.calculators.explanation_steps), or meaningless to a caseworker.
@@ -67,6 +69,10 @@ HIDDEN = {
     "base_exact",
     "increment_exact",
     "rounding_unit",
+    # the 核定依据 step says these (assistance.bases)
+    "basis_from",
+    "basis_label",
+    "basis_case_number",
 }
 MONTH_KEYS = {"month", "original_month"}
 DATE_KEYS = {"standard_effective_from"}
@@ -85,6 +91,8 @@ def _display(key: str, value) -> str:
         return dict(Standard.Unit.choices).get(value, str(value))
     if key == "area_type":
         return dict(AreaType.choices).get(value, "不分城乡")
+    if key == "classified_mode":
+        return {"addition": "按标准比例加发", "floor": "不低于标准的一定比例"}.get(value, str(value))
     if isinstance(value, bool):
         return "是" if value else "否"
     if key == "increments" and isinstance(value, list):
