@@ -12,7 +12,9 @@ Parameters in force on that date:
 A rule of its own beside assistance/rules.py (the income and amount rules, already past 500 lines); that
 module's `assess_categories` asks it. Set-based: for any number of households one query for their area
 types (unless given), one for the living members, one for the asset records, one for the Parameters and
-one for the standards. An asset record counts from its 核查日期 (`recorded_on`) on.
+one for the standards. An asset record counts while the household holds it: from its 核查日期
+(`recorded_on`) until its 处置/注销日期 (`disposed_on`, excluded) — a deposit re-recorded at a later check
+ends the earlier record (core.registry.services.asset_record_end), so it is counted once.
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ def asset_limits_check(
     records: dict[int, list[tuple]] = defaultdict(list)
     rows = (
         AssetRecord.objects.filter(household_id__any_of=ids, recorded_on__lte=on_date)
+        .filter(Q(disposed_on__isnull=True) | Q(disposed_on__gt=on_date))
         .order_by("household_id", "recorded_on", "id")
         .values_list("household_id", "kind", "value", "for_disability", "registered_capital", "description")
     )

@@ -146,13 +146,31 @@ def covered_problem(household: Household, action: str = "认定") -> str | None:
     return entitlement_covered_message(covering, action=action) if covering is not None else None
 
 
+def assets_problem(household: Household) -> str | None:
+    """Why a confirmation today is refused on the household's assets: the 财产 limits it exceeds with
+    their figures (assistance.asset_limits, the records held today), or None when within them."""
+    from .asset_limits import asset_limits_check
+
+    try:
+        check = asset_limits_check([household], timezone.localdate())[household.pk]
+    except BenefitsError as exc:
+        return f"无法核对家庭财产：{exc}"
+    if check.within:
+        return None
+    return (
+        f"家庭财产超过规定，不能确认批准：{check.summary}。"
+        "请作不予批准处理，或核实并更正家庭财产登记（已处置的财产登记处置/注销日期）后再确认"
+    )
+
+
 def guard_approve(case: Case, user) -> str | None:
     reason = guard_notice_passed(case, user)
     if reason:
         return reason
     # The household may have been granted 低保 on another application since this one was entered.
     # The home visit's visitors are refused by the case engine (CaseType.participants), before any guard.
-    return covered_problem(_application_of(case).household)
+    household = _application_of(case).household
+    return covered_problem(household) or assets_problem(household)
 
 
 def _decide(case: Case, *, approved: bool, actor) -> AssistanceApplication:

@@ -101,7 +101,7 @@ class IncomeRecordAdmin(HouseholdChangeAdmin):
 
 @admin.register(AssetRecord)
 class AssetRecordAdmin(HouseholdChangeAdmin):
-    list_display = ["household", "person", "kind", "value", "recorded_on", "recorded_by"]
+    list_display = ["household", "person", "kind", "value", "recorded_on", "disposed_on", "recorded_by"]
     list_filter = ["kind"]
     search_fields = ["household__number", "person__name"]
     list_select_related = ["household", "person", "recorded_by"]

@@ -26,7 +26,7 @@ from .choices import (
     income_treatment,
 )
 from .masking import MASKS
-from .models import Household, Person, Region
+from .models import AssetRecord, Household, Person, Region
 from .selectors import regions_visible_to
 
 
@@ -258,10 +258,46 @@ class AssetForm(BootstrapMixin, _MemberChoiceMixin, forms.Form):
         required=False,
         help_text="仅经营性资产：登记注册的企业、个体工商户填写注册资本（出资额）",
     )
+    replaces = forms.ModelChoiceField(
+        label="同时注销原记录",
+        queryset=AssetRecord.objects.none(),
+        required=False,
+        empty_label="不注销（新增一项财产）",
+        help_text="同一财产重新核查（如存款余额变化）时选择原记录：原记录自本次核查日期起不再计入，避免重复计算",
+    )
 
     def __init__(self, *args, household=None, **kwargs):
         super().__init__(*args, **kwargs)
         self._members(household)
+        held = (
+            household.assets.filter(disposed_on__isnull=True).select_related("person").order_by("kind", "pk")
+            if household
+            else AssetRecord.objects.none()
+        )
+        self.fields["replaces"].queryset = held
+        self.fields["replaces"].label_from_instance = asset_record_label
+
+
+def asset_record_label(record: AssetRecord) -> str:
+    """An asset record in a choice list: kind, owner, value and 核查日期."""
+    owner = record.person.name if record.person_id else "全家共有"
+    what = f"（{record.description}）" if record.description else ""
+    return (
+        f"{record.get_kind_display()}{what} · {owner} · {record.value:,.2f} 元 · "
+        f"{record.recorded_on:%Y-%m-%d}核查"
+    )
+
+
+class AssetEndForm(BootstrapMixin, forms.Form):
+    on_date = BoundedDateField(
+        label="处置/注销日期",
+        widget=DateInput(),
+        initial=timezone.localdate,
+        help_text="自该日起家庭不再持有此项财产，财产核对不再计入",
+    )
+    reason = forms.CharField(
+        label="处置/注销原因", max_length=200, help_text="如：车辆已出售、存款已支取、重复登记、重新核查登记"
+    )
 
 
 def attachment_rules_text() -> str:

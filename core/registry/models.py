@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import operator
 
@@ -275,6 +276,11 @@ class AssetRecord(models.Model):
     )
     recorded_on = models.DateField("核查日期")
     recorded_by = user_ref("登记人", null=True)
+    # An asset is held from its 核查日期 until it is sold, closed or re-recorded at a later check (a deposit
+    # found again with a new balance): then the record ends (services.asset_record_end), it is never
+    # deleted. Held on day D: recorded_on <= D < disposed_on (null: still held).
+    disposed_on = models.DateField("处置/注销日期", null=True, blank=True)
+    disposal_reason = models.CharField("处置/注销原因", max_length=200, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -282,11 +288,20 @@ class AssetRecord(models.Model):
         verbose_name_plural = "财产记录"
         ordering = ["household", "-recorded_on"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(value__gte=0), name="asset_value_not_negative")
+            models.CheckConstraint(condition=models.Q(value__gte=0), name="asset_value_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(disposed_on__isnull=True)
+                | models.Q(disposed_on__gte=models.F("recorded_on")),
+                name="asset_disposed_not_before_recorded",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.value}"
+
+    def held_on(self, day: datetime.date) -> bool:
+        """Whether the household held this asset on `day` (what the 财产 limits count)."""
+        return self.recorded_on <= day and (self.disposed_on is None or self.disposed_on > day)
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:

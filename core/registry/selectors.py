@@ -217,6 +217,9 @@ class HouseholdDetail:
     asset_total: Decimal
     history: list[HistoryEntry]
     today: datetime.date
+    # Asset records held today that share their kind and owner with another held record: a balance
+    # re-recorded without ending the earlier record is counted twice by the 财产 limits.
+    asset_duplicates: set[int] = field(default_factory=set)
 
 
 RELATION_ORDER = {value: index for index, value in enumerate(Relation.values)}
@@ -265,6 +268,10 @@ def household_detail(user, pk: int) -> HouseholdDetail:
     )
     incomes = list(household.incomes.all())
     assets = list(household.assets.all())
+    held = [a for a in assets if a.held_on(today)]
+    by_owner: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+    for asset in held:
+        by_owner[(asset.kind, asset.person_id)].append(asset.pk)
     living = sum(1 for p in members if p.death_date is None)
     person_ids = [p.pk for p in members] + [m.person_id for m in former]
     return HouseholdDetail(
@@ -275,7 +282,8 @@ def household_detail(user, pk: int) -> HouseholdDetail:
         assets=assets,
         attachments=attachments_for(household),
         income=income_summary(incomes, living, today),
-        asset_total=sum((a.value for a in assets), Decimal("0")),
+        asset_total=sum((a.value for a in held), Decimal("0")),
+        asset_duplicates={pk for pks in by_owner.values() if len(pks) > 1 for pk in pks},
         history=household_history(
             household,
             person_ids=person_ids,

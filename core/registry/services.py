@@ -766,10 +766,13 @@ def asset_record_add(
     person: Person | None = None,
     for_disability: bool = False,
     registered_capital: Decimal | str | None = None,
+    replaces: AssetRecord | None = None,
 ) -> AssetRecord:
     """Record an asset found at a check (核查). `for_disability` marks a motor vehicle needed for a
     member's disability, `registered_capital` a registered business's capital — what the 财产 limits of
-    社会救助 look at (assistance.rules.asset_limits_exceeded)."""
+    社会救助 look at (assistance.asset_limits). `replaces` is an earlier record of the same kind and owner
+    that this check supersedes (a deposit found again with a new balance): it ends on the new record's
+    核查日期, so the asset is counted once."""
     _require_scope(actor, household.region_code)
     errors: dict[str, str] = {}
     if kind not in AssetKind.values:
@@ -787,7 +790,20 @@ def asset_record_add(
         errors["recorded_on"] = "请填写核查日期"
     elif recorded_on > _today():
         errors["recorded_on"] = "核查日期不能晚于今天"
-    return _household_record_save(
+    previous = None
+    if replaces is not None:
+        previous = AssetRecord.objects.select_for_update().filter(pk=replaces.pk).first()
+        if previous is None or previous.household_id != household.pk:
+            errors["replaces"] = "所选财产记录不属于本家庭"
+        elif previous.disposed_on is not None:
+            errors["replaces"] = f"所选财产记录已于{previous.disposed_on:%Y-%m-%d}处置/注销"
+        elif previous.kind != kind or previous.person_id != (person.pk if person else None):
+            errors["replaces"] = "只能注销同一所有人的同类财产记录"
+        elif recorded_on is not None and recorded_on < previous.recorded_on:
+            errors["replaces"] = (
+                f"新记录的核查日期不能早于所注销记录的核查日期（{previous.recorded_on:%Y-%m-%d}）"
+            )
+    record = _household_record_save(
         AssetRecord,
         household=household,
         person=person,
@@ -800,6 +816,49 @@ def asset_record_add(
         for_disability=bool(for_disability),
         registered_capital=capital,
     )
+    if previous is not None:
+        _asset_end(previous, recorded_on, f"重新核查登记（{recorded_on:%Y-%m-%d}核查的新记录）", actor)
+    return record
+
+
+def _asset_end(record: AssetRecord, on_date: datetime.date, reason: str, actor) -> AssetRecord:
+    record.disposed_on = on_date
+    record.disposal_reason = reason
+    _with_actor(record, actor).save(update_fields=["disposed_on", "disposal_reason"])
+    events.publish_household_change(
+        [record.household_id],
+        f"财产处置/注销：{record.get_kind_display()} {record.value:,.2f} 元"
+        f"（{record.recorded_on:%Y-%m-%d}核查，{on_date:%Y-%m-%d}起不再持有：{reason}）",
+        actor,
+    )
+    return record
+
+
+@transaction.atomic
+def asset_record_end(
+    *, record: AssetRecord, on_date: datetime.date | None, reason: str, actor
+) -> AssetRecord:
+    """End an asset record: the household no longer holds it from `on_date` on (sold, closed, spent, or
+    re-recorded at a later check). The record stays — the 财产 limits of any day before `on_date` still
+    count it — and its history names who ended it and why. A household change (a 变化核查 for a covered
+    household)."""
+    record = AssetRecord.objects.select_for_update().select_related("household").get(pk=record.pk)
+    _require_scope(actor, record.household.region_code)
+    errors: dict[str, str] = {}
+    reason = (reason or "").strip()
+    if record.disposed_on is not None:
+        raise ValidationError(f"该财产记录已于{record.disposed_on:%Y-%m-%d}处置/注销，不能重复注销")
+    if on_date is None:
+        errors["on_date"] = "请填写处置/注销日期"
+    elif on_date < record.recorded_on:
+        errors["on_date"] = f"处置/注销日期不能早于核查日期（{record.recorded_on:%Y-%m-%d}）"
+    elif on_date > _today():
+        errors["on_date"] = "处置/注销日期不能晚于今天"
+    if not reason:
+        errors["reason"] = "请填写处置/注销原因"
+    if errors:
+        raise ValidationError(errors)
+    return _asset_end(record, on_date, reason, actor)
 
 
 # ---------------------------------------------------------------------------------------------------

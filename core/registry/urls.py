@@ -12,6 +12,7 @@ urlpatterns = [
     path("households/<int:pk>/members/add/", views.member_add, name="member_add"),
     path("households/<int:pk>/incomes/add/", views.income_add, name="income_add"),
     path("households/<int:pk>/assets/add/", views.asset_add, name="asset_add"),
+    path("households/<int:pk>/assets/<int:asset_pk>/end/", views.asset_end, name="asset_end"),
     path("persons/<int:pk>/", views.person_detail, name="person_detail"),
     path("persons/<int:pk>/edit/", views.person_edit, name="person_edit"),
     path("persons/<int:pk>/death/", views.person_death, name="person_death"),

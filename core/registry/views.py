@@ -21,6 +21,7 @@ from .actions import actions_for
 from .choices import AreaType
 from .fact_forms import AssessmentForm, FactEndForm, FactForm
 from .forms import (
+    AssetEndForm,
     AssetForm,
     AttachmentForm,
     DeathForm,
@@ -32,8 +33,9 @@ from .forms import (
     MemberFormSet,
     MoveForm,
     PersonEditForm,
+    asset_record_label,
 )
-from .models import Attachment, Household, Person
+from .models import AssetRecord, Attachment, Household, Person
 
 LIST_PAGE_SIZE = 50
 
@@ -283,15 +285,73 @@ def income_add(request: HttpRequest, pk: int) -> HttpResponse:
 @once_per_form
 def asset_add(request: HttpRequest, pk: int) -> HttpResponse:
     household = _household(request, pk)
-    form = AssetForm(request.POST or None, household=household)
+    form = AssetForm(
+        request.POST or None, household=household, initial=_asset_recheck_initial(request, household)
+    )
     saved = save_and_redirect(
         request,
         form,
         lambda data: services.asset_record_add(household=household, actor=request.user, **data),
-        success="财产记录已登记",
+        success=lambda record: (
+            "财产记录已登记" + ("，原记录已注销" if form.cleaned_data.get("replaces") else "")
+        ),
         to=_household_url(household, "#assets"),
     )
     return saved or _household_form_page(request, household, form, title="登记财产")
+
+
+def _asset_recheck_initial(request: HttpRequest, household: Household) -> dict:
+    """`?replaces=<record>` (the 重新核查 link of a held record): the new record starts as a copy of it, to
+    end it on the new 核查日期."""
+    try:
+        pk = int(request.GET.get("replaces", ""))
+    except ValueError:
+        return {}
+    record = household.assets.filter(pk=pk, disposed_on__isnull=True).first()
+    if record is None:
+        return {}
+    return {
+        "kind": record.kind,
+        "person": record.person_id,
+        "description": record.description,
+        "for_disability": record.for_disability,
+        "registered_capital": record.registered_capital,
+        "replaces": record.pk,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@_perm("registry.change_assetrecord")
+@once_per_form
+def asset_end(request: HttpRequest, pk: int, asset_pk: int) -> HttpResponse:
+    household = _household(request, pk)
+    record = get_object_or_404(AssetRecord.objects.select_related("person"), pk=asset_pk, household=household)
+    form = AssetEndForm(request.POST or None)
+    saved = save_and_redirect(
+        request,
+        form,
+        lambda data: services.asset_record_end(
+            record=record, on_date=data["on_date"], reason=data["reason"], actor=request.user
+        ),
+        success=lambda ended: (
+            f"财产记录已注销：{ended.get_kind_display()}自{_cn_date(ended.disposed_on)}起不再计入"
+        ),
+        to=_household_url(household, "#assets"),
+    )
+    ended = record.disposed_on is not None
+    return saved or _household_form_page(
+        request,
+        household,
+        form,
+        title="财产处置/注销",
+        warning=f"该财产记录已于{_cn_date(record.disposed_on)}处置/注销（{record.disposal_reason}）"
+        if ended
+        else None,
+        help_text=f"{asset_record_label(record)}。注销后记录保留在家庭档案中，"
+        "处置/注销日期之前的财产核对仍计入该财产。",
+        submit_label="注销",
+        submit_class="btn-danger",
+    )
 
 
 # --------------------------------------------------------------------------------------------------- persons
