@@ -88,6 +88,11 @@ MATRIX = {
     "registry:member_add": ("get", lambda o: {"pk": o["household"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
     "registry:income_add": ("get", lambda o: {"pk": o["household"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
     "registry:asset_add": ("get", lambda o: {"pk": o["household"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
+    "registry:asset_end": (
+        "get",
+        lambda o: {"pk": o["household"].pk, "asset_pk": _asset(o["household"]).pk},
+        [L, OK, OK, OK, 403, 403, 403, 404],
+    ),
     "registry:person_detail": ("get", lambda o: {"pk": o["person"].pk}, [L, OK, OK, OK, OK, OK, 403, 404]),
     "registry:person_edit": ("get", lambda o: {"pk": o["person"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
     "registry:person_death": ("get", lambda o: {"pk": o["person"].pk}, [L, OK, OK, OK, 403, 403, 403, 404]),
@@ -532,6 +537,17 @@ def _tekun_task(objs):
         },
     )
     return task
+
+
+def _asset(household):
+    """A held asset record of the world's household (registry:asset_end), made once."""
+    from core.registry.models import AssetRecord
+
+    return AssetRecord.objects.get_or_create(
+        household=household,
+        kind="deposit",
+        defaults={"value": 1000, "recorded_on": datetime.date(2026, 1, 5)},
+    )[0]
 
 
 IGNORED_NAMESPACES = {"admin"}
