@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 
-from core.registry.forms import BootstrapMixin, attachment_rules_text
+from core.registry.forms import BootstrapMixin, MaskedNumbersMixin, attachment_rules_text
 from core.registry.selectors import streets_and_communities
 from core.validation import BoundedDateField, NoControlCharacters
 
@@ -40,7 +40,11 @@ def _count_field(label: str, *, required: bool = False) -> forms.CharField:
     )
 
 
-class FacilityForm(BootstrapMixin, forms.Form):
+class FacilityForm(MaskedNumbersMixin, BootstrapMixin, forms.Form):
+    # The institution's account number is shown masked, as on the facility page; unchanged, the service
+    # keeps the stored number.
+    masked_fields = ("bank_account",)
+
     kind = forms.ChoiceField(label="设施类别")
     name = forms.CharField(label="设施名称", max_length=100, validators=TEXT)
     region = forms.ChoiceField(label="所属街道/社区")
@@ -70,6 +74,21 @@ class FacilityForm(BootstrapMixin, forms.Form):
     )
     rated_on = BoundedDateField(label="评定日期", required=False, widget=_date_widget())
     rating_valid_until = BoundedDateField(label="等级有效期至", required=False, widget=_date_widget())
+    bank_name = forms.CharField(
+        label="开户银行",
+        max_length=60,
+        required=False,
+        validators=TEXT,
+        help_text="特困人员集中供养的基本生活费发放到供养机构的此账户",
+    )
+    bank_account = forms.CharField(
+        label="银行账号",
+        max_length=40,
+        required=False,
+        validators=TEXT,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    account_name = forms.CharField(label="账户名称", max_length=100, required=False, validators=TEXT)
 
     BED_HELP = "仅养老机构、儿童福利机构、救助管理站等设有床位的设施填写"
 
@@ -110,6 +129,9 @@ def facility_initial(facility) -> dict:
         "rating_level",
         "rated_on",
         "rating_valid_until",
+        "bank_name",
+        "bank_account",
+        "account_name",
         *(n for n, _ in BED_FIELDS + RESIDENT_FIELDS),
     ):
         initial[name] = getattr(facility, name)

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from core.fields import ref, region_prefix_index, user_ref
+from core.registry.crypto import EncryptedCharField
 from core.registry.models import Region
 from core.registry.querysets import ScopedQuerySet
 
@@ -82,6 +83,11 @@ class Facility(models.Model):
     )
     rated_on = models.DateField("评定日期", null=True, blank=True)
     rating_valid_until = models.DateField("等级有效期至", null=True, blank=True)
+    # The institution's own account: 特困 集中供养 pays the basic living fee to it (the 花名册 reads these for
+    # the lines whose entitlement names the facility as payee). Encrypted at rest like Household.bank_account.
+    bank_name = models.CharField("开户银行", max_length=60, blank=True)
+    bank_account = EncryptedCharField("银行账号", max_length=32, blank=True)
+    account_name = models.CharField("账户名称", max_length=100, blank=True)
     is_active = models.BooleanField("在用", default=True)
     created_by = user_ref("登记人", null=True)
     created_at = models.DateTimeField("登记时间", auto_now_add=True)

@@ -23,6 +23,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from core.accounts.models import Role, User
 from core.accounts.sections import has_section_role, section_name
 from core.registry.choices import RegionLevel
+from core.registry.masking import MASK_CHAR, unmasked
 from core.registry.models import Attachment, Region
 from core.registry.querysets import user_scope_prefix
 from core.registry.services import attachment_add
@@ -46,6 +47,8 @@ from .models import Facility, FacilityKind, Hazard, Inspection
 EDIT_ROLES = (Role.COMMUNITY_CASEWORKER, Role.STREET_REVIEWER, Role.SECTION_CASEWORKER, Role.SECTION_CHIEF)
 
 OUT_OF_SCOPE = "该设施不在您的管辖范围内"
+# A bank account number (银行结算账户): digits only, as long as Chinese banks issue them.
+ACCOUNT_DIGITS = (12, 30)
 DUPLICATE_NAME = "该街道/社区已有同名的在用{kind}"
 
 
@@ -206,8 +209,40 @@ def _region(data, actor, errors: dict[str, str]) -> Region | None:
     return region
 
 
-def _facility_fields(data: Mapping[str, Any], actor) -> dict[str, Any]:
-    """The facility's fields from `data`, every rule checked; a ValidationError with all problems at once."""
+def _bank_account(data, stored: Facility | None, fields: dict[str, Any], errors: dict[str, str]) -> None:
+    """开户银行、银行账号、账户名称 of the institution: all three or none. The edit form shows a stored number
+    masked; the mask coming back unchanged keeps it (masking.unmasked), a mask changed in part is refused.
+    A change that carries none of the three keys leaves the stored account as it is (never wiped unseen)."""
+    keys = ("bank_name", "bank_account", "account_name")
+    if stored is not None and not any(key in data for key in keys):
+        fields.update({key: getattr(stored, key) for key in keys})
+        return
+    fields["bank_name"] = _text(data, "bank_name")
+    fields["account_name"] = _text(data, "account_name")
+    account = _text(data, "bank_account")
+    if stored is not None:
+        account = unmasked(account, stored.bank_account, "bank_account")
+    account = account.replace(" ", "")
+    fields["bank_account"] = account
+    low, high = ACCOUNT_DIGITS
+    if MASK_CHAR in account:
+        errors["bank_account"] = "银行账号不能含有“*”，请填写完整账号"
+    elif account and not account.isdigit():
+        errors["bank_account"] = "银行账号只能包含数字"
+    elif account and not low <= len(account) <= high:
+        errors["bank_account"] = f"银行账号应为{low}至{high}位数字，当前{len(account)}位"
+    for key, label, max_length in (("bank_name", "开户银行", 60), ("account_name", "账户名称", 100)):
+        if len(fields[key]) > max_length:
+            errors[key] = f"{label}不能超过{max_length}个字"
+        elif account and not fields[key]:
+            errors[key] = f"填写银行账号时请同时填写{label}"
+    if not account and "bank_account" not in errors and (fields["bank_name"] or fields["account_name"]):
+        errors["bank_account"] = "填写了开户银行或账户名称，请同时填写银行账号"
+
+
+def _facility_fields(data: Mapping[str, Any], actor, stored: Facility | None = None) -> dict[str, Any]:
+    """The facility's fields from `data`, every rule checked; a ValidationError with all problems at once.
+    `stored` is the facility being changed (its bank account may come back masked)."""
     errors: dict[str, str] = {}
     kind = _kind(data, errors)
     region = _region(data, actor, errors)
@@ -244,6 +279,7 @@ def _facility_fields(data: Mapping[str, Any], actor) -> dict[str, Any]:
             if total > capacity and "capacity" not in errors and not any(key in errors for key, _ in group):
                 errors["capacity"] = f"{what}（{total}）超过服务容量（{capacity}）"
     _rating(data, fields, errors)
+    _bank_account(data, stored, fields, errors)
     if errors:
         raise ValidationError(errors)
     return fields
@@ -311,7 +347,7 @@ def facility_update(*, facility: Facility, actor, data: Mapping[str, Any]) -> Fa
     """修改设施信息 (and 停用/启用 with `is_active`); the history keeps every earlier version."""
     facility = Facility.objects.select_for_update().select_related("kind").get(pk=facility.pk)
     _require_edit(actor, facility)
-    fields = _facility_fields(data, actor)
+    fields = _facility_fields(data, actor, stored=facility)
     if fields["kind"] != facility.kind:
         _require_kind(actor, fields["kind"])
     for key, value in fields.items():

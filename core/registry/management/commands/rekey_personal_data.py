@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from core.facilities.models import Facility
 from core.registry.crypto import pii_hash
 from core.registry.models import Household, Person
 
@@ -23,6 +24,8 @@ def _targets():
         (Person.history.model, "id_number", True),
         (Household, "bank_account", False),
         (Household.history.model, "bank_account", False),
+        (Facility, "bank_account", False),  # a 供养机构's account (特困 集中供养 is paid to it)
+        (Facility.history.model, "bank_account", False),
     ]
 
 
