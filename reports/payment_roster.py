@@ -20,9 +20,9 @@ from typing import IO
 from django import forms
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Case, CharField, F, QuerySet, Value, When
+from django.db.models import Case, CharField, F, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, NullIf
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
@@ -33,6 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from core.benefits.models import PaymentLine, PaymentRun, Standard
 from core.exports import FORMULA_FIRST, safe_cell, text_safe
+from core.facilities.models import Facility
 from core.registry.choices import AreaType, RegionLevel
 from core.registry.models import Region
 from core.registry.querysets import user_scope_prefix
@@ -65,6 +66,10 @@ CHUNK_SIZE = 5000
 PREFETCH_CHUNK_SIZE = 2000
 PREFETCH_CHUNKS = 8
 PROGRESS_EVERY = 2000
+
+# The 银行账号 cell of a line paid to an institution (特困 集中供养) that has not registered its account yet:
+# said in words, never a blank cell the bank would pay nothing against.
+PAYEE_WITHOUT_ACCOUNT = "（供养机构未登记账号）"
 
 CHANGE_LABELS = dict(PaymentLine.Change.choices) | {"": ""}
 AREA_LABELS = dict(AreaType.choices)
@@ -137,6 +142,7 @@ ROW_FIELDS = (
     "line_type",
     "for_month",
     "change",
+    "payee_facility_id",
 )
 
 
@@ -147,36 +153,65 @@ def _lines_in_scope(user, run: PaymentRun, street_code: str = "") -> QuerySet:
     return lines
 
 
-def _unless_payee(value):
-    """`value` (the household's bank details), or nothing when the entitlement names a payee (params
-    "payee", e.g. the institution of a 特困 person in 集中供养) — its account is kept by the payee's finance."""
-    return Case(When(entitlement__params__has_key="payee", then=Value(None)), default=value)
+PAYEE_FACILITY_ID = Cast(KeyTextTransform("payee_facility", "entitlement__params"), IntegerField())
+
+
+def _payee_facility(field: str) -> Subquery:
+    """`field` of the facility the line's entitlement names as payee (params "payee_facility"). A correlated
+    subquery in the roster's one query: PostgreSQL runs it (a primary-key probe) only for the lines whose
+    CASE branch asks for it — the few 集中供养 lines — and it adds no query whatever the number of lines."""
+    facility_id = Cast(KeyTextTransform("payee_facility", OuterRef("entitlement__params")), IntegerField())
+    return Subquery(Facility.objects.filter(pk=facility_id).values(field)[:1])
+
+
+def _payee_or_household(field: str, household_value):
+    """A line's bank detail: the payee facility's when the entitlement names one (特困 集中供养: paid to the
+    institution's own account), nothing for another named payee (its account is kept by its finance), else
+    the household's. The household's account is never used for a line with a payee."""
+    return Case(
+        When(entitlement__params__has_key="payee_facility", then=_payee_facility(field)),
+        When(entitlement__params__has_key="payee", then=Value(None)),
+        default=household_value,
+    )
 
 
 def roster_queryset(user, run: PaymentRun, street_code: str = "") -> QuerySet:
     """The run's lines in the user's scope (and the chosen street), as tuples in ROW_FIELDS order.
 
     A person-level entitlement (残疾人补贴, 高龄津贴 …) pays that person: their name and ID stand in the
-    户主 columns. The bank account is the household's (the person's household when the line has none)."""
+    户主 columns. The bank account is the household's (the person's household when the line has none), or
+    the payee facility's for a line paid to an institution (`payee_facility_id` then names it)."""
     return (
         _lines_in_scope(user, run, street_code)
         .annotate(
             recipient_name=Coalesce("person__name", "household__head__name"),
             recipient_id_number=Coalesce("person__id_number", "household__head__id_number"),
             area_type=F("entitlement__area_type"),
-            # A payee named by the entitlement (特困 集中供养: the institution, params "payee") replaces the
-            # household's account: the line is paid to it, never into the household's account.
-            bank_name=_unless_payee(Coalesce("household__bank_name", "person__household__bank_name")),
-            bank_account=_unless_payee(
-                Coalesce("household__bank_account", "person__household__bank_account")
+            # A payee named by the entitlement (特困 集中供养: the institution, params "payee" and
+            # "payee_facility") replaces the household's account: the line is paid to the institution's
+            # registered account, never into the household's.
+            bank_name=_payee_or_household(
+                "bank_name", Coalesce("household__bank_name", "person__household__bank_name")
             ),
+            bank_account=_payee_or_household(
+                "bank_account", Coalesce("household__bank_account", "person__household__bank_account")
+            ),
+            # The institution's 账户名称, or the payee's name as the decision recorded it until one is given.
             account_holder=Case(
                 When(
                     entitlement__params__has_key="payee",
-                    then=KeyTextTransform("payee", "entitlement__params"),
+                    then=Coalesce(
+                        NullIf(_payee_facility("account_name"), Value("")),
+                        KeyTextTransform("payee", "entitlement__params"),
+                    ),
                 ),
                 default=Coalesce("household__account_holder", "person__household__account_holder"),
                 output_field=CharField(),
+            ),
+            payee_facility_id=Case(
+                When(entitlement__params__has_key="payee_facility", then=PAYEE_FACILITY_ID),
+                default=Value(None),
+                output_field=IntegerField(),
             ),
         )
         .order_by("region_code", "id")
@@ -488,6 +523,7 @@ def write_roster_xlsx(
             line_type,
             for_month,
             change,
+            payee_facility_id,
         ) = row
         if region_code != current_region:  # lines come ordered by region code
             current_region = region_code
@@ -522,6 +558,8 @@ def write_roster_xlsx(
             name, bank_name, bank_account, holder = (
                 safe_cell(text or "", sheet) for text in (name, bank_name, bank_account, holder)
             )
+        if payee_facility_id is not None and not bank_account:
+            bank_account = PAYEE_WITHOUT_ACCOUNT
         base_cell.set_amount(base)
         increment_cell.set_amount(increment)
         other_cell.set_amount(other)
