@@ -30,10 +30,11 @@ from core.benefits.services import payment_run_recalculate
 from core.portal import demo_data as demo
 from core.portal.demo import demo_today
 from core.registry.choices import AreaType, Relation
-from core.registry.models import Household, Person
+from core.registry.models import AssetRecord, Household, Person
 from core.workflow.models import CalendarDay
 
 from . import rules, services
+from .asset_limits import FINANCIAL_KINDS, asset_limits_check
 from .disability import services as disability_services
 from .low_income.demo import seed_low_income
 from .models import (
@@ -58,6 +59,10 @@ APPROVED = 120
 OPEN_STEPS = ("registered", "accepted", "investigated", "publicity", "street_review", "chief_confirmation")
 OPEN_PER_STEP = 4  # 24 open applications, the first of each step overdue
 SUBMITTED_REVIEWS = 3
+# The open applications (by their index, see OPEN_STEPS) entered for households over a 财产 limit: the
+# on-time ones just registered and just accepted, before the home visit — their page shows the 不符合
+# finding naming the limit. Every household approved, and every other open one, is within the limits.
+OVER_LIMIT_SLOTS = (len(OPEN_STEPS), len(OPEN_STEPS) + 1)
 # Households whose per-capita income is well below the standard, so the calculator pays them.
 INCOME_SHARE = Decimal("0.6")
 STANDARD = {AreaType.URBAN: Decimal("600"), AreaType.RURAL: Decimal("410")}
@@ -147,7 +152,10 @@ class _Days:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _candidates(rng: random.Random) -> list[Household]:
+def _candidates(rng: random.Random) -> tuple[list[Household], list[Household]]:
+    """The district's free households whose income the calculator pays: those whose recorded assets are
+    within the 财产 limits today (approved, or open at any step), and those over a limit (a couple are
+    entered as open applications so their page shows the 不符合 finding)."""
     district = demo.DISTRICT[0][:6]
     busy = AssistanceApplication.objects.filter(is_open=True).values("household_id")
     households = list(
@@ -166,8 +174,12 @@ def _candidates(rng: random.Random) -> list[Household]:
         if members.get(h.pk)
         and facts[h.pk].per_capita < STANDARD.get(h.area_type, STANDARD[AreaType.RURAL]) * INCOME_SHARE
     ]
-    rng.shuffle(chosen)
-    return chosen
+    checks = asset_limits_check(chosen, timezone.localdate())
+    within = [h for h in chosen if checks[h.pk].within]
+    over = [h for h in chosen if not checks[h.pk].within]
+    rng.shuffle(within)
+    rng.shuffle(over)
+    return within, over
 
 
 def _clerk(region_code: str, users: dict[str, User]) -> User | None:
@@ -226,13 +238,21 @@ def _advance(
             services.dibao_application_accept(application=application, actor=clerk)
     if "investigated" in dates:
         members = household.members.filter(death_date__isnull=True).count()
-        with demo_today(dates["investigated"], hour=15):
+        visit = dates["investigated"]
+        savings = (
+            AssetRecord.objects.filter(household=household, kind__in=FINANCIAL_KINDS, recorded_on__lte=visit)
+            .exclude(disposed_on__lte=visit)
+            .exists()
+        )
+        # A household with a deposit on record is not said to have none.
+        findings = [f for f in FINDINGS if not (savings and "无存款" in f)]
+        with demo_today(visit, hour=15):
             services.investigation_record(
                 application=application,
                 actor=clerk,
-                visit_date=dates["investigated"],
+                visit_date=visit,
                 visitors=[clerk, companion],
-                findings=rng.choice(FINDINGS).format(n=members),
+                findings=rng.choice(findings).format(n=members),
                 economic_check_result=Investigation.EconomicCheck.ELIGIBLE,
                 economic_check_note="经家庭经济状况核对平台核对，未发现存款、车辆、工商登记等超标情况",
             )
@@ -261,8 +281,11 @@ def _advance(
 def _seed_dibao(users: dict[str, User], rng: random.Random, days: _Days, write) -> None:
     today = days.today
     chief, section = users["kezhang"], users["keshi"]
-    plan = [(h, _staff(h, users)) for h in _candidates(rng)]
+    within, over = _candidates(rng)
+    plan = [(h, _staff(h, users)) for h in within]
     plan = [(h, staff) for h, staff in plan if staff is not None]
+    over_plan = [(h, _staff(h, users)) for h in over]
+    over_plan = [(h, staff) for h, staff in over_plan if staff is not None][: len(OVER_LIMIT_SLOTS)]
     open_count = min(len(OPEN_STEPS) * OPEN_PER_STEP, len(plan) // 2)
     approved_count = min(APPROVED, len(plan) - open_count)
     # Oldest first, as they happened.
@@ -275,8 +298,14 @@ def _seed_dibao(users: dict[str, User], rng: random.Random, days: _Days, write) 
         _advance(household, dates, clerk, reviewer, chief, section, rng)
     _seed_past_reviews(users, rng, days, approvals[0] if approvals else today)
 
+    open_plan = plan[approved_count : approved_count + open_count]
+    over_count = 0
+    for slot, entry in zip(OVER_LIMIT_SLOTS, over_plan, strict=False):
+        if slot < len(open_plan):
+            open_plan[slot] = entry
+            over_count += 1
     opened = []
-    for i, (household, (clerk, reviewer)) in enumerate(plan[approved_count : approved_count + open_count]):
+    for i, (household, (clerk, reviewer)) in enumerate(open_plan):
         step = OPEN_STEPS[i % len(OPEN_STEPS)]
         late = i < len(OPEN_STEPS)  # the first application of each step missed its time limit
         lag = OVERDUE_LAG[step] if late else rng.randint(*ON_TIME_LAG[step])
@@ -301,7 +330,8 @@ def _seed_dibao(users: dict[str, User], rng: random.Random, days: _Days, write) 
     ).count()
     write(
         f"低保：批准 {approved_count} 户，办理中 {open_count} 件（其中超期 {overdue} 件"
-        f"{'，延长办理期限 1 件' if extend is not None else ''}）"
+        f"{'，延长办理期限 1 件' if extend is not None else ''}"
+        f"{f'，家庭财产超过规定 {over_count} 件' if over_count else ''}）"
     )
 
 
@@ -429,6 +459,14 @@ TEKUN_PLAN = (
 )
 
 
+# The institution's own account: 集中供养's basic living fee is paid into it (the 花名册 shows it).
+TEKUN_INSTITUTION_BANK = {
+    "bank_name": "中国工商银行长春绿园支行",
+    "bank_account": "4200201109000012345",
+    "account_name": "长春市绿园区社会福利中心",
+}
+
+
 def _tekun_institution(person):
     """The district's 特困供养服务设施 of the facility register (集中供养 names one), made once."""
     from core.facilities.models import Facility, FacilityKind
@@ -440,7 +478,12 @@ def _tekun_institution(person):
         name="绿园区社会福利中心",
         region=street,
         is_active=True,
-        defaults={"region_code": street.code, "address": "绿园区民政路1号", "operator_type": "public"},
+        defaults={
+            "region_code": street.code,
+            "address": "绿园区民政路1号",
+            "operator_type": "public",
+            **TEKUN_INSTITUTION_BANK,
+        },
     )
     return facility
 
@@ -839,6 +882,15 @@ def seed_assistance_demo(*, stdout, rng_seed: int, log: Callable[[str], None] | 
         write(
             f"低保{today.year}年{today.month}月发放批次（草稿）：{run.line_count} 笔，合计 {run.total_amount} 元"
         )
+    # The other monthly benefits of the bureau are calculated too, so their pages, the 花名册 and the 张榜名单
+    # show this month's amounts.
+    for benefit_type in BenefitType.objects.filter(code__in=OTHER_MONTHLY).order_by("sort_order"):
+        other = PaymentRun.objects.filter(
+            benefit_type=benefit_type, month=month_start(today), kind=PaymentRun.Kind.MONTHLY
+        ).first()
+        if other is None or other.status == PaymentRun.Status.DRAFT:
+            other = payment_run_recalculate(benefit_type=benefit_type, month=month_start(today))
+            write(f"{benefit_type.name}{today.year}年{today.month}月发放批次（草稿）：{other.line_count} 笔")
 
     opened = review_services.dibao_reviews_schedule(on_date=today, actor=users["keshi"])
     if opened:
@@ -850,6 +902,7 @@ def seed_assistance_demo(*, stdout, rng_seed: int, log: Callable[[str], None] | 
 
 
 CHANGE_CHECKS = 2
+OTHER_MONTHLY = ("tekun_basic", "tekun_care", "disability_living", "disability_care")
 
 
 def _seed_change_checks(users: dict[str, User], district: str, today: datetime.date, write) -> None:
