@@ -111,7 +111,9 @@ def hazard_row(deadline, **overrides):
 
 def test_kinds_are_seeded_by_section():
     by_code = {k.code: k for k in FacilityKind.objects.all()}
-    assert len(by_code) == 16
+    # 16 seeded with the register, and 特困人员供养服务设施 added by the 特困 lifecycle (assistance 0013)
+    assert len(by_code) == 17
+    assert by_code["tekun_institution"].section_code == "assistance" and by_code["tekun_institution"].has_beds
     assert by_code["elder_institution"].section_code == "eldercare" and by_code["elder_institution"].has_beds
     assert by_code["children_home"].section_code == "children"
     assert by_code["community_service_facility"].section_code == "social_orgs"
