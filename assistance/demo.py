@@ -278,14 +278,25 @@ def _advance(
     return application
 
 
+def _first_community_first(plan: list[tuple[Household, tuple[User, User]]]) -> list:
+    """The plan with a household of the demo's first community (sq0101's) first, if it has one: that
+    caseworker finds a 低保 application whatever the shuffle gave."""
+    first = f"{demo.DISTRICT[0][:6]}001001"
+    ours = next((i for i, (h, _) in enumerate(plan) if h.region_code == first), None)
+    if ours is not None:
+        plan.insert(0, plan.pop(ours))
+    return plan
+
+
 def _seed_dibao(users: dict[str, User], rng: random.Random, days: _Days, write) -> None:
     today = days.today
     chief, section = users["kezhang"], users["keshi"]
     within, over = _candidates(rng)
     plan = [(h, _staff(h, users)) for h in within]
-    plan = [(h, staff) for h, staff in plan if staff is not None]
+    plan = _first_community_first([(h, staff) for h, staff in plan if staff is not None])
     over_plan = [(h, _staff(h, users)) for h in over]
-    over_plan = [(h, staff) for h, staff in over_plan if staff is not None][: len(OVER_LIMIT_SLOTS)]
+    over_plan = _first_community_first([(h, staff) for h, staff in over_plan if staff is not None])
+    over_plan = over_plan[: len(OVER_LIMIT_SLOTS)]
     open_count = min(len(OPEN_STEPS) * OPEN_PER_STEP, len(plan) // 2)
     approved_count = min(APPROVED, len(plan) - open_count)
     # Oldest first, as they happened.

@@ -76,6 +76,7 @@ def test_demo_seeder_is_idempotent_and_fills_the_lists():
     _dates_agree_with_the_transition_log()
     _only_the_intended_cases_are_overdue()
     _every_flow_has_records_for_the_first_community()
+    _assets_agree_with_the_decisions()
 
 
 def _day(moment: datetime.datetime) -> datetime.date:
@@ -110,6 +111,32 @@ def _dates_agree_with_the_transition_log():
     # The households were registered before anything was entered about them.
     first_case = min(Case.objects.values_list("created_at", flat=True))
     assert max(Household.objects.values_list("created_at", flat=True)) < first_case
+
+
+def _assets_agree_with_the_decisions():
+    """Every household the demo approved for 低保 is within the 财产 limits (the confirmation refuses
+    otherwise); two open applications, not yet visited, are of households over a limit, so their page shows
+    the 不符合 finding; no visit says 无存款 of a household with a deposit on record."""
+    from assistance.asset_limits import asset_limits_check
+    from core.registry.models import AssetRecord
+
+    today = timezone.localdate()
+    approved = AssistanceApplication.objects.filter(case__case_type="dibao", approved=True)
+    checks = asset_limits_check(list(approved.values_list("household_id", flat=True)), today)
+    assert checks and all(check.within for check in checks.values())
+    open_ones = AssistanceApplication.objects.filter(case__case_type="dibao", is_open=True)
+    open_checks = asset_limits_check(list(open_ones.values_list("household_id", flat=True)), today)
+    over = [pk for pk, check in open_checks.items() if not check.within]
+    assert len(over) == 2
+    assert set(open_ones.filter(household_id__in=over).values_list("case__status", flat=True)) <= {
+        "registered",
+        "investigation",
+    }
+    assert not Investigation.objects.filter(application__household_id__in=over).exists()
+    with_deposit = AssetRecord.objects.filter(kind="deposit").values("household_id")
+    assert not Investigation.objects.filter(
+        application__household_id__in=with_deposit, findings__contains="无存款"
+    ).exists()
 
 
 def _only_the_intended_cases_are_overdue():

@@ -15,6 +15,7 @@ from core.portal.demo import demo_today
 from core.registry.models import Household, IncomeRecord
 
 from .. import rules, services
+from ..asset_limits import asset_limits_check
 from ..models import AssistanceApplication
 from .models import LowIncomeCategory, LowIncomeRecognition
 from .rules import disposable_income_last_year
@@ -39,6 +40,9 @@ def _pick(households, category: str, today: datetime.date, standards: dict):
     """A household whose income fits the category as it stands, else one given a demo wage that does."""
     members = rules.living_members([h.pk for h in households], today)
     households = [h for h in households if members.get(h.pk)]
+    # Recognised by the 科长's confirmation, which checks the 财产 limits: only households within them.
+    checks = asset_limits_check(households, today)
+    households = [h for h in households if checks[h.pk].within]
     facts = rules.household_income_facts([h.pk for h in households], today, members_by_household=members)
     for household in households:
         standard = standards[household.area_type]

@@ -341,13 +341,18 @@ class Command(BaseCommand):
         for h_index, household in enumerate(households):
             household.head = heads[h_index]
             if rng.random() < 0.5:
+                # Half the households have a deposit, checked when they were registered: mostly a small
+                # one (within the 财产 limits of 低保 whatever the household's size), one in ten a large
+                # one (20,000–60,000 元, over the limit for a small household).
+                large = rng.random() < 0.1
+                value = rng.randrange(20000, 60000, 100) if large else rng.randrange(0, 9000, 100)
                 assets.append(
                     AssetRecord(
                         household=household,
                         kind=AssetKind.DEPOSIT,
                         description="银行存款",
-                        value=Decimal(rng.randrange(0, 60000, 100)),
-                        recorded_on=datetime.date(2026, 6, 30),
+                        value=Decimal(value),
+                        recorded_on=timezone.localdate(),
                     )
                 )
         Membership.objects.bulk_create(memberships, batch_size=2000)
