@@ -53,7 +53,36 @@ def _yes_no(value: str) -> bool | None:
     return {"1": True, "0": False}.get(value)
 
 
-class TekunInvestigationForm(_StyledForm):
+class SelfCareItemsMixin:
+    """The six-item self-care assessment (rules.SELF_CARE_ITEMS) as one choice field each, read back as the
+    {item: can do} dict the services take; the service's one error on the items shows beside the first.
+    A form calls `add_self_care_fields()` in its `__init__`, before `_style()`."""
+
+    self_care_label_prefix = ""
+
+    def add_self_care_fields(self) -> None:
+        for key, label in rules.SELF_CARE_ITEMS.items():
+            self.fields[f"{SELF_CARE_FIELD_PREFIX}{key}"] = forms.ChoiceField(
+                label=f"{self.self_care_label_prefix}{label}", choices=CAN_DO, required=False
+            )
+
+    def self_care_items(self) -> dict[str, bool]:
+        items = {}
+        for key in rules.SELF_CARE_ITEMS:
+            value = _yes_no(self.cleaned_data.get(f"{SELF_CARE_FIELD_PREFIX}{key}", ""))
+            if value is not None:
+                items[key] = value
+        return items
+
+    def add_error(self, field, error):
+        if field == "self_care_items":
+            field = f"{SELF_CARE_FIELD_PREFIX}eat"
+        super().add_error(field, error)
+
+
+class TekunInvestigationForm(SelfCareItemsMixin, _StyledForm):
+    self_care_label_prefix = "生活自理能力："
+
     investigated_on = BoundedDateField(label="调查日期", widget=DateInput(), initial=timezone.localdate)
     unable_to_work_reason = forms.CharField(
         label="无劳动能力情形",
@@ -89,35 +118,21 @@ class TekunInvestigationForm(_StyledForm):
         from .services import tekun_facilities
 
         self.fields["facility"].queryset = tekun_facilities(region_code).select_related("kind")
-        for key, label in rules.SELF_CARE_ITEMS.items():
-            self.fields[f"{SELF_CARE_FIELD_PREFIX}{key}"] = forms.ChoiceField(
-                label=f"生活自理能力：{label}", choices=CAN_DO, required=False
-            )
+        self.add_self_care_fields()
         self._style()
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
-        items = {}
-        for key in rules.SELF_CARE_ITEMS:
-            value = _yes_no(data.get(f"{SELF_CARE_FIELD_PREFIX}{key}", ""))
-            if value is not None:
-                items[key] = value
         return {
             "investigated_on": data.get("investigated_on"),
             "unable_to_work_reason": data.get("unable_to_work_reason", ""),
             "no_income_source": _yes_no(data.get("no_income_source", "")),
             "no_supporter": _yes_no(data.get("no_supporter", "")),
-            "self_care_items": items,
+            "self_care_items": self.self_care_items(),
             "support_mode": data.get("support_mode", ""),
             "facility": data.get("facility"),
             "findings": data.get("findings", ""),
         }
-
-    def add_error(self, field, error):
-        # The service reports the six items as one error; show it beside the first of them.
-        if field == "self_care_items":
-            field = f"{SELF_CARE_FIELD_PREFIX}eat"
-        super().add_error(field, error)
 
 
 # -- after approval (assistance/tekun/lifecycle.py) ------------------------------------------------------
@@ -138,7 +153,7 @@ class ReassessmentOpenForm(_StyledForm):
         self._style()
 
 
-class ReassessmentForm(_StyledForm):
+class ReassessmentForm(SelfCareItemsMixin, _StyledForm):
     assessed_on = BoundedDateField(label="评估日期", widget=DateInput(), initial=timezone.localdate)
     finding = forms.CharField(
         label="评估情况", max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -146,29 +161,16 @@ class ReassessmentForm(_StyledForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for key, label in rules.SELF_CARE_ITEMS.items():
-            self.fields[f"{SELF_CARE_FIELD_PREFIX}{key}"] = forms.ChoiceField(
-                label=label, choices=CAN_DO, required=False
-            )
+        self.add_self_care_fields()
         self._style()
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
-        items = {}
-        for key in rules.SELF_CARE_ITEMS:
-            value = _yes_no(data.get(f"{SELF_CARE_FIELD_PREFIX}{key}", ""))
-            if value is not None:
-                items[key] = value
         return {
             "assessed_on": data.get("assessed_on"),
-            "self_care_items": items,
+            "self_care_items": self.self_care_items(),
             "finding": data.get("finding", ""),
         }
-
-    def add_error(self, field, error):
-        if field == "self_care_items":
-            field = f"{SELF_CARE_FIELD_PREFIX}eat"
-        super().add_error(field, error)
 
 
 class ReviewRecordForm(_StyledForm):
