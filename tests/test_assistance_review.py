@@ -26,7 +26,7 @@ from core.benefits.months import add_months, month_start
 from core.benefits.services import payment_run_recalculate
 from core.registry.choices import IncomeKind, LabourCapacity, Relation
 from core.registry.models import IncomeRecord, Membership
-from core.registry.services import income_record_add
+from core.registry.services import asset_record_add, income_record_add
 from core.workflow.models import Case
 from core.workflow.selectors import todo_for
 from core.workflow.services import TransitionError
@@ -244,6 +244,35 @@ def test_keep(paid, people, dibao):
     assert (review.previous_amount, review.new_amount) == (Decimal("800.00"), Decimal("800.00"))
     assert not review.is_open and review.case.status == ReviewStatus.CONFIRMED
     assert _next_month_amount(dibao, entitlement) == Decimal("800.00")
+
+
+def test_a_household_over_an_asset_limit_is_reviewed_to_a_stop_naming_the_limit(paid, people):
+    household, entitlement, review = paid
+    # Deposits of 30,000 for two: 15,000 per capita > 600 × 24 = 14,400 (assets.financial_months)
+    asset_record_add(
+        household=household,
+        kind="deposit",
+        value="30000",
+        recorded_on=timezone.localdate(),
+        actor=people["clerk"],
+    )
+    with pytest.raises(ValidationError, match="家庭财产超过规定：.*14,400.00 元，应作停发处理"):
+        services.dibao_review_decide(
+            review=review,
+            actor=people["clerk"],
+            findings="入户核查",
+            outcome=Outcome.KEEP,
+            reasons="收入无变化",
+        )
+    review.refresh_from_db()
+    assert review.outcome == ""
+    services.dibao_review_decide(
+        review=review,
+        actor=people["clerk"],
+        findings="入户核查",
+        outcome=Outcome.STOP,
+        reasons="存款超过规定",
+    )
 
 
 def test_decrease(paid, people, dibao):

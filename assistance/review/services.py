@@ -396,6 +396,14 @@ def dibao_review_income_add(
     return record
 
 
+def _assets_over(household_id: int, on_date: datetime.date) -> str:
+    """The 财产 limits the household exceeds on the date, in one sentence ("" when within them)."""
+    from ..asset_limits import asset_limits_check
+
+    check = asset_limits_check([household_id], on_date)[household_id]
+    return "" if check.within else check.summary
+
+
 def _check_outcome(
     *,
     outcome: str,
@@ -469,6 +477,11 @@ def dibao_review_decide(
             on_date=today,
         )
     )
+    if "outcome" not in errors and outcome in (Outcome.KEEP, Outcome.INCREASE, Outcome.DECREASE):
+        # 财产 (DOMAIN.md): a household over a limit is reviewed to a stop, with the limit named.
+        over = _assets_over(review.household_id, today)
+        if over:
+            errors["outcome"] = f"家庭财产超过规定：{over}，应作停发处理"
     if errors:
         raise ValidationError(errors)
     if outcome == Outcome.STOP:
