@@ -319,22 +319,26 @@ def freeze_missing(
 
 
 def _write_params(model, params_by_id: Mapping[int, dict]) -> None:
+    """Store new params in one UPDATE, bumping updated_at as a save() would: a later recalculation
+    re-checks locked months for the entitlements changed since they were calculated."""
     import json
 
     from django.db import connection
+    from django.utils import timezone
 
     if not params_by_id:
         return
+    now = timezone.now()
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(model._meta.db_table)
         ids = list(params_by_id)
         texts = [json.dumps(params_by_id[i], ensure_ascii=False) for i in ids]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS e SET params = v.params::jsonb "  # noqa: S608 (a model's table name)
+                f"UPDATE {table} AS e SET params = v.params::jsonb, updated_at = %s "  # noqa: S608 (a model's table name)
                 "FROM unnest(%s::bigint[], %s::text[]) AS v(id, params) WHERE e.id = v.id",
-                [ids, texts],
+                [now, ids, texts],
             )
         return
     for pk, params in params_by_id.items():
-        model.objects.filter(pk=pk).update(params=params)
+        model.objects.filter(pk=pk).update(params=params, updated_at=now)

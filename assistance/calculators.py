@@ -86,6 +86,36 @@ class DibaoCalculator(Calculator):
             if rows
         }
 
+    def changed_since(
+        self, rows: list[dict], since: datetime.datetime
+    ) -> dict[int, datetime.datetime] | None:
+        """{entitlement id: when one of its covered persons (in any of its bases) last changed} for the
+        persons changed after `since` — a death recorded, a birth date corrected (the ages on the first
+        of a month follow from it; they need no re-check otherwise) — one query by person id. None (re-check
+        all) when a parameter of the amount changed after `since`."""
+        from core.benefits.models import Parameter
+        from core.registry.models import Person
+
+        if Parameter.objects.filter(key__in=rules.DIBAO_AMOUNT_PARAMETERS, updated_at__gt=since).exists():
+            return None
+        by_person: dict[int, list[int]] = {}
+        for row in rows:
+            for basis in self._bases(row):
+                for person_id in basis.covered:
+                    by_person.setdefault(person_id, []).append(row["id"])
+        if not by_person:
+            return {}
+        changed: dict[int, datetime.datetime] = {}
+        for person_id, updated_at in (
+            Person.objects.filter(pk__any_of=sorted(by_person), updated_at__gt=since)
+            .order_by()
+            .values_list("pk", "updated_at")
+        ):
+            for entitlement_id in by_person[person_id]:
+                if entitlement_id not in changed or changed[entitlement_id] < updated_at:
+                    changed[entitlement_id] = updated_at
+        return changed
+
     def prepare_loaded(self, entitlements, month: datetime.date) -> None:
         # As if each had been confirmed on the facts recorded now (assistance.bases.freeze_missing).
         bases.freeze_missing(entitlements.model, entitlements, month, label=bases.LABEL_APPROVAL)

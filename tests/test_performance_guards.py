@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -166,3 +166,65 @@ def test_recalculation_query_count_does_not_grow_with_entitlements(code):
         run = payment_run_recalculate(benefit_type=benefit_type, month=MONTH)
     assert run.line_count > 0
     assert len(ctx.captured_queries) == small, [q["sql"][:120] for q in ctx.captured_queries]
+
+
+@pytest.mark.parametrize("code", ["dibao", "disability_care"])
+def test_steady_state_recalculation_query_count_does_not_grow_with_entitlements(code):
+    """Steady state (issue 14): three locked months before the month, then deaths recorded after they were
+    locked and the type's standards raised two months back; the month's recalculation writes 补发/扣回 —
+    with as many queries for a city ten times the size (each city in a savepoint rolled back after)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from core.benefits.models import PaymentLine, PaymentRun, Standard
+    from core.benefits.months import add_months
+
+    benefit_type = BenefitType.objects.get(code=code)
+    counts = []
+    for first_district, people in ((52, 400), (53, 4000)):
+        savepoint = transaction.savepoint()
+        city(first_district, people)
+        for months_back in (3, 2, 1):
+            run = payment_run_recalculate(benefit_type=benefit_type, month=add_months(MONTH, -months_back))
+            PaymentRun.objects.filter(pk=run.pk).update(
+                status=PaymentRun.Status.LOCKED, locked_at=run.calculated_at
+            )
+        # After the locks: a death in one household of 20 (a person entitlement ends with it), and a 提标.
+        dead = list(
+            Person.objects.filter(
+                Q(household__entitlements__benefit_type=benefit_type)
+                | Q(entitlements__benefit_type=benefit_type)
+            )
+            .distinct()
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )[::20]
+        Person.objects.filter(pk__in=dead).update(death_date=add_months(MONTH, -3), updated_at=timezone.now())
+        Entitlement.objects.filter(benefit_type=benefit_type, person_id__in=dead).update(
+            end_month=add_months(MONTH, -3), status=Entitlement.Status.ENDED
+        )
+        # And one ended with last month in either city, so both write a 停发 line (it reads the stopped).
+        Entitlement.objects.filter(
+            pk__in=Entitlement.objects.filter(benefit_type=benefit_type, end_month__isnull=True).order_by(
+                "pk"
+            )[:1]
+        ).update(end_month=add_months(MONTH, -1), status=Entitlement.Status.ENDED)
+        raised_from = add_months(MONTH, -2)
+        for standard in Standard.objects.filter(benefit_type=benefit_type, effective_to__isnull=True):
+            Standard.objects.filter(pk=standard.pk).update(
+                effective_to=raised_from - datetime.timedelta(days=1), changed_from=raised_from
+            )
+            standard.pk, standard.amount, standard.effective_from = None, standard.amount + 10, raised_from
+            standard._state.adding = True
+            standard.save()
+        payment_run_recalculate(benefit_type=benefit_type, month=MONTH)
+        with CaptureQueriesContext(connection) as ctx:
+            run = payment_run_recalculate(benefit_type=benefit_type, month=MONTH)
+        assert PaymentLine.objects.filter(run=run).exclude(line_type="regular").exists()
+        counts.append([q["sql"][:120] for q in ctx.captured_queries])
+        transaction.savepoint_rollback(savepoint)
+    import difflib
+
+    assert len(counts[0]) == len(counts[1]), "\n".join(
+        difflib.unified_diff(counts[0], counts[1], lineterm="")
+    )

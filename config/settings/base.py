@@ -237,6 +237,12 @@ BENEFITS_PART_SIZE = env.int("BENEFITS_PART_SIZE", default=2000)
 # One process recalculating a whole run reads, computes and writes it in chunks of this many entitlement
 # ids, so that reading the next chunk overlaps writing the previous one (core.benefits.services).
 BENEFITS_RUN_CHUNK = env.int("BENEFITS_RUN_CHUNK", default=10000)
+# Locked months are re-checked for 补发/扣回 only for what changed since each was calculated
+# (core.benefits.services._adjustment_lines); True re-computes every entitlement of every locked month of the
+# look-back year (the old way: after a change in a calculator's rules, for one run). The margin is taken off
+# each locked run's calculation start: a change saved just before it, committed just after, is re-checked.
+BENEFITS_FULL_RECHECK = env.bool("BENEFITS_FULL_RECHECK", default=False)
+BENEFITS_RECHECK_MARGIN_SECONDS = env.int("BENEFITS_RECHECK_MARGIN_SECONDS", default=600)
 # The queue tasks go to, including those a task sends itself (the per-street parts of a recalculation).
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

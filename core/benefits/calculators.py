@@ -21,7 +21,9 @@ A bureau app registers one Calculator subclass per benefit type code, e.g. in it
 The engine calls `load_facts` once per month it computes (the run's month, and each locked month it
 re-checks for 补发/扣回) and per part of the run it reads at a time (a chunk of BENEFITS_RUN_CHUNK
 entitlement ids, or a street on a Celery worker), then `compute` for every entitlement row of that part
-and month, in memory.
+and month, in memory. Locked months are re-checked only for the entitlements whose inputs changed
+since they were calculated: a calculator that loads facts of its own says which rows those facts moved
+(`changed_since`; without it, every row of every locked month is recomputed).
 
 `explanation` is shown to caseworkers: give a Chinese `formula` sentence and `steps`, a list of
 [label, value] pairs in the order of the computation (standard, per-capita income, members, base, each
@@ -102,6 +104,17 @@ class Calculator:
         """Facts for several months at once (re-checking locked months). Override to use one query for all
         months; the default calls load_facts once per month (at most 13 calls, never once per row)."""
         return {month: self.load_facts(rows, month) for month, rows in rows_by_month.items() if rows}
+
+    def changed_since(
+        self, rows: list[dict], since: datetime.datetime
+    ) -> set[int] | Mapping[int, datetime.datetime] | None:
+        """Which of `rows` (entitlement rows of the locked months being re-checked) may be owed another
+        amount because a fact this calculator reads — beyond the entitlement row itself, the type's
+        standards and its rounding, which the engine follows — changed after `since`: a set of entitlement
+        ids, or {id: when its facts last changed} (the engine then compares with each locked month's own
+        time), or None = "I cannot tell": every entitlement of every locked month is re-checked (the safe
+        default). One or a few queries for all rows, like load_facts."""
+        return None
 
     def prepare_loaded(self, entitlements, month: datetime.date) -> None:
         """Entitlements loaded in bulk without their case (`generate_city`): fix now whatever a decision
@@ -187,6 +200,16 @@ class FixedStandardCalculator(Calculator):
     """
 
     label = "按标准定额发放"
+
+    def changed_since(
+        self, rows: list[dict], since: datetime.datetime
+    ) -> set[int] | Mapping[int, datetime.datetime] | None:
+        # Only the row's params and the standards move a fixed amount, both followed by the engine — unless
+        # a subclass loads facts of its own (an age, a death): then it must say itself what changed.
+        own_facts = type(self).load_facts is not Calculator.load_facts or (
+            type(self).load_facts_by_month is not Calculator.load_facts_by_month
+        )
+        return None if own_facts else set()
 
     def compute(
         self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date

@@ -4,6 +4,9 @@ name: bureau apps create BenefitType rows and register a calculator for each."""
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Least
+from django.utils import timezone
 
 from core.fields import ref, region_prefix_index, user_ref
 from core.registry.choices import AreaType
@@ -13,6 +16,32 @@ from core.registry.querysets import ScopedQuerySet
 class Rounding(models.TextChoices):
     FEN = "fen", "精确到分"
     YUAN = "yuan", "精确到元"
+
+
+class TouchingQuerySet(models.QuerySet):
+    """update() sets updated_at as save() does (unless given): a recalculation re-checks locked months for
+    the rows changed after they were calculated (core.benefits.services._recheck_plan), so a bulk update
+    must not look unchanged."""
+
+    def update(self, **kwargs):
+        kwargs.setdefault("updated_at", timezone.now())
+        return super().update(**kwargs)
+
+
+class StandardQuerySet(TouchingQuerySet):
+    def update(self, **kwargs):
+        # Which days the change may move, unless the caller says (standard_change): from the row's first
+        # day, or from the new one if that is earlier.
+        if "changed_from" not in kwargs:
+            new_from = kwargs.get("effective_from")
+            kwargs["changed_from"] = (
+                F("effective_from") if new_from is None else Least(F("effective_from"), Value(new_from))
+            )
+        return super().update(**kwargs)
+
+
+class EntitlementQuerySet(ScopedQuerySet, TouchingQuerySet):
+    pass
 
 
 class BenefitType(models.Model):
@@ -33,6 +62,10 @@ class BenefitType(models.Model):
     is_monthly = models.BooleanField("按月发放", default=True)
     rounding = models.CharField("取整规则", max_length=8, choices=Rounding.choices, default=Rounding.FEN)
     sort_order = models.PositiveSmallIntegerField("排序", default=100)
+    # A rounding changed after a locked run was calculated re-checks all its entitlements (services).
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = TouchingQuerySet.as_manager()
 
     class Meta:
         verbose_name = "待遇类型"
@@ -69,6 +102,15 @@ class Standard(models.Model):
     source = models.CharField("依据文件", max_length=200, blank=True)
     created_by = user_ref("录入人", optional=True)
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
+    # What a recalculation reads to re-check locked months only for what changed since they were
+    # calculated (core.benefits.services._recheck_plan): when the row last changed, and the first day
+    # whose standard that change may have moved — its effective_from for a new row, the day after the new
+    # effective_to when a later standard ended it (standard_change), the earlier of the old and new
+    # effective_from when it was edited.
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    changed_from = models.DateField("变更影响起始日期", null=True, blank=True, editable=False)
+
+    objects = StandardQuerySet.as_manager()
 
     class Meta:
         verbose_name = "待遇标准"
@@ -86,6 +128,17 @@ class Standard(models.Model):
     def __str__(self) -> str:
         return f"{self.benefit_type} {self.get_area_type_display()} {self.tier} {self.amount}"
 
+    def save(self, *args, **kwargs):
+        if self._state.adding or self.pk is None:
+            self.changed_from = self.effective_from
+        else:
+            stored = Standard.objects.filter(pk=self.pk).values_list("effective_from", flat=True).first()
+            self.changed_from = min(d for d in (stored, self.effective_from) if d is not None)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "changed_from", "updated_at"}
+        super().save(*args, **kwargs)
+
 
 class Parameter(models.Model):
     """Any other (local) number of DOMAIN.md — limits, increments, periods — with effective dates."""
@@ -96,6 +149,11 @@ class Parameter(models.Model):
     effective_from = models.DateField("生效日期")
     effective_to = models.DateField("失效日期", null=True, blank=True)
     source = models.CharField("依据文件", max_length=200, blank=True)
+    # A parameter a calculator reads, changed after a locked run was calculated, re-checks the run's
+    # entitlements (Calculator.changed_since).
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = TouchingQuerySet.as_manager()
 
     class Meta:
         verbose_name = "业务参数"
@@ -146,7 +204,7 @@ class Entitlement(models.Model):
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = EntitlementQuerySet.as_manager()
 
     class Meta:
         verbose_name = "待遇资格"
@@ -226,6 +284,9 @@ class PaymentRun(models.Model):
         "补发扣回净额", max_digits=14, decimal_places=2, default=0, help_text="已含在发放总额中"
     )
     calculated_at = models.DateTimeField("计算时间", null=True, blank=True)
+    # When the last calculation began reading (before any entitlement, standard or fact): once the run is
+    # locked, what changed after this is what later runs re-check for 补发/扣回 (services._recheck_plan).
+    calc_started_at = models.DateTimeField("计算开始时间", null=True, blank=True, editable=False)
     calculated_by = user_ref("计算人", optional=True)
     locked_at = models.DateTimeField("锁定时间", null=True, blank=True)
     locked_by = user_ref("锁定人", optional=True)

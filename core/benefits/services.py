@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -41,7 +41,7 @@ from .exceptions import (
     RunOutsideScope,
     SectionRoleRequired,
 )
-from .models import BenefitType, Entitlement, PaymentLine, PaymentRun
+from .models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
 from .months import add_months, month_start
 from .selectors import (
     Part,
@@ -441,16 +441,26 @@ def _previous_month_paid(
 
 
 def _paid_in_locked_runs(
-    benefit_type: BenefitType, months: list[datetime.date], part: Part | None = None
+    benefit_type: BenefitType, plan: Mapping[datetime.date, set[int] | None], part: Part | None = None
 ) -> dict[tuple[int, datetime.date], dict]:
     """What was paid per (entitlement, month) in locked runs: the month's regular line plus every 补发/扣回
-    for that month in later locked runs — one aggregate query for all months."""
+    for that month in later locked runs — one aggregate query for all months, of the entitlements each
+    month re-checks (`plan`: None = all of them)."""
+    full = [m for m, ids in plan.items() if ids is None]
+    some = [m for m, ids in plan.items() if ids]
+    wanted = sorted(set().union(*(plan[m] for m in some))) if some else []
+    conditions = [Q(for_month__in=full)] if full else []
+    if wanted:
+        conditions.append(Q(for_month__in=some, entitlement__any_of=wanted))
+    if not conditions:
+        return {}
+    condition = conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
     rows = (
         PaymentLine.objects.filter(
+            condition,
             in_part(part, "entitlement__region_code"),
             run__benefit_type=benefit_type,
             run__status=PaymentRun.Status.LOCKED,
-            for_month__in=months,
         )
         .values(
             "entitlement_id",
@@ -477,17 +487,36 @@ def _paid_in_locked_runs(
 def _adjustment_lines(
     run: PaymentRun,
     calculator: Calculator,
-    locked_months: list[datetime.date],
+    plan: Mapping[datetime.date, set[int] | None],
     rows_by_month: dict[datetime.date, list[dict]],
     facts_by_month: dict[datetime.date, dict],
     standards_by_month: dict[datetime.date, StandardsInForce],
     part: Part | None = None,
 ) -> list[dict[str, Any]]:
-    """补发/扣回: recompute each locked month with today's facts and standards; the difference against what
-    was paid for that month becomes a line in this run with for_month = the original month."""
-    if not locked_months:
+    """补发/扣回: recompute locked months with today's facts and standards; the difference against what was
+    paid for that month (its regular line and every later 补发/扣回 for it) becomes a line in this run with
+    for_month = the original month.
+
+    Only what can have changed since a locked month was calculated is recomputed (`plan`, from
+    `_recheck_plan`: the entitlement ids each locked month re-checks, None = all of them; `rows_by_month`
+    of a locked month holds only those). The rule: a locked month's payments equal what the engine computed
+    from the data as it stood when that month's calculation began (t0 = the run's calc_started_at, less
+    settings.BENEFITS_RECHECK_MARGIN_SECONDS), and every later locked run brought them back to what the data
+    said then (its own 补发/扣回), so an entitlement whose inputs did not change after t0 is owed exactly
+    what was paid. Its inputs are: its own row (Entitlement.updated_at — every service that writes an
+    entitlement bumps it: created, params, ended, stopped for a death, suspended), the benefit type's
+    standards (Standard.updated_at and changed_from: a 提标 re-checks the type's entitlements of its 城乡, or
+    all of them, for the months from its effective date), the benefit type itself (its rounding), and the
+    calculator's own facts (Calculator.changed_since: the 低保 calculator's covered persons — a death or
+    a birth date recorded after t0 — and its parameters; a calculator that cannot tell re-checks all).
+    A month calculated before calc_started_at existed, and every month when settings.BENEFITS_FULL_RECHECK
+    is set, is re-checked in full: the incremental and the full re-check write the same lines
+    (tests/test_recheck_incremental.py). A change in a calculator's code is no change in data: run once
+    with BENEFITS_FULL_RECHECK after one."""
+    if not plan:
         return []
-    paid = _paid_in_locked_runs(calculator.benefit_type, locked_months, part)
+    locked_months = sorted(plan)
+    paid = _paid_in_locked_runs(calculator.benefit_type, plan, part)
     paid_by_month: dict[datetime.date, dict[int, dict]] = defaultdict(dict)
     for (entitlement_id, for_month), r in paid.items():
         paid_by_month[for_month][entitlement_id] = r
@@ -498,7 +527,10 @@ def _adjustment_lines(
             calculator, rows_by_month[month], facts_by_month.get(month, {}), standards_by_month[month], month
         )
         paid_now = paid_by_month.get(month, {})
-        for entitlement_id in sorted(set(due) | set(paid_now)):
+        candidates = set(due) | set(paid_now)
+        if plan[month] is not None:
+            candidates &= plan[month]
+        for entitlement_id in sorted(candidates):
             before = paid_now.get(entitlement_id)
             if before is not None and before["entitlement__status"] == Entitlement.Status.SUSPENDED:
                 continue  # a suspension is settled when it is lifted, not by recovering its past months
@@ -742,35 +774,113 @@ def _delete_draft_lines(run: PaymentRun, part: Part | None = None) -> None:
             cursor.execute(f"DELETE FROM {table} WHERE id IN ({ids_sql})", ids_params)  # noqa: S608
 
 
-def _locked_months_to_check(benefit_type: BenefitType, month: datetime.date) -> list[datetime.date]:
-    return sorted(
+def _locked_months_to_check(benefit_type: BenefitType, month: datetime.date) -> dict[datetime.date, Any]:
+    """{locked month of the look-back year: when its calculation began (None: not recorded)}."""
+    return dict(
         PaymentRun.objects.filter(
             benefit_type=benefit_type,
             kind=PaymentRun.Kind.MONTHLY,
             status=PaymentRun.Status.LOCKED,
             month__gte=add_months(month, -ADJUSTMENT_LOOKBACK_MONTHS),
             month__lt=month,
-        ).values_list("month", flat=True)
+        )
+        .order_by("month")
+        .values_list("month", "calc_started_at")
     )
+
+
+def _standards_changed(calculator: Calculator, since: datetime.datetime) -> list[tuple]:
+    """[(changed_at, changed_from, area_type)] of the type's standards changed after `since` — one small
+    query, once per recalculation (cached on the calculator)."""
+    cache = calculator.__dict__.setdefault("_standards_changed_cache", {})
+    if since not in cache:
+        benefit_type = calculator.benefit_type
+        cache[since] = [
+            (updated_at, changed_from or effective_from, area_type)
+            for updated_at, changed_from, effective_from, area_type in Standard.objects.filter(
+                benefit_type=benefit_type, updated_at__gt=since
+            )
+            .order_by()
+            .values_list("updated_at", "changed_from", "effective_from", "area_type")
+        ]
+    return cache[since]
+
+
+def _recheck_plan(
+    calculator: Calculator,
+    locked: Mapping[datetime.date, datetime.datetime | None],
+    rows: list[dict],
+    part: Part | None,
+) -> dict[datetime.date, set[int] | None]:
+    """{locked month: the ids of the entitlements to re-check for it, or None for all of them} — the rule
+    is _adjustment_lines' docstring. A constant number of queries per part: the entitlements changed after
+    the earliest locked calculation (one query, by type and part), the type's standards changed
+    (one, once per recalculation), and the calculator's own (Calculator.changed_since)."""
+    if not locked:
+        return {}
+    margin = datetime.timedelta(seconds=settings.BENEFITS_RECHECK_MARGIN_SECONDS)
+    since = {month: started - margin for month, started in locked.items() if started is not None}
+    if settings.BENEFITS_FULL_RECHECK or not since:
+        return dict.fromkeys(locked)
+    earliest = min(since.values())
+    own = calculator.changed_since(rows, earliest)
+    if own is None:
+        return dict.fromkeys(locked)
+    # The type as the calculator computes with it (its rounding): re-read by the run's caller.
+    type_changed = getattr(calculator.benefit_type, "updated_at", None)
+    standards = _standards_changed(calculator, earliest)
+    changed = dict(
+        Entitlement.objects.filter(
+            in_part(part), benefit_type=calculator.benefit_type, updated_at__gt=earliest
+        )
+        .order_by()
+        .values_list("pk", "updated_at")
+    )
+    plan: dict[datetime.date, set[int] | None] = {}
+    for month in sorted(locked):
+        t0 = since.get(month)
+        if t0 is None or (type_changed is not None and type_changed > t0):
+            plan[month] = None
+            continue
+        areas = {area for at, first_day, area in standards if at > t0 and first_day <= month}
+        if "" in areas:  # a standard for both 城乡: every entitlement of the type
+            plan[month] = None
+            continue
+        ids = {pk for pk, at in changed.items() if at > t0}
+        if isinstance(own, Mapping):
+            ids.update(pk for pk, at in own.items() if at > t0)
+        else:
+            ids.update(own)
+        if areas:
+            ids.update(row["id"] for row in rows if row["area_type"] in areas)
+        plan[month] = ids
+    return plan
 
 
 def _part_lines(run: PaymentRun, calculator: Calculator, part: Part | None) -> Iterator[dict[str, Any]]:
     """The lines of one part of a run (None = every entitlement), freshly computed: regular lines with
-    change flags, then 补发/扣回 for the locked months of the past year. Entitlements, standards and facts
-    are read once for all the part's rows, when the first line is asked for."""
+    change flags, then 补发/扣回 for the locked months of the past year — of the entitlements whose inputs
+    changed since each was calculated (_recheck_plan). Entitlements, standards and facts are read once for
+    all the part's rows, when the first line is asked for."""
     benefit_type, month = calculator.benefit_type, run.month
     # Given: entitlements, standards and facts, each read once for all rows.
-    locked_months = _locked_months_to_check(benefit_type, month)
+    locked = _locked_months_to_check(benefit_type, month)
+    locked_months = sorted(locked)
     if locked_months:
         rows = entitlements_in_force_between(benefit_type, locked_months[0], month, part)
     else:
         rows = entitlements_in_force(benefit_type, month, part)
-    rows_by_month = {m: [r for r in rows if row_in_force(r, m)] for m in [*locked_months, month]}
+    plan = _recheck_plan(calculator, locked, rows, part)
+    rows_by_month = {
+        m: [r for r in rows if row_in_force(r, m) and (plan[m] is None or r["id"] in plan[m])]
+        for m in locked_months
+    }
+    rows_by_month[month] = [r for r in rows if row_in_force(r, month)]
     standards_by_month = standards_in_force_by_month(benefit_type, list(rows_by_month))
     facts_by_month = calculator.load_facts_by_month(rows_by_month)
     previous = _previous_month_paid(benefit_type, month, part)
     adjustments = _adjustment_lines(
-        run, calculator, locked_months, rows_by_month, facts_by_month, standards_by_month, part
+        run, calculator, plan, rows_by_month, facts_by_month, standards_by_month, part
     )
     # When/then: this month's lines are computed in memory and handed on as they come.
     yield from _regular_lines(
@@ -832,7 +942,14 @@ def _stamp_totals(run: PaymentRun, actor) -> PaymentRun:
     run.calculated_at = timezone.now()
     run.calculated_by = actor if getattr(actor, "pk", None) else None
     run.save(
-        update_fields=["line_count", "adjustment_total", "total_amount", "calculated_at", "calculated_by"]
+        update_fields=[
+            "line_count",
+            "adjustment_total",
+            "total_amount",
+            "calculated_at",
+            "calculated_by",
+            "calc_started_at",
+        ]
     )
     logger.info(
         "payment run %s recalculated: %s lines (%s adjustments), total %s",
@@ -886,6 +1003,7 @@ def payment_run_recalculate(*, benefit_type: BenefitType, month: datetime.date, 
     calculator = get_calculator(benefit_type)
     run = PaymentRun.objects.select_for_update().get(pk=_draft_run(benefit_type, month).pk)
     _refuse_locked(run)
+    run.calc_started_at = timezone.now()  # saved with the totals (_stamp_totals), before anything is read
     _recalculate_run(run, calculator)
     return _stamp_totals(run, actor)
 
@@ -908,7 +1026,8 @@ def payment_run_start_parts(
     run = PaymentRun.objects.select_for_update().get(pk=_draft_run(benefit_type, month).pk)
     _refuse_locked(run)
     run.calculated_at = None
-    run.save(update_fields=["calculated_at"])
+    run.calc_started_at = timezone.now()  # before any part reads: what changes later is re-checked later
+    run.save(update_fields=["calculated_at", "calc_started_at"])
     size = part_size if part_size is not None else settings.BENEFITS_PART_SIZE
     return run, recalculation_parts(benefit_type, size)
 

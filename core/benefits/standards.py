@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from core.accounts.models import Role
 from core.accounts.sections import has_section_role
@@ -72,8 +73,10 @@ def standard_change(
             }
         )
     previous_end = effective_from - datetime.timedelta(days=1)
+    # The rows ended here change from the new standard's first day on (what a recalculation re-checks
+    # in locked months, core.benefits.services._recheck_plan).
     same_kind.filter(Q(effective_to__isnull=True) | Q(effective_to__gt=previous_end)).update(
-        effective_to=previous_end
+        effective_to=previous_end, changed_from=effective_from, updated_at=timezone.now()
     )
     standard = Standard.objects.create(
         benefit_type=benefit_type,

@@ -1,0 +1,266 @@
+"""Locked months re-checked only for what changed since they were calculated (issue 14, item 1).
+
+A small generated city (低保 with dated bases, 特困, the 残疾人 subsidies) gets six locked months calculated
+30 days ago (the test clock); then one change happens now and December is recalculated twice: with the
+full re-check of every entitlement of every locked month (settings.BENEFITS_FULL_RECHECK, the old way) and
+with the incremental one. Both must write exactly the same lines; each change must produce a 补发/扣回 (so
+a re-check that missed it would fail), and nothing changed must recompute no locked month at all."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from assistance import bases
+from core.benefits import services
+from core.benefits.calculators import Calculator, get_calculator
+from core.benefits.models import BenefitType, Entitlement, Parameter, PaymentLine, PaymentRun, Standard
+from core.benefits.months import add_months
+from core.benefits.standards import standard_change
+from core.registry.models import Household, Person
+from core.registry.services import person_record_death
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MONTH = datetime.date(2026, 12, 1)
+LOCKED = [add_months(MONTH, -n) for n in range(6, 0, -1)]  # 2026-06 … 2026-11
+LT = PaymentLine.LineType
+TYPES = ["dibao", "tekun_basic", "tekun_care", "disability_living", "disability_care"]
+
+
+@pytest.fixture
+def city(clock):
+    """The city and six locked months of every type, all 30 days ago."""
+    # The types, standards and parameters the migrations entered (at the real time), and the city, a day
+    # before the runs: further back than the margin taken off each run's start (600 s).
+    clock.shift(-31)
+    for model in (BenefitType, Standard, Parameter):
+        model.objects.update()  # a bulk update sets updated_at (TouchingQuerySet)
+    call_command("generate_city", people=600, first_district=60, seed=60, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    clock.shift(-30)
+    for month in LOCKED:
+        for code in TYPES:
+            run = services.payment_run_recalculate(
+                benefit_type=BenefitType.objects.get(code=code), month=month
+            )
+            PaymentRun.objects.filter(pk=run.pk).update(
+                status=PaymentRun.Status.LOCKED, locked_at=run.calculated_at
+            )
+    clock.shift(0)
+    return clock
+
+
+def lines(run) -> set[tuple]:
+    return set(
+        PaymentLine.objects.filter(run=run).values_list(
+            "entitlement_id",
+            "line_type",
+            "for_month",
+            "amount",
+            "base_amount",
+            "increment_amount",
+            "other_amount",
+            "covered_persons",
+            "change",
+            "region_code",
+        )
+    )
+
+
+def both(code: str, monkeypatch) -> tuple[set, set, int]:
+    """December of `code` recalculated in full, then incrementally: (full lines, incremental lines, the
+    rows the incremental run computed for locked months)."""
+    benefit_type = BenefitType.objects.get(code=code)
+    with override_settings(BENEFITS_FULL_RECHECK=True):
+        full = lines(services.payment_run_recalculate(benefit_type=benefit_type, month=MONTH))
+    computed: list[datetime.date] = []
+    cls = type(get_calculator(benefit_type))
+    original = cls.compute
+
+    def counting(self, row, facts, standards, month):
+        computed.append(month)
+        return original(self, row, facts, standards, month)
+
+    monkeypatch.setattr(cls, "compute", counting)
+    incremental = lines(services.payment_run_recalculate(benefit_type=benefit_type, month=MONTH))
+    monkeypatch.setattr(cls, "compute", original)
+    return full, incremental, sum(1 for m in computed if m != MONTH)
+
+
+def adjustments(found: set) -> set:
+    return {line for line in found if line[1] != LT.REGULAR}
+
+
+def dibao_household(**filters) -> Entitlement:
+    return (
+        Entitlement.objects.filter(benefit_type__code="dibao", end_month__isnull=True, **filters)
+        .order_by("pk")
+        .first()
+    )
+
+
+@pytest.mark.parametrize("code", TYPES)
+def test_nothing_changed_recomputes_no_locked_month(city, monkeypatch, code):
+    full, incremental, locked_rows = both(code, monkeypatch)
+    assert full == incremental
+    assert adjustments(full) == set()
+    assert locked_rows == 0
+
+
+def test_standard_raised_three_months_back(city, monkeypatch):
+    chief = UserFactory(roles=["科长"], region=None)
+    dibao = BenefitType.objects.get(code="dibao")
+    # The generated district 220160 is rural (its villages): the rural standard is raised.
+    current = Standard.objects.filter(benefit_type=dibao, area_type="rural", effective_to__isnull=True).get()
+    standard_change(
+        benefit_type=dibao,
+        area_type="rural",
+        tier="",
+        amount=current.amount + 50,
+        unit=current.unit,
+        effective_from=add_months(MONTH, -3),
+        source="测试提标",
+        actor=chief,
+    )
+    full, incremental, locked_rows = both("dibao", monkeypatch)
+    assert full == incremental
+    back_pay = adjustments(full)
+    assert back_pay and {line[2] for line in back_pay} == set(LOCKED[-3:])
+    assert {line[1] for line in back_pay} == {LT.BACK_PAY}
+    rural = Entitlement.objects.filter(benefit_type=dibao, area_type="rural").count()
+    assert 0 < locked_rows <= 3 * rural  # the rural households of the three months, not of six
+    # The other types' months are not touched by 低保's standard
+    assert both("disability_living", monkeypatch)[2] == 0
+
+
+def test_death_recorded_after_its_month_was_locked(city, monkeypatch):
+    entitlement = dibao_household()
+    covered = bases.bases_of({"id": entitlement.pk, "params": entitlement.params})[-1].covered
+    person = Person.objects.get(pk=covered[0])
+    person_record_death(person=person, death_date=LOCKED[2] + datetime.timedelta(days=3), actor=None)
+    full, incremental, locked_rows = both("dibao", monkeypatch)
+    assert full == incremental
+    recovered = adjustments(full)
+    assert recovered and {line[0] for line in recovered} == {entitlement.pk}
+    assert {line[2] for line in recovered} == set(LOCKED[3:])  # from the month after the death
+    assert 0 < locked_rows <= len(LOCKED)  # that household's months, not the city's
+
+
+def test_person_entitlement_of_a_death_is_recovered(city, monkeypatch):
+    entitlement = (
+        Entitlement.objects.filter(benefit_type__code="disability_living", end_month__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+    person_record_death(
+        person=entitlement.person, death_date=LOCKED[1] + datetime.timedelta(days=9), actor=None
+    )
+    full, incremental, locked_rows = both("disability_living", monkeypatch)
+    assert full == incremental
+    assert {(line[0], line[1], line[2]) for line in adjustments(full)} == {
+        (entitlement.pk, LT.RECOVERY, month) for month in LOCKED[2:]
+    }
+    assert locked_rows == 0  # not in force in those months any more: recovered from what was paid
+
+
+def test_entitlement_ended_retroactively(city, monkeypatch):
+    entitlement = (
+        Entitlement.objects.filter(benefit_type__code="tekun_care", end_month__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+    services.entitlement_end(entitlement=entitlement, last_month=LOCKED[3], reason="迁出本区")
+    full, incremental, _ = both("tekun_care", monkeypatch)
+    assert full == incremental
+    assert {(line[0], line[2]) for line in adjustments(full)} == {(entitlement.pk, m) for m in LOCKED[4:]}
+
+
+def test_new_basis_from_a_review(city, monkeypatch):
+    entitlement = dibao_household()
+    current = entitlement.params[bases.BASES_KEY][-1]
+    review = {
+        **current,
+        "from": LOCKED[4].isoformat(),
+        "label": "复核增发",
+        "counted": f"{max(Decimal(current['counted']) - Decimal('200'), Decimal('0')):.2f}",
+    }
+    services.entitlement_update_params(
+        entitlement=entitlement, changes={bases.BASES_KEY: bases.with_basis(entitlement.params, review)}
+    )
+    full, incremental, locked_rows = both("dibao", monkeypatch)
+    assert full == incremental
+    assert {(line[0], line[1], line[2]) for line in adjustments(full)} == {
+        (entitlement.pk, LT.BACK_PAY, month) for month in LOCKED[4:]
+    }
+    assert locked_rows <= len(LOCKED)  # that one entitlement
+
+
+def test_entitlement_granted_backdated(city, monkeypatch):
+    dibao = BenefitType.objects.get(code="dibao")
+    household = (
+        Household.objects.exclude(entitlements__benefit_type=dibao)
+        .filter(members__death_date__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+    basis = bases.bases_from_facts({household.pk: None}, LOCKED[2], label=bases.LABEL_APPROVAL)[household.pk]
+    basis["counted"] = "0.00"  # poor enough to be paid whatever the generated incomes
+    entitlement = services.entitlement_create(
+        benefit_type=dibao,
+        household=household,
+        region_code=household.region_code,
+        area_type=household.area_type,
+        start_month=LOCKED[2],
+        params={bases.BASES_KEY: [basis]},
+    )
+    full, incremental, _ = both("dibao", monkeypatch)
+    assert full == incremental
+    assert {(line[0], line[1], line[2]) for line in adjustments(full)} == {
+        (entitlement.pk, LT.BACK_PAY, month) for month in LOCKED[2:]
+    }
+
+
+def test_by_street_path_re_checks_the_same(city):
+    from core.benefits import tasks
+
+    entitlement = dibao_household()
+    services.entitlement_end(entitlement=entitlement, last_month=LOCKED[3], reason="迁出本区")
+    dibao = BenefitType.objects.get(code="dibao")
+    with override_settings(BENEFITS_FULL_RECHECK=True):
+        full = lines(services.payment_run_recalculate(benefit_type=dibao, month=MONTH))
+    tasks.recalculate_run_by_street.delay("dibao", MONTH.isoformat(), None).get()
+    by_street = lines(PaymentRun.objects.get(benefit_type=dibao, month=MONTH))
+    assert by_street == full
+    assert {(line[0], line[2]) for line in adjustments(full)} == {(entitlement.pk, m) for m in LOCKED[4:]}
+
+
+def test_a_calculator_that_cannot_tell_re_checks_everything(city, monkeypatch):
+    # The engine's default hook: None → every locked month in full (the old way), the same lines.
+    monkeypatch.setattr(
+        type(get_calculator(BenefitType.objects.get(code="dibao"))), "changed_since", Calculator.changed_since
+    )
+    full, incremental, locked_rows = both("dibao", monkeypatch)
+    assert full == incremental
+    assert locked_rows > 0
+
+
+def test_recheck_queries_do_not_depend_on_changes(city):
+    """One query more or less whatever changed: the plan reads the changed rows set-based."""
+    dibao = BenefitType.objects.get(code="dibao")
+    ended = Entitlement.objects.filter(benefit_type=dibao, end_month__isnull=True).order_by("-pk")
+    # One ended in both measurements: its 停发 line reads the stopped entitlements (one query more).
+    services.entitlement_end(entitlement=ended[0], last_month=LOCKED[3], reason="迁出本区")
+    services.payment_run_recalculate(benefit_type=dibao, month=MONTH)
+    with CaptureQueriesContext(connection) as quiet:
+        services.payment_run_recalculate(benefit_type=dibao, month=MONTH)
+    for entitlement in Entitlement.objects.filter(benefit_type=dibao, end_month__isnull=True).order_by("pk")[
+        :20
+    ]:
+        services.entitlement_end(entitlement=entitlement, last_month=LOCKED[3], reason="迁出本区")
+    with CaptureQueriesContext(connection) as busy:
+        services.payment_run_recalculate(benefit_type=dibao, month=MONTH)
+    assert len(busy.captured_queries) == len(quiet.captured_queries)
