@@ -301,8 +301,10 @@ def _seconds(runs: list[dict]) -> str:
     return ", ".join(f"{r['wall']:.2f}" for r in runs)
 
 
-def _cpu(runs: list[dict]) -> str:
+def _cpu(runs: list[dict], celery: bool = False) -> str:
     py = statistics.median(r["py_cpu"] for r in runs)
+    if celery:  # the workers' backends may close before the end of the run: their CPU is not read
+        return f"CPU (median): Python (worker processes) {py:.2f} s, PostgreSQL not captured"
     pg = statistics.median(r["pg_cpu"] for r in runs)
     return f"CPU (medians): Python {py:.2f} s, PostgreSQL backends {pg:.2f} s"
 
@@ -332,7 +334,7 @@ def recalc_section(recalc: dict, values: dict[str, str]) -> list[str]:
         values["bystreet_vs_sql"] = f"{median:.2f}"
         out.append(
             f"- by street on Celery, 1 process: median {statistics.median(_walls(one)):.2f} s (runs: "
-            f"{_seconds(one)}); {_cpu(one)}; bystreet_vs_sql {median:.2f} (range {low:.2f}–{high:.2f})"
+            f"{_seconds(one)}); {_cpu(one, celery=True)}; bystreet_vs_sql {median:.2f} (range {low:.2f}–{high:.2f})"
         )
         median, low, high = ratio_range(_walls(one), _walls(onetx))
         values["bystreet_vs_onetx"] = f"{median:.2f}"
@@ -342,7 +344,7 @@ def recalc_section(recalc: dict, values: dict[str, str]) -> list[str]:
         values["workers2_speedup"] = f"{median:.2f}"
         out.append(
             f"- by street on Celery, 2 processes: median {statistics.median(_walls(two)):.2f} s (runs: "
-            f"{_seconds(two)}); {_cpu(two)}; workers2_speedup = the faster single-process path of the "
+            f"{_seconds(two)}); {_cpu(two, celery=True)}; workers2_speedup = the faster single-process path of the "
             f"repetition / 2 processes: {median:.2f} (range {low:.2f}–{high:.2f})"
         )
     naive = recalc.get("naive")
