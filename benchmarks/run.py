@@ -448,7 +448,8 @@ def main() -> None:
         lines[0] = f"# Benchmark results — DEVELOPMENT RUN at {PEOPLE:,} people, not the city scale"
     out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
-    log(f"done in {time.perf_counter() - started:.0f} s; written {out.relative_to(ROOT)}")
+    shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out  # BENCH_RESULTS may lie elsewhere
+    log(f"done in {time.perf_counter() - started:.0f} s; written {shown}")
     if recalc and (recalc["failures"] or recalc["exit"]):
         sys.exit(1)  # a difference between engine and baseline fails the bench
 
