@@ -6,8 +6,6 @@ conditional unique constraints on Entitlement), also when two grants race."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -25,6 +23,7 @@ from core.benefits.services import entitlement_create, entitlement_end, payment_
 from core.registry.choices import Relation
 from core.workflow.models import Case
 from core.workflow.services import TransitionError, can_transition
+from tests.concurrency import race_two
 from tests.factories import PersonFactory, household_with_members
 
 DIBAO_TWICE = "该家庭已在享受最低生活保障，不能重复认定"
@@ -239,8 +238,6 @@ def test_two_concurrent_grants_make_one_entitlement_and_the_other_the_chinese_er
     )
     household = household_with_members(regions["community11"], size=2)
     month = add_months(_this_month(), 1)
-    first_inserted = threading.Event()
-    outcomes: dict[str, object] = {}
 
     def grant():
         return entitlement_create(
@@ -251,33 +248,7 @@ def test_two_concurrent_grants_make_one_entitlement_and_the_other_the_chinese_er
             start_month=month,
         )
 
-    def first():
-        try:
-            with transaction.atomic():
-                outcomes["first"] = grant()
-                first_inserted.set()
-                threading.Event().wait(0.5)  # the second checks and blocks on the index meanwhile
-        except Exception as exc:  # noqa: BLE001 — reported to the test below
-            outcomes["first"] = exc
-        finally:
-            first_inserted.set()
-            connection.close()
-
-    def second():
-        first_inserted.wait(5)
-        try:
-            with transaction.atomic():
-                outcomes["second"] = grant()
-        except Exception as exc:  # noqa: BLE001 — reported to the test below
-            outcomes["second"] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(20)
+    outcomes = race_two(grant)
 
     assert isinstance(outcomes["first"], Entitlement), outcomes
     assert isinstance(outcomes["second"], ValidationError), outcomes

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import io
 import subprocess
-import threading
 from decimal import Decimal
 
 import openpyxl
@@ -30,6 +29,7 @@ from assistance.models import Decision, Investigation
 from core.registry.models import IncomeRecord
 from core.workflow.models import Case
 from core.workflow.services import TransitionError
+from tests.concurrency import race_two
 from tests.factories import household_with_members
 
 D = datetime.date
@@ -290,39 +290,11 @@ def test_two_concurrent_recognitions_make_one_and_the_other_the_chinese_error(re
         case = services.dibao_application_create(
             household=household, actor=clerk, promise_signed=True, authorisation_signed=True
         ).case
-    first_inserted = threading.Event()
-    outcomes: dict[str, object] = {}
 
     def recognise():
         return low_income_recognise(household=household, category=EDGE, case=case, actor=chief, basis="并发")
 
-    def first():
-        try:
-            with transaction.atomic():
-                outcomes["first"] = recognise()
-                first_inserted.set()
-                threading.Event().wait(0.5)  # the second checks and blocks on the index meanwhile
-        except Exception as exc:  # noqa: BLE001 — reported to the test below
-            outcomes["first"] = exc
-        finally:
-            first_inserted.set()
-            connection.close()
-
-    def second():
-        first_inserted.wait(5)
-        try:
-            with transaction.atomic():
-                outcomes["second"] = recognise()
-        except Exception as exc:  # noqa: BLE001 — reported to the test below
-            outcomes["second"] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(20)
+    outcomes = race_two(recognise)
 
     assert isinstance(outcomes["first"], LowIncomeRecognition), outcomes
     assert isinstance(outcomes["second"], ValidationError), outcomes
