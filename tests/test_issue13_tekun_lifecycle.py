@@ -312,6 +312,18 @@ def test_termination_refusals_and_printed_decision(client, people, elder, clock,
             details="x",
             effective_month=effective,
         )
+    # The 终止 link opened again (back button, a second tab): the decision, not a form refused on submit
+    again = client.get(url, follow=True)
+    assert again.redirect_chain[-1][0].endswith(
+        reverse("assistance:tekun_detail", args=[application.pk]) + "#lifecycle"
+    )
+    again_text = again.content.decode()
+    assert termination.number in again_text and "打印终止决定书" in again_text
+    assert "作出终止决定" not in again_text
+    stale = client.post(
+        url, {"reason": "death", "details": "x", "effective_month": effective.strftime("%Y-%m")}
+    )
+    assert stale.status_code == 302 and TekunTermination.objects.filter(application=application).count() == 1
 
     # The 终止决定书: reasons, month, appeal rights, Chinese with embedded CJK fonts
     client.force_login(people["clerk"])

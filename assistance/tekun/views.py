@@ -322,6 +322,16 @@ def reassessment_open(request: HttpRequest, pk: int) -> HttpResponse:
 @once_per_form
 def terminate(request: HttpRequest, pk: int) -> HttpResponse:
     application = _application(request, pk)
+    done = TekunTermination.objects.filter(application=application).only("number", "effective_month").first()
+    if done is not None:
+        # Already decided (a second tab, the back button, a bookmarked link): show the decision, not a
+        # form whose every submit would be refused.
+        messages.info(
+            request,
+            f"{application.person.name}的特困人员救助供养已于{cn_month(done.effective_month)}起终止"
+            f"（{done.number}），可在下方打印终止决定书",
+        )
+        return redirect(f"{_detail_url(application)}#lifecycle")
     task = None
     task_id = request.GET.get("task") or request.POST.get("task")
     if task_id and task_id.isdigit():
