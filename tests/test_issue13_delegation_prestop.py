@@ -226,6 +226,11 @@ def test_sample_pages(client, regions, people, clock):
     response = client.post(reverse("assistance:delegation_draw"), {"month": last_month.isoformat()})
     assert response.status_code == 302
     check = DelegationCheck.objects.get()
+    # The same month again (a second tab, a double click): told it was drawn, nothing drawn again
+    again = client.post(reverse("assistance:delegation_draw"), {"month": last_month.isoformat()})
+    assert again.status_code == 400 and "同一月份只抽取一次" in again.content.decode()
+    assert "（已抽取）" in client.get(reverse("assistance:delegation_draw")).content.decode()
+    assert DelegationSample.objects.count() == 1 and DelegationCheck.objects.count() == 1
     page = client.get(reverse("assistance:delegation_checks_list")).content.decode()
     assert "委托街道确认低保抽查" in page and check.case.number in page and "待登记" in page
     response = client.post(

@@ -80,15 +80,26 @@ class DelegationCheckList(RecordList):
 class DrawForm(BootstrapMixin, forms.Form):
     month = forms.ChoiceField(label="确认月份", help_text="抽查该月街道确认批准的低保案件；每月抽取一次")
 
-    def __init__(self, *args, today: datetime.date, **kwargs):
+    def __init__(self, *args, today: datetime.date, drawn: dict[datetime.date, DelegationSample], **kwargs):
         super().__init__(*args, **kwargs)
+        self.drawn = drawn
         last = add_months(month_start(today), -1)
         months = [add_months(last, -i) for i in range(12)]
-        self.fields["month"].choices = [(m.isoformat(), f"{m.year}年{m.month}月") for m in months]
+        self.fields["month"].choices = [
+            (m.isoformat(), f"{m.year}年{m.month}月" + ("（已抽取）" if m in drawn else "")) for m in months
+        ]
         self._style()
 
     def clean_month(self) -> datetime.date:
-        return datetime.date.fromisoformat(self.cleaned_data["month"])
+        month = datetime.date.fromisoformat(self.cleaned_data["month"])
+        sample = self.drawn.get(month)
+        if sample is not None:
+            # The service would return the sample already drawn; saying so beats a second "抽取成功".
+            raise forms.ValidationError(
+                f"{month.year}年{month.month}月的样本已于{timezone.localtime(sample.drawn_at):%Y-%m-%d %H:%M}"
+                f"由{sample.drawn_by}抽取（街道确认批准 {sample.population} 件），同一月份只抽取一次"
+            )
+        return month
 
 
 class CheckForm(BootstrapMixin, forms.Form):
@@ -107,7 +118,9 @@ class CheckForm(BootstrapMixin, forms.Form):
 @once_per_form
 def draw_view(request: HttpRequest) -> HttpResponse:
     may_draw = has_section_role(request.user, SECTION, services.CHECKER_ROLE)
-    form = DrawForm(request.POST or None, today=timezone.localdate())
+    samples = DelegationSample.objects.visible_to(request.user).select_related("drawn_by")
+    drawn = {s.month: s for s in samples.filter(region_code=getattr(request.user.region, "code", None))}
+    form = DrawForm(request.POST or None, today=timezone.localdate(), drawn=drawn)
     if request.method == "POST" and not may_draw:
         form.is_valid()
         form.add_error(None, "委托确认抽查由社会救助科科长办理")
@@ -124,7 +137,7 @@ def draw_view(request: HttpRequest) -> HttpResponse:
         )
         if saved:
             return saved
-    samples = DelegationSample.objects.visible_to(request.user).select_related("drawn_by")[:24]
+    samples = samples[:24]
     return render(
         request,
         "assistance/delegation/draw.html",
