@@ -230,7 +230,7 @@ def test_a_new_member_or_a_disability_correction_opens_a_check_and_moves_nothing
         household=household,
         member={
             "name": "新生儿",
-            "id_number": valid_id_number(birth),
+            "id_number": valid_id_number(birth, male=True),
             "relation": Relation.CHILD,
             "sex": "M",
             "birth_date": birth,

@@ -211,6 +211,8 @@ def test_result_nonconforming_opens_a_review(regions, people, clock):
     assert recorded.review is not None and recorded.checked_by == people["chief"]
     review = DibaoReview.objects.get(pk=recorded.review_id)
     assert review.is_open and review.case.status == ReviewStatus.REVIEWING
+    # Due in review.change_working_days (15) working days, not the day it was opened (overdue tomorrow)
+    assert review.due_on == add_working_days(timezone.localdate(), 15) > timezone.localdate()
     assert (
         "委托确认抽查不符合：家庭有未申报的经营收入"
         in review.case.transitions.get(transition="create").comment

@@ -29,7 +29,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from core.accounts.templatetags.ui import cn_month
-from core.benefits.exceptions import BenefitsError
+from core.benefits.exceptions import BenefitsError, ParameterNotFound
 from core.benefits.models import Entitlement, PaymentLine
 from core.benefits.months import add_months, month_start
 from core.benefits.selectors import parameter_value
@@ -37,6 +37,7 @@ from core.benefits.services import entitlement_end, entitlement_update_params
 from core.registry.models import IncomeRecord, Person
 from core.registry.services import income_record_add
 from core.workflow import services as workflow_services
+from core.workflow.calendar import add_working_days
 from core.workflow.engine import get_case_type
 from core.workflow.models import Case
 from core.workflow.services import TransitionError
@@ -50,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 BENEFIT_TYPE_CODE = "dibao"
 TAPER_MONTHS_PARAMETER = "dibao.taper_months"
+# The period of a review opened on a reported change or a 抽查 不符合 (migration 0015).
+CHANGE_DAYS_PARAMETER = "review.change_working_days"
 # Keys of Entitlement.params the 低保 calculator reads for a 渐退期 (assistance/calculators.py).
 Outcome = DibaoReview.Outcome
 ZERO = Decimal("0")
@@ -216,7 +219,8 @@ def dibao_review_open(
     comment: str = "",
     permission: str = "workflow.add_case",
 ) -> DibaoReview:
-    """Open one review now (a reported change of circumstances, 情况变化随时复核), due on `due_on`. The actor
+    """Open one review now (a reported change of circumstances, 情况变化随时复核), due on `due_on` — by
+    default review.change_working_days working days from today (a dated parameter). The actor
     needs `permission`: a caseworker's add_case, or — a review the section's 科长 orders after a 抽查 found
     a street's confirmation 不符合 (assistance.delegation) — approve_case, checked by the caller's service."""
     _require_scheduler(actor, permission)
@@ -234,6 +238,12 @@ def dibao_review_open(
     if DibaoReview.objects.filter(entitlement=entitlement, is_open=True).exists():
         raise TransitionError("该低保家庭已有正在办理的复核")
     today = timezone.localdate()
+    if due_on is None:
+        try:
+            days = int(parameter_value(CHANGE_DAYS_PARAMETER, today))
+        except ParameterNotFound as exc:
+            raise TransitionError(str(exc)) from None
+        due_on = add_working_days(today, max(days, 0))
     household = entitlement.household
     frequency = rules.review_frequencies([household.pk], today)[household.pk]
     item = ReviewDue(
@@ -244,7 +254,7 @@ def dibao_review_open(
         region_id=household.region_id,
         region_code=entitlement.region_code,
         frequency=frequency,
-        due_on=due_on or today,
+        due_on=due_on,
     )
     try:
         with transaction.atomic():
