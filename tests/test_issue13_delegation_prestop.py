@@ -329,6 +329,12 @@ def test_prenotice_pdf_and_page(client, stop_review, people, tmp_path):
     response = client.post(url, {"reasons": "家庭月人均收入超过低保标准"})
     assert response.status_code == 302
     notice = StopPreNotice.objects.get(review=review)
+    # The issue page again (back button, second tab): the detail with what was done, not a second form
+    again = client.get(url, follow=True)
+    assert again.redirect_chain[-1][0].endswith("#prenotice")
+    assert "“发出拟停保告知”已办理或当前不需要办理" in again.content.decode()
+    assert client.post(url, {"reasons": "再次"}).status_code == 302
+    assert StopPreNotice.objects.filter(review=review).count() == 1
     page = client.get(reverse("assistance:review_detail", args=[review.pk])).content.decode()
     assert "拟停保告知" in page and "陈述申辩期限" in page and "等待家庭意见" in page
     response = client.get(reverse("assistance:review_prenotice_pdf", args=[review.pk]))

@@ -231,6 +231,11 @@ def step_view(flow: type[CaseFlow], step: Step):
         if application.case.status not in step.statuses:
             messages.error(request, f"案件当前为“{application.case.status_label}”，不能{step.label}")
             return _back(flow, application)
+        if step.applies is not None and not step.applies(application):
+            # Done already (a second tab, the back button) or not called for now: the detail page, which
+            # shows what was done, rather than a form the service would refuse.
+            messages.info(request, f"“{step.label}”已办理或当前不需要办理")
+            return _back(flow, application, step.anchor)
         if request.method == "POST" and form.is_valid():
             try:
                 result = step.save(application=application, actor=request.user, form=form)
