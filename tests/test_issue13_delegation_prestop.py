@@ -35,7 +35,9 @@ from assistance.review.models import StopPreNotice
 from core.benefits.models import Parameter
 from core.benefits.months import add_months, month_start
 from core.registry.choices import IncomeKind
+from core.workflow import services as workflow_services
 from core.workflow.calendar import add_working_days
+from core.workflow.engine import get_case_type
 from core.workflow.models import Case, TransitionLog
 from core.workflow.services import TransitionError, can_transition
 from tests.factories import household_with_members
@@ -219,6 +221,12 @@ def test_result_nonconforming_opens_a_review(regions, people, clock):
     )
     with pytest.raises(ValidationError, match="已登记"):
         delegation.delegation_check_record(check=check, actor=people["chief"], result="conforming")
+    # Ordering the review is no entering or investigating it: the 科长 may still confirm its outcome,
+    # while the caseworker who entered its findings may not.
+    create = review.case.transitions.get(transition="create")
+    assert create.kind == "order" and create.actor == people["chief"]
+    confirm = get_case_type(review.case.case_type).transition("confirm")
+    assert people["chief"].pk not in workflow_services._maker_checker_users(review.case, confirm)
 
 
 def test_sample_pages(client, regions, people, clock):

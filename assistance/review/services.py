@@ -170,6 +170,9 @@ def _open_reviews(
         actor=actor,
         label="发起复核",
         permission=permission,
+        # A review the 科长 orders (after a 抽查 不符合): the community enters and investigates it, the 科长
+        # may still confirm its outcome (separation of duties bars makers, not the one who ordered it).
+        ordered=permission == "workflow.approve_case",
     )
     return DibaoReview.objects.bulk_create(
         [

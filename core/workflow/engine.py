@@ -33,7 +33,16 @@ KIND_ENTER = "enter"
 KIND_REVIEW = "review"
 KIND_APPROVE = "approve"
 KIND_OTHER = "other"
-KINDS = {KIND_ENTER: "录入", KIND_REVIEW: "审核", KIND_APPROVE: "审批", KIND_OTHER: "其他"}
+# A case a district officer orders (a review after a 抽查 found a street's confirmation 不符合): opening it
+# is no entering or investigating, so its opener may still take its approval.
+KIND_ORDER = "order"
+KINDS = {
+    KIND_ENTER: "录入",
+    KIND_REVIEW: "审核",
+    KIND_APPROVE: "审批",
+    KIND_OTHER: "其他",
+    KIND_ORDER: "交办",
+}
 # Separation of duties (DESIGN.md): whoever entered, investigated or reviewed a case takes no later review
 # or approval step of it. Entering and investigating are logged as KIND_ENTER, reviews as KIND_REVIEW.
 MAKER_KINDS = (KIND_ENTER, KIND_REVIEW)

@@ -28,6 +28,7 @@ from .engine import (
     CHECK_KINDS,
     KIND_APPROVE,
     KIND_ENTER,
+    KIND_ORDER,
     KIND_OTHER,
     MAKER_KINDS,
     CaseType,
@@ -228,10 +229,13 @@ def cases_create_bulk(
     actor,
     label: str = "录入",
     permission: str = "workflow.add_case",
+    ordered: bool = False,
 ) -> list[Case]:
     """`case_create` for many cases at once (a scheduled batch): the same checks, numbers and creation log
     rows, written with bulk inserts — a constant number of queries whatever the batch size. `permission`
-    is what the actor needs (a case a 科长 orders, e.g. a review after a 抽查, needs approve_case)."""
+    is what the actor needs (a case a 科长 orders, e.g. a review after a 抽查, needs approve_case).
+    `ordered`: the actor orders the case rather than entering it (log kind KIND_ORDER) — separation of
+    duties then does not bar them from its approval (others enter and investigate it)."""
     ct = case_type if isinstance(case_type, CaseType) else get_case_type(case_type)
     if not actor.has_perm(permission):
         raise TransitionError("您没有录入案件的权限")
@@ -273,7 +277,7 @@ def cases_create_bulk(
                 case=case,
                 transition="create",
                 label=label,
-                kind=KIND_ENTER,
+                kind=KIND_ORDER if ordered else KIND_ENTER,
                 from_status="",
                 to_status=case.status,
                 actor=actor,
@@ -295,12 +299,14 @@ class _MakerFacts:
 
 
 def _maker_facts(case: Case) -> _MakerFacts:
-    logs = tuple(
-        TransitionLog.objects.filter(case_id=case.pk, kind__in=MAKER_KINDS).values_list(
+    rows = tuple(
+        TransitionLog.objects.filter(case_id=case.pk, kind__in=(*MAKER_KINDS, KIND_ORDER)).values_list(
             "actor_id", "kind", "transition"
         )
     )
-    always = {case.created_by_id}
+    logs = tuple(row for row in rows if row[1] != KIND_ORDER)
+    ordered = any(kind == KIND_ORDER and name == "create" for _, kind, name in rows)
+    always = set() if ordered else {case.created_by_id}
     ct = get_case_type(case.case_type)
     if ct.participants:
         module, function = ct.participants.rsplit(".", 1)
