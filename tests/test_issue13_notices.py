@@ -335,6 +335,8 @@ def test_review_stop_notice(client, people, review, tmp_path):
     text = _pdf(client, "review", review.pk, tmp_path)
     assert "最低生活保障停发决定书" in text and "停发" in text
     assert "800.00" in text and "家庭月人均收入超过低保标准" in text
+    # It says the household was told beforehand, and what it answered
+    assert "告知及陈述申辩" in text and "陈述申辩期至" in text and "明确表示无异议" in text
     _has_appeal_rights(text)
 
 

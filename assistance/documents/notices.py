@@ -153,4 +153,9 @@ def review_notice(review: DibaoReview) -> NoticeDocument | None:
     context = {"outcome_label": review.get_outcome_display()}
     if review.outcome == Outcome.TAPER and review.effective_month and review.taper_months:
         context["taper_until"] = add_months(review.effective_month, review.taper_months - 1)
+    if review.outcome == Outcome.STOP:
+        # The 停发 decision says the household was told beforehand and how its statement was weighed.
+        from ..review.prenotice import prenotice_of
+
+        context["prenotice"] = prenotice_of(review)
     return NoticeDocument(notice, "assistance/print/review_decision.html", context)
