@@ -34,6 +34,7 @@ from core.benefits.models import BenefitType, Entitlement
 from core.benefits.months import add_months, month_start
 from core.benefits.selectors import parameter_value, standard_in_force
 from core.benefits.services import entitlement_end, entitlement_update_params
+from core.constraints import violated
 from core.registry.choices import AssessmentKind, SelfCare
 from core.registry.facts import assessment_levels_on
 from core.workflow.calendar import add_working_days
@@ -203,7 +204,7 @@ def _new_task(
                 opened_by=actor if getattr(actor, "is_authenticated", False) else None,
             )
     except IntegrityError as error:
-        if "one_open_tekun_task_per_kind" not in str(error):
+        if not violated(error, TekunTask, "one_open_tekun_task_per_kind"):
             raise
         return None
 
@@ -228,7 +229,10 @@ def tekun_reassessment_open(
     if reported_on > today:
         errors["reported_on"] = "报告日期不能晚于今天"
     elif application.start_month and reported_on < add_months(application.start_month, -1):
-        errors["reported_on"] = "报告日期不能早于批准救助供养之前"
+        errors["reported_on"] = (
+            f"报告日期不能早于{cn_date(add_months(application.start_month, -1))}"
+            f"（救助供养自{cn_month(application.start_month)}起发放）"
+        )
     if errors:
         raise ValidationError(errors)
     _require_supported(application, today)

@@ -22,6 +22,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from core.accounts.models import Role, User
 from core.accounts.sections import has_section_role, section_name
+from core.constraints import violated
 from core.registry.choices import RegionLevel
 from core.registry.masking import MASK_CHAR, unmasked
 from core.registry.models import Attachment, Region
@@ -325,7 +326,7 @@ def _save_facility(facility: Facility) -> None:
         with transaction.atomic():
             facility.save()
     except IntegrityError as exc:
-        if "facility_one_active_per_name" in str(exc):
+        if violated(exc, Facility, "facility_one_active_per_name"):
             raise ValidationError(message) from None
         raise
 

@@ -25,6 +25,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from core.constraints import violated
 from core.validation import date_problem, has_control_characters
 
 from . import services
@@ -212,7 +213,9 @@ def fact_record(
         with transaction.atomic():
             fact.save()
     except IntegrityError as error:
-        if "one_open_fact_per" not in str(error):
+        if not violated(
+            error, PersonFact, "one_open_fact_per_person_kind", "one_open_fact_per_household_kind"
+        ):
             raise
         raise ValidationError({"kind": f"“{label}”刚被他人登记，请刷新页面核对后再提交"}) from None
     return fact
@@ -334,7 +337,7 @@ def assessment_record(
         with transaction.atomic():
             assessment.save()
     except IntegrityError as error:
-        if "one_assessment_per_person_kind_day" not in str(error):
+        if not violated(error, Assessment, "one_assessment_per_person_kind_day"):
             raise
         raise ValidationError(
             {

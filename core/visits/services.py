@@ -18,6 +18,7 @@ from django.utils import timezone
 from core.accounts.sections import section_name
 from core.benefits.exceptions import ParameterNotFound
 from core.benefits.selectors import parameter_value
+from core.constraints import violated
 from core.registry.models import Person
 from core.registry.querysets import user_scope_prefix
 from core.registry.text import visible_text
@@ -178,7 +179,7 @@ def enrollment_create(
         with transaction.atomic():
             created = Enrollment.objects.bulk_create(rows)
     except IntegrityError as error:
-        if "one_open_enrollment_per_programme" not in str(error):
+        if not violated(error, Enrollment, "one_open_enrollment_per_programme"):
             raise
         raise ValidationError({"persons": "所选人员刚被他人纳入该项目，请刷新页面核对后再提交"}) from None
     # bulk_create returns primary keys on PostgreSQL and SQLite ≥ 3.35; read them back otherwise.
