@@ -328,7 +328,7 @@ def terminate(request: HttpRequest, pk: int) -> HttpResponse:
         # form whose every submit would be refused.
         messages.info(
             request,
-            f"{application.person.name}的特困人员救助供养已于{cn_month(done.effective_month)}起终止"
+            f"{application.person.name}的特困人员救助供养已决定自{cn_month(done.effective_month)}起终止"
             f"（{done.number}），可在下方打印终止决定书",
         )
         return redirect(f"{_detail_url(application)}#lifecycle")
