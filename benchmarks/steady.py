@@ -28,8 +28,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from assistance import rules
+from core.accounts.models import User
 from core.benefits.models import BenefitType, Entitlement, PaymentRun, Standard
 from core.benefits.services import payment_run_recalculate
+from core.benefits.standards import standard_change
 from core.registry.models import Household, IncomeRecord, Person
 
 SEED = 14
@@ -118,6 +120,32 @@ def _variety(rng: random.Random) -> dict[str, int]:
     }
 
 
+#: When the city "was entered": before the first locked month. The bench builds a year in minutes, so every
+#: row generate_city and _variety wrote would otherwise carry a time a few minutes before the first locked
+#: run's calc_started_at — inside settings.BENEFITS_RECHECK_MARGIN_SECONDS (600 s), which makes the engine
+#: treat the whole city as changed after every locked month, as no bureau's data ever is (its months are
+#: calculated a month apart). Rows written after the months are locked (the incomes, the 提标, the deaths)
+#: keep their real time: they are what the measured month must re-check.
+ENTERED_AT = datetime.datetime(2025, 11, 15, 12, 0, tzinfo=datetime.UTC)
+SETTLED_TABLES = (
+    "benefits_entitlement",
+    "benefits_standard",
+    "benefits_parameter",
+    "benefits_benefittype",
+    "registry_person",
+    "registry_household",
+)
+
+
+def _settle() -> None:
+    """Date every row of the city (and the types' standards and parameters) back to ENTERED_AT."""
+    with connection.cursor() as cursor:
+        for table in SETTLED_TABLES:
+            # table names from SETTLED_TABLES, a constant
+            statement = f"UPDATE {table} SET updated_at = %s WHERE updated_at > %s"  # noqa: S608
+            cursor.execute(statement, [ENTERED_AT, ENTERED_AT])
+
+
 def _lock_months(types: list[BenefitType]) -> None:
     for month in LOCKED_MONTHS:
         for bt in types:
@@ -148,25 +176,26 @@ def _incomes(rng: random.Random) -> int:
 
 
 def _raise_standards() -> int:
+    """The 提标 as the bureau enters it: the product's standard_change (the old row ends the day before and
+    records the day the change starts — what the recalculation re-checks from)."""
+    actor = User.objects.filter(is_superuser=True).order_by("pk").first()
     raised = 0
     for code, step in RAISES.items():
         current = list(
             Standard.objects.filter(
                 benefit_type__code=code, effective_from__lt=RAISE_FROM, effective_to__isnull=True
-            )
+            ).select_related("benefit_type")
         )
         for standard in current:
-            Standard.objects.filter(pk=standard.pk).update(
-                effective_to=RAISE_FROM - datetime.timedelta(days=1)
-            )
-            Standard.objects.create(
-                benefit_type_id=standard.benefit_type_id,
+            standard_change(
+                benefit_type=standard.benefit_type,
                 area_type=standard.area_type,
                 tier=standard.tier,
                 amount=standard.amount + step,
                 unit=standard.unit,
                 effective_from=RAISE_FROM,
                 source="基准测试：2026年9月起提标（在9—11月批次锁定后录入）",
+                actor=actor,
             )
             raised += 1
     return raised
@@ -183,7 +212,9 @@ def _deaths(rng: random.Random) -> dict[str, int]:
     dates = [first + datetime.timedelta(days=rng.randrange((last - first).days + 1)) for _ in dead]
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE registry_person AS p SET death_date = v.d "
+            # updated_at as Person.save() would set it: the 低保 calculator re-checks a covered person's
+            # months from it (AssistanceCalculator.changed_since).
+            "UPDATE registry_person AS p SET death_date = v.d, updated_at = now() "
             "FROM unnest(%s::bigint[], %s::date[]) AS v(id, d) WHERE p.id = v.id",
             [dead, dates],
         )
@@ -207,6 +238,7 @@ def prepare(types: list[BenefitType]) -> dict:
     rng = random.Random(SEED)
     with transaction.atomic():
         done = _variety(rng)
+        _settle()
     _lock_months(types)
     with transaction.atomic():
         done["income_changes"] = _incomes(rng)

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count, Q, Sum
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from assistance import bases
@@ -133,6 +134,19 @@ def test_standard_raised_three_months_back(city, monkeypatch):
     assert {line[1] for line in back_pay} == {LT.BACK_PAY}
     rural = Entitlement.objects.filter(benefit_type=dibao, area_type="rural").count()
     assert 0 < locked_rows <= 3 * rural  # the rural households of the three months, not of six
+    # The totals stamped on the run (summed as the lines were written) are its stored lines' totals
+    run = PaymentRun.objects.get(benefit_type=dibao, month=MONTH, kind=PaymentRun.Kind.MONTHLY)
+    stored = run.lines.aggregate(
+        lines=Count("pk", filter=~Q(amount=0)),
+        total=Sum("amount"),
+        adjustment_total=Sum("amount", filter=~Q(line_type=LT.REGULAR)),
+    )
+    assert stored["adjustment_total"] > 0
+    assert (run.line_count, run.total_amount, run.adjustment_total) == (
+        stored["lines"],
+        stored["total"],
+        stored["adjustment_total"],
+    )
     # The other types' months are not touched by 低保's standard
     assert both("disability_living", monkeypatch)[2] == 0
 
