@@ -470,6 +470,32 @@ def differences(name: str, limit: int = 20) -> tuple[int, list[tuple]]:
         return count, cursor.fetchall()
 
 
+class _Undo(Exception):
+    pass
+
+
+def comparison_catches_a_changed_line(name: str) -> bool:
+    """The comparison can fail: with one line of snapshot `name` moved by 0.01 元 it must report two
+    differing lines (engine only, SQL only). Done in a transaction rolled back afterwards; checked on every
+    repetition before the real comparison, so a comparison that matched everything would fail the bench."""
+    found: list = []
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE bench_snap_{name} SET amount = amount + 0.01 "  # noqa: S608
+                f"WHERE ctid = (SELECT ctid FROM bench_snap_{name} WHERE amount <> 0 LIMIT 1)"
+            )
+            if cursor.rowcount == 1:
+                found.append(differences(name, limit=2))
+            raise _Undo
+    except _Undo:
+        pass
+    if not found:
+        return False
+    count, rows = found[0]
+    return count == 2 and {row[0] for row in rows} == {"engine only", "SQL only"}
+
+
 # --- the production path: street by street on Celery (item 3) ------------------------------------------
 
 CELERY_URL = os.environ.get("BENCH_CELERY_URL", "redis://127.0.0.1:6379/14")
@@ -752,6 +778,10 @@ def main() -> None:
                     _runs_sql("engine"), {"month": MONTH, "types": [bt.pk for bt in types]}
                 )
             for name in contenders:
+                if not comparison_catches_a_changed_line(name):
+                    failures.append(
+                        f"pair {pair}, {name}: the comparison did not catch a line changed on purpose"
+                    )
                 count, rows = differences(name)
                 if count:
                     failures.append(f"pair {pair}, {name}: {count} lines differ from the SQL baseline")
