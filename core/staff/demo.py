@@ -10,7 +10,6 @@ import datetime
 import random
 
 from django.utils import timezone
-from faker import Faker
 
 from core.registry.choices import RegionLevel
 from core.registry.idnumbers import make_ric
@@ -29,6 +28,11 @@ CARE_HOMES = ["绿园区社会福利中心", "正阳街道居家养老服务中�
 def seed_staff_demo(*, stdout=None, rng_seed: int = 0) -> int:
     if StaffMember.objects.filter(region_code__startswith=DEMO_DISTRICT).exists():
         return 0
+    # Imported here, not at module level: this module is imported by every process (core.portal registers
+    # the seeder at startup), and importing faker loads every locale's providers — a 60 MB peak of RSS
+    # in each web worker, Celery worker and export, paid for a command run once.
+    from faker import Faker
+
     rng = random.Random(rng_seed + 75)
     fake = Faker("zh_CN")
     fake.seed_instance(rng_seed + 75)
