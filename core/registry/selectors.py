@@ -10,7 +10,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Concat
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from . import masking
 from .choices import AreaType, IncomeTreatment, RegionLevel, Relation
 from .crypto import id_number_q
 from .models import AssetRecord, Attachment, Household, IncomeRecord, LifeEvent, Membership, Person, Region
+from .names import name_contains_q
 from .querysets import user_scope_prefix
 
 SEARCH_LIMIT = 50
@@ -84,7 +86,7 @@ def people_search(user, q: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
 
     person_filter = id_number_q(upper)
     if not RIC_PATTERN.match(upper):
-        person_filter |= Q(name__contains=query)
+        person_filter |= name_contains_q(query)
     found_persons = list(persons.filter(person_filter).order_by("name", "pk")[: limit + 1])
     found_households: list[Household] = []
     if NUMBER_PATTERN.match(upper):
@@ -147,11 +149,11 @@ def household_list(
     q = _searchable((q or "").strip())
     if q:
         upper = q.upper()
+        # The head as a subquery rather than a join: its name from the character index, no join of every
+        # household of the scope to its head before the filter (~0.4 s per query for a district).
+        heads = Person.objects.filter(name_contains_q(q) | id_number_q(upper)).values("pk")
         households = households.filter(
-            Q(number__startswith=upper)
-            | Q(head__name__contains=q)
-            | id_number_q(upper, "head__")
-            | Q(address__contains=q)
+            Q(number__startswith=upper) | Q(head_id__in=heads) | Q(address__contains=q)
         )
     if community.isdigit() and len(community) == 12:
         households = households.filter(region_code=community)
@@ -163,7 +165,14 @@ def household_list(
         households = households.filter(is_active=True)
     elif active == "0":
         households = households.filter(is_active=False)
-    return households.order_by(HOUSEHOLD_SORTS.get(sort, "number"), "pk")
+    order = HOUSEHOLD_SORTS.get(sort, "number")
+    if order.lstrip("-") == "number" and user_scope_prefix(user):
+        # Sorted, not walked along the 户编号 index: with a LIMIT the planner likes to walk that index and
+        # filter — through every household of the city before the scope's when the scope is a later
+        # district or a search matches few. The scope's rows (a district: ~40,000) sort in milliseconds.
+        sort_key = Concat("number", Value(""), output_field=CharField())
+        order = sort_key.desc() if order.startswith("-") else sort_key.asc()
+    return households.order_by(order, "pk")
 
 
 def household_page_rows(ids: list[int]) -> list[Household]:
