@@ -44,7 +44,9 @@ NAME_CHARS = ["王", "李", "张", "刘", "覃", "伟", "芳", "莹", "国", "�
 def pages() -> list[tuple[str, list[str], str, bool]]:
     """(label, URLs asked in turn, text each answer contains, uncached)."""
     household = (
-        Household.objects.filter(region_code__startswith=DISTRICT).order_by("pk").values_list("pk", flat=True)[500]
+        Household.objects.filter(region_code__startswith=DISTRICT)
+        .order_by("pk")
+        .values_list("pk", flat=True)[500]
     )
     return [
         ("household list", ["/registry/households/"], "家庭档案", False),
