@@ -223,6 +223,13 @@ class StopRows(Sequence):
     def __iter__(self):
         return iter(self._rows(self._keys))
 
+    def __eq__(self, other) -> bool:
+        if isinstance(other, StopRows | list):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None
+
     @staticmethod
     def _rows(keys: list[tuple[int, str, list[str]]]) -> list[StopRow]:
         entitlements = Entitlement.objects.select_related(
