@@ -36,6 +36,7 @@ from core.benefits.months import add_months, month_start
 from core.benefits.selectors import standards_in_force_map
 from core.portal.dashboard import bar_chart, register_dashboard_panel
 from core.registry.choices import AreaType, LabourCapacity, Sex
+from core.registry.querysets import user_scope_prefix
 from reports.statistics import Col, StatisticsContext, StatisticsTable, register_statistics_section
 
 from .models import PovertyCause, TempAssistanceCase, TempAssistanceKind
@@ -198,14 +199,32 @@ def dibao_person_figures(user, month: datetime.date, *, groups: bool = True) -> 
 SPENDING_ITEMS = ("total", "base", "increment", "other", "adjust", "one_off")
 
 
-def spending_figures(user, codes: Iterable[str], month: datetime.date, *, by_code: bool = False) -> dict:
+def _code_range_q(user) -> Q:
+    """The user's region-code prefix as a range (`'220150' <= region_code < '220151'`), beside the scope's
+    LIKE: a range, unlike LIKE, is served by a plain B-tree such as the payment lines' (run, region_code)
+    index — a district's lines of a month are then read from it instead of scanning every line of the year
+    (issue 14: the dashboard's spending panel took ~0.4–3 s uncached). Digits only, so every collation
+    orders the bounds alike; nothing when the prefix cannot be bounded."""
+    prefix = user_scope_prefix(user)
+    if not prefix or not prefix.isdigit():
+        return Q()
+    upper = str(int(prefix) + 1).zfill(len(prefix))
+    if len(upper) > len(prefix):
+        return Q(region_code__gte=prefix)
+    return Q(region_code__gte=prefix, region_code__lt=upper)
+
+
+def spending_figures(
+    user, codes: Iterable[str], month: datetime.date, *, by_code: bool = False, year: bool = True
+) -> dict:
     """Spending of the benefit types `codes` in month M and January..M, by item — one grouped query.
 
-    {area: {"m_total", "m_base", …, "y_total", …}} (keys prefixed with the benefit code when by_code)."""
+    {area: {"m_total", "m_base", …, "y_total", …}} (keys prefixed with the benefit code when by_code);
+    `year=False`: month M only (no "y_" keys), read from the month's runs alone."""
     regular = Q(line_type=PaymentLine.LineType.REGULAR)
     adjustments = Q(line_type__in=[PaymentLine.LineType.BACK_PAY, PaymentLine.LineType.RECOVERY])
     one_off = Q(line_type=PaymentLine.LineType.ONE_OFF)
-    periods = {"m": Q(run__month=month), "y": Q()}
+    periods = {"m": Q(run__month=month), "y": Q()} if year else {"m": Q()}
     sums = {}
     for period, when in periods.items():
         sums[f"{period}_total"] = Sum("amount", filter=when)
@@ -218,8 +237,9 @@ def spending_figures(user, codes: Iterable[str], month: datetime.date, *, by_cod
     rows = (
         PaymentLine.objects.visible_to(user)
         .filter(
+            _code_range_q(user),
             run__benefit_type__code__in=list(codes),
-            run__month__gte=month.replace(month=1),
+            run__month__gte=month.replace(month=1) if year else month,
             run__month__lte=month,
         )
         .annotate(area=F("entitlement__area_type"), code=F("run__benefit_type__code"))
@@ -709,7 +729,7 @@ def spending_panel(user, today: datetime.date) -> dict[str, Any]:
     """本月支出 per category — three grouped queries."""
     month = month_start(today)
     codes = [DIBAO, TEKUN_BASIC, TEKUN_CARE, DISABILITY_LIVING, DISABILITY_CARE]
-    money = spending_figures(user, codes, month, by_code=True)
+    money = spending_figures(user, codes, month, by_code=True, year=False)
     temporary = temporary_figures(user, month).get(TOTAL, {})
     items = [(f"{label}低保", money.get(area, {}).get(f"{DIBAO}_m_total", ZERO)) for area, label in AREAS]
     total = money.get(TOTAL, {})

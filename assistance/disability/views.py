@@ -64,7 +64,10 @@ def disability_comparison(request: HttpRequest) -> HttpResponse:
     if current == "stop":
         page = Paginator(stop_rows, PAGE_SIZE).get_page(request.GET.get("page"))
     else:
-        page = Paginator(missing[current], PAGE_SIZE).get_page(request.GET.get("page"))
+        # Counted already: the coverage's missing are exactly this list (not counted a second time).
+        paginator = Paginator(missing[current], PAGE_SIZE)
+        paginator.count = counts[current]
+        page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "assistance/disability/comparison.html",

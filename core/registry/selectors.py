@@ -10,7 +10,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Concat
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from . import masking
 from .choices import AreaType, IncomeTreatment, RegionLevel, Relation
 from .crypto import id_number_q
 from .models import AssetRecord, Attachment, Household, IncomeRecord, LifeEvent, Membership, Person, Region
+from .names import name_contains_q
 from .querysets import user_scope_prefix
 
 SEARCH_LIMIT = 50
@@ -84,7 +86,7 @@ def people_search(user, q: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
 
     person_filter = id_number_q(upper)
     if not RIC_PATTERN.match(upper):
-        person_filter |= Q(name__contains=query)
+        person_filter |= name_contains_q(query)
     found_persons = list(persons.filter(person_filter).order_by("name", "pk")[: limit + 1])
     found_households: list[Household] = []
     if NUMBER_PATTERN.match(upper):
@@ -118,6 +120,10 @@ def regions_visible_to(user, *, level: int | None = None) -> QuerySet[Region]:
     return regions.order_by("code")
 
 
+def _living_members() -> Count:
+    return Count("members", filter=Q(members__death_date__isnull=True))
+
+
 def household_list(
     user,
     *,
@@ -127,21 +133,27 @@ def household_list(
     area_type: str = "",
     active: str = "1",
     sort: str = "number",
+    member_counts: bool = True,
 ) -> QuerySet[Household]:
-    """家庭档案 list: scoped, filtered, sorted; head, region and living member count in the same query."""
-    households = (
-        households_visible_to(user)
-        .select_related("head", "region", "region__parent")
-        .annotate(member_count=Count("members", filter=Q(members__death_date__isnull=True)))
-    )
+    """家庭档案 list: scoped, filtered, sorted; head, region and living member count in the same query.
+
+    `member_counts=False` leaves out the head, the regions and the count (a GROUP BY over every member of
+    the scope): what the page paginates, by id, before `household_page_rows` loads the page's 50 rows
+    with their counts — at city scale the grouped query took ~0.6 s for any page. Sorted by the member
+    count, the count stays (the order needs it)."""
+    households = households_visible_to(user)
+    if member_counts or sort.lstrip("-") == "members":
+        households = households.annotate(member_count=_living_members())
+    if member_counts:
+        households = households.select_related("head", "region", "region__parent")
     q = _searchable((q or "").strip())
     if q:
         upper = q.upper()
+        # The head as a subquery rather than a join: its name from the character index, no join of every
+        # household of the scope to its head before the filter (~0.4 s per query for a district).
+        heads = Person.objects.filter(name_contains_q(q) | id_number_q(upper)).values("pk")
         households = households.filter(
-            Q(number__startswith=upper)
-            | Q(head__name__contains=q)
-            | id_number_q(upper, "head__")
-            | Q(address__contains=q)
+            Q(number__startswith=upper) | Q(head_id__in=heads) | Q(address__contains=q)
         )
     if community.isdigit() and len(community) == 12:
         households = households.filter(region_code=community)
@@ -153,7 +165,35 @@ def household_list(
         households = households.filter(is_active=True)
     elif active == "0":
         households = households.filter(is_active=False)
-    return households.order_by(HOUSEHOLD_SORTS.get(sort, "number"), "pk")
+    order = HOUSEHOLD_SORTS.get(sort, "number")
+    if order.lstrip("-") == "number" and not member_counts and user_scope_prefix(user):
+        # The page's ids sorted, not walked along the 户编号 index: with a LIMIT the planner likes to walk
+        # that index and filter — through every household of the city before the scope's when the scope is
+        # a later district or a search matches few. The scope's rows (a district: ~40,000) sort in
+        # milliseconds from the covering index. (The export reads every row: no LIMIT, its plan as before.)
+        sort_key = Concat("number", Value(""), output_field=CharField())
+        order = sort_key.desc() if order.startswith("-") else sort_key.asc()
+    return households.order_by(order, "pk")
+
+
+def household_page_rows(ids: list[int]) -> list[Household]:
+    """The households of one list page, in the order of `ids` (already scoped and sorted by
+    `household_list`), with head, regions and living member count: two queries whatever the scope."""
+    households = Household.objects.filter(pk__in=ids).select_related("head", "region", "region__parent")
+    by_id = {h.pk: h for h in households}
+    counts = dict(
+        Person.objects.filter(household_id__in=ids, death_date__isnull=True)
+        .order_by()
+        .values("household_id")
+        .annotate(n=Count("pk"))
+        .values_list("household_id", "n")
+    )
+    rows = []
+    for pk in ids:
+        household = by_id[pk]
+        household.member_count = counts.get(pk, 0)
+        rows.append(household)
+    return rows
 
 
 @dataclass
