@@ -227,6 +227,11 @@ def test_result_nonconforming_opens_a_review(regions, people, clock):
     assert create.kind == "order" and create.actor == people["chief"]
     confirm = get_case_type(review.case.case_type).transition("confirm")
     assert people["chief"].pk not in workflow_services._maker_checker_users(review.case, confirm)
+    review_services.dibao_review_decide(
+        review=review, actor=people["clerk"], findings="入户核查", outcome="keep", reasons="收入无变化"
+    )
+    makers = workflow_services._maker_checker_users(review.case, confirm)
+    assert people["clerk"].pk in makers and people["chief"].pk not in makers
 
 
 def test_sample_pages(client, regions, people, clock):
