@@ -443,10 +443,13 @@ def _previous_month_paid(
 
 def _paid_in_locked_runs(
     benefit_type: BenefitType, plan: Mapping[datetime.date, set[int] | None], part: Part | None = None
-) -> dict[tuple[int, datetime.date], dict]:
+) -> dict[tuple[int, datetime.date], tuple[Decimal, Decimal, Decimal, Decimal]]:
     """What was paid per (entitlement, month) in locked runs: the month's regular line plus every 补发/扣回
-    for that month in later locked runs — one aggregate query for all months, of the entitlements each
-    month re-checks (`plan`: None = all of them)."""
+    for that month in later locked runs, as (amount, base, increment, other) — one aggregate query for all
+    months, of the entitlements each month re-checks (`plan`: None = all of them). The lines alone, grouped
+    by their two keys (served by the (entitlement, for_month) index): the entitlements' own columns are
+    read only for the few entitlements paid but no longer due (`_entitlements_no_longer_due`) — joined and
+    grouped by for every line, they made this query ten times dearer for a 提标's three months."""
     full = [m for m, ids in plan.items() if ids is None]
     some = [m for m, ids in plan.items() if ids]
     wanted = sorted(set().union(*(plan[m] for m in some))) if some else []
@@ -456,33 +459,41 @@ def _paid_in_locked_runs(
     if not conditions:
         return {}
     condition = conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
+    locked_runs = list(
+        PaymentRun.objects.filter(benefit_type=benefit_type, status=PaymentRun.Status.LOCKED).values_list(
+            "pk", flat=True
+        )
+    )
+    if not locked_runs:
+        return {}
     rows = (
         PaymentLine.objects.filter(
-            condition,
-            in_part(part, "entitlement__region_code"),
-            run__benefit_type=benefit_type,
-            run__status=PaymentRun.Status.LOCKED,
+            condition, in_part(part, "entitlement__region_code"), run_id__any_of=locked_runs
         )
-        .values(
-            "entitlement_id",
-            "for_month",
-            "entitlement__region_code",
-            "entitlement__household_id",
-            "entitlement__person_id",
-            "entitlement__person__household_id",
-            "entitlement__status",
-            "entitlement__end_month",
-            "entitlement__end_reason",
-        )
-        .annotate(
-            paid=Sum("amount"),
-            paid_base=Sum("base_amount"),
-            paid_increment=Sum("increment_amount"),
-            paid_other=Sum("other_amount"),
-        )
+        .values_list("entitlement_id", "for_month")
+        .annotate(Sum("amount"), Sum("base_amount"), Sum("increment_amount"), Sum("other_amount"))
         .order_by()
     )
-    return {(r["entitlement_id"], r["for_month"]): r for r in rows}
+    return {(e, m): (paid, base, increment, other) for e, m, paid, base, increment, other in rows}
+
+
+def _entitlements_no_longer_due(ids: Iterable[int]) -> dict[int, dict]:
+    """{entitlement id: what an adjustment line needs of it} for entitlements paid in a locked month but
+    not due now (ended, suspended, no longer eligible) — one query, of those few."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = Entitlement.objects.filter(pk__any_of=wanted).values(
+        "pk",
+        "region_code",
+        "household_id",
+        "person_id",
+        "person__household_id",
+        "status",
+        "end_month",
+        "end_reason",
+    )
+    return {row["pk"]: row for row in rows}
 
 
 def _adjustment_lines(
@@ -518,26 +529,42 @@ def _adjustment_lines(
         return []
     locked_months = sorted(plan)
     paid = _paid_in_locked_runs(calculator.benefit_type, plan, part)
-    paid_by_month: dict[datetime.date, dict[int, dict]] = defaultdict(dict)
-    for (entitlement_id, for_month), r in paid.items():
-        paid_by_month[for_month][entitlement_id] = r
+    paid_by_month: dict[datetime.date, dict[int, tuple]] = defaultdict(dict)
+    for (entitlement_id, for_month), sums in paid.items():
+        paid_by_month[for_month][entitlement_id] = sums
+
+    # Due now, month by month; then the few entitlements paid but no longer due, read in one query.
+    due_by_month = {
+        month: _compute_month(
+            calculator, rows_by_month[month], facts_by_month.get(month, {}), standards_by_month[month], month
+        )
+        for month in locked_months
+    }
+    gone = _entitlements_no_longer_due(
+        entitlement_id
+        for month in locked_months
+        for entitlement_id in paid_by_month.get(month, ())
+        if entitlement_id not in due_by_month[month]
+        and (plan[month] is None or entitlement_id in plan[month])
+    )
+    nothing = LineResult(amount=ZERO, covered_persons=0)
+    no_sums = (ZERO, ZERO, ZERO, ZERO)
 
     lines = []
     for month in locked_months:
-        due = _compute_month(
-            calculator, rows_by_month[month], facts_by_month.get(month, {}), standards_by_month[month], month
-        )
+        due = due_by_month[month]
         paid_now = paid_by_month.get(month, {})
         candidates = set(due) | set(paid_now)
         if plan[month] is not None:
             candidates &= plan[month]
         for entitlement_id in sorted(candidates):
-            before = paid_now.get(entitlement_id)
-            if before is not None and before["entitlement__status"] == Entitlement.Status.SUSPENDED:
-                continue  # a suspension is settled when it is lifted, not by recovering its past months
             item = due.get(entitlement_id)
-            expected = item.result if item else LineResult(amount=ZERO, covered_persons=0)
-            paid_amount = (before or {}).get("paid") or ZERO
+            entitlement = gone.get(entitlement_id) if item is None else None
+            if entitlement is not None and entitlement["status"] == Entitlement.Status.SUSPENDED:
+                continue  # a suspension is settled when it is lifted, not by recovering its past months
+            expected = item.result if item else nothing
+            paid_amount, paid_base, paid_increment, paid_other = paid_now.get(entitlement_id, no_sums)
+            paid_amount = paid_amount or ZERO
             difference = expected.amount - paid_amount
             if difference == 0:
                 continue
@@ -550,13 +577,11 @@ def _adjustment_lines(
                 )
                 reason = "按现行标准和家庭情况重新计算"
             else:
-                household_id = (
-                    before["entitlement__household_id"] or before["entitlement__person__household_id"]
-                )
-                person_id, region_code = before["entitlement__person_id"], before["entitlement__region_code"]
-                end_month = before["entitlement__end_month"]
+                household_id = entitlement["household_id"] or entitlement["person__household_id"]
+                person_id, region_code = entitlement["person_id"], entitlement["region_code"]
+                end_month = entitlement["end_month"]
                 if end_month is not None and end_month < month:
-                    reason = f"待遇已于{_cn_month(end_month)}终止（{before['entitlement__end_reason'] or '未注明原因'}），该月不应发放"
+                    reason = f"待遇已于{_cn_month(end_month)}终止（{entitlement['end_reason'] or '未注明原因'}），该月不应发放"
                 else:
                     reason = "按现行家庭情况重新计算，该月不应发放"
             kind = LineType.BACK_PAY if difference > 0 else LineType.RECOVERY
@@ -571,10 +596,9 @@ def _adjustment_lines(
                     line_type=kind,
                     for_month=month,
                     covered_persons=expected.covered_persons,
-                    base_amount=expected.base_amount - ((before or {}).get("paid_base") or ZERO),
-                    increment_amount=expected.increment_amount
-                    - ((before or {}).get("paid_increment") or ZERO),
-                    other_amount=expected.other_amount - ((before or {}).get("paid_other") or ZERO),
+                    base_amount=expected.base_amount - (paid_base or ZERO),
+                    increment_amount=expected.increment_amount - (paid_increment or ZERO),
+                    other_amount=expected.other_amount - (paid_other or ZERO),
                     amount=difference,
                     change=Change.UNCHANGED,
                     explanation=(

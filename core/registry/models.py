@@ -205,6 +205,10 @@ class Person(models.Model):
                 condition=models.Q(disability_grade__isnull=False),
                 include=["id", "household_id", "death_date", "disability_grade", "disability_cert_no"],
             ),
+            # The people changed since a locked month was calculated (a death, a birth date corrected): the
+            # 低保 calculator's re-check (`DibaoCalculator.changed_since`) reads those few instead of
+            # probing each run's 225,000 covered persons (issue 14: 2.8 s a 低保 run at city scale).
+            models.Index(fields=["updated_at"], name="person_updated_at_idx"),
         ]
         # One person per ID number. A constraint rather than unique=True: a unique CharField also gets a
         # LIKE index on PostgreSQL, which a hash never needs (≈ 100 MB at a million people).
