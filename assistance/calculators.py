@@ -77,14 +77,19 @@ class DibaoCalculator(Calculator):
                 if basis is not None:
                     person_ids.update(basis.covered)
         persons = bases.members_by_id(person_ids)
-        return {
-            month: {
+        memo: dict = {}  # shared by the months: see compute()
+        facts = {}
+        for month, rows in rows_by_month.items():
+            if not rows:
+                continue
+            parameters = parameters_in_force(rules.DIBAO_AMOUNT_PARAMETERS, month)
+            facts[month] = {
                 "persons": persons,
-                "parameters": parameters_in_force(rules.DIBAO_AMOUNT_PARAMETERS, month),
+                "parameters": parameters,
+                "memo": memo,
+                "parameters_key": tuple(sorted(parameters.items())),
             }
-            for month, rows in rows_by_month.items()
-            if rows
-        }
+        return facts
 
     def changed_since(
         self, rows: list[dict], since: datetime.datetime
@@ -154,30 +159,65 @@ class DibaoCalculator(Calculator):
                     "taper_until": until.isoformat(),
                 },
             )
-        result = rules.dibao_amount(
-            standard=standard.amount,
-            income=basis.income,
-            income_members=basis.members,
-            covered=covered,
-            on_date=month,
-            parameters=facts["parameters"],
-            rounding=self.benefit_type.rounding,
-            single_cover=basis.single,
-            standard_text=self._standard_text(standard, row["area_type"]),
-        )
-        if not result.eligible:
+        # The same entitlement's amount in several months of one recalculation — a 提标 re-checks three
+        # locked months of every household, and the month itself follows — comes out the same whenever
+        # what dibao_amount reads is the same: the basis, the standard, the parameters, the members
+        # covered and their ages on the first of the month. `facts["memo"]` (one per load_facts_by_month,
+        # shared by its months; its keys' objects live as long as it) keeps the result by those; the
+        # month's own facts (its change cause) are added after. Hand-built facts have no memo.
+        memo = facts.get("memo")
+        key = None
+        if memo is not None:
+            key = (
+                row["id"],
+                id(basis),
+                standard.id,
+                standard.amount,
+                facts["parameters_key"],
+                tuple([(member.person_id, member.age(month)) for member in covered]),
+            )
+            kept = memo.get(key)
+        else:
+            kept = None
+        if kept is None:
+            result = rules.dibao_amount(
+                standard=standard.amount,
+                income=basis.income,
+                income_members=basis.members,
+                covered=covered,
+                on_date=month,
+                parameters=facts["parameters"],
+                rounding=self.benefit_type.rounding,
+                single_cover=basis.single,
+                standard_text=self._standard_text(standard, row["area_type"]),
+            )
+            kept = (
+                (
+                    result.amount,
+                    result.base_amount,
+                    result.increment_amount,
+                    result.covered_persons,
+                    {**self._standard_facts(standard), **result.explanation, **self._basis_facts(basis)},
+                )
+                if result.eligible
+                else ()
+            )
+            if key is not None:
+                memo[key] = kept
+        if not kept:
             return None
-        explanation = {**self._standard_facts(standard), **result.explanation, **self._basis_facts(basis)}
+        amount, base_amount, increment_amount, covered_persons, explanation = kept
+        explanation = dict(explanation)  # the kept one is shared by the months: never handed out
         if standard.effective_from.year == month.year and standard.effective_from.month == month.month:
             explanation["change_cause"] = "低保标准调整（提标）"
         elif basis.start == month and len(self._bases(row)) > 1:
             number = f"（{basis.case_number}）" if basis.case_number else ""
             explanation["change_cause"] = f"自本月起执行{basis.label}决定{number}"
         return LineResult(
-            amount=result.amount,
-            base_amount=result.base_amount,
-            increment_amount=result.increment_amount,
-            covered_persons=result.covered_persons,
+            amount=amount,
+            base_amount=base_amount,
+            increment_amount=increment_amount,
+            covered_persons=covered_persons,
             explanation=explanation,
         )
 
