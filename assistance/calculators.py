@@ -163,8 +163,9 @@ class DibaoCalculator(Calculator):
         # locked months of every household, and the month itself follows — comes out the same whenever
         # what dibao_amount reads is the same: the basis, the standard, the parameters, the members
         # covered and their ages on the first of the month. `facts["memo"]` (one per load_facts_by_month,
-        # shared by its months; its keys' objects live as long as it) keeps the result by those; the
-        # month's own facts (its change cause) are added after. Hand-built facts have no memo.
+        # shared by its months; its keys' objects live as long as it) keeps the result by those — an age
+        # only where it counts (rules.age_that_counts) — and the month's own facts (its change cause) are
+        # added after. Hand-built facts have no memo.
         memo = facts.get("memo")
         key = None
         if memo is not None:
@@ -174,7 +175,7 @@ class DibaoCalculator(Calculator):
                 standard.id,
                 standard.amount,
                 facts["parameters_key"],
-                tuple([(member.person_id, member.age(month)) for member in covered]),
+                tuple([(member.person_id, rules.age_that_counts(member, month)) for member in covered]),
             )
             kept = memo.get(key)
         else:

@@ -345,6 +345,14 @@ def _rules_met(member: MemberFacts, age: int) -> list[str]:
     return met
 
 
+def age_that_counts(member: MemberFacts, on_date: datetime.date) -> int | None:
+    """The member's age on a date where it counts in dibao_amount — when the member meets a 分类施保 rule, the
+    increment names the age — else None: an adult of 18–59 without a condition is computed alike at 25
+    and at 26 (the 低保 calculator's memo keys on this)."""
+    age = member.age(on_date)
+    return age if _rules_met(member, age) else None
+
+
 def increment_rules_met(member: MemberFacts, on_date: datetime.date) -> list[str]:
     """The 分类施保 parameter keys this member meets on a date (a 72-year-old meets both age rules)."""
     return _rules_met(member, member.age(on_date))

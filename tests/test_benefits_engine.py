@@ -14,7 +14,7 @@ from django.db.models import Count, Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from core.benefits import services, tasks
+from core.benefits import selectors, services, tasks
 from core.benefits.calculators import (
     Calculator,
     FixedStandardCalculator,
@@ -346,7 +346,11 @@ def test_back_pay_after_retroactive_standard_change(subsidy, regions, chief):
     assert back_pay.base_amount == Decimal("50.00")
     assert back_pay.for_month == MARCH
     assert back_pay.explanation["paid"] == "600.00"
+    # Stored by difference from April's regular line (both 650.00: the total is not repeated), restored whole
+    assert "total" not in back_pay.explanation["recomputed"]
+    selectors.restore_recomputed([back_pay])
     assert back_pay.explanation["recomputed"]["total"] == "650.00"
+    assert back_pay.explanation["recomputed"]["month"] == MARCH.isoformat()
     assert "补发 50.00 元" in back_pay.explanation["formula"]
     assert april.adjustment_total == Decimal("50.00")
     assert april.total_amount == Decimal("700.00")

@@ -7,6 +7,7 @@ with the incremental one. Both must write exactly the same lines; each change mu
 a re-check that missed it would fail), and nothing changed must recompute no locked month at all."""
 
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
@@ -14,14 +15,15 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import reverse
 
 from assistance import bases
-from core.benefits import services
+from core.benefits import selectors, services
 from core.benefits.calculators import Calculator, get_calculator
 from core.benefits.models import BenefitType, Entitlement, Parameter, PaymentLine, PaymentRun, Standard
 from core.benefits.months import add_months
 from core.benefits.standards import standard_change
-from core.registry.models import Household, Person
+from core.registry.models import Household, Person, Region
 from core.registry.services import person_record_death
 from tests.factories import UserFactory
 
@@ -96,6 +98,11 @@ def adjustments(found: set) -> set:
     return {line for line in found if line[1] != LT.REGULAR}
 
 
+def line_region(line: PaymentLine) -> str:
+    """The district holding the line: whose 科长 sees it."""
+    return line.region_code[:6].ljust(12, "0")
+
+
 def dibao_household(**filters) -> Entitlement:
     return (
         Entitlement.objects.filter(benefit_type__code="dibao", end_month__isnull=True, **filters)
@@ -149,6 +156,68 @@ def test_standard_raised_three_months_back(city, monkeypatch):
     )
     # The other types' months are not touched by 低保's standard
     assert both("disability_living", monkeypatch)[2] == 0
+
+
+def test_back_pay_explanations_stored_by_difference_restore_to_the_full_ones(city, monkeypatch, client):
+    """A 补发 line keeps only what its recomputed month's explanation has different from the regular line of
+    the same run; the pages put it back (selectors.restore_recomputed). Restored, every adjustment line's
+    explanation equals the one written in full — for a 提标 (regular line beside it) and a death (a 扣回
+    with no regular line: stored in full)."""
+    chief = UserFactory(roles=["科长"], region=None)
+    dibao = BenefitType.objects.get(code="dibao")
+    current = Standard.objects.filter(benefit_type=dibao, area_type="rural", effective_to__isnull=True).get()
+    standard_change(
+        benefit_type=dibao,
+        area_type="rural",
+        tier="",
+        amount=current.amount + 50,
+        unit=current.unit,
+        effective_from=add_months(MONTH, -3),
+        source="测试提标",
+        actor=chief,
+    )
+    dead = dibao_household(area_type="rural")
+    covered = bases.bases_of({"id": dead.pk, "params": dead.params})[-1].covered
+    for person in Person.objects.filter(pk__in=covered):
+        person_record_death(person=person, death_date=LOCKED[1] + datetime.timedelta(days=3), actor=None)
+
+    def adjustment_explanations(run, *, restore: bool) -> dict:
+        found = list(run.lines.exclude(line_type=LT.REGULAR))
+        if restore:
+            selectors.restore_recomputed(found)
+        return {(line.entitlement_id, line.line_type, line.for_month): line.explanation for line in found}
+
+    run = services.payment_run_recalculate(benefit_type=dibao, month=MONTH)
+    stored = adjustment_explanations(run, restore=False)
+    restored = adjustment_explanations(run, restore=True)
+    by_difference = [key for key, e in stored.items() if e.get(selectors.RECOMPUTED_FROM_REGULAR)]
+    in_full = [key for key, e in stored.items() if not e.get(selectors.RECOMPUTED_FROM_REGULAR)]
+    assert by_difference and in_full
+    assert {key[0] for key in in_full} == {dead.pk}
+
+    # The line's page shows the recomputed month in full: its change cause (the 提标) and its standard.
+    key = next(k for k in by_difference if restored[k]["recomputed"].get("change_cause"))
+    line = run.lines.get(entitlement_id=key[0], line_type=key[1], for_month=key[2])
+    client.force_login(UserFactory(roles=["科长"], region=Region.objects.get(code=line_region(line))))
+    response = client.get(reverse("benefits:line_detail", args=[line.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "重新计算过程" in page and "低保标准调整（提标）" in page
+    assert restored[key]["recomputed"]["standard_source"] in page
+
+    monkeypatch.setattr(
+        services, "_recomputed_by_difference", lambda explanation, reference: {"recomputed": explanation}
+    )
+    full = adjustment_explanations(
+        services.payment_run_recalculate(benefit_type=dibao, month=MONTH), restore=False
+    )
+    assert restored.keys() == full.keys()
+    for key, explanation in full.items():
+        assert restored[key] == explanation, key
+    # What it saves: the stored differences are a fraction of the full explanations (a member's age that
+    # changed between the months keeps that member's increments in the difference).
+    size = lambda explanations: sum(len(json.dumps(e, ensure_ascii=False)) for e in explanations)  # noqa: E731
+    assert size(stored[k] for k in by_difference) < 0.5 * size(full[k] for k in by_difference)
 
 
 def test_death_recorded_after_its_month_was_locked(city, monkeypatch):

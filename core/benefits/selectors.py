@@ -5,6 +5,7 @@ Every read that a user drives takes the user and scopes with `visible_to(user)`.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -462,6 +463,45 @@ def runs_totals_in_scope(user, runs: list[PaymentRun]) -> dict[int, RunTotals]:
                 False,
             )
     return totals
+
+
+#: A 补发/扣回 line's explanation whose "recomputed" holds only what differs from the explanation of the
+#: entitlement's regular line in the same run (services._recomputed_by_difference), and the keys of that
+#: explanation the recomputed month did not have.
+RECOMPUTED_FROM_REGULAR = "recomputed_from_regular"
+RECOMPUTED_WITHOUT = "recomputed_without"
+
+
+def restore_recomputed(lines: Iterable[PaymentLine]) -> None:
+    """Put back, in place, the full recomputed explanation of the 补发/扣回 lines among `lines` that store it
+    by difference from their run's regular line — one query for all of them (a page of lines)."""
+    stored = [
+        line
+        for line in lines
+        if isinstance(line.explanation, dict) and line.explanation.get(RECOMPUTED_FROM_REGULAR)
+    ]
+    if not stored:
+        return
+    references = {
+        (run_id, entitlement_id): explanation
+        for run_id, entitlement_id, explanation in PaymentLine.objects.filter(
+            run_id__any_of=sorted({line.run_id for line in stored}),
+            entitlement_id__any_of=sorted({line.entitlement_id for line in stored}),
+            line_type=PaymentLine.LineType.REGULAR,
+        )
+        .order_by()
+        .values_list("run_id", "entitlement_id", "explanation")
+    }
+    for line in stored:
+        explanation = dict(line.explanation)
+        reference = references.get((line.run_id, line.entitlement_id)) or {}
+        without = set(explanation.pop(RECOMPUTED_WITHOUT, ()))
+        del explanation[RECOMPUTED_FROM_REGULAR]
+        explanation["recomputed"] = {
+            **{key: value for key, value in reference.items() if key not in without},
+            **explanation.get("recomputed", {}),
+        }
+        line.explanation = explanation
 
 
 def payment_lines_list(

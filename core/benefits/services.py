@@ -45,6 +45,8 @@ from .exceptions import (
 from .models import BenefitType, Entitlement, PaymentLine, PaymentRun, Standard
 from .months import add_months, month_start
 from .selectors import (
+    RECOMPUTED_FROM_REGULAR,
+    RECOMPUTED_WITHOUT,
     Part,
     StandardsInForce,
     entitlement_covered_message,
@@ -445,36 +447,40 @@ def _paid_in_locked_runs(
     benefit_type: BenefitType, plan: Mapping[datetime.date, set[int] | None], part: Part | None = None
 ) -> dict[tuple[int, datetime.date], tuple[Decimal, Decimal, Decimal, Decimal]]:
     """What was paid per (entitlement, month) in locked runs: the month's regular line plus every 补发/扣回
-    for that month in later locked runs, as (amount, base, increment, other) — one aggregate query for all
-    months, of the entitlements each month re-checks (`plan`: None = all of them). The lines alone, grouped
+    for that month in later locked runs, as (amount, base, increment, other) — at most two aggregate
+    queries for all months, of the entitlements each month re-checks (`plan`: None = all of them). The lines alone, grouped
     by their two keys (served by the (entitlement, for_month) index): the entitlements' own columns are
     read only for the few entitlements paid but no longer due (`_entitlements_no_longer_due`) — joined and
     grouped by for every line, they made this query ten times dearer for a 提标's three months."""
     full = [m for m, ids in plan.items() if ids is None]
     some = [m for m, ids in plan.items() if ids]
     wanted = sorted(set().union(*(plan[m] for m in some))) if some else []
-    conditions = [Q(for_month__in=full)] if full else []
-    if wanted:
-        conditions.append(Q(for_month__in=some, entitlement__any_of=wanted))
-    if not conditions:
-        return {}
-    condition = conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
     locked_runs = list(
         PaymentRun.objects.filter(benefit_type=benefit_type, status=PaymentRun.Status.LOCKED).values_list(
             "pk", flat=True
         )
     )
-    if not locked_runs:
-        return {}
-    rows = (
-        PaymentLine.objects.filter(
-            condition, in_part(part, "entitlement__region_code"), run_id__any_of=locked_runs
+    # Two queries rather than one with OR: each is then an index condition on (entitlement, for_month) —
+    # the part's entitlements in the months re-checked in full, the few changed ones in the others — where
+    # the OR made the planner intersect the run index (a million locked lines) with every line of the
+    # part's entitlements of the whole year, and filter the months after reading them.
+    conditions = []
+    if full:
+        conditions.append(Q(in_part(part, "entitlement__region_code"), for_month__in=full))
+    if wanted:
+        conditions.append(Q(for_month__in=some, entitlement__any_of=wanted))
+    paid = {}
+    for condition in conditions if locked_runs else ():
+        rows = (
+            PaymentLine.objects.filter(condition, run_id__any_of=locked_runs)
+            .values_list("entitlement_id", "for_month")
+            .annotate(Sum("amount"), Sum("base_amount"), Sum("increment_amount"), Sum("other_amount"))
+            .order_by()
         )
-        .values_list("entitlement_id", "for_month")
-        .annotate(Sum("amount"), Sum("base_amount"), Sum("increment_amount"), Sum("other_amount"))
-        .order_by()
-    )
-    return {(e, m): (paid, base, increment, other) for e, m, paid, base, increment, other in rows}
+        paid.update(
+            {(e, m): (amount, base, increment, other) for e, m, amount, base, increment, other in rows}
+        )
+    return paid
 
 
 def _entitlements_no_longer_due(ids: Iterable[int]) -> dict[int, dict]:
@@ -504,10 +510,16 @@ def _adjustment_lines(
     facts_by_month: dict[datetime.date, dict],
     standards_by_month: dict[datetime.date, StandardsInForce],
     part: Part | None = None,
+    current: Mapping[int, dict] | None = None,
 ) -> list[dict[str, Any]]:
     """补发/扣回: recompute locked months with today's facts and standards; the difference against what was
     paid for that month (its regular line and every later 补发/扣回 for it) becomes a line in this run with
     for_month = the original month.
+
+    Each line keeps the recomputed month's explanation; when the entitlement has a paid regular line in
+    this run (`current`: {entitlement id: its explanation}), only what differs from that line's explanation
+    (`_recomputed_by_difference`; `selectors.restore_recomputed` puts it back together for the pages). A 提标
+    three months back writes 270,000 such lines for a city, nearly all of them the month itself's figures.
 
     Only what can have changed since a locked month was calculated is recomputed (`plan`, from
     `_recheck_plan`: the entitlement ids each locked month re-checks, None = all of them; `rows_by_month`
@@ -615,7 +627,10 @@ def _adjustment_lines(
                             ],
                             "adjustment_reason": reason,
                             "original_month": month.isoformat(),
-                            "recomputed": expected.explanation,
+                            **_recomputed_by_difference(
+                                expected.explanation,
+                                current.get(entitlement_id) if current and item is not None else None,
+                            ),
                             "paid": f"{paid_amount:.2f}",
                             "difference": f"{difference:.2f}",
                         }
@@ -623,6 +638,32 @@ def _adjustment_lines(
                 )
             )
     return lines
+
+
+_ABSENT = object()
+
+
+def _recomputed_by_difference(explanation: dict, reference: dict | None) -> dict[str, Any]:
+    """The "recomputed" part of a 补发/扣回 line's explanation: the recomputed month's explanation in full, or —
+    given the explanation of the entitlement's regular line in the same run (`reference`) — the keys whose
+    values differ from it, with RECOMPUTED_FROM_REGULAR set and the reference's keys it lacks listed
+    (RECOMPUTED_WITHOUT). selectors.restore_recomputed rebuilds the full one; a run's lines are replaced
+    together, so the reference always exists beside the line."""
+    if reference is None:
+        return {"recomputed": explanation}
+    differs = {
+        key: value
+        for key, value in explanation.items()
+        # The same object (the calculator's memo shares them between months) is the same value; otherwise
+        # the type too: 1 == True and Decimal("1.0") == Decimal("1.00") would store one for the other.
+        if (same := reference.get(key, _ABSENT)) is not value
+        and (type(same) is not type(value) or same != value)
+    }
+    out: dict[str, Any] = {"recomputed": differs, RECOMPUTED_FROM_REGULAR: True}
+    without = [key for key in reference if key not in explanation]
+    if without:
+        out[RECOMPUTED_WITHOUT] = without
+    return out
 
 
 #: Lines per COPY statement when writing a run on PostgreSQL (see _copy_lines).
@@ -904,18 +945,23 @@ def _part_lines(run: PaymentRun, calculator: Calculator, part: Part | None) -> I
     standards_by_month = standards_in_force_by_month(benefit_type, list(rows_by_month))
     facts_by_month = calculator.load_facts_by_month(rows_by_month)
     previous = _previous_month_paid(benefit_type, month, part)
+    # When/then: this month's lines, then the 补发/扣回 whose recomputed explanation refers to them. The
+    # writer (_copy_lines) is still storing the previous part's lines meanwhile.
+    regular = list(
+        _regular_lines(
+            run,
+            calculator,
+            rows_by_month[month],
+            facts_by_month.get(month, {}),
+            standards_by_month[month],
+            previous,
+        )
+    )
+    current = {line["entitlement_id"]: line["explanation"] for line in regular if line["amount"]}
     adjustments = _adjustment_lines(
-        run, calculator, plan, rows_by_month, facts_by_month, standards_by_month, part
+        run, calculator, plan, rows_by_month, facts_by_month, standards_by_month, part, current
     )
-    # When/then: this month's lines are computed in memory and handed on as they come.
-    yield from _regular_lines(
-        run,
-        calculator,
-        rows_by_month[month],
-        facts_by_month.get(month, {}),
-        standards_by_month[month],
-        previous,
-    )
+    yield from regular
     yield from adjustments
 
 

@@ -79,13 +79,16 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         line_type=filters.get("line_type") or "",
         change=filters.get("change") or "",
     )
+    page = _page(request, lines, LINES_PER_PAGE)
+    page.object_list = list(page.object_list)
+    selectors.restore_recomputed(page.object_list)  # the 补发/扣回 lines' recomputed months, in full
     return render(
         request,
         "benefits/run_detail.html",
         {
             "run": run,
             "form": form,
-            "page": _page(request, lines, LINES_PER_PAGE),
+            "page": page,
             "summary": selectors.payment_lines_summary(request.user, run),
             "can_recalculate": services.can_recalculate(run, request.user),
             "lock_offer": services.lock_offer(run, request.user),
@@ -191,6 +194,7 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
+    selectors.restore_recomputed([line])
     return render(request, "benefits/line_detail.html", {"line": line, "run": line.run})
 
 
