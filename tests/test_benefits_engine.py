@@ -24,6 +24,7 @@ from core.benefits.calculators import (
 )
 from core.benefits.exceptions import (
     BenefitsError,
+    CalculationError,
     CalculatorNotRegistered,
     ParameterNotFound,
     PaymentRunLocked,
@@ -304,6 +305,41 @@ def test_fixed_standard_calculator_rounds_to_yuan(fixed, regions):
     run = recalc(fixed, MARCH)
     assert lines_of(run, a)[0].amount == Decimal("100.00")
     assert lines_of(run, b)[0].amount == Decimal("301.00")  # 300.5 ROUND_HALF_UP to 元
+
+
+def test_cycle_collector_is_off_while_a_run_is_computed_and_back_on_after(fixed, regions, monkeypatch):
+    """services._cycle_collector_paused: off during the computation (it cost half a city's 低保 CPU), on
+    again after a run, after a failed run, and left off when it was off before."""
+    import gc
+
+    _, a = person_entitlement(fixed, regions["community11"], tier="A")
+    seen = []
+    original = FixedCalculator.compute
+
+    def compute(self, row, facts, standards, month):
+        seen.append(gc.isenabled())
+        return original(self, row, facts, standards, month)
+
+    monkeypatch.setattr(FixedCalculator, "compute", compute)
+    assert gc.isenabled()
+    recalc(fixed, MARCH)
+    assert seen == [False] and gc.isenabled()
+
+    def failing(self, row, facts, standards, month):
+        raise CalculationError("测试：计算失败")
+
+    monkeypatch.setattr(FixedCalculator, "compute", failing)
+    with pytest.raises(CalculationError):
+        recalc(fixed, APRIL)
+    assert gc.isenabled()
+
+    monkeypatch.setattr(FixedCalculator, "compute", compute)
+    gc.disable()
+    try:
+        recalc(fixed, APRIL)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_locked_run_is_never_changed(subsidy, regions, chief):

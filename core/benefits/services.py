@@ -10,11 +10,13 @@ late-reported death) go into the next draft run as adjustment lines referencing 
 from __future__ import annotations
 
 import datetime
+import gc
 import logging
 import queue
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import chain
@@ -443,6 +445,10 @@ def _previous_month_paid(
     }
 
 
+#: Above this many entitlements to re-check, a locked month's paid sums are read for its whole part.
+_FEW_IDS = 1000
+
+
 def _paid_in_locked_runs(
     benefit_type: BenefitType, plan: Mapping[datetime.date, set[int] | None], part: Part | None = None
 ) -> dict[tuple[int, datetime.date], tuple[Decimal, Decimal, Decimal, Decimal]]:
@@ -452,8 +458,12 @@ def _paid_in_locked_runs(
     by their two keys (served by the (entitlement, for_month) index): the entitlements' own columns are
     read only for the few entitlements paid but no longer due (`_entitlements_no_longer_due`) — joined and
     grouped by for every line, they made this query ten times dearer for a 提标's three months."""
-    full = [m for m, ids in plan.items() if ids is None]
-    some = [m for m, ids in plan.items() if ids]
+    # A month re-checking many entitlements (a 提标 of one 城乡: its entitlements, nearly the whole part)
+    # is read like a month re-checked in full — the part's lines of that month; the extra ones are not
+    # candidates (_adjustment_lines) — so that the few ids of the other months are not asked of every
+    # month: one ANY(ids) for all of them would read the part's whole year of lines.
+    full = [m for m, ids in plan.items() if ids is None or len(ids) > _FEW_IDS]
+    some = [m for m, ids in plan.items() if ids and len(ids) <= _FEW_IDS]
     wanted = sorted(set().union(*(plan[m] for m in some))) if some else []
     locked_runs = list(
         PaymentRun.objects.filter(benefit_type=benefit_type, status=PaymentRun.Status.LOCKED).values_list(
@@ -965,11 +975,30 @@ def _part_lines(run: PaymentRun, calculator: Calculator, part: Part | None) -> I
     yield from adjustments
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a run is computed, back on after (if it was on).
+
+    Why: a run allocates millions of small containers (rows, facts, lines, explanations) and keeps a few
+    hundred thousand of them alive at a time; the collector, triggered by allocation counts, traversed
+    them again and again — 23 of a city's 43 CPU seconds of 低保 (benchmarks/README.md). Nothing the
+    computation builds needs it: its objects form no reference cycles and are freed by reference counting
+    as before. Whatever cycle something else makes meanwhile is collected once the collector is back on."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _recalculate_part(run: PaymentRun, calculator: Calculator, part: Part) -> int:
     """Replace the draft run's lines of one part (a street or several: the by-street tasks) with freshly
     computed ones; returns the number of lines written. A calculation error rolls the transaction back."""
     _delete_draft_lines(run, part)
-    return _write_lines(_part_lines(run, calculator, part))
+    with _cycle_collector_paused():
+        return _write_lines(_part_lines(run, calculator, part))
 
 
 @dataclass
@@ -1003,7 +1032,8 @@ def _recalculate_run(run: PaymentRun, calculator: Calculator, totals: _Totals | 
     _delete_draft_lines(run)
     parts = entitlement_id_parts(calculator.benefit_type, settings.BENEFITS_RUN_CHUNK)
     lines = chain.from_iterable(_part_lines(run, calculator, part) for part in parts)
-    return _write_lines(totals.counted(lines) if totals is not None else lines)
+    with _cycle_collector_paused():
+        return _write_lines(totals.counted(lines) if totals is not None else lines)
 
 
 def _draft_run(benefit_type: BenefitType, month: datetime.date) -> PaymentRun:
