@@ -16,6 +16,8 @@ import datetime
 import json
 import os
 import platform
+import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -387,6 +389,156 @@ def recalc_section(recalc: dict, values: dict[str, str]) -> list[str]:
     return [*out, ""]
 
 
+# --- the rest of the month's work (issue 14 item 7) -----------------------------------------------------
+
+MONTH_STREET = DISTRICT[:6] + "001000"  # the first street of district 220150: its 街道审核员 prints the list
+GEN_PEOPLE = int(os.environ.get("BENCH_GEN_PEOPLE", str(PEOPLE)))
+
+
+def _month_run(*args: str) -> dict:
+    stdout = subprocess.run(
+        [*PY, str(HERE / "bench_month.py"), *args],
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+        text=True,
+        capture_output=True,
+    ).stdout
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def _gen_database() -> tuple[str, str]:
+    """The scratch database generate_city is timed into (the bench database keeps its city): `<bench
+    database>_gen`, copied from a migrated empty template `<bench database>_gen_template` kept between
+    benches (migrating from nothing takes minutes; the copy seconds), dropped afterwards."""
+    import psycopg
+
+    name = DB_URL.rsplit("/", 1)[1]
+    base = DB_URL.rsplit("/", 1)[0]
+    gen, template = f"{name}_gen", f"{name}_gen_template"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone():
+            log(f"creating the empty, migrated template {template} (once)")
+            conn.execute(f'CREATE DATABASE "{template}"')
+    subprocess.run(
+        [*PY, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={**ENV, "DATABASE_URL": f"{base}/{template}"},
+        check=True,
+    )
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{gen}"')
+        conn.execute(f'CREATE DATABASE "{gen}" TEMPLATE "{template}"')
+    return gen, f"{base}/{gen}"
+
+
+def _drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def bench_generate_city() -> dict:
+    """`manage.py generate_city` for GEN_PEOPLE people into a fresh scratch database: the command's wall
+    time (process start to exit, Django's start included) and the time it reports itself (the generation
+    and load, then the ANALYZE)."""
+    gen, url = _gen_database()
+    log(f"generate_city ({GEN_PEOPLE:,} people) into the scratch database {gen}")
+    try:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        result = subprocess.run(
+            [*PY, "manage.py", "generate_city", "--people", str(GEN_PEOPLE)],
+            cwd=ROOT,
+            env={**ENV, "DATABASE_URL": url},
+            check=True,
+            text=True,
+            capture_output=True,
+        )
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command's own CPU (not PostgreSQL's)
+        cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    finally:
+        _drop_database(gen)
+    own = re.search(r"用时 ([0-9.]+) 秒（另 ANALYZE ([0-9.]+) 秒）", result.stdout)
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "load_s": float(own.group(1)) if own else None,
+        "analyze_s": float(own.group(2)) if own else None,
+        "summary": result.stdout.strip().splitlines()[-1],
+    }
+
+
+def bench_month() -> dict:
+    """Issue 14 item 7: the municipal statistics workbook of the whole city (bench_admin) for the latest
+    month with a locked monthly run; the 保障对象张榜名单 PDF of a street (its 街道审核员, bench_street);
+    generate_city's own time. Each report in its own process (bench_month.py)."""
+    month = shell(
+        "from django.db.models import Max\n"
+        "from core.benefits.models import PaymentRun\n"
+        "m = PaymentRun.objects.filter(kind=PaymentRun.Kind.MONTHLY, status=PaymentRun.Status.LOCKED)"
+        ".aggregate(m=Max('month'))['m']\n"
+        "print(m.strftime('%Y-%m') if m else '')\n"
+        "from django.contrib.auth.hashers import make_password\n"
+        "from django.contrib.auth.models import Group\n"
+        "from core.accounts.models import Role, User\n"
+        "from core.registry.models import Region\n"
+        "u, _ = User.objects.update_or_create(username='bench_street', defaults={'password':"
+        f" make_password('{PASSWORD}'), 'display_name': '基准测试街道审核员',"
+        f" 'region': Region.objects.get(code='{MONTH_STREET}')}})\n"
+        "u.groups.set([Group.objects.get(name=Role.STREET_REVIEWER)])\n"
+    )
+    if not month:
+        raise SystemExit("no locked monthly payment run in the bench database: run the recalc part first")
+    results: dict = {"month": month, "load": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        log(f"municipal statistics workbook, whole city, {month} (bench_admin)")
+        results["load"]["statistics"] = os.getloadavg()[0]
+        results["statistics"] = [
+            _month_run("statistics", "bench_admin", month, f"{tmp}/statistics.xlsx") for _ in range(3)
+        ]
+        log(f"保障对象张榜名单 PDF of street {MONTH_STREET} (bench_street)")
+        results["load"]["posted"] = os.getloadavg()[0]
+        results["posted"] = _month_run("posted", "bench_street", f"{tmp}/posted.pdf")
+    results["load"]["generate"] = os.getloadavg()[0]
+    results["generate"] = bench_generate_city()
+    return results
+
+
+def month_section(month: dict, values: dict[str, str]) -> list[str]:
+    """The lines of results.md for bench_month(); fills `values`."""
+    stats = month["statistics"]
+    stat_s = statistics.median(r["seconds"] for r in stats)
+    posted = month["posted"]
+    gen = month["generate"]
+    values["statistics_s"] = f"{stat_s:.2f}"
+    values["pdf_pages_per_s"] = f"{posted['pages_per_s']:.1f}"
+    values["generate_city_s"] = f"{gen['wall']:.1f}"
+    load = month["load"]
+    runs = ", ".join(f"{r['seconds']:.2f}" for r in stats)
+    return [
+        "## The rest of the month's work (issue 14 item 7)",
+        "",
+        f"- statistics_s = {stat_s:.2f} s: the 民政统计月报 of the whole city for {month['month']} as bench_admin "
+        f"(reports.statistics.build_monthly_statistics, queries and xlsx), median of 3 runs "
+        f"({runs}); {stats[0]['sheets']} sheets, "
+        f"{stats[0]['queries']} queries, {stats[0]['bytes']:,} bytes; load average {load['statistics']:.1f} "
+        "(target ≤ 5 s)",
+        f"- pdf_pages_per_s = {posted['pages_per_s']:.1f}: the 保障对象张榜名单 of street {MONTH_STREET} "
+        f"({posted['communities']} communities, {posted['rows']:,} households/persons) by its 街道审核员, "
+        f"{posted['pages']} pages in {posted['seconds']:.1f} s (CPU {posted['cpu']:.1f} s, peak "
+        f"{posted['peak_mb']:.0f} MB, {posted['bytes']:,} bytes); load average {load['posted']:.1f} (target ≥ 10)",
+        f"- generate_city_s = {gen['wall']:.1f} s: manage.py generate_city --people {GEN_PEOPLE:,} into a fresh "
+        f"scratch database (the command reports {gen['load_s']} s generating and loading, {gen['analyze_s']} s "
+        f"ANALYZE; its process used {gen['cpu']:.1f} s of CPU, PostgreSQL's not counted); load average "
+        f"{load['generate']:.1f} (target ≤ 60 s)",
+        f"  ({gen['summary']})",
+        "",
+    ]
+
+
 def git_commit() -> str:
     return subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True, capture_output=True
@@ -408,11 +560,12 @@ def machine() -> str:
 
 def main() -> None:
     started = time.perf_counter()
-    only = set(sys.argv[1:]) or {"recalc", "roster", "web"}
+    only = set(sys.argv[1:]) or {"recalc", "roster", "web", "month"}
     prepare_database()
     recalc = bench_recalc() if "recalc" in only else None
     roster = bench_roster() if "roster" in only else None
     web = bench_web() if "web" in only else None
+    month = bench_month() if "month" in only else None
 
     values: dict[str, str] = {}
     lines = [
@@ -470,6 +623,8 @@ def main() -> None:
                 f"- {name}: p50 {page['p50']:.0f} ms, p95 {page['p95']:.0f} ms ({page['n']} requests)"
             )
         lines.append("")
+    if month:
+        lines += month_section(month, values)
     lines += ["## Values", "", "```"] + [f"{k} = {v}" for k, v in values.items()] + ["```", ""]
     out = Path(os.environ.get("BENCH_RESULTS", HERE / "results.md"))
     if PEOPLE < 1_000_000 and "BENCH_RESULTS" not in os.environ:

@@ -152,6 +152,8 @@ class StatisticsContext:
     month: datetime.date
     scope_prefix: str
     unit_name: str
+    # What sections of one workbook share (a figure read once for several sheets), by a key of their own.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def year_start(self) -> datetime.date:
