@@ -17,15 +17,11 @@ nothing, so it raises instead and the code must use :func:`id_number_q`."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import os
-import time
 from collections.abc import Callable
 
 from cryptography.fernet import InvalidToken
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
@@ -87,47 +83,6 @@ def pii_hasher() -> Callable[[str], str]:
         return h.hexdigest()
 
     return digest
-
-
-def fernet_tokens(field: LibraryEncryptedCharField, values: list[str]) -> list[str]:
-    """What `field.encrypt(value)` stores for each value — a Fernet token under the field's current key
-    (version 0x80, the time, a random IV, AES-128-CBC with PKCS7 padding, HMAC-SHA256), made for many values
-    at once, for loaders writing a city with COPY: Fernet builds a cipher and an HMAC object per value
-    (14 µs); here one AES block cipher serves every value of the batch — CBC done block by block across
-    the batch, each block XORed with the value's IV or its previous ciphertext block — and the HMAC is one
-    `hmac.digest` call. Any Fernet (the field's decrypt) opens the tokens (tests/test_issue14_month_reports.py)."""
-    if not values:
-        return []
-    key = base64.urlsafe_b64decode(field.keys[0])  # the key MultiFernet encrypts with: the first
-    signing_key, encryption_key = key[:16], key[16:]
-    # ECB here is the raw AES block function the CBC chaining below is built on, not a mode of its own.
-    block = Cipher(algorithms.AES(encryption_key), modes.ECB()).encryptor()  # noqa: S305
-    header = b"\x80" + int(time.time()).to_bytes(8, "big")
-    padded = []
-    for value in values:
-        data = value.encode()
-        pad = 16 - len(data) % 16
-        padded.append(data + bytes((pad,)) * pad)
-    ivs = os.urandom(16 * len(values))
-    previous = [int.from_bytes(ivs[16 * i : 16 * i + 16], "big") for i in range(len(values))]
-    ciphertexts = [bytearray() for _ in values]
-    for j in range(max(len(p) for p in padded) // 16):
-        start = 16 * j
-        rows = [i for i, p in enumerate(padded) if len(p) > start]
-        plain = b"".join(
-            (int.from_bytes(padded[i][start : start + 16], "big") ^ previous[i]).to_bytes(16, "big")
-            for i in rows
-        )
-        encrypted = block.update(plain)
-        for k, i in enumerate(rows):
-            out = encrypted[16 * k : 16 * k + 16]
-            previous[i] = int.from_bytes(out, "big")
-            ciphertexts[i] += out
-    tokens = []
-    for i, ciphertext in enumerate(ciphertexts):
-        body = header + ivs[16 * i : 16 * i + 16] + ciphertext
-        tokens.append(base64.urlsafe_b64encode(body + hmac.digest(signing_key, body, "sha256")).decode())
-    return tokens
 
 
 class EncryptedCharField(LibraryEncryptedCharField):

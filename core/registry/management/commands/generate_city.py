@@ -25,7 +25,7 @@ from django.utils import timezone
 from core.benefits.calculators import calculator_class
 from core.benefits.models import BenefitType, Entitlement
 from core.registry.choices import RegionLevel
-from core.registry.crypto import fernet_tokens, pii_hasher
+from core.registry.crypto import pii_hasher
 from core.registry.idnumbers import check_char
 from core.registry.models import (
     Household,
@@ -72,8 +72,8 @@ class CopyFile:
         self.columns = columns
         self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 — closed in load()
         self.rows = 0
-        # Columns given in plain text and stored encrypted: encrypted a batch at a time (fernet_tokens), so
-        # that no plain value reaches the temporary file.
+        # Columns given in plain text and stored encrypted — by the field's own encrypt (the cryptography
+        # library's Fernet), a batch at a time — so that no plain value reaches the temporary file.
         self.encrypted = [(columns.index(c), model._meta.get_field(c)) for c in encrypted]
         self.pending: list[list[str]] = []
 
@@ -95,9 +95,9 @@ class CopyFile:
         for index, field in self.encrypted:
             plain = [row[index] for row in rows]
             wanted = [i for i, value in enumerate(plain) if value not in ("", r"\N")]  # blank stays blank
-            tokens = fernet_tokens(field, [plain[i] for i in wanted])
-            for i, token in zip(wanted, tokens, strict=True):
-                rows[i][index] = token
+            encrypt = field.encrypt
+            for i in wanted:
+                rows[i][index] = encrypt(plain[i])
         self.file.write("".join("\t".join(row) + "\n" for row in rows))
         self.pending = []
 
