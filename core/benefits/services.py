@@ -466,9 +466,9 @@ def _paid_in_locked_runs(
     some = [m for m, ids in plan.items() if ids and len(ids) <= _FEW_IDS]
     wanted = sorted(set().union(*(plan[m] for m in some))) if some else []
     locked_runs = list(
-        PaymentRun.objects.filter(benefit_type=benefit_type, status=PaymentRun.Status.LOCKED).values_list(
-            "pk", flat=True
-        )
+        PaymentRun.objects.filter(benefit_type=benefit_type, status=PaymentRun.Status.LOCKED)
+        .order_by()  # not the model's ordering: it joined the benefit type
+        .values_list("pk", flat=True)
     )
     # Two queries rather than one with OR: each is then an index condition on (entitlement, for_month) —
     # the part's entitlements in the months re-checked in full, the few changed ones in the others — where
