@@ -272,3 +272,63 @@ def test_monthly_comparison_gives_what_the_querysets_gave():
     assert {r for row in new.stop for r in row.reasons} == {"death", "cert", "grade", "dibao"}
     assert len(new.add["living"]) and len(new.add["care"])
     assert new.add["living"][3:5] == list(new.add["living"])[3:5]  # a page's slice is the list's
+
+
+# ---------------------------------------------------------------------------------------- spending summaries
+
+
+def test_spending_from_run_summaries_equals_spending_from_lines():
+    from assistance.reports import spending_figures_from_lines
+    from core.benefits.models import PaymentRun, PaymentRunSummary
+    from core.benefits.services import payment_run_start_parts
+
+    # Given: two districts and three months of the five types calculated (each run summarized when stamped)
+    city(50, 1500)
+    city(51, 800)
+    codes = ["dibao", "tekun_basic", "tekun_care", "disability_living", "disability_care"]
+    for month in (datetime.date(2026, 10, 1), datetime.date(2026, 11, 1), MONTH):
+        for code in codes:
+            payment_run_recalculate(benefit_type=BenefitType.objects.get(code=code), month=month)
+    assert PaymentRun.objects.filter(summary_of__isnull=False).count() == 15
+    # A recalculation after a change rewrites the summary with the lines
+    ended = Entitlement.objects.filter(benefit_type__code="dibao", region_code__startswith="220150")
+    Entitlement.objects.filter(pk__in=list(ended.order_by("pk").values_list("pk", flat=True)[:3])).update(
+        end_month=datetime.date(2026, 10, 1)
+    )
+    payment_run_recalculate(benefit_type=BenefitType.objects.get(code="dibao"), month=MONTH)
+    # One run being calculated street by street: its summary no longer holds it, its lines are read
+    payment_run_start_parts(benefit_type=BenefitType.objects.get(code="tekun_care"), month=MONTH)
+    street = Region.objects.filter(code__startswith="220150", level=4).order_by("code").first()
+    community = Region.objects.filter(code__startswith="220151", level=5).order_by("code").last()
+    admin = User.objects.create_superuser(username="root", password="x")
+    users = [chief("220150000000"), chief("220100000000"), chief(street.code), chief(community.code), admin]
+    for user in users:
+        for by_code in (True, False):
+            for year in (True, False):
+                # When: the figures from the summaries and from the lines
+                summarized = spending_figures(user, codes, MONTH, by_code=by_code, year=year)
+                lines = spending_figures_from_lines(user, codes, MONTH, by_code=by_code, year=year)
+                # Then: the same figures for every area, item and period
+                assert summarized == lines, (user.username, by_code, year)
+    assert any(v for v in spending_figures(users[0], codes, MONTH).get("", {}).values()) or any(
+        v for values in spending_figures(users[0], codes, MONTH).values() for v in values.values()
+    )
+    # Summaries are per community: a district's figures read about a hundred rows, not its lines
+    assert PaymentRunSummary.objects.count() < 15 * 2 * 2 * 100
+
+
+def test_spending_panel_queries_do_not_grow_with_lines(client):
+    codes = ["dibao", "tekun_basic", "tekun_care", "disability_living", "disability_care"]
+    user = chief("220100000000")
+
+    def count() -> int:
+        for code in codes:
+            payment_run_recalculate(benefit_type=BenefitType.objects.get(code=code), month=MONTH)
+        with CaptureQueriesContext(connection) as ctx:
+            spending_figures(user, codes, MONTH, by_code=True)
+        return len(ctx.captured_queries)
+
+    city(50, 300)
+    small = count()
+    city(51, 3000)
+    assert count() == small

@@ -59,6 +59,7 @@ from .selectors import (
     scope_holds_run,
     standards_in_force_by_month,
 )
+from .summaries import summarize_run
 
 logger = logging.getLogger(__name__)
 
@@ -986,6 +987,9 @@ def _stamp_totals(run: PaymentRun, actor, totals: _Totals | None = None) -> Paym
             "calc_started_at",
         ]
     )
+    summarize_run(
+        run
+    )  # the lines per community and 城乡, for the spending figures (core/benefits/summaries.py)
     logger.info(
         "payment run %s recalculated: %s lines (%s adjustments), total %s",
         run.pk,
