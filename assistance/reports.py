@@ -36,7 +36,7 @@ from core.benefits.months import add_months, month_start
 from core.benefits.selectors import standards_in_force_map
 from core.portal.dashboard import bar_chart, register_dashboard_panel
 from core.registry.choices import AreaType, LabourCapacity, Sex
-from core.registry.querysets import user_scope_prefix
+from core.registry.querysets import scope_range_q
 from reports.statistics import Col, StatisticsContext, StatisticsTable, register_statistics_section
 
 from .models import PovertyCause, TempAssistanceCase, TempAssistanceKind
@@ -97,8 +97,9 @@ def _by_area(rows: Iterable[dict], area_field: str = "area_type") -> dict[str, d
     return result
 
 
-def dibao_household_figures(user, month: datetime.date) -> dict[str, dict[str, Any]]:
-    """低保 households in force, new and exited, and by 致贫原因 — two grouped queries."""
+def dibao_household_figures(user, month: datetime.date, *, causes: bool = True) -> dict[str, dict[str, Any]]:
+    """低保 households in force, new and exited, and by 致贫原因 — two grouped queries (one without
+    `causes`: the dashboard shows no 致贫原因)."""
     entitlements = Entitlement.objects.visible_to(user).filter(
         benefit_type__code=DIBAO, household__isnull=False
     )
@@ -113,6 +114,8 @@ def dibao_household_figures(user, month: datetime.date) -> dict[str, dict[str, A
         )
     )
     result = _by_area(list(counts))
+    if not causes:
+        return result
     known = {code for code, _ in POVERTY_CAUSES}
     causes = (
         entitlements.filter(in_force(month))
@@ -200,18 +203,10 @@ SPENDING_ITEMS = ("total", "base", "increment", "other", "adjust", "one_off")
 
 
 def _code_range_q(user) -> Q:
-    """The user's region-code prefix as a range (`'220150' <= region_code < '220151'`), beside the scope's
-    LIKE: a range, unlike LIKE, is served by a plain B-tree such as the payment lines' (run, region_code)
-    index — a district's lines of a month are then read from it instead of scanning every line of the year
-    (issue 14: the dashboard's spending panel took ~0.4–3 s uncached). Digits only, so every collation
-    orders the bounds alike; nothing when the prefix cannot be bounded."""
-    prefix = user_scope_prefix(user)
-    if not prefix or not prefix.isdigit():
-        return Q()
-    upper = str(int(prefix) + 1).zfill(len(prefix))
-    if len(upper) > len(prefix):
-        return Q(region_code__gte=prefix)
-    return Q(region_code__gte=prefix, region_code__lt=upper)
+    """The user's region-code prefix as a range beside the scope's LIKE (core.registry.querysets): the
+    payment lines' (run, region_code) index then reads a district's lines of a month instead of every line
+    of the year (issue 14: the dashboard's spending panel took ~0.4–3 s uncached)."""
+    return scope_range_q(user)
 
 
 def spending_figures(
@@ -770,7 +765,7 @@ register_statistics_section("assistance_disability", "两项补贴", build_disab
 def caseload_panel(user, today: datetime.date) -> dict[str, Any]:
     """本月在保: households and persons per category, new and exited — four grouped queries."""
     month = month_start(today)
-    households = dibao_household_figures(user, month)
+    households = dibao_household_figures(user, month, causes=False)
     persons = dibao_person_figures(user, month, groups=False)
     people = person_benefit_figures(user, [TEKUN_BASIC, DISABILITY_LIVING, DISABILITY_CARE], month)
     total = people.get(TOTAL, {})

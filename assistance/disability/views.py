@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.benefits.models import Entitlement
 from core.benefits.months import month_start
+from core.plans import without_jit
 from core.validation import refused_filter_message
 
 from ..models import DisabilitySubsidy
@@ -47,6 +48,7 @@ def _comparison_month(request: HttpRequest) -> tuple[ComparisonForm, datetime.da
 
 @require_http_methods(["GET"])
 @_perm("benefits.view_entitlement")
+@without_jit  # the scope's subsidies and disabled people: index scans (core/plans.py)
 def disability_comparison(request: HttpRequest) -> HttpResponse:
     """月度比对 (应补尽补、应退尽退): who must stop, who should be added, and the coverage."""
     form, month = _comparison_month(request)
