@@ -977,6 +977,10 @@ def _stamp_totals(run: PaymentRun, actor, totals: _Totals | None = None) -> Paym
     run.total_amount = sums["total"] or ZERO
     run.calculated_at = timezone.now()
     run.calculated_by = actor if getattr(actor, "pk", None) else None
+    # The lines per community and 城乡 for the spending figures, marked as this calculation's
+    # (core/benefits/summaries.py; one statement on PostgreSQL).
+    summarize_run(run)
+    run.summary_of = run.calculated_at
     run.save(
         update_fields=[
             "line_count",
@@ -985,11 +989,9 @@ def _stamp_totals(run: PaymentRun, actor, totals: _Totals | None = None) -> Paym
             "calculated_at",
             "calculated_by",
             "calc_started_at",
+            "summary_of",
         ]
     )
-    summarize_run(
-        run
-    )  # the lines per community and 城乡, for the spending figures (core/benefits/summaries.py)
     logger.info(
         "payment run %s recalculated: %s lines (%s adjustments), total %s",
         run.pk,

@@ -29,25 +29,32 @@ SELECT l.run_id, l.region_code, e.area_type, count(*),
        coalesce(sum(l.amount) FILTER (WHERE l.line_type = %(one_off)s), 0)
 FROM {PaymentLine._meta.db_table} l
 JOIN {PaymentLine._meta.get_field("entitlement").related_model._meta.db_table} e ON e.id = l.entitlement_id
-WHERE l.run_id = %(run)s
+WHERE l.run_id = %(run)s {{condition}}
 GROUP BY l.run_id, l.region_code, e.area_type
 """  # noqa: S608 — table names from the models, values as parameters
 
 
 def summarize_run(run: PaymentRun) -> None:
-    """(Re)write the run's summary from its lines and mark it as the summary of the run's current
-    calculation (`calculated_at`). Two statements; the caller's transaction holds the run."""
-    PaymentRunSummary.objects.filter(run=run).delete()
+    """(Re)write the run's summary from its lines. The caller marks the run as summarized for its current
+    calculation (`summary_of = calculated_at`, saved with the totals by `services._stamp_totals`) in the
+    same transaction. One statement on PostgreSQL (the old rows deleted in a CTE), two elsewhere."""
+    params = {
+        "run": run.pk,
+        "regular": LineType.REGULAR,
+        "back_pay": LineType.BACK_PAY,
+        "recovery": LineType.RECOVERY,
+        "one_off": LineType.ONE_OFF,
+    }
+    delete = f"DELETE FROM {PaymentRunSummary._meta.db_table} WHERE run_id = %(run)s"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(
-            _SUMMARIZE,
-            {
-                "run": run.pk,
-                "regular": LineType.REGULAR,
-                "back_pay": LineType.BACK_PAY,
-                "recovery": LineType.RECOVERY,
-                "one_off": LineType.ONE_OFF,
-            },
-        )
-    PaymentRun.objects.filter(pk=run.pk).update(summary_of=run.calculated_at)
-    run.summary_of = run.calculated_at
+        if connection.vendor == "postgresql":
+            # The old rows deleted first: a data-modifying CTE the query does not read would run after it
+            # (and the new rows meet the old ones' unique keys); read once (an InitPlan) before the first
+            # line is summed, it runs to completion first.
+            first = "AND (SELECT count(*) FROM gone) >= 0"
+            cursor.execute(
+                f"WITH gone AS ({delete} RETURNING 1) " + _SUMMARIZE.format(condition=first), params
+            )
+        else:
+            cursor.execute(delete, params)
+            cursor.execute(_SUMMARIZE.format(condition=""), params)
