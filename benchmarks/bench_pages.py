@@ -31,7 +31,7 @@ from django.db.models import Exists, OuterRef  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 
 from core.accounts.models import User  # noqa: E402
-from core.benefits.models import Entitlement  # noqa: E402
+from core.benefits.models import Entitlement, PaymentRun  # noqa: E402
 from core.registry.models import Household  # noqa: E402
 from core.workflow.models import Case  # noqa: E402
 
@@ -60,6 +60,13 @@ def pages() -> list[tuple[str, list[str], str, bool]]:
     ) or Household.objects.filter(region_code__startswith=DISTRICT).order_by("pk").values_list(
         "pk", flat=True
     )[500]
+    # The largest monthly 低保 run (the city's: ~90,000 lines), the district's part shown.
+    run = (
+        PaymentRun.objects.filter(benefit_type__code="dibao", kind="monthly")
+        .order_by("-line_count")
+        .values_list("pk", flat=True)
+        .first()
+    )
     return [
         ("household list", ["/registry/households/"], "家庭档案", False),
         (
@@ -68,7 +75,18 @@ def pages() -> list[tuple[str, list[str], str, bool]]:
             "家庭档案",
             False,
         ),
-        ("household list, sorted by head", ["/registry/households/?sort=head"], "家庭档案", False),
+        (
+            "household list, sorted by head",
+            ["/registry/households/?sort=head", "/registry/households/?sort=-head&page=300"],
+            "家庭档案",
+            False,
+        ),
+        (
+            "household list, sorted by members",
+            ["/registry/households/?sort=-members", "/registry/households/?sort=members&page=300"],
+            "家庭档案",
+            False,
+        ),
         ("household list, q=王", ["/registry/households/?q=王"], "家庭档案", False),
         ("name search, 1 char", [f"/registry/search/?q={c}" for c in NAME_CHARS], "人员查询", False),
         ("name search, 2 chars", ["/registry/search/?q=王伟", "/registry/search/?q=李芳"], "人员查询", False),
@@ -81,6 +99,7 @@ def pages() -> list[tuple[str, list[str], str, bool]]:
         ("dashboard", ["/"], "工作台", False),
         ("dashboard uncached", ["/"], "工作台", True),
         ("case list", ["/workflow/cases/"], "案件", False),
+        ("run lines", [f"/benefits/runs/{run}/", f"/benefits/runs/{run}/?page=20"], "发放", False),
         ("household page", [f"/registry/households/{household}/"], "家庭", False),
     ]
 

@@ -200,3 +200,135 @@ def test_spending_panel_month_figures_are_the_full_figures_of_the_month():
     for area, values in full.items():
         assert month_only[area] == {k: v for k, v in values.items() if "_m_" in k}
     assert any(v for values in month_only.values() for v in values.values())
+
+
+# ---------------------------------------------------------------------------------------- 两项补贴 comparison
+
+
+def _comparison_variety(prefix: str) -> None:
+    """What the month's comparison must find, in the generated district: dead recipients, a cancelled
+    certificate, a grade no longer 1–2, households off 低保 (their members' 生活补贴 to stop, their certified
+    people no longer eligible), subsidies ended (their people to add), a living subsidy starting later."""
+    subsidies = Entitlement.objects.filter(
+        region_code__startswith=prefix, benefit_type__code__in=["disability_living", "disability_care"]
+    ).order_by("pk")
+    living = list(
+        subsidies.filter(benefit_type__code="disability_living").values_list("pk", "person_id")[:40]
+    )
+    care = list(subsidies.filter(benefit_type__code="disability_care").values_list("pk", "person_id")[:40])
+    Person.objects.filter(pk__in=[living[0][1], care[0][1]]).update(death_date=datetime.date(2026, 11, 3))
+    Person.objects.filter(pk=living[1][1]).update(disability_cert_no="")
+    Person.objects.filter(pk=care[1][1]).update(disability_grade=3)
+    off = Person.objects.filter(pk__in=[living[2][1], living[3][1]]).values_list("household_id", flat=True)
+    Entitlement.objects.filter(benefit_type__code="dibao", household_id__in=list(off)).update(
+        end_month=datetime.date(2026, 10, 1)
+    )
+    ended = [pk for pk, _ in living[4:12]] + [pk for pk, _ in care[4:12]]
+    Entitlement.objects.filter(pk__in=ended).update(end_month=datetime.date(2026, 10, 1), status="ended")
+    Entitlement.objects.filter(pk=living[12][0]).update(start_month=datetime.date(2027, 2, 1))
+
+
+def _old_comparison(user, month):
+    from assistance.disability import selectors
+
+    stop = list(selectors.comparison_stop_list(user, month))
+    add = {
+        s: [
+            (p.pk, p.open_case_id, p.household.number, p.household.region.name)
+            for p in selectors.comparison_add_list(user, month, s)
+        ]
+        for s in ("living", "care")
+    }
+    return stop, add, selectors.comparison_coverage(user, month)
+
+
+def test_monthly_comparison_gives_what_the_querysets_gave():
+    from assistance.disability.selectors import monthly_comparison
+
+    # Given: two districts with the variety a month brings, and users of a district, a street, the city
+    city(50, 2500)
+    city(51, 1500)
+    _comparison_variety("220150")
+    _comparison_variety("220151")
+    street = Region.objects.filter(code__startswith="220150", level=4).order_by("code").first()
+    users = [chief("220150000000"), chief("220100000000"), chief(street.code)]
+    for user in users:
+        for month in (MONTH, datetime.date(2026, 11, 1), datetime.date(2027, 2, 1)):
+            # When: the page's computation and the former querysets
+            new = monthly_comparison(user, month)
+            stop, add, coverage = _old_comparison(user, month)
+            # Then: the same lines in the same order, the same reasons, the same coverage
+            assert list(new.stop) == stop
+            for subsidy, rows in add.items():
+                shown = [
+                    (p.pk, p.open_case_id, p.household.number, p.household.region.name)
+                    for p in new.add[subsidy]
+                ]
+                assert shown == rows, (user.username, month, subsidy)
+            assert new.coverage == coverage
+            assert new.counts == {"stop": len(stop), "living": len(add["living"]), "care": len(add["care"])}
+    # The variety shows: something to stop for every reason, someone to add for each subsidy
+    new = monthly_comparison(users[0], MONTH)
+    assert {r for row in new.stop for r in row.reasons} == {"death", "cert", "grade", "dibao"}
+    assert len(new.add["living"]) and len(new.add["care"])
+    assert new.add["living"][3:5] == list(new.add["living"])[3:5]  # a page's slice is the list's
+
+
+# ---------------------------------------------------------------------------------------- spending summaries
+
+
+def test_spending_from_run_summaries_equals_spending_from_lines():
+    from assistance.reports import spending_figures_from_lines
+    from core.benefits.models import PaymentRun, PaymentRunSummary
+    from core.benefits.services import payment_run_start_parts
+
+    # Given: two districts and three months of the five types calculated (each run summarized when stamped)
+    city(50, 1500)
+    city(51, 800)
+    codes = ["dibao", "tekun_basic", "tekun_care", "disability_living", "disability_care"]
+    for month in (datetime.date(2026, 10, 1), datetime.date(2026, 11, 1), MONTH):
+        for code in codes:
+            payment_run_recalculate(benefit_type=BenefitType.objects.get(code=code), month=month)
+    assert PaymentRun.objects.filter(summary_of__isnull=False).count() == 15
+    # A recalculation after a change rewrites the summary with the lines
+    ended = Entitlement.objects.filter(benefit_type__code="dibao", region_code__startswith="220150")
+    Entitlement.objects.filter(pk__in=list(ended.order_by("pk").values_list("pk", flat=True)[:3])).update(
+        end_month=datetime.date(2026, 10, 1)
+    )
+    payment_run_recalculate(benefit_type=BenefitType.objects.get(code="dibao"), month=MONTH)
+    # One run being calculated street by street: its summary no longer holds it, its lines are read
+    payment_run_start_parts(benefit_type=BenefitType.objects.get(code="tekun_care"), month=MONTH)
+    street = Region.objects.filter(code__startswith="220150", level=4).order_by("code").first()
+    community = Region.objects.filter(code__startswith="220151", level=5).order_by("code").last()
+    admin = User.objects.create_superuser(username="root", password="x")
+    users = [chief("220150000000"), chief("220100000000"), chief(street.code), chief(community.code), admin]
+    for user in users:
+        for by_code in (True, False):
+            for year in (True, False):
+                # When: the figures from the summaries and from the lines
+                summarized = spending_figures(user, codes, MONTH, by_code=by_code, year=year)
+                lines = spending_figures_from_lines(user, codes, MONTH, by_code=by_code, year=year)
+                # Then: the same figures for every area, item and period
+                assert summarized == lines, (user.username, by_code, year)
+    assert any(v for v in spending_figures(users[0], codes, MONTH).get("", {}).values()) or any(
+        v for values in spending_figures(users[0], codes, MONTH).values() for v in values.values()
+    )
+    # Summaries are per community: a district's figures read about a hundred rows, not its lines
+    assert PaymentRunSummary.objects.count() < 15 * 2 * 2 * 100
+
+
+def test_spending_panel_queries_do_not_grow_with_lines(client):
+    codes = ["dibao", "tekun_basic", "tekun_care", "disability_living", "disability_care"]
+
+    def count() -> int:
+        for code in codes:
+            payment_run_recalculate(benefit_type=BenefitType.objects.get(code=code), month=MONTH)
+        with CaptureQueriesContext(connection) as ctx:
+            spending_figures(user, codes, MONTH, by_code=True)
+        return len(ctx.captured_queries)
+
+    city(50, 300)
+    user = chief("220100000000")
+    small = count()
+    city(51, 3000)
+    assert count() == small

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.benefits.models import Entitlement
 from core.benefits.months import month_start
+from core.plans import without_jit
 from core.validation import refused_filter_message
 
 from ..models import DisabilitySubsidy
@@ -47,6 +48,7 @@ def _comparison_month(request: HttpRequest) -> tuple[ComparisonForm, datetime.da
 
 @require_http_methods(["GET"])
 @_perm("benefits.view_entitlement")
+@without_jit  # the scope's subsidies and disabled people: index scans (core/plans.py)
 def disability_comparison(request: HttpRequest) -> HttpResponse:
     """月度比对 (应补尽补、应退尽退): who must stop, who should be added, and the coverage."""
     form, month = _comparison_month(request)
@@ -54,20 +56,10 @@ def disability_comparison(request: HttpRequest) -> HttpResponse:
     current = request.GET.get("list", "stop")
     if current not in COMPARISON_LISTS:
         current = "stop"
-    stop_rows = selectors.comparison_stop_list(user, month)
-    missing = {
-        s: selectors.comparison_add_list(user, month, s)
-        for s in (DisabilitySubsidy.LIVING, DisabilitySubsidy.CARE)
-    }
-    coverage = selectors.comparison_coverage(user, month)
-    counts = {"stop": len(stop_rows), **{s: c.missing for s, c in zip(missing, coverage, strict=True)}}
-    if current == "stop":
-        page = Paginator(stop_rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    else:
-        # Counted already: the coverage's missing are exactly this list (not counted a second time).
-        paginator = Paginator(missing[current], PAGE_SIZE)
-        paginator.count = counts[current]
-        page = paginator.get_page(request.GET.get("page"))
+    # The three lists and the coverage from plain values (a handful of queries); the page's rows alone.
+    comparison = selectors.monthly_comparison(user, month)
+    rows = comparison.stop if current == "stop" else comparison.add[current]
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "assistance/disability/comparison.html",
@@ -77,8 +69,8 @@ def disability_comparison(request: HttpRequest) -> HttpResponse:
             "month_value": f"{month:%Y-%m}",
             "current": current,
             "page": page,
-            "counts": counts,
-            "coverage": coverage,
+            "counts": comparison.counts,
+            "coverage": comparison.coverage,
             "can_stop": user.has_perm(services.STOP_PERMISSION),
             "can_apply": user.has_perm("workflow.add_case"),
             "subsidy_labels": dict(DisabilitySubsidy.choices),

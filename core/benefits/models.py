@@ -295,6 +295,9 @@ class PaymentRun(models.Model):
     )
     calc_error = models.TextField("计算失败原因", blank=True)
     calc_requested_at = models.DateTimeField("计算提交时间", null=True, blank=True)
+    # The calculation its summary (PaymentRunSummary) was written for: the summary holds the run's lines
+    # while this equals `calculated_at` (a recalculation clears or moves that stamp; core/benefits/summaries.py).
+    summary_of = models.DateTimeField("汇总对应的计算时间", null=True, blank=True, editable=False)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     class Meta:
@@ -372,6 +375,37 @@ class PaymentLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} #{self.entitlement_id} {self.amount}"
+
+
+class PaymentRunSummary(models.Model):
+    """A run's lines summed per community (the lines' region code) and 城乡 (the entitlement's), written when
+    the run is calculated (core/benefits/summaries.py): the dashboard's and the statistics' spending figures
+    of a scope add up a few hundred of these instead of reading every line of the month (issue 14)."""
+
+    run = models.ForeignKey(
+        PaymentRun, verbose_name="发放批次", on_delete=models.CASCADE, related_name="summaries"
+    )
+    region_code = models.CharField("区划代码", max_length=12)
+    area_type = models.CharField("城乡", max_length=8)
+    lines = models.PositiveIntegerField("明细笔数")
+    total = models.DecimalField("合计金额", max_digits=14, decimal_places=2)
+    base = models.DecimalField("正常发放基本金额", max_digits=14, decimal_places=2)
+    increment = models.DecimalField("正常发放分类施保金额", max_digits=14, decimal_places=2)
+    other = models.DecimalField("正常发放其他金额", max_digits=14, decimal_places=2)
+    adjust = models.DecimalField("补发扣回金额", max_digits=14, decimal_places=2)
+    one_off = models.DecimalField("一次性金额", max_digits=14, decimal_places=2)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "发放批次汇总"
+        verbose_name_plural = "发放批次汇总"
+        constraints = [
+            models.UniqueConstraint(fields=["run", "region_code", "area_type"], name="one_summary_per_area")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} {self.region_code} {self.area_type}"
 
 
 class ChangeCheck(models.Model):

@@ -14,7 +14,7 @@ from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Left
 
 from core.registry.crypto import id_number_q
-from core.registry.querysets import user_scope_prefix
+from core.registry.querysets import scope_range_q, user_scope_prefix
 
 from .exceptions import ParameterNotFound, StandardNotFound
 from .models import BenefitType, Entitlement, Parameter, PaymentLine, PaymentRun, Standard
@@ -512,8 +512,10 @@ def payment_lines_list(
     line_type: str = "",
     change: str = "",
 ) -> QuerySet[PaymentLine]:
-    """A run's lines inside the user's region scope, searchable by household number, name or ID number."""
-    lines = PaymentLine.objects.visible_to(user).filter(run=run)
+    """A run's lines inside the user's region scope, searchable by household number, name or ID number.
+    The scope also as a range of codes: the (run, region_code) index then reads the district's lines
+    alone (a city's 低保 run: ~90,000 lines, a district ~9,000)."""
+    lines = PaymentLine.objects.visible_to(user).filter(scope_range_q(user), run=run)
     q = q.strip()
     if q:
         lines = lines.filter(
@@ -538,7 +540,7 @@ def payment_lines_summary(user, run: PaymentRun) -> dict[str, Any]:
     scope holds every line of the run)."""
     rows = (
         PaymentLine.objects.visible_to(user)
-        .filter(run=run)
+        .filter(scope_range_q(user), run=run)
         .values("line_type")
         .annotate(count=Count("id"), total=Sum("amount"), paid=Count("pk", filter=~Q(amount=0)))
         .order_by("line_type")

@@ -63,6 +63,7 @@ from .selectors import (
     scope_holds_run,
     standards_in_force_by_month,
 )
+from .summaries import summarize_run
 
 logger = logging.getLogger(__name__)
 
@@ -1076,6 +1077,10 @@ def _stamp_totals(run: PaymentRun, actor, totals: _Totals | None = None) -> Paym
     run.total_amount = sums["total"] or ZERO
     run.calculated_at = timezone.now()
     run.calculated_by = actor if getattr(actor, "pk", None) else None
+    # The lines per community and 城乡 for the spending figures, marked as this calculation's
+    # (core/benefits/summaries.py; one statement on PostgreSQL).
+    summarize_run(run)
+    run.summary_of = run.calculated_at
     run.save(
         update_fields=[
             "line_count",
@@ -1084,6 +1089,7 @@ def _stamp_totals(run: PaymentRun, actor, totals: _Totals | None = None) -> Paym
             "calculated_at",
             "calculated_by",
             "calc_started_at",
+            "summary_of",
         ]
     )
     logger.info(

@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from core.benefits.models import Entitlement
+from core.plans import without_jit
 from core.registry.models import Household, Person
 from core.workflow import selectors as workflow_selectors
 from core.workflow.calendar import missing_calendar_years
@@ -12,6 +13,7 @@ from .dashboard import panels_for
 
 
 @login_required
+@without_jit  # a district's counts: index scans the planner would JIT-compile (core/plans.py)
 def dashboard(request):
     user = request.user
     today = timezone.localdate()
