@@ -20,9 +20,18 @@ from django.urls import reverse
 from assistance import bases
 from core.benefits import selectors, services
 from core.benefits.calculators import Calculator, get_calculator
-from core.benefits.models import BenefitType, Entitlement, Parameter, PaymentLine, PaymentRun, Standard
+from core.benefits.models import (
+    BenefitType,
+    Entitlement,
+    Parameter,
+    PaymentLine,
+    PaymentRun,
+    PaymentRunSummary,
+    Standard,
+)
 from core.benefits.months import add_months
 from core.benefits.standards import standard_change
+from core.benefits.summaries import summarize_run
 from core.registry.models import Household, Person, Region
 from core.registry.services import person_record_death
 from tests.factories import UserFactory
@@ -218,6 +227,54 @@ def test_back_pay_explanations_stored_by_difference_restore_to_the_full_ones(cit
     # changed between the months keeps that member's increments in the difference).
     size = lambda explanations: sum(len(json.dumps(e, ensure_ascii=False)) for e in explanations)  # noqa: E731
     assert size(stored[k] for k in by_difference) < 0.5 * size(full[k] for k in by_difference)
+
+
+@pytest.mark.parametrize("code", TYPES)
+def test_run_summary_summed_while_writing_equals_the_lines_aggregate(city, code):
+    """The one-transaction run sums its summary per community and 城乡 as it writes (summaries.SummarySums):
+    the same rows summarize_run aggregates from the stored lines — with 补发 (a 提标), 扣回 and 停发 (a
+    death) among them."""
+    chief = UserFactory(roles=["科长"], region=None)
+    dibao = BenefitType.objects.get(code="dibao")
+    current = Standard.objects.filter(benefit_type=dibao, area_type="rural", effective_to__isnull=True).get()
+    standard_change(
+        benefit_type=dibao,
+        area_type="rural",
+        tier="",
+        amount=current.amount + 50,
+        unit=current.unit,
+        effective_from=add_months(MONTH, -3),
+        source="测试提标",
+        actor=chief,
+    )
+    for entitlement in Entitlement.objects.filter(benefit_type__code=code, end_month__isnull=True).order_by(
+        "pk"
+    )[:2]:
+        person = entitlement.person or entitlement.household.members.order_by("pk").first()
+        person_record_death(person=person, death_date=LOCKED[2] + datetime.timedelta(days=3), actor=None)
+
+    def summary(run) -> set:
+        return set(
+            PaymentRunSummary.objects.filter(run=run).values_list(
+                "region_code",
+                "area_type",
+                "lines",
+                "total",
+                "base",
+                "increment",
+                "other",
+                "adjust",
+                "one_off",
+            )
+        )
+
+    run = services.payment_run_recalculate(benefit_type=BenefitType.objects.get(code=code), month=MONTH)
+    summed = summary(run)
+    kinds = set(run.lines.values_list("line_type", flat=True))
+    assert LT.RECOVERY in kinds or LT.BACK_PAY in kinds
+    summarize_run(run)
+    assert summed == summary(run)
+    assert sum(row[2] for row in summed) == run.lines.count()
 
 
 def test_death_recorded_after_its_month_was_locked(city, monkeypatch):

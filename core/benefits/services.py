@@ -63,7 +63,7 @@ from .selectors import (
     scope_holds_run,
     standards_in_force_by_month,
 )
-from .summaries import summarize_run
+from .summaries import SummarySums, summarize_run
 
 logger = logging.getLogger(__name__)
 
@@ -497,9 +497,7 @@ def _paid_in_locked_runs(
 def _entitlements_no_longer_due(ids: Iterable[int]) -> dict[int, dict]:
     """{entitlement id: what an adjustment line needs of it} for entitlements paid in a locked month but
     not due now (ended, suspended, no longer eligible) — one query, of those few."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
+    wanted = sorted(set(ids))  # asked even when empty: the run's queries do not depend on its data
     rows = Entitlement.objects.filter(pk__any_of=wanted).values(
         "pk",
         "region_code",
@@ -1011,9 +1009,15 @@ class _Totals:
     adjustments: int = 0
     total: Decimal = ZERO
     adjustment_total: Decimal = ZERO
+    summary: SummarySums | None = (
+        None  # the run's summary per community and 城乡 (core/benefits/summaries.py)
+    )
 
     def counted(self, lines: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        add = self.summary.add if self.summary is not None else None
         for line in lines:
+            if add is not None:
+                add(line)
             amount = line["amount"]
             if amount != 0:
                 self.lines += 1
@@ -1078,8 +1082,11 @@ def _stamp_totals(run: PaymentRun, actor, totals: _Totals | None = None) -> Paym
     run.calculated_at = timezone.now()
     run.calculated_by = actor if getattr(actor, "pk", None) else None
     # The lines per community and 城乡 for the spending figures, marked as this calculation's
-    # (core/benefits/summaries.py; one statement on PostgreSQL).
-    summarize_run(run)
+    # (core/benefits/summaries.py): summed while the lines were written, else one statement.
+    if totals is not None and totals.summary is not None:
+        totals.summary.write(run)
+    else:
+        summarize_run(run)
     run.summary_of = run.calculated_at
     run.save(
         update_fields=[
@@ -1145,7 +1152,10 @@ def payment_run_recalculate(*, benefit_type: BenefitType, month: datetime.date, 
     run = PaymentRun.objects.select_for_update().get(pk=_draft_run(benefit_type, month).pk)
     _refuse_locked(run)
     run.calc_started_at = timezone.now()  # saved with the totals (_stamp_totals), before anything is read
-    totals = _Totals()
+    area_of = dict(
+        Entitlement.objects.filter(benefit_type=benefit_type).order_by().values_list("pk", "area_type")
+    )
+    totals = _Totals(summary=SummarySums(area_of))
     _recalculate_run(run, calculator, totals)
     return _stamp_totals(run, actor, totals)
 

@@ -11,6 +11,10 @@ path (the holiday and 临时救助 one-off runs) never has a summary — readers
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
 from django.db import connection
 
 from .models import PaymentLine, PaymentRun, PaymentRunSummary
@@ -58,3 +62,53 @@ def summarize_run(run: PaymentRun) -> None:
         else:
             cursor.execute(delete, params)
             cursor.execute(_SUMMARIZE.format(condition=""), params)
+
+
+class SummarySums:
+    """The sums `_SUMMARIZE` makes, added up line by line while a one-transaction run writes its lines
+    (services._Totals), so that stamping the run writes a few hundred rows instead of aggregating its
+    lines again (2.7 s for a city's 低保 run of 355,000 lines). `area_of`: {entitlement id: 城乡} of the
+    run's benefit type (every entitlement a line may name). Tested equal to summarize_run."""
+
+    def __init__(self, area_of: Mapping[int, str]):
+        self.area_of = area_of
+        self.groups: dict[tuple[str, str], list[Any]] = {}
+
+    def add(self, line: Mapping[str, Any]) -> None:
+        key = (line["region_code"], self.area_of[line["entitlement_id"]])
+        sums = self.groups.get(key)
+        if sums is None:
+            zero = Decimal(0)
+            sums = self.groups[key] = [0, zero, zero, zero, zero, zero, zero]
+        amount, line_type = line["amount"], line["line_type"]
+        sums[0] += 1
+        sums[1] += amount
+        if line_type == LineType.REGULAR:
+            sums[2] += line["base_amount"]
+            sums[3] += line["increment_amount"]
+            sums[4] += line["other_amount"]
+        elif line_type in (LineType.BACK_PAY, LineType.RECOVERY):
+            sums[5] += amount
+        elif line_type == LineType.ONE_OFF:
+            sums[6] += amount
+
+    def write(self, run: PaymentRun) -> None:
+        """Replace the run's summary by these sums (the caller marks it, as for summarize_run)."""
+        PaymentRunSummary.objects.filter(run=run).delete()
+        PaymentRunSummary.objects.bulk_create(
+            PaymentRunSummary(
+                run=run,
+                region_code=region_code,
+                area_type=area_type,
+                lines=lines,
+                total=total,
+                base=base,
+                increment=increment,
+                other=other,
+                adjust=adjust,
+                one_off=one_off,
+            )
+            for (region_code, area_type), (lines, total, base, increment, other, adjust, one_off) in sorted(
+                self.groups.items()
+            )
+        )

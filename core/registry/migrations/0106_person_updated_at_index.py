@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0104_issue14_web_household_list_cover'),
+        ('registry', '0105_issue14_web_living_household_index'),
     ]
 
     operations = [
