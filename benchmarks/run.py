@@ -341,6 +341,9 @@ def _dashboard_uncached(cache_url: str, session: str) -> dict:
 
 
 def bench_web() -> dict:
+    # The measured district's 5,000 open cases (issue 14 item 6; idempotent: a second run adds none).
+    log("web: the measured district's open cases (benchmarks/open_cases.py)")
+    subprocess.run([*PY, str(HERE / "open_cases.py")], cwd=ROOT, env=ENV, check=True)
     log("web: targets and sessions")
     targets = shell(WEB_TARGETS)
     manage("collectstatic", "--noinput", "-v", "0")
