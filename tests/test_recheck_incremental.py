@@ -112,6 +112,23 @@ def line_region(line: PaymentLine) -> str:
     return line.region_code[:6].ljust(12, "0")
 
 
+def raise_rural_standard() -> BenefitType:
+    """A 提标 of 低保's rural standard (+50) three months back, entered now by a 科长; returns 低保."""
+    dibao = BenefitType.objects.get(code="dibao")
+    current = Standard.objects.filter(benefit_type=dibao, area_type="rural", effective_to__isnull=True).get()
+    standard_change(
+        benefit_type=dibao,
+        area_type="rural",
+        tier="",
+        amount=current.amount + 50,
+        unit=current.unit,
+        effective_from=add_months(MONTH, -3),
+        source="测试提标",
+        actor=UserFactory(roles=["科长"], region=None),
+    )
+    return dibao
+
+
 def dibao_household(**filters) -> Entitlement:
     return (
         Entitlement.objects.filter(benefit_type__code="dibao", end_month__isnull=True, **filters)
@@ -129,20 +146,8 @@ def test_nothing_changed_recomputes_no_locked_month(city, monkeypatch, code):
 
 
 def test_standard_raised_three_months_back(city, monkeypatch):
-    chief = UserFactory(roles=["科长"], region=None)
-    dibao = BenefitType.objects.get(code="dibao")
     # The generated district 220160 is rural (its villages): the rural standard is raised.
-    current = Standard.objects.filter(benefit_type=dibao, area_type="rural", effective_to__isnull=True).get()
-    standard_change(
-        benefit_type=dibao,
-        area_type="rural",
-        tier="",
-        amount=current.amount + 50,
-        unit=current.unit,
-        effective_from=add_months(MONTH, -3),
-        source="测试提标",
-        actor=chief,
-    )
+    dibao = raise_rural_standard()
     full, incremental, locked_rows = both("dibao", monkeypatch)
     assert full == incremental
     back_pay = adjustments(full)
@@ -172,19 +177,7 @@ def test_back_pay_explanations_stored_by_difference_restore_to_the_full_ones(cit
     the same run; the pages put it back (selectors.restore_recomputed). Restored, every adjustment line's
     explanation equals the one written in full — for a 提标 (regular line beside it) and a death (a 扣回
     with no regular line: stored in full)."""
-    chief = UserFactory(roles=["科长"], region=None)
-    dibao = BenefitType.objects.get(code="dibao")
-    current = Standard.objects.filter(benefit_type=dibao, area_type="rural", effective_to__isnull=True).get()
-    standard_change(
-        benefit_type=dibao,
-        area_type="rural",
-        tier="",
-        amount=current.amount + 50,
-        unit=current.unit,
-        effective_from=add_months(MONTH, -3),
-        source="测试提标",
-        actor=chief,
-    )
+    dibao = raise_rural_standard()
     dead = dibao_household(area_type="rural")
     covered = bases.bases_of({"id": dead.pk, "params": dead.params})[-1].covered
     for person in Person.objects.filter(pk__in=covered):
@@ -234,19 +227,7 @@ def test_run_summary_summed_while_writing_equals_the_lines_aggregate(city, code)
     """The one-transaction run sums its summary per community and 城乡 as it writes (summaries.SummarySums):
     the same rows summarize_run aggregates from the stored lines — with 补发 (a 提标), 扣回 and 停发 (a
     death) among them."""
-    chief = UserFactory(roles=["科长"], region=None)
-    dibao = BenefitType.objects.get(code="dibao")
-    current = Standard.objects.filter(benefit_type=dibao, area_type="rural", effective_to__isnull=True).get()
-    standard_change(
-        benefit_type=dibao,
-        area_type="rural",
-        tier="",
-        amount=current.amount + 50,
-        unit=current.unit,
-        effective_from=add_months(MONTH, -3),
-        source="测试提标",
-        actor=chief,
-    )
+    raise_rural_standard()
     for entitlement in Entitlement.objects.filter(benefit_type__code=code, end_month__isnull=True).order_by(
         "pk"
     )[:2]:
