@@ -148,13 +148,13 @@ def vacuum_lines() -> None:
 
 def _roster_export(mode: str, run_id: str, username: str, out: str) -> dict:
     """One export in its own process (bench_roster.py), so that its peak RSS is its own."""
+    return _script_json("bench_roster.py", mode, run_id, username, out)
+
+
+def _script_json(script: str, *args: str) -> dict:
+    """Run one of the bench's scripts in its own process; the JSON object its last line prints."""
     stdout = subprocess.run(
-        [*PY, str(HERE / "bench_roster.py"), mode, run_id, username, out],
-        cwd=ROOT,
-        env=ENV,
-        check=True,
-        text=True,
-        capture_output=True,
+        [*PY, str(HERE / script), *args], cwd=ROOT, env=ENV, check=True, text=True, capture_output=True
     ).stdout
     return json.loads(stdout.strip().splitlines()[-1])
 
@@ -473,15 +473,7 @@ GEN_PEOPLE = int(os.environ.get("BENCH_GEN_PEOPLE", str(PEOPLE)))
 
 
 def _month_run(*args: str) -> dict:
-    stdout = subprocess.run(
-        [*PY, str(HERE / "bench_month.py"), *args],
-        cwd=ROOT,
-        env=ENV,
-        check=True,
-        text=True,
-        capture_output=True,
-    ).stdout
-    return json.loads(stdout.strip().splitlines()[-1])
+    return _script_json("bench_month.py", *args)
 
 
 def _gen_database() -> tuple[str, str]:

@@ -206,13 +206,12 @@ def _scoped_people(user) -> QuerySet[Person]:
     return Person.objects.visible_to(user).filter(death_date__isnull=True, household__isnull=False)
 
 
-class StopRows(Sequence):
-    """The 应退尽退 list, in order: which lines and why, worked out from plain values; the entitlements with
-    their person, household and case are loaded only for the rows asked for (a page of 50: one query).
-    At city scale a district has ~1,500 such lines, and building them all as model instances for a page of
-    50 cost more than the query (issue 14)."""
+class _RowsLoadedByPage(Sequence):
+    """A list whose order is worked out from plain values (`keys`) and whose rows are loaded only for the
+    slice asked for — a page of 50 in one query (`_rows`), not the district's every row as model
+    instances (issue 14). Equal to a list of the same rows (the tests compare it with the former lists)."""
 
-    def __init__(self, keys: list[tuple[int, str, list[str]]]):
+    def __init__(self, keys: list):
         self._keys = keys
 
     def __len__(self) -> int:
@@ -227,11 +226,22 @@ class StopRows(Sequence):
         return iter(self._rows(self._keys))
 
     def __eq__(self, other) -> bool:
-        if isinstance(other, StopRows | list):
+        if isinstance(other, _RowsLoadedByPage | list):
             return list(self) == list(other)
         return NotImplemented
 
     __hash__ = None
+
+    @staticmethod
+    def _rows(keys: list) -> list:
+        raise NotImplementedError
+
+
+class StopRows(_RowsLoadedByPage):
+    """The 应退尽退 list, in order: which lines and why, worked out from plain values; the entitlements with
+    their person, household and case are loaded only for the rows asked for (a page of 50: one query).
+    At city scale a district has ~1,500 such lines, and building them all as model instances for a page of
+    50 cost more than the query (issue 14)."""
 
     @staticmethod
     def _rows(keys: list[tuple[int, str, list[str]]]) -> list[StopRow]:
@@ -344,31 +354,10 @@ def comparison_coverage(user, month: datetime.date) -> list[Coverage]:
     ]
 
 
-class AddRows(Sequence):
+class AddRows(_RowsLoadedByPage):
     """An 应补尽补 list, in order (区划, 户编号, id): the people's ids worked out from plain values; the
     persons with their household, region and open application are loaded only for the rows asked for
     (a page of 50: one query), as `comparison_add_list` shows them."""
-
-    def __init__(self, keys: list[int]):
-        self._keys = keys
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return self._rows(self._keys[index])
-        return self._rows([self._keys[index]])[0]
-
-    def __iter__(self):
-        return iter(self._rows(self._keys))
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, AddRows | list):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None
 
     @staticmethod
     def _rows(keys: list[int]) -> list[Person]:
