@@ -10,7 +10,10 @@ the line table now and then: each run leaves its lines as dead rows).
       DJANGO_SECRET_KEY=… DJANGO_FIELD_ENCRYPTION_KEYS=… DJANGO_PII_HASH_KEY=… \\   # run.py's KEYS
       uv run --frozen python benchmarks/engine_alone.py dibao [--profile]
 
-`--profile` adds cProfile's top functions (its overhead doubles the Python time)."""
+`--profile` adds cProfile's top functions (its overhead doubles the Python time). `--by-street` times the
+production path instead, in this one process: `payment_run_start_parts`, every part's
+`payment_run_recalculate_part` one after another (what one Celery worker process does, without the queue),
+then `payment_run_finish_parts` — the wall time of each step and of the slowest parts."""
 
 from __future__ import annotations
 
@@ -47,9 +50,33 @@ def _backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _by_street(benefit_type, figures: dict):
+    """The by-street path in this process, step by step (see the module's docstring)."""
+    started = time.perf_counter()
+    run, parts = services.payment_run_start_parts(benefit_type=benefit_type, month=MONTH)
+    figures["start_s"] = round(time.perf_counter() - started, 2)
+    part_walls = []
+    for part in parts:
+        t = time.perf_counter()
+        services.payment_run_recalculate_part(run_id=run.pk, part=part)
+        part_walls.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    run = services.payment_run_finish_parts(run_id=run.pk)
+    figures["finish_s"] = round(time.perf_counter() - t, 2)
+    figures["parts"] = len(parts)
+    figures["parts_s"] = round(sum(part_walls), 1)
+    figures["part_s_min_median_max"] = [
+        round(min(part_walls), 2),
+        round(sorted(part_walls)[len(part_walls) // 2], 2),
+        round(max(part_walls), 2),
+    ]
+    return run
+
+
 def main() -> None:
     code = sys.argv[1] if len(sys.argv) > 1 else "dibao"
     profile = cProfile.Profile() if "--profile" in sys.argv else None
+    by_street = "--by-street" in sys.argv
     benefit_type = BenefitType.objects.get(code=code)
     collected = [0.0, 0]
     started_gc = [0.0]
@@ -80,7 +107,10 @@ def main() -> None:
             )
             if profile:
                 profile.enable()
-            run = services.payment_run_recalculate(benefit_type=benefit_type, month=MONTH)
+            if by_street:
+                run = _by_street(benefit_type, figures)
+            else:
+                run = services.payment_run_recalculate(benefit_type=benefit_type, month=MONTH)
             if profile:
                 profile.disable()
             wall1, cpu1, pg1 = (
@@ -89,7 +119,7 @@ def main() -> None:
                 _backend_cpu(backend),
             )
             gc.callbacks.remove(gc_timer)
-            figures = {
+            figures |= {
                 "lines": run.lines.count(),
                 "wall_s": round(wall1 - wall0, 1),
                 "python_cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 1),

@@ -22,6 +22,15 @@ DATA_SEEDERS = [
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: the database rolls back after a test, a cached figure would
+    not (the dashboard's counts are cached per scope and day)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _data_migration_rows(request):
     """Transactional tests (run last by pytest-django) flush the database after each test, wiping rows
     that data migrations created: the role groups, the sections, the working-day calendar, benefit types,

@@ -79,26 +79,35 @@ def dashboard_panels() -> list[DashboardPanel]:
     return sorted(_PANELS.values(), key=lambda p: (p.order, p.name))
 
 
-def cache_key(panel: DashboardPanel, prefix: str, today: datetime.date) -> str:
-    return f"dashboard:{panel.name}:{prefix or 'all'}:{today.isoformat()}"
-
-
 def panels_for(user, today: datetime.date) -> list[RenderedPanel]:
     """The panels the user may see, with their (cached) figures for the user's scope."""
-    prefix = user_scope_prefix(user)
-    if prefix is None:
+    if user_scope_prefix(user) is None:
         return []
     result = []
     for panel in dashboard_panels():
         if not panel.allowed_for(user):
             continue
-        key = cache_key(panel, prefix, today)
-        context = cache.get(key)
-        if context is None:
-            context = panel.provider(user, today)
-            cache.set(key, context, panel.cache_seconds)
+        context = scope_cached(panel.name, user, today, panel.provider, panel.cache_seconds)
         result.append(RenderedPanel(panel.name, panel.template, context))
     return result
+
+
+def scope_cached(
+    name: str,
+    user,
+    today: datetime.date,
+    provider: Callable[[Any, datetime.date], Any],
+    seconds: int = DEFAULT_CACHE_SECONDS,
+) -> Any:
+    """`provider(user, today)`, cached per (name, the user's scope prefix, day) for `seconds`: figures that
+    depend only on the scope, shared by every user of it (the panels, the dashboard's headline counts)."""
+    prefix = user_scope_prefix(user)
+    key = f"dashboard:{name}:{prefix or 'all'}:{today.isoformat()}"
+    value = cache.get(key)
+    if value is None:
+        value = provider(user, today)
+        cache.set(key, value, seconds)
+    return value
 
 
 # --- server-side charts ---------------------------------------------------------------------------------

@@ -9,16 +9,12 @@ from core.registry.models import Household, Person
 from core.workflow import selectors as workflow_selectors
 from core.workflow.calendar import missing_calendar_years
 
-from .dashboard import panels_for
+from .dashboard import panels_for, scope_cached
 
 
-@login_required
-@without_jit  # a district's counts: index scans the planner would JIT-compile (core/plans.py)
-def dashboard(request):
-    user = request.user
-    today = timezone.localdate()
-    todo = list(workflow_selectors.todo_for(user, today=today)[:15])
-    counts = workflow_selectors.todo_counts(user, today=today)
+def headline_figures(user, today) -> dict:
+    """The dashboard's 户籍 and 本月在保 counts for the user's scope (cached per scope and day with the
+    panels: they depend on the scope only)."""
     households = Household.objects.visible_to(user).filter(is_active=True).count()
     persons = Person.objects.visible_to(user).filter(death_date__isnull=True, household__isnull=False).count()
     # 本月在保, as the bureaus' own panels count it: active and in force this month (not one that starts
@@ -35,6 +31,17 @@ def dashboard(request):
         )
         .order_by("benefit_type__sort_order")
     )
+    return {"households": households, "persons": persons, "entitlements": entitlements}
+
+
+@login_required
+@without_jit  # a district's counts: index scans the planner would JIT-compile (core/plans.py)
+def dashboard(request):
+    user = request.user
+    today = timezone.localdate()
+    todo = list(workflow_selectors.todo_for(user, today=today)[:15])
+    counts = workflow_selectors.todo_counts(user, today=today)
+    figures = scope_cached("headline", user, today, headline_figures)
     missing_years = missing_calendar_years(today)
     # This month's headline figures, contributed by the bureau apps (core.portal.dashboard).
     panels = panels_for(user, today)
@@ -44,9 +51,7 @@ def dashboard(request):
         {
             "todo": todo,
             "todo_counts": counts,
-            "households": households,
-            "persons": persons,
-            "entitlements": entitlements,
+            **figures,
             "missing_years": missing_years,
             "today": today,
             "panels": panels,
