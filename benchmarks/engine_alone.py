@@ -55,13 +55,13 @@ def _by_street(benefit_type, figures: dict):
     started = time.perf_counter()
     run, parts = services.payment_run_start_parts(benefit_type=benefit_type, month=MONTH)
     figures["start_s"] = round(time.perf_counter() - started, 2)
-    part_walls = []
+    part_walls, results = [], []
     for part in parts:
         t = time.perf_counter()
-        services.payment_run_recalculate_part(run_id=run.pk, part=part)
+        results.append(services.payment_run_recalculate_part(run_id=run.pk, part=part))
         part_walls.append(time.perf_counter() - t)
     t = time.perf_counter()
-    run = services.payment_run_finish_parts(run_id=run.pk)
+    run = services.payment_run_finish_parts(run_id=run.pk, parts=results)
     figures["finish_s"] = round(time.perf_counter() - t, 2)
     figures["parts"] = len(parts)
     figures["parts_s"] = round(sum(part_walls), 1)

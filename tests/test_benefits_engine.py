@@ -36,6 +36,7 @@ from core.benefits.models import (
     Parameter,
     PaymentLine,
     PaymentRun,
+    PaymentRunSummary,
     Rounding,
     Standard,
 )
@@ -49,6 +50,7 @@ from core.benefits.selectors import (
     standard_in_force,
     standards_in_force_map,
 )
+from core.benefits.summaries import summarize_run
 from core.registry import events
 from core.registry.models import LifeEvent, Person
 from tests.factories import PersonFactory, household_with_members
@@ -555,6 +557,11 @@ def test_tasks_recalculate_and_next_month(subsidy, regions, chief):
 # --- per street (Celery chord) ---------------------------------------------------------------------
 
 
+def summary_rows(run) -> set:
+    fields = ["region_code", "area_type", "lines", "total", "base", "increment", "other", "adjust", "one_off"]
+    return set(PaymentRunSummary.objects.filter(run=run).values_list(*fields))
+
+
 def _by_street(bt, month, actor=None):
     started = tasks.recalculate_run_by_street.delay(bt.code, month.isoformat(), getattr(actor, "pk", None))
     return PaymentRun.objects.get(pk=started.get()["run_id"]), started.get()["parts"]
@@ -598,6 +605,12 @@ def test_recalculation_by_street_equals_the_whole_run(
     assert run.pk == whole_run.pk
     assert snapshot(run) == whole
     assert (run.line_count, run.total_amount, run.adjustment_total) == totals
+    # and the summary per community the callback added up from the parts' results is the lines' own
+    assert run.summary_of == run.calculated_at
+    added_up = summary_rows(run)
+    assert added_up and sum(row[2] for row in added_up) == run.lines.count()
+    summarize_run(run)
+    assert summary_rows(run) == added_up
     assert run.calculated_by == chief and run.calculated_at is not None
     assert {line[4] for line in whole} >= {LT.REGULAR, LT.BACK_PAY}
     assert any(line[11] == CH.STOPPED for line in whole)

@@ -801,7 +801,9 @@ def _copy_lines(lines: Iterable[dict[str, Any]]) -> int:
     return written
 
 
-def _delete_draft_lines(run: PaymentRun, part: Part | None = None) -> None:
+def _delete_draft_lines(
+    run: PaymentRun, part: Part | None = None, entitlement_ids: list[int] | None = None
+) -> None:
     """Delete a draft run's lines (of one part: the lines of the entitlements in that street) with one
     DELETE statement.
 
@@ -812,13 +814,10 @@ def _delete_draft_lines(run: PaymentRun, part: Part | None = None) -> None:
     (or when delete signals listen) does the collector run, with its usual ProtectedError."""
     lines = PaymentLine.objects.filter(run=run).order_by()
     if part is not None:
-        # The part's entitlements, any status (region index), then their lines of this run through the
-        # (run, entitlement, …) unique index: a subquery instead made PostgreSQL scan the whole run.
-        in_street = list(
-            Entitlement.objects.filter(in_part(part), benefit_type_id=run.benefit_type_id)
-            .order_by()
-            .values_list("pk", flat=True)
-        )
+        # The part's entitlements, any status (region index; `entitlement_ids` when the caller read them
+        # already), then their lines of this run through the (run, entitlement, …) unique index: a
+        # subquery instead made PostgreSQL scan the whole run.
+        in_street = entitlement_ids if entitlement_ids is not None else _part_entitlement_ids(run, part)
         lines = lines.filter(entitlement__any_of=in_street)
     needs_collector = signals.pre_delete.has_listeners(PaymentLine) or signals.post_delete.has_listeners(
         PaymentLine
@@ -847,6 +846,14 @@ def _delete_draft_lines(run: PaymentRun, part: Part | None = None) -> None:
             # One statement without loading the lines: the ids come from a subquery Django compiles.
             ids_sql, ids_params = lines.values("pk").query.sql_with_params()
             cursor.execute(f"DELETE FROM {table} WHERE id IN ({ids_sql})", ids_params)  # noqa: S608
+
+
+def _part_entitlement_ids(run: PaymentRun, part: Part) -> list[int]:
+    return list(
+        Entitlement.objects.filter(in_part(part), benefit_type_id=run.benefit_type_id)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
 
 
 def _locked_months_to_check(benefit_type: BenefitType, month: datetime.date) -> dict[datetime.date, Any]:
@@ -992,12 +999,21 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _recalculate_part(run: PaymentRun, calculator: Calculator, part: Part) -> int:
+def _recalculate_part(run: PaymentRun, calculator: Calculator, part: Part) -> _Totals:
     """Replace the draft run's lines of one part (a street or several: the by-street tasks) with freshly
-    computed ones; returns the number of lines written. A calculation error rolls the transaction back."""
-    _delete_draft_lines(run, part)
+    computed ones; returns their totals and summary, summed while they were written (the chord's callback
+    adds up the parts' instead of reading the run's lines back). A calculation error rolls the transaction
+    back."""
+    area_of = dict(
+        Entitlement.objects.filter(in_part(part), benefit_type_id=run.benefit_type_id)
+        .order_by()
+        .values_list("pk", "area_type")
+    )
+    _delete_draft_lines(run, part, entitlement_ids=list(area_of))
+    totals = _Totals(summary=SummarySums(area_of))
     with _cycle_collector_paused():
-        return _write_lines(_part_lines(run, calculator, part))
+        totals.written = _write_lines(totals.counted(_part_lines(run, calculator, part)))
+    return totals
 
 
 @dataclass
@@ -1005,13 +1021,38 @@ class _Totals:
     """The totals _stamp_totals stores, summed as the lines are written (when the run's every line is
     written in this transaction) instead of read back from 150,000 stored lines."""
 
-    lines: int = 0
+    lines: int = 0  # with an amount (line_count)
     adjustments: int = 0
     total: Decimal = ZERO
     adjustment_total: Decimal = ZERO
     summary: SummarySums | None = (
         None  # the run's summary per community and 城乡 (core/benefits/summaries.py)
     )
+    written: int = 0  # every line written, zero amounts included (a part's, for the chord's check)
+
+    def as_json(self) -> dict[str, Any]:
+        """A part's totals as its Celery task returns them (JSON: amounts as strings)."""
+        return {
+            "written": self.written,
+            "lines": self.lines,
+            "adjustments": self.adjustments,
+            "total": str(self.total),
+            "adjustment_total": str(self.adjustment_total),
+            "summary": self.summary.as_json() if self.summary is not None else None,
+        }
+
+    @classmethod
+    def of_parts(cls, parts: Iterable[Mapping[str, Any]]) -> _Totals:
+        """The run's totals and summary from its parts' `as_json`."""
+        totals = cls(summary=SummarySums({}))
+        for part in parts:
+            totals.written += part["written"]
+            totals.lines += part["lines"]
+            totals.adjustments += part["adjustments"]
+            totals.total += Decimal(part["total"])
+            totals.adjustment_total += Decimal(part["adjustment_total"])
+            totals.summary.merge_json(part["summary"])
+        return totals
 
     def counted(self, lines: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         add = self.summary.add if self.summary is not None else None
@@ -1185,13 +1226,14 @@ def payment_run_start_parts(
 
 
 @transaction.atomic
-def payment_run_recalculate_part(*, run_id: int, part: Part) -> int:
+def payment_run_recalculate_part(*, run_id: int, part: Part) -> dict[str, Any]:
     """Recalculate one part (a street, or several) of a run started by `payment_run_start_parts`, in its
     own transaction.
 
     The run row is held FOR SHARE: parts run side by side, while a lock (FOR UPDATE) waits for them. A part
     is idempotent like the whole run (its lines are deleted and rewritten), so a failed part is simply
-    run again. Returns the number of lines written."""
+    run again. Returns the part's totals and summary (`_Totals.as_json`: "written" is the number of lines
+    written) for `payment_run_finish_parts`."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             table = connection.ops.quote_name(PaymentRun._meta.db_table)
@@ -1200,16 +1242,19 @@ def payment_run_recalculate_part(*, run_id: int, part: Part) -> int:
     _refuse_locked(run)
     if run.calculated_at is not None:
         raise BenefitsError(f"{run}发放批次未处于分街道计算中，请从头重新计算。")
-    return _recalculate_part(run, get_calculator(run.benefit_type), part)
+    return _recalculate_part(run, get_calculator(run.benefit_type), part).as_json()
 
 
 @transaction.atomic
-def payment_run_finish_parts(*, run_id: int, actor=None) -> PaymentRun:
-    """Last step (the chord's callback): the run's totals from all its lines, and the calculation stamp
-    that makes it lockable again."""
+def payment_run_finish_parts(
+    *, run_id: int, actor=None, parts: list[Mapping[str, Any]] | None = None
+) -> PaymentRun:
+    """Last step (the chord's callback): the run's totals and summary — added up from its `parts`' results
+    (`payment_run_recalculate_part`), else read from all its lines — and the calculation stamp that makes
+    it lockable again."""
     run = PaymentRun.objects.select_for_update().get(pk=run_id)
     _refuse_locked(run)
-    return _stamp_totals(run, actor)
+    return _stamp_totals(run, actor, _Totals.of_parts(parts) if parts is not None else None)
 
 
 # --- who may lock: also a data scope that holds every line of the run -----------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import connection
 
-from .models import PaymentLine, PaymentRun, PaymentRunSummary
+from .models import Entitlement, PaymentLine, PaymentRun, PaymentRunSummary
 
 LineType = PaymentLine.LineType
 
@@ -75,7 +75,15 @@ class SummarySums:
         self.groups: dict[tuple[str, str], list[Any]] = {}
 
     def add(self, line: Mapping[str, Any]) -> None:
-        key = (line["region_code"], self.area_of[line["entitlement_id"]])
+        area = self.area_of.get(line["entitlement_id"])
+        if area is None:  # an entitlement added after area_of was read (another transaction): ask once
+            area = self.area_of[line["entitlement_id"]] = (
+                Entitlement.objects.filter(pk=line["entitlement_id"])
+                .values_list("area_type", flat=True)
+                .first()
+                or ""
+            )
+        key = (line["region_code"], area)
         sums = self.groups.get(key)
         if sums is None:
             zero = Decimal(0)
@@ -91,6 +99,22 @@ class SummarySums:
             sums[5] += amount
         elif line_type == LineType.ONE_OFF:
             sums[6] += amount
+
+    def as_json(self) -> list[list[Any]]:
+        """The sums as JSON (a Celery result): [region_code, 城乡, lines, amounts as strings …] per group."""
+        return [[region, area, sums[0], *map(str, sums[1:])] for (region, area), sums in self.groups.items()]
+
+    def merge_json(self, rows: list[list[Any]]) -> None:
+        """Add another part's `as_json` (parts may share a community: a stopped line keeps the community
+        it was paid in, which may lie in another part's street)."""
+        for region, area, lines, *amounts in rows:
+            sums = self.groups.get((region, area))
+            if sums is None:
+                zero = Decimal(0)
+                sums = self.groups[(region, area)] = [0, zero, zero, zero, zero, zero, zero]
+            sums[0] += lines
+            for i, amount in enumerate(amounts, start=1):
+                sums[i] += Decimal(amount)
 
     def write(self, run: PaymentRun) -> None:
         """Replace the run's summary by these sums (the caller marks it, as for summarize_run)."""

@@ -85,17 +85,21 @@ def recalculate_run_by_street(benefit_type_code: str, month_iso: str, actor_id: 
 
 
 @shared_task(name="benefits.recalculate_run_part")
-def recalculate_run_part(run_id: int, part: list[str]) -> int:
-    """One part (a street or several) of a run (services.payment_run_recalculate_part): lines written."""
+def recalculate_run_part(run_id: int, part: list[str]) -> dict:
+    """One part (a street or several) of a run (services.payment_run_recalculate_part): the lines written,
+    their totals and their summary per community, for the chord's callback."""
     with _recording_failure(run_id=run_id):
         return services.payment_run_recalculate_part(run_id=run_id, part=part)
 
 
 @shared_task(name="benefits.finish_run_parts")
-def finish_run_parts(lines_per_part: list[int], run_id: int, actor_id: int | None = None) -> dict:
-    """The chord's callback: the parts' line counts must add up to the run's lines (a street recalculated
-    twice or skipped would show here), then the run's totals and stamp."""
-    written = sum(lines_per_part)
+def finish_run_parts(results: list[dict | int], run_id: int, actor_id: int | None = None) -> dict:
+    """The chord's callback: the lines the parts wrote must add up to the run's lines (a street
+    recalculated twice or skipped would show here), then the run's totals and summary, added up from the
+    parts' results, and its stamp. (A part's result that is a bare count — a task queued before this
+    version — makes the totals be read from the lines instead.)"""
+    detailed = all(isinstance(result, dict) for result in results)
+    written = sum(result["written"] if isinstance(result, dict) else result for result in results)
     stored = PaymentLine.objects.filter(run_id=run_id).count()
     with _recording_failure(run_id=run_id):
         if written != stored:
@@ -103,9 +107,11 @@ def finish_run_parts(lines_per_part: list[int], run_id: int, actor_id: int | Non
                 f"分街道计算结果不一致：各街道共写入 {written} 笔，批次中有 {stored} 笔，请重新计算。"
             )
         actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-        run = services.payment_run_finish_parts(run_id=run_id, actor=actor)
+        run = services.payment_run_finish_parts(
+            run_id=run_id, actor=actor, parts=results if detailed and results else None
+        )
     services.payment_run_mark_calculation(state=PaymentRun.CalcState.IDLE, run_id=run_id)
-    return {**_summary(run), "parts": len(lines_per_part)}
+    return {**_summary(run), "parts": len(results)}
 
 
 @shared_task(name="benefits.recalculate_all_for_next_month")
