@@ -222,6 +222,11 @@ def spending_figures(
     from its lines: three small queries instead of one over every line of the period (a city's month:
     ~150,000 lines, 0.4–3 s; issue 14). `spending_figures_from_lines` is the former single query: the
     same figures."""
+    return _spending_by_area(_spending_code_rows(user, codes, month, by_code=by_code, year=year), by_code)
+
+
+def _spending_code_rows(user, codes: Iterable[str], month: datetime.date, *, by_code: bool, year: bool):
+    """spending_figures' rows by 城乡 (and benefit code) before they are arranged by area."""
     first = month.replace(month=1) if year else month
     runs = PaymentRun.objects.filter(benefit_type__code__in=list(codes), month__gte=first, month__lte=month)
     summarized, unsummarized = [], []
@@ -253,7 +258,7 @@ def spending_figures(
                     merged[key][name] += value
         else:
             merged[key] = row
-    return _spending_by_area(merged.values(), by_code)
+    return list(merged.values())
 
 
 def spending_figures_from_lines(
@@ -346,21 +351,28 @@ def workbook_spending(user, month: datetime.date) -> list[dict]:
     rows {"area", "code", "mode", "m_total", "m_base", …, "y_one_off"} by the entitlement's area, the run's
     benefit code and — for 特困 lines — the support mode (as `tekun_spending_by_mode` takes it).
 
-    The year's lines are read once, not once per sheet, and summed per entitlement before anything is
-    joined: the entitlement (area, person) is then looked up 150,000 times rather than once per line
-    (1.6 million at city scale, where a misestimated plan made it a nested loop per line), and the runs
-    are picked by id (one small query first) instead of a join the planner guessed at. The sums are
-    those of `spending_figures` and `tekun_spending_by_mode` (tests/test_issue14_month_reports.py)."""
+    低保 and 两项补贴 come from the runs' summaries (`spending_figures`: a few rows per community and run;
+    a run without a fresh summary from its lines) — the year's ~1.8 million lines of a city were most of
+    the workbook's time (issue 14 item 7). 特困 needs each line's support mode, which no summary holds:
+    its lines (a tenth of the year's) are read once, not once per sheet, and summed per entitlement before
+    anything is joined — the entitlement (area, person) is then looked up once per entitlement rather than
+    once per line (where a misestimated plan made it a nested loop per line) — and the runs are picked by
+    id (one small query first) instead of a join the planner guessed at. The sums are those of
+    `spending_figures` and `tekun_spending_by_mode` (tests/test_issue14_month_reports.py)."""
     from django.db import connection, transaction
     from django.db.models import Case, CharField, Value, When
 
+    summarized = [code for code in WORKBOOK_CODES if code not in TEKUN_CODES]
+    result = [
+        {"mode": None, **row} for row in _spending_code_rows(user, summarized, month, by_code=True, year=True)
+    ]
     runs = list(
         PaymentRun.objects.filter(
-            benefit_type__code__in=WORKBOOK_CODES, month__gte=month.replace(month=1), month__lte=month
+            benefit_type__code__in=TEKUN_CODES, month__gte=month.replace(month=1), month__lte=month
         ).values_list("id", "month", "benefit_type__code")
     )
     if not runs:
-        return []
+        return result
     this_month = Q(run_id__in=[pk for pk, run_month, _ in runs if run_month == month] or [0])  # 0: no run
     regular = Q(line_type=PaymentLine.LineType.REGULAR)
     adjustments = Q(line_type__in=[PaymentLine.LineType.BACK_PAY, PaymentLine.LineType.RECOVERY])
@@ -408,7 +420,7 @@ def workbook_spending(user, month: datetime.date) -> list[dict]:
             cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, [list(TEKUN_CODES), *params, TEKUN_BASIC, list(TEKUN_CODES)])
         rows = cursor.fetchall()
-    return [
+    return result + [
         {
             "area": area,
             "code": code,
