@@ -845,6 +845,10 @@ def test_run_list_and_detail(client, chief, locked_and_draft, django_assert_max_
     response = client.get(reverse("benefits:line_detail", args=[line.pk]))
     assert response.status_code == 200
     assert "在世成员数" in response.content.decode()
+    # The run's page leaves each line's 计算过程 to be loaded when its row is opened: the fragment
+    explained = client.get(reverse("benefits:line_explanation", args=[line.pk]))
+    assert explained.status_code == 200
+    assert "在世成员数" in explained.content.decode() and "<html" not in explained.content.decode()
 
 
 def test_lines_are_scoped_to_the_users_region(client, make_user, locked_and_draft):
@@ -855,6 +859,7 @@ def test_lines_are_scoped_to_the_users_region(client, make_user, locked_and_draf
     assert {line.region_code[:9] for line in response.context["page"]} == {"220106002"}
     outside = april.lines.filter(region_code__startswith="220106001").first()
     assert client.get(reverse("benefits:line_detail", args=[outside.pk])).status_code == 404
+    assert client.get(reverse("benefits:line_explanation", args=[outside.pk])).status_code == 404
 
 
 def test_recalculate_and_lock_buttons(client, make_user, chief, locked_and_draft):

@@ -172,6 +172,7 @@ MATRIX = {
     "benefits:run_recalculate": ("post", lambda o: {"pk": o["run"].pk}, [L, 403, 403, OK, OK, 403, 403, 403]),
     "benefits:run_lock": ("get", lambda o: {"pk": o["run"].pk}, [L, 403, 403, 403, OK, 403, 403, 403]),
     "benefits:line_detail": ("get", lambda o: {"pk": o["line"].pk}, [L, 403, OK, OK, OK, OK, 403, 403]),
+    "benefits:line_explanation": ("get", lambda o: {"pk": o["line"].pk}, [L, 403, OK, OK, OK, OK, 403, 403]),
     "benefits:standard_list": ("get", None, [L, OK, OK, OK, OK, OK, OK, OK]),
     # 调整标准: the 科长 of the type's section only (the system administrator no longer edits standards)
     "benefits:standard_change": ("get", None, [L, 403, 403, 403, OK, 403, 403, 403]),
