@@ -4,14 +4,14 @@ or style sheets — a bureau intranet has no internet, and a PDF must not depend
 
 from __future__ import annotations
 
-import gc
 import logging
-from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+
+from core.memory import cyclic_gc_paused
 
 # WeasyPrint logs every rendering step at INFO; keep its warnings (missing fonts, bad CSS) only.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
@@ -35,25 +35,9 @@ def _weasyprint():
     return weasyprint.HTML, InlineOnlyFetcher
 
 
-@contextmanager
-def _cyclic_gc_paused():
-    """WeasyPrint allocates millions of objects for a long document (a box, a style dict and a Pango layout per
-    table cell), nearly all alive until the PDF is written: every automatic collection in between scans them
-    all and frees little — 15 % of the CPU of a 44-page list. Pause the collector for the render and let it
-    run as usual afterwards (reference counting still frees what is dropped on the way; the peak memory of that
-    list is unchanged). The switch is process-wide: another thread's cycles wait for the end of the render."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def render_pdf(template_name: str, context: dict[str, Any] | None = None) -> bytes:
     context = {"BUREAU_NAME": settings.BUREAU_NAME, "SYSTEM_NAME": settings.SYSTEM_NAME, **(context or {})}
     html_class, fetcher_class = _weasyprint()
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():  # core/memory.py: 15 % of a 44-page list's CPU
         html = render_to_string(template_name, context)
         return html_class(string=html, url_fetcher=fetcher_class(), base_url=None).write_pdf()

@@ -310,7 +310,7 @@ def test_fixed_standard_calculator_rounds_to_yuan(fixed, regions):
 
 
 def test_cycle_collector_is_off_while_a_run_is_computed_and_back_on_after(fixed, regions, monkeypatch):
-    """services._cycle_collector_paused: off during the computation (it cost half a city's 低保 CPU), on
+    """core.memory.cyclic_gc_paused around the run: off during the computation (it cost half a city's 低保 CPU), on
     again after a run, after a failed run, and left off when it was off before."""
     import gc
 

@@ -10,13 +10,11 @@ late-reported death) go into the next draft run as adjustment lines referencing 
 from __future__ import annotations
 
 import datetime
-import gc
 import logging
 import queue
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import chain
@@ -33,6 +31,7 @@ from django.utils import timezone
 
 from core.accounts.models import Role
 from core.accounts.sections import has_section_role
+from core.memory import cyclic_gc_paused
 from core.registry.choices import SCOPE_DIGITS
 from core.registry.querysets import user_scope_prefix
 
@@ -981,24 +980,6 @@ def _part_lines(run: PaymentRun, calculator: Calculator, part: Part | None) -> I
     yield from adjustments
 
 
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a run is computed, back on after (if it was on).
-
-    Why: a run allocates millions of small containers (rows, facts, lines, explanations) and keeps a few
-    hundred thousand of them alive at a time; the collector, triggered by allocation counts, traversed
-    them again and again — 23 of a city's 43 CPU seconds of 低保 (benchmarks/README.md). Nothing the
-    computation builds needs it: its objects form no reference cycles and are freed by reference counting
-    as before. Whatever cycle something else makes meanwhile is collected once the collector is back on."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _recalculate_part(run: PaymentRun, calculator: Calculator, part: Part) -> _Totals:
     """Replace the draft run's lines of one part (a street or several: the by-street tasks) with freshly
     computed ones; returns their totals and summary, summed while they were written (the chord's callback
@@ -1011,7 +992,7 @@ def _recalculate_part(run: PaymentRun, calculator: Calculator, part: Part) -> _T
     )
     _delete_draft_lines(run, part, entitlement_ids=list(area_of))
     totals = _Totals(summary=SummarySums(area_of))
-    with _cycle_collector_paused():
+    with cyclic_gc_paused():
         totals.written = _write_lines(totals.counted(_part_lines(run, calculator, part)))
     return totals
 
@@ -1078,7 +1059,7 @@ def _recalculate_run(run: PaymentRun, calculator: Calculator, totals: _Totals | 
     _delete_draft_lines(run)
     parts = entitlement_id_parts(calculator.benefit_type, settings.BENEFITS_RUN_CHUNK)
     lines = chain.from_iterable(_part_lines(run, calculator, part) for part in parts)
-    with _cycle_collector_paused():
+    with cyclic_gc_paused():
         return _write_lines(totals.counted(lines) if totals is not None else lines)
 
 

@@ -1,0 +1,26 @@
+"""Python's cyclic garbage collector paused around work that allocates millions of objects and keeps most
+of them alive until it ends: a payment run computed (rows, facts, lines, explanations) and a long print
+document rendered (WeasyPrint's boxes, styles and Pango layouts, one set per table cell).
+
+The collector, triggered by allocation counts, traverses those live objects again and again and frees
+little: 23 of a city's 43 CPU seconds of 低保 (benchmarks/README.md), 15 % of the CPU of a 44-page 张榜名单.
+Neither makes reference cycles worth collecting meanwhile — reference counting frees what is dropped on
+the way, as before. The switch is process-wide: whatever cycle another thread makes meanwhile is collected
+once the collector is back on (only if it was on before)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
