@@ -15,7 +15,7 @@ from django.test import override_settings
 
 from core.registry import selectors, services
 from core.registry.choices import Relation
-from core.registry.crypto import id_number_q, pii_hash
+from core.registry.crypto import FERNET_PREFIX, id_number_q, pii_hash
 from core.registry.models import Household, Person
 from tests.factories import household_with_members, valid_id_number
 from tests.production import production_env
@@ -250,3 +250,15 @@ def test_admin_finds_a_person_and_an_entitlement_by_full_id_number(registered, m
     assert number not in page.content.decode()
     page = client.get(reverse("admin:benefits_entitlement_changelist"), {"q": number})
     assert page.status_code == 200
+
+
+def test_encrypt_for_loaders_stores_what_get_prep_value_stores():
+    # The field's encrypt (generate_city, the 0004 migration) skips the library's attempt to decrypt the
+    # plain value first; what it stores reads back as get_prep_value's token does.
+    for field in (Person._meta.get_field("id_number"), Household._meta.get_field("bank_account")):
+        for value in ("220150198001010011", "6212345678901234567"):
+            token = field.encrypt(value)
+            assert token.startswith(FERNET_PREFIX)
+            assert field.from_db_value(token, None, connection) == value
+            assert field.from_db_value(field.get_prep_value(value), None, connection) == value
+        assert field.encrypt("") == field.get_prep_value("") == ""

@@ -120,7 +120,9 @@ class Calculator:
         """Entitlements loaded in bulk without their case (`generate_city`): fix now whatever a decision
         would have fixed and `compute` reads (the 低保 calculator fixes its amount basis from the facts
         recorded, read on `month`). `entitlements` is a queryset of this type's new entitlements. Default:
-        nothing to fix."""
+        nothing to fix. On PostgreSQL it runs inside the load, where foreign-key checks may be off
+        (session_replication_role = replica): change the entitlements' decided facts, never their
+        foreign keys."""
 
     def compute(
         self, row: dict, facts: dict, standards: StandardsInForce, month: datetime.date

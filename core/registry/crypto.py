@@ -124,8 +124,12 @@ class EncryptedCharField(LibraryEncryptedCharField):
         return None
 
     def encrypt(self, value: str) -> str:
-        """The stored form of a value (for loaders that write rows with COPY)."""
-        return self.get_prep_value(value)
+        """The stored form of a value (for loaders that write rows with COPY): what get_prep_value
+        stores, by the same Fernet — without the library's first step, to_python, which tries to
+        decrypt every plain value and fails (~10 µs of a ~25 µs call; a loader encrypts 1.4 million)."""
+        if value in (None, ""):
+            return "" if not self.null else value
+        return self.f.encrypt(str(value).encode()).decode()
 
 
 class KeyedHashField(models.CharField):
