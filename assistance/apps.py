@@ -29,3 +29,5 @@ class AssistanceConfig(AppConfig):
         importlib.import_module(f"{self.name}.visits")
         # 变化核查: household changes after a decision become to-dos (subscribes to core.registry.events).
         importlib.import_module(f"{self.name}.checks")
+        # The kept 两项补贴 comparisons go stale when an entitlement or a person is saved.
+        importlib.import_module(f"{self.name}.disability.signals")

@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from assistance.disability.selectors import monthly_comparison
 from assistance.reports import spending_figures
 from core.accounts.models import Role, User
 from core.benefits.models import BenefitType, Entitlement
@@ -332,3 +333,34 @@ def test_spending_panel_queries_do_not_grow_with_lines(client):
     small = count()
     city(51, 3000)
     assert count() == small
+
+
+def test_comparison_is_kept_for_the_scope_until_an_entitlement_or_person_changes(client):
+    # Given: a district with one dead subsidy recipient (the 应停发 list holds that subsidy), its 科长
+    city(50, 300)
+    kill_one_subsidy_recipient("220150")
+    client.force_login(chief("220150000000"))
+    url = reverse("assistance:disability_comparison") + "?list=stop"
+
+    def visit(suffix: str = "") -> tuple[int, int, str]:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url + suffix)
+        assert response.status_code == 200
+        return len(ctx.captured_queries), response.context["counts"]["stop"], response.content.decode()
+
+    made, stop, page = visit()
+    assert stop >= 1 and "比对时间" in page and "重新比对" in page
+    # When the page is asked again: the comparison kept for the scope is shown, its queries not run again
+    kept, again, _ = visit()
+    assert again == stop and kept < made
+    # When the 科长 stops a listed subsidy (a save): the next page compares again, without it
+    listed = list(monthly_comparison(User.objects.get(username="u220150000000"), MONTH).stop)[0].entitlement
+    stopped = client.post(
+        reverse("assistance:disability_stop", args=[listed.pk]),
+        {"reason": "测试：已死亡", "list": "stop", "month": f"{MONTH:%Y-%m}"},
+    )
+    assert stopped.status_code == 302
+    remade, after, _ = visit()
+    assert remade > kept and after == stop - 1  # (the page also shows the stop's message)
+    # 重新比对 makes it again on request
+    assert visit("&refresh=1")[0] == made

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from core.benefits.models import BenefitType, Entitlement, PaymentLine
 from core.benefits.months import month_start
 from core.benefits.selectors import standard_in_force
 from core.registry.models import Household, Person
+from core.registry.querysets import user_scope_prefix
 
 from ..models import DisabilitySubsidy, DisabilitySubsidyApplication
 from .services import (
@@ -450,3 +452,38 @@ def monthly_comparison(user, month: datetime.date) -> MonthlyComparison:
             for subsidy, group in eligible.items()
         ],
     )
+
+
+# --- the comparison kept for a few minutes ----------------------------------------------------------------
+
+#: How long a scope's comparison is reused (the page says when it was made and offers 重新比对).
+COMPARISON_CACHE_SECONDS = 300
+_COMPARISON_VERSION_KEY = "disability_comparison:version"
+
+
+def comparison_changed(**kwargs) -> None:
+    """A subsidy, a 低保 entitlement or a person changed: every kept comparison is stale (signal receiver,
+    connected in assistance.disability.signals; bulk updates send none — hence the short lifetime)."""
+    try:
+        cache.incr(_COMPARISON_VERSION_KEY)
+    except ValueError:
+        cache.set(_COMPARISON_VERSION_KEY, 1, None)
+
+
+def monthly_comparison_kept(
+    user, month: datetime.date, *, refresh: bool = False
+) -> tuple[MonthlyComparison, datetime.datetime]:
+    """`monthly_comparison` of the user's scope and month, and when it was made: kept for
+    COMPARISON_CACHE_SECONDS and shared by the scope's users (a district's comparison reads its ~3,500
+    subsidies and ~6,000 certified people: the page's time, issue 14), made again at once after any
+    entitlement or person is saved (`comparison_changed`) or when the user asks (`refresh`)."""
+    prefix = user_scope_prefix(user)
+    if prefix is None:  # no data scope: nothing to compare, nothing to keep
+        return monthly_comparison(user, month), timezone.now()
+    version = cache.get(_COMPARISON_VERSION_KEY, 0)
+    key = f"disability_comparison:{prefix or 'all'}:{month.isoformat()}:{version}"
+    kept = None if refresh else cache.get(key)
+    if kept is None:
+        kept = (monthly_comparison(user, month), timezone.now())
+        cache.set(key, kept, COMPARISON_CACHE_SECONDS)
+    return kept

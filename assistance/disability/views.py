@@ -56,8 +56,11 @@ def disability_comparison(request: HttpRequest) -> HttpResponse:
     current = request.GET.get("list", "stop")
     if current not in COMPARISON_LISTS:
         current = "stop"
-    # The three lists and the coverage from plain values (a handful of queries); the page's rows alone.
-    comparison = selectors.monthly_comparison(user, month)
+    # The three lists and the coverage from plain values (a handful of queries, kept a few minutes for the
+    # scope: the page says when they were made and 重新比对 makes them again); the page's rows alone.
+    comparison, compared_at = selectors.monthly_comparison_kept(
+        user, month, refresh=request.GET.get("refresh") == "1"
+    )
     rows = comparison.stop if current == "stop" else comparison.add[current]
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -70,6 +73,7 @@ def disability_comparison(request: HttpRequest) -> HttpResponse:
             "current": current,
             "page": page,
             "counts": comparison.counts,
+            "compared_at": compared_at,
             "coverage": comparison.coverage,
             "can_stop": user.has_perm(services.STOP_PERMISSION),
             "can_apply": user.has_perm("workflow.add_case"),
