@@ -10,7 +10,8 @@ it makes in production (person-level lines take the person's household account, 
 institution's). A seeded hash of the line id picks exactly `ROSTER_LINES` of them (all, when the city is
 smaller).
 
-Set-based (one INSERT … SELECT) and idempotent: the run is found by its month and title, reused when it
+Dated 2025-11, a month outside the measured year (see MONTH). Set-based (one INSERT … SELECT) and
+idempotent: the run is found by its month and title, reused when it
 already holds the lines wanted, rebuilt otherwise. It stays a draft: the engine reads locked runs only,
 so it never counts these lines as paid. The caller vacuums the line table afterwards, as autovacuum
 would have before a bureau exports."""
@@ -26,7 +27,11 @@ from core.benefits.models import BenefitType, PaymentRun
 
 ROSTER_LINES = int(os.environ.get("BENCH_ROSTER_LINES", "150000"))
 SEED = 14
-MONTH = datetime.date(2026, 12, 1)
+# A month before the steady state's year, which no page or report of the measured month reads: in the
+# measured month (2026-12) this one-off 低保 run was read by the dashboard's 本月支出 (its lines, having no
+# engine summary) and counted twice the city's spending — a bench artefact in the web part's figures.
+MONTH = datetime.date(2025, 11, 1)
+_FORMER_MONTHS = [datetime.date(2026, 12, 1)]
 TITLE = "基准测试：全市五类社会救助合并发放"
 SOURCE_TYPES = ["dibao", "tekun_basic", "tekun_care", "disability_living", "disability_care"]
 
@@ -51,6 +56,13 @@ def roster_run(size: int = ROSTER_LINES) -> PaymentRun:
     dibao = BenefitType.objects.get(code="dibao")
     sources = source_runs()
     with transaction.atomic():
+        with connection.cursor() as cursor:  # the run as earlier benches left it, in the measured month
+            cursor.execute(
+                "DELETE FROM benefits_paymentline WHERE run_id IN (SELECT id FROM benefits_paymentrun"
+                " WHERE title = %s AND month = ANY(%s))",
+                [TITLE, _FORMER_MONTHS],
+            )
+        PaymentRun.objects.filter(title=TITLE, month__in=_FORMER_MONTHS).delete()
         run, _ = PaymentRun.objects.select_for_update().get_or_create(
             benefit_type=dibao, month=MONTH, kind=PaymentRun.Kind.ONE_OFF, title=TITLE
         )
