@@ -206,6 +206,14 @@ def test_back_pay_explanations_stored_by_difference_restore_to_the_full_ones(cit
     page = response.content.decode()
     assert "重新计算过程" in page and "低保标准调整（提标）" in page
     assert restored[key]["recomputed"]["standard_source"] in page
+    # So does the fragment the run's page loads when the row is opened, in a fixed number of queries.
+    with CaptureQueriesContext(connection) as fragment_queries:
+        fragment = client.get(reverse("benefits:line_explanation", args=[line.pk]))
+    assert fragment.status_code == 200
+    fragment_text = fragment.content.decode()
+    assert "重新计算过程" in fragment_text and "低保标准调整（提标）" in fragment_text
+    assert restored[key]["recomputed"]["standard_source"] in fragment_text
+    assert len([q for q in fragment_queries.captured_queries if "benefits_paymentline" in q["sql"]]) == 2
 
     monkeypatch.setattr(
         services, "_recomputed_by_difference", lambda explanation, reference: {"recomputed": explanation}

@@ -201,7 +201,10 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def line_explanation(request: HttpRequest, pk: int) -> HttpResponse:
     """A line's 计算过程 as a fragment, loaded when its row is opened on the run's page (htmx): the page of
     50 lines no longer renders 50 explanations nobody opened (issue 14: most of the page's time)."""
-    line = get_object_or_404(PaymentLine.objects.visible_to(request.user).only("pk", "explanation"), pk=pk)
+    line = get_object_or_404(
+        PaymentLine.objects.visible_to(request.user).only("pk", "run_id", "entitlement_id", "explanation"),
+        pk=pk,
+    )
     selectors.restore_recomputed([line])  # a 补发/扣回 line's recomputed month, in full
     return render(request, "benefits/_line_explanation.html", {"line": line})
 
