@@ -57,7 +57,10 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    display_name = factory.Faker("name", locale="zh_CN")
+    # Staff are named apart from the people of the registry (PersonFactory draws zh_CN names): a test
+    # asserting a person's name is absent from a page would otherwise find the signed-in user's
+    # namesake in the header. Fixed width and a closing character: no name is a prefix of another.
+    display_name = factory.Sequence(lambda n: f"职员{n:05d}号")
     password = factory.PostGenerationMethodCall("set_password", "Passw0rd-2026")
 
     @factory.post_generation
