@@ -16,5 +16,6 @@ class PortalConfig(AppConfig):
         # Core apps below the portal contribute their dashboard cards and demo data through it.
         from . import (
             facilities,  # noqa: F401 — 服务设施 (core/facilities)
+            headline,  # noqa: F401 — the dashboard's headline counts, kept like the panels
             staff,  # noqa: F401 — 队伍建设 (core/staff)
         )

@@ -10,9 +10,13 @@ A bureau app registers a panel from its own module (imported by its AppConfig.re
     register_dashboard_panel("gaoling", gaoling_panel, template="eldercare/dashboard/gaoling.html",
                              permission="benefits.view_entitlement", order=30)
 
-The dashboard is the most visited page: a panel's context is cached per (panel, scope prefix, day) for
-`cache_seconds`, so every user of one street shares the figures of that street. A provider must therefore
-depend only on the user's scope (not on who the user is) and return picklable values."""
+The dashboard is the most visited page: a panel's context is kept per (panel, scope prefix, day), so every
+user of one street shares the figures of that street. A provider must therefore depend only on the user's
+scope (not on who the user is) and return picklable values. The figures are kept twice (scope_cached): in
+the shared cache for `cache_seconds`, and as a snapshot in the database (models.FiguresSnapshot) that
+outlives a restart or an emptied cache. An expired snapshot is still shown — the page
+says when it was taken — while a Celery task takes it again; only a scope's first request of the day
+computes the figures while the user waits."""
 
 from __future__ import annotations
 
@@ -24,12 +28,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
 
 from core.registry.querysets import user_scope_prefix
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CACHE_SECONDS = 300
+#: How long a background refresh of one scope's figures keeps others from asking for the same.
+REFRESH_GUARD_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -50,9 +58,29 @@ class RenderedPanel:
     name: str
     template: str
     context: dict[str, Any]
+    computed_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What a provider returned for a scope and day, and when it was computed."""
+
+    value: Any
+    day: datetime.date
+    computed_at: datetime.datetime
 
 
 _PANELS: dict[str, DashboardPanel] = {}
+#: Every provider scope_cached may have to run again in the background, by name (panels and others).
+_PROVIDERS: dict[str, tuple[Callable[[Any, datetime.date], Any], int]] = {}
+
+
+def register_scope_figures(
+    name: str, provider: Callable[[Any, datetime.date], Any], cache_seconds: int = DEFAULT_CACHE_SECONDS
+) -> None:
+    """Name figures that depend on the user's scope only (like the dashboard's headline counts), so that
+    scope_cached can keep them and a background task can take them again."""
+    _PROVIDERS[name] = (provider, cache_seconds)
 
 
 def register_dashboard_panel(
@@ -68,46 +96,100 @@ def register_dashboard_panel(
     perms = (permission,) if isinstance(permission, str) else tuple(permission)
     panel = DashboardPanel(name, provider, template, perms, order, cache_seconds)
     _PANELS[name] = panel
+    register_scope_figures(name, provider, cache_seconds)
     return panel
 
 
 def unregister_dashboard_panel(name: str) -> None:
     _PANELS.pop(name, None)
+    _PROVIDERS.pop(name, None)
 
 
 def dashboard_panels() -> list[DashboardPanel]:
     return sorted(_PANELS.values(), key=lambda p: (p.order, p.name))
 
 
-def panels_for(user, today: datetime.date) -> list[RenderedPanel]:
-    """The panels the user may see, with their (cached) figures for the user's scope."""
+def panels_for(user, today: datetime.date, extra: Iterable[str] = ()) -> tuple[list[RenderedPanel], dict]:
+    """The panels the user may see, with their (kept) figures for the user's scope, and the figures of the
+    `extra` registered names (e.g. the headline counts) read with them: ([RenderedPanel], {name: Figures})."""
     if user_scope_prefix(user) is None:
-        return []
-    result = []
-    for panel in dashboard_panels():
-        if not panel.allowed_for(user):
+        return [], {}
+    panels = [panel for panel in dashboard_panels() if panel.allowed_for(user)]
+    figures = scope_figures(user, today, [*extra, *(panel.name for panel in panels)])
+    rendered = [
+        RenderedPanel(panel.name, panel.template, figures[panel.name].value, figures[panel.name].computed_at)
+        for panel in panels
+    ]
+    return rendered, {name: figures[name] for name in extra}
+
+
+def _key(name: str, prefix: str, today: datetime.date) -> str:
+    return f"dashboard:{name}:{prefix or 'all'}:{today.isoformat()}"
+
+
+def scope_figures(user, today: datetime.date, names: Iterable[str]) -> dict[str, Figures]:
+    """The registered figures `names` of the user's scope for `today`, each with the time it was computed.
+
+    1. the shared cache (Redis in production), each kept its `cache_seconds` — one round trip;
+    2. else the snapshot in the database (FiguresSnapshot) — one query for all: younger than
+       `cache_seconds`, put back in the shared cache for the rest of that time; older, shown as it is
+       while a Celery task computes it again (refresh_scope_figures; one task a scope at a time);
+    3. else (a scope's first request of the day) computed now and kept in both — one upsert for all."""
+    from .models import FiguresSnapshot
+
+    names = list(names)
+    prefix = user_scope_prefix(user) or ""
+    keys = {name: _key(name, prefix, today) for name in names}
+    kept = cache.get_many(keys.values())
+    result = {name: kept[keys[name]] for name in names if isinstance(kept.get(keys[name]), Figures)}
+    missing = [name for name in names if name not in result]
+    if not missing:
+        return result
+    snapshots = FiguresSnapshot.objects.filter(key__in=[keys[name] for name in missing])
+    found = {snapshot.key: snapshot for snapshot in snapshots}
+    now = timezone.now()
+    stale, compute = [], []
+    for name in missing:
+        snapshot = found.get(keys[name])
+        if snapshot is None:
+            compute.append(name)
             continue
-        context = scope_cached(panel.name, user, today, panel.provider, panel.cache_seconds)
-        result.append(RenderedPanel(panel.name, panel.template, context))
+        figures = snapshot.figures()
+        result[name] = figures
+        age = (now - figures.computed_at).total_seconds()
+        seconds = _PROVIDERS[name][1]
+        if age < seconds:
+            cache.set(keys[name], figures, max(1, int(seconds - age)))
+        else:
+            stale.append(name)
+    if stale and cache.add(f"dashboard:refreshing:{prefix or 'all'}", True, REFRESH_GUARD_SECONDS):
+        from .tasks import refresh_scope_figures
+
+        args = (stale, user.pk, today.isoformat())
+        transaction.on_commit(lambda: refresh_scope_figures.delay(*args))
+    if compute:
+        result.update(_compute(user, today, prefix, compute))
     return result
 
 
-def scope_cached(
-    name: str,
-    user,
-    today: datetime.date,
-    provider: Callable[[Any, datetime.date], Any],
-    seconds: int = DEFAULT_CACHE_SECONDS,
-) -> Any:
-    """`provider(user, today)`, cached per (name, the user's scope prefix, day) for `seconds`: figures that
-    depend only on the scope, shared by every user of it (the panels, the dashboard's headline counts)."""
-    prefix = user_scope_prefix(user)
-    key = f"dashboard:{name}:{prefix or 'all'}:{today.isoformat()}"
-    value = cache.get(key)
-    if value is None:
-        value = provider(user, today)
-        cache.set(key, value, seconds)
-    return value
+def _compute(user, today: datetime.date, prefix: str, names: list[str]) -> dict[str, Figures]:
+    """Run the providers of `names` for the user's scope and keep what they return in both stores."""
+    from .models import FiguresSnapshot
+
+    computed = {name: Figures(_PROVIDERS[name][0](user, today), today, timezone.now()) for name in names}
+    FiguresSnapshot.keep({_key(name, prefix, today): figures for name, figures in computed.items()})
+    for name, figures in computed.items():
+        cache.set(_key(name, prefix, today), figures, _PROVIDERS[name][1])
+    return computed
+
+
+def refresh_figures(user, today: datetime.date, names: Iterable[str]) -> dict[str, Figures]:
+    """Compute the figures `names` of the user's scope again and keep them (the background task's work)."""
+    prefix = user_scope_prefix(user) or ""
+    try:
+        return _compute(user, today, prefix, [name for name in names if name in _PROVIDERS])
+    finally:
+        cache.delete(f"dashboard:refreshing:{prefix or 'all'}")
 
 
 # --- server-side charts ---------------------------------------------------------------------------------

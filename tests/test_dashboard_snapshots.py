@@ -1,0 +1,105 @@
+"""The dashboard's figures kept in the database (core.portal.dashboard.scope_figures, issue 14 item 6): a
+restart or an emptied cache does not make the next user wait for every panel; an expired snapshot is shown
+with its time while a task takes it again; a new day, or a scope seen for the first time, computes."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from core.portal.dashboard import _PROVIDERS, register_scope_figures, scope_figures
+from core.portal.models import FiguresSnapshot
+from core.portal.tasks import refresh_scope_figures
+
+NAME = "test_counted"
+
+
+@pytest.fixture
+def counted():
+    """A registered provider that counts its calls and returns the scope it was asked for."""
+    calls = []
+
+    def provider(user, today):
+        calls.append((user.pk, today))
+        return {"call": len(calls), "scope": user.region.code if user.region else ""}
+
+    register_scope_figures(NAME, provider, 300)
+    yield calls
+    _PROVIDERS.pop(NAME, None)
+
+
+def _figures(user, today=None):
+    return scope_figures(user, today or timezone.localdate(), [NAME])[NAME]
+
+
+def test_snapshot_outlives_the_cache_and_serves_in_one_query(counted, make_user, django_assert_num_queries):
+    chief = make_user("科长", region="district")
+    first = _figures(chief)
+    assert first.value["call"] == 1 and len(counted) == 1
+    cache.clear()  # a restart, or Redis emptied
+    with django_assert_num_queries(1):
+        again = _figures(chief)
+    assert again.value == first.value and again.computed_at == first.computed_at and len(counted) == 1
+    with django_assert_num_queries(0):  # put back in the cache for the rest of its 5 minutes
+        assert _figures(chief).value == first.value
+
+
+def test_each_scope_keeps_its_own_figures(counted, make_user):
+    street1 = _figures(make_user("街道审核员", region="street1"))
+    street2 = _figures(make_user("街道审核员", region="street2"))
+    assert street1.value["scope"] != street2.value["scope"] and len(counted) == 2
+    # A second user of street 1 shares its figures (they depend on the scope only).
+    assert _figures(make_user("街道审核员", region="street1")).value == street1.value
+    assert FiguresSnapshot.objects.count() == 2
+
+
+def test_expired_snapshot_shown_while_a_task_takes_it_again(
+    counted, make_user, django_capture_on_commit_callbacks
+):
+    chief = make_user("科长", region="district")
+    first = _figures(chief)
+    old = timezone.now() - datetime.timedelta(minutes=6)
+    FiguresSnapshot.objects.update(computed_at=old)
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        shown = _figures(chief)
+        # A second request meanwhile (the expired snapshot is not put in the cache) asks for no second task.
+        assert _figures(chief).value == first.value
+    assert shown.value == first.value and shown.computed_at == old and len(counted) == 1
+    assert len(callbacks) == 1
+    callbacks[0]()  # the task (Celery eager here; a worker in production)
+    assert len(counted) == 2
+    snapshot = FiguresSnapshot.objects.get()
+    assert snapshot.figures().value["call"] == 2 and snapshot.computed_at > old
+    cache.clear()
+    assert _figures(chief).value["call"] == 2
+
+
+def test_a_new_day_computes_and_the_task_prunes_past_days(counted, make_user):
+    chief = make_user("科长", region="district")
+    today = timezone.localdate()
+    _figures(chief, today - datetime.timedelta(days=3))
+    _figures(chief, today)
+    assert len(counted) == 2 and FiguresSnapshot.objects.count() == 2
+    assert refresh_scope_figures([NAME], chief.pk, today.isoformat()) == [NAME]
+    assert list(FiguresSnapshot.objects.values_list("day", flat=True)) == [today]
+    inactive = make_user("科长", region="district", is_active=False)
+    assert refresh_scope_figures([NAME], inactive.pk, today.isoformat()) == []
+
+
+def test_dashboard_says_when_its_figures_were_taken(client, make_user):
+    chief = make_user("科长", region="district")
+    client.force_login(chief)
+    page = client.get(reverse("dashboard")).content.decode()
+    taken = FiguresSnapshot.objects.order_by("computed_at").first().computed_at
+    assert f"统计为 {timezone.localtime(taken):%H:%M} 的数字" in page
+    # A user without a region sees no figures (and none computed or kept for "everything").
+    count = FiguresSnapshot.objects.count()
+    nobody = make_user("社区经办人", region=None)
+    client.force_login(nobody)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "统计为" not in page and FiguresSnapshot.objects.count() == count
