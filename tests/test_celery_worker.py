@@ -253,6 +253,33 @@ def test_worker_recalculates_street_by_street(regions, celery_worker_process):
     assert PaymentLine.objects.filter(run=run).count() == 3
 
 
+def test_worker_takes_the_dashboard_figures_again(client, make_user, celery_worker_process):
+    """An expired snapshot of the dashboard's figures is shown with its time while the worker computes it
+    again (core.portal.dashboard.scope_figures → portal.refresh_scope_figures)."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from core.portal.models import FiguresSnapshot
+
+    chief = make_user("科长", region="district")
+    client.force_login(chief)
+    client.get(reverse("dashboard"))
+    kept = FiguresSnapshot.objects.count()
+    assert kept >= 2  # the headline counts and the panels a 科长 sees
+    old = timezone.now() - datetime.timedelta(minutes=10)
+    FiguresSnapshot.objects.update(computed_at=old)
+    cache.clear()  # as after a restart
+    page = client.get(reverse("dashboard")).content.decode()
+    assert f"统计为 {timezone.localtime(old):%H:%M} 的数字" in page
+    deadline = time.monotonic() + 60
+    while FiguresSnapshot.objects.filter(computed_at=old).exists():
+        if time.monotonic() > deadline:
+            pytest.fail("the worker did not take the dashboard's figures again in 60 s")
+        time.sleep(0.2)
+    assert FiguresSnapshot.objects.count() == kept
+    assert not FiguresSnapshot.objects.filter(computed_at__lte=old).exists()
+
+
 @pytest.fixture
 def slow_report():
     _register_slow_report()

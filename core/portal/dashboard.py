@@ -12,7 +12,7 @@ A bureau app registers a panel from its own module (imported by its AppConfig.re
 
 The dashboard is the most visited page: a panel's context is kept per (panel, scope prefix, day), so every
 user of one street shares the figures of that street. A provider must therefore depend only on the user's
-scope (not on who the user is) and return picklable values. The figures are kept twice (scope_cached): in
+scope (not on who the user is) and return picklable values. The figures are kept twice (scope_figures): in
 the shared cache for `cache_seconds`, and as a snapshot in the database (models.FiguresSnapshot) that
 outlives a restart or an emptied cache. An expired snapshot is still shown — the page
 says when it was taken — while a Celery task takes it again; only a scope's first request of the day
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import pickle  # noqa: S403 — only to name its error; the snapshots are read in models.FiguresSnapshot
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -71,7 +72,7 @@ class Figures:
 
 
 _PANELS: dict[str, DashboardPanel] = {}
-#: Every provider scope_cached may have to run again in the background, by name (panels and others).
+#: Every provider scope_figures may have to run again in the background, by name (panels and others).
 _PROVIDERS: dict[str, tuple[Callable[[Any, datetime.date], Any], int]] = {}
 
 
@@ -79,7 +80,7 @@ def register_scope_figures(
     name: str, provider: Callable[[Any, datetime.date], Any], cache_seconds: int = DEFAULT_CACHE_SECONDS
 ) -> None:
     """Name figures that depend on the user's scope only (like the dashboard's headline counts), so that
-    scope_cached can keep them and a background task can take them again."""
+    scope_figures can keep them and a background task can take them again."""
     _PROVIDERS[name] = (provider, cache_seconds)
 
 
@@ -151,10 +152,10 @@ def scope_figures(user, today: datetime.date, names: Iterable[str]) -> dict[str,
     stale, compute = [], []
     for name in missing:
         snapshot = found.get(keys[name])
-        if snapshot is None:
+        figures = _unpickled(snapshot) if snapshot is not None else None
+        if figures is None:
             compute.append(name)
             continue
-        figures = snapshot.figures()
         result[name] = figures
         age = (now - figures.computed_at).total_seconds()
         seconds = _PROVIDERS[name][1]
@@ -170,6 +171,16 @@ def scope_figures(user, today: datetime.date, names: Iterable[str]) -> dict[str,
     if compute:
         result.update(_compute(user, today, prefix, compute))
     return result
+
+
+def _unpickled(snapshot) -> Figures | None:
+    """The snapshot's figures, or None when they cannot be read back — kept by an earlier release whose
+    classes have since changed (a deploy during the day): then they are computed again, as if missing."""
+    try:
+        return snapshot.figures()
+    except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError, ValueError):
+        logger.warning("dashboard snapshot %s unreadable, computed again", snapshot.key, exc_info=True)
+        return None
 
 
 def _compute(user, today: datetime.date, prefix: str, names: list[str]) -> dict[str, Figures]:
