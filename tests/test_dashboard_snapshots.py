@@ -14,6 +14,7 @@ from django.utils import timezone
 from core.portal.dashboard import _PROVIDERS, register_scope_figures, scope_figures
 from core.portal.models import FiguresSnapshot
 from core.portal.tasks import refresh_scope_figures
+from core.registry.querysets import user_scope_prefix
 
 NAME = "test_counted"
 
@@ -113,3 +114,29 @@ def test_a_snapshot_that_cannot_be_read_back_is_computed_again(counted, make_use
     cache.clear()
     assert _figures(chief).value["call"] == 2 and len(counted) == 2
     assert FiguresSnapshot.objects.get().figures().value["call"] == 2
+
+
+def test_the_morning_warm_up_computes_the_scopes_seen_yesterday(counted, make_user):
+    from core.portal.tasks import warm_dashboard_figures
+
+    today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
+    street1, street2 = make_user("街道审核员", region="street1"), make_user("街道审核员", region="street2")
+    gone = make_user("社区经办人", region="community22")
+    for user in (street1, street2, gone):
+        _figures(user, yesterday)
+    already = _figures(street1, today)  # street 1 was seen today already
+    gone.is_active = False
+    gone.save()
+    assert warm_dashboard_figures() == 1  # street 2 only
+    kept = {s.scope: s for s in FiguresSnapshot.objects.filter(day=today)}
+    scope1, scope2 = user_scope_prefix(street1), user_scope_prefix(street2)
+    assert set(kept) == {scope1, scope2}
+    assert kept[scope1].computed_at == already.computed_at
+    assert kept[scope2].computed_for == street2
+    cache.clear()
+    calls = len(counted)
+    assert (
+        _figures(street2).value["scope"] == street2.region.code and len(counted) == calls
+    )  # read, not computed
+    assert warm_dashboard_figures() == 0  # nothing left to do

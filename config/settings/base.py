@@ -278,6 +278,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assistance.tekun_daily_checks",
         "schedule": crontab(minute=15, hour=3),
     },
+    # The dashboard's figures of every scope seen yesterday, computed before the working day (snapshots).
+    "warm-dashboard-figures": {
+        "task": "portal.warm_dashboard_figures",
+        "schedule": crontab(minute=30, hour=6),
+    },
 }
 
 # Content-Security-Policy (django-csp) in every environment, so that the browser tests run under the

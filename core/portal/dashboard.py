@@ -80,7 +80,9 @@ def register_scope_figures(
     name: str, provider: Callable[[Any, datetime.date], Any], cache_seconds: int = DEFAULT_CACHE_SECONDS
 ) -> None:
     """Name figures that depend on the user's scope only (like the dashboard's headline counts), so that
-    scope_figures can keep them and a background task can take them again."""
+    scope_figures can keep them and a background task can take them again. A name holds no colon."""
+    if ":" in name:
+        raise ValueError(f"figures name without a colon expected: {name!r}")
     _PROVIDERS[name] = (provider, cache_seconds)
 
 
@@ -188,7 +190,7 @@ def _compute(user, today: datetime.date, prefix: str, names: list[str]) -> dict[
     from .models import FiguresSnapshot
 
     computed = {name: Figures(_PROVIDERS[name][0](user, today), today, timezone.now()) for name in names}
-    FiguresSnapshot.keep({_key(name, prefix, today): figures for name, figures in computed.items()})
+    FiguresSnapshot.keep({_key(name, prefix, today): figures for name, figures in computed.items()}, user)
     for name, figures in computed.items():
         cache.set(_key(name, prefix, today), figures, _PROVIDERS[name][1])
     return computed

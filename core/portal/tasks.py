@@ -7,8 +7,9 @@ import logging
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from .dashboard import refresh_figures
+from .dashboard import _PROVIDERS, refresh_figures
 from .models import FiguresSnapshot
 
 logger = logging.getLogger(__name__)
@@ -27,3 +28,31 @@ def refresh_scope_figures(names: list[str], user_id: int, day: str) -> list[str]
     computed = refresh_figures(user, today, names)
     FiguresSnapshot.prune(today)
     return sorted(computed)
+
+
+@shared_task(name="portal.warm_dashboard_figures")
+def warm_dashboard_figures() -> int:
+    """Before the working day (beat, 06:30): compute today's figures of every scope whose dashboard was
+    seen yesterday, as the user whose request computed them then — so that a scope's first request of the
+    day reads a snapshot too. Scopes already computed today and users no longer active are skipped; past
+    days' snapshots pruned. Returns how many scopes were computed."""
+    today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
+    done_today = {(s.scope, s.name) for s in FiguresSnapshot.objects.filter(day=today).only("key")}
+    names_by_scope: dict[str, set[str]] = {}
+    user_of_scope: dict[str, object] = {}
+    snapshots = (
+        FiguresSnapshot.objects.filter(day=yesterday, computed_for__is_active=True)
+        .select_related("computed_for")
+        .defer("value")
+    )
+    for snapshot in snapshots:
+        if (snapshot.scope, snapshot.name) in done_today or snapshot.name not in _PROVIDERS:
+            continue
+        names_by_scope.setdefault(snapshot.scope, set()).add(snapshot.name)
+        user_of_scope.setdefault(snapshot.scope, snapshot.computed_for)
+    for scope, names in sorted(names_by_scope.items()):
+        refresh_figures(user_of_scope[scope], today, sorted(names))
+    FiguresSnapshot.prune(today)
+    logger.info("dashboard figures warmed for %d scopes", len(names_by_scope))
+    return len(names_by_scope)
