@@ -140,3 +140,22 @@ def test_the_morning_warm_up_computes_the_scopes_seen_yesterday(counted, make_us
         _figures(street2).value["scope"] == street2.region.code and len(counted) == calls
     )  # read, not computed
     assert warm_dashboard_figures() == 0  # nothing left to do
+
+
+def test_a_user_without_a_region_never_sees_the_figures_kept_for_everything(client, make_user, regions):
+    """The superuser's scope is everything (prefix ""), a user without a region nothing (None): before the
+    snapshots both read the headline counts under one "all" key, so whoever came second saw the first's."""
+    from tests.factories import household_with_members
+
+    household_with_members(regions["community11"], size=3)
+    admin = make_user(region=None, is_superuser=True)
+    client.force_login(admin)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert '辖区家庭（户）</div><div class="display-6">1<' in page
+    assert '辖区在册人员（人）</div><div class="display-6">3<' in page
+    nobody = make_user("社区经办人", region=None)
+    client.force_login(nobody)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert '辖区家庭（户）</div><div class="display-6">0<' in page
+    assert '辖区在册人员（人）</div><div class="display-6">0<' in page
+    assert "统计为" not in page
