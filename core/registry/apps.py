@@ -7,10 +7,15 @@ class RegistryConfig(AppConfig):
     verbose_name = "户籍与人员"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from core import lookups
         from core.accounts.navigation import NavItem, register_nav
+        from core.registry import living_members
 
         lookups.register()  # `field__any_of=ids` for the set-based readers (core/lookups.py)
+        # SQLite drops a table's triggers when a migration remakes it: the kept member counts' are put back.
+        post_migrate.connect(living_members.ensure_sqlite_triggers, sender=self)
 
         section = ("registry", "户籍与人员")
         register_nav(

@@ -39,7 +39,7 @@ def household_list_xlsx(households: QuerySet) -> FileResponse:
             area_labels.get(h.area_type, h.area_type),
             h.head.name if h.head_id else "",
             masking.mask_id_number(h.head.id_number) if h.head_id else "",
-            h.member_count,
+            h.living_members,
             h.address,
             masking.mask_phone(h.phone),
             "有效" if h.is_active else "已注销",

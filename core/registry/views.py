@@ -145,7 +145,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @_perm("registry.view_household")
-@without_jit  # a district's households sorted by 户主 or 人数: one index probe each (core/plans.py)
+@without_jit  # a district's households sorted by 户主: one index probe each (core/plans.py)
 def household_list(request: HttpRequest) -> HttpResponse:
     params = {
         "q": request.GET.get("q", ""),
@@ -167,10 +167,6 @@ def household_list(request: HttpRequest) -> HttpResponse:
         return exports.household_list_xlsx(households)
     # The count and the page's ids first (from the scope's covering index, no join), then its 50 rows.
     paginator = Paginator(households.values_list("pk", flat=True), LIST_PAGE_SIZE)
-    if params["sort"].lstrip("-") == "members" and not refused:
-        # Counted without the member count that this order needs (a GROUP BY over every member).
-        unsorted = {**params, "sort": "number"}
-        paginator.count = selectors.household_list(request.user, **unsorted, member_counts=False).count()
     page = paginator.get_page(request.GET.get("page"))
     page.object_list = selectors.household_page_rows(list(page.object_list))
     streets, communities = selectors.streets_and_communities(request.user)

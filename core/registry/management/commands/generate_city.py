@@ -331,6 +331,7 @@ class Command(BaseCommand):
             "bank_account",
             "account_holder",
             "is_active",
+            "living_members",  # written here: the load skips the triggers that keep it (registry 0107)
             "created_at",
             "updated_at",
         ],
@@ -577,7 +578,7 @@ class Command(BaseCommand):
                     f"{household_id}\t{number}\t{community.pk}\t{code}\t{address}\t{area}\t{head.person_id}"
                     f"\t{phone}\t{bank}\t",
                     account,
-                    f"\t\tt\t{stamps}",
+                    f"\t\tt\t{len(members)}\t{stamps}",  # every member alive: the kept count
                 )
             )
             for m in members:

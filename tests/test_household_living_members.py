@@ -1,0 +1,142 @@
+"""Household.living_members: the living members of a household, kept by the database (registry 0107).
+
+Whatever writes a person — the registry services, a bulk insert, a queryset update, raw SQL, two clerks at
+once — the kept count equals the members counted; a save of the household never puts back a stale count."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from core.registry import living_members, services
+from core.registry.choices import Relation
+from core.registry.models import Household, Person
+from tests.concurrency import race_two
+from tests.factories import PersonFactory, household_with_members, valid_id_number
+
+pytestmark = pytest.mark.django_db
+
+CASEWORKER = "社区经办人"
+
+
+def kept(household: Household) -> int:
+    return Household.objects.values_list("living_members", flat=True).get(pk=household.pk)
+
+
+def member(relation=Relation.CHILD, born=datetime.date(2001, 3, 4), **overrides):
+    return {
+        "name": "李四",
+        "id_type": "ric",
+        "id_number": valid_id_number(born, male=True),
+        "relation": relation,
+        **overrides,
+    }
+
+
+def test_the_registry_services_move_the_count(make_user, regions):
+    actor = make_user("街道审核员", region="street1")
+    # Given: a household registered with three members (the service's own path)
+    household = services.household_register(
+        region=regions["community11"],
+        address="长春市绿园区春城大街1号",
+        members=[
+            member(Relation.HEAD, datetime.date(1970, 1, 2)),
+            member(Relation.SPOUSE, datetime.date(1972, 5, 6)),
+            member(),
+        ],
+        actor=actor,
+    )
+    assert kept(household) == 3
+    # When: a birth, a move out to another household, a death
+    services.person_add_to_household(
+        household=household, member=member(born=datetime.date(2025, 1, 1)), actor=actor
+    )
+    assert kept(household) == 4
+    other = household_with_members(regions["community12"], size=1)
+    child = household.members.filter(relation=Relation.CHILD).order_by("pk").first()
+    services.person_move(
+        person=child, to_household=other, relation=Relation.GRANDCHILD, date=timezone.localdate(), actor=actor
+    )
+    assert (kept(household), kept(other)) == (3, 2)
+    spouse = household.members.get(relation=Relation.SPOUSE)
+    services.person_record_death(person=spouse, death_date=timezone.localdate(), actor=actor)
+    # Then: each step counted, and every household agrees with its members
+    assert kept(household) == 2
+    assert living_members.mismatches() == []
+
+
+def test_bulk_writes_and_raw_sql_move_the_count_by_household(regions):
+    first = household_with_members(regions["community11"], size=2)
+    second = household_with_members(regions["community11"], size=1)
+    # A bulk insert of 50 people into two households: one statement, counted per household
+    Person.objects.bulk_create(
+        [
+            PersonFactory.build(household=first if n % 2 else second, region_code=first.region_code)
+            for n in range(50)
+        ]
+    )
+    assert (kept(first), kept(second)) == (27, 26)
+    # A queryset update: ten deaths, five moved across, three taken out of any household
+    Person.objects.filter(pk__in=first.members.order_by("pk").values("pk")[:10]).update(
+        death_date=datetime.date(2026, 11, 1)
+    )
+    Person.objects.filter(pk__in=second.members.order_by("-pk").values("pk")[:5]).update(household=first)
+    Person.objects.filter(
+        pk__in=first.members.filter(death_date=None).order_by("-pk").values("pk")[:3]
+    ).update(household=None)
+    # Raw SQL, outside Django: a death corrected back (the person was alive after all)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE registry_person SET death_date = NULL WHERE id = %s",
+            [first.members.exclude(death_date=None).order_by("pk").values_list("pk", flat=True).first()],
+        )
+    assert living_members.mismatches() == []
+    assert kept(first) == 27 - 10 + 5 - 3 + 1
+    assert kept(second) == 26 - 5
+    # A delete (registry rows are never deleted by the services; a data fix could)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM registry_person p WHERE p.household_id = %s AND p.death_date IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM registry_membership m WHERE m.person_id = p.id)"
+            " AND NOT EXISTS (SELECT 1 FROM registry_household h WHERE h.head_id = p.id)",
+            [first.pk],
+        )
+        assert cursor.rowcount > 0
+    assert living_members.mismatches() == []
+
+
+def test_a_household_saved_from_a_stale_copy_keeps_the_count(make_user, regions):
+    actor = make_user(CASEWORKER, region="community11")
+    household = household_with_members(regions["community11"], size=2)
+    stale = Household.objects.get(pk=household.pk)  # a form loaded it: 2 members
+    services.person_add_to_household(household=household, member=member(), actor=actor)
+    # When: the stale copy is saved (every column, the count of 2 with them), or the count set directly
+    stale.address = "长春市绿园区春城大街2号"
+    stale.save()
+    Household.objects.filter(pk=household.pk).update(living_members=99)
+    # Then: the count is still the members'
+    assert kept(household) == 3
+    assert Household.objects.get(pk=household.pk).address == "长春市绿园区春城大街2号"
+    assert living_members.mismatches() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_adding_members_at_once_both_count(make_user, regions):
+    """Two transactions add a member to the same household at once: the second's count waits for the
+    first's row lock and adds to the committed value — no lost update."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a server database")
+    actor = make_user(CASEWORKER, region="community11")
+    household = household_with_members(regions["community11"], size=1)
+    births = iter([datetime.date(2010, 1, 1), datetime.date(2012, 2, 2)])
+
+    def add():
+        return services.person_add_to_household(
+            household=Household.objects.get(pk=household.pk), member=member(born=next(births)), actor=actor
+        )
+
+    outcomes = race_two(add)
+    assert all(isinstance(outcome, Person) for outcome in outcomes.values()), outcomes
+    assert kept(household) == 3
+    assert living_members.mismatches() == []
