@@ -11,11 +11,11 @@ class RegistryConfig(AppConfig):
 
         from core import lookups
         from core.accounts.navigation import NavItem, register_nav
-        from core.registry import living_members
+        from core.registry import household_kept
 
         lookups.register()  # `field__any_of=ids` for the set-based readers (core/lookups.py)
-        # SQLite drops a table's triggers when a migration remakes it: the kept member counts' are put back.
-        post_migrate.connect(living_members.ensure_sqlite_triggers, sender=self)
+        # SQLite drops a table's triggers when a migration remakes it: the kept columns' are put back.
+        post_migrate.connect(household_kept.ensure_sqlite_triggers, sender=self)
 
         section = ("registry", "户籍与人员")
         register_nav(

@@ -105,15 +105,16 @@ class Household(models.Model):
     bank_account = EncryptedCharField("银行账号", max_length=32, blank=True)
     account_holder = models.CharField("代领人/账户名", max_length=50, blank=True)
     is_active = models.BooleanField("有效", default=True)
-    # The living members (persons of the household without a death date), kept by the database itself:
-    # triggers on registry_person count every insert, move, death and delete, whatever wrote it (services,
-    # imports, bulk loads, raw SQL); a save of the household never changes it (migration 0107). Read it,
-    # never write it. The 家庭档案 list sorts and shows it without counting a district's members.
+    # Kept by the database (core/registry/household_kept.py, migration 0107): the living members (persons of
+    # the household without a death date) and the head's name, moved by triggers on every write of a person
+    # or the household, whatever wrote it; a save of the household never writes back stale values. Read
+    # them, never write them. The 家庭档案 list sorts and shows them without reading a district's people.
     living_members = models.PositiveIntegerField("在册人数", default=0, editable=False)
+    head_name = models.CharField("户主姓名", max_length=50, default="", editable=False)
     created_by = user_ref("登记人", null=True)
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at", "living_members"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "living_members", "head_name"])
 
     objects = ScopedQuerySet.as_manager()
 
@@ -131,7 +132,15 @@ class Household(models.Model):
                 fields=["region_code"],
                 name="household_list_cover_idx",
                 opclasses=["varchar_pattern_ops"],
-                include=["id", "is_active", "number", "created_at", "area_type", "living_members"],
+                include=[
+                    "id",
+                    "is_active",
+                    "number",
+                    "created_at",
+                    "area_type",
+                    "living_members",
+                    "head_name",
+                ],
             ),
             # 户编号 prefix search (人员查询 by a community's code): the unique index does not serve LIKE.
             prefix_index("number", "household_number_prefix_idx"),

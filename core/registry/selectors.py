@@ -13,7 +13,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import (
     CharField,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -40,8 +39,8 @@ NUMBER_PATTERN = re.compile(r"^[0-9A-Z\-]{4,}$")
 HOUSEHOLD_SORTS = {
     "number": "number",
     "-number": "-number",
-    "head": "head__name",
-    "-head": "-head__name",
+    "head": "head_name",
+    "-head": "-head_name",
     "members": "living_members",
     "-members": "-living_members",
     "created": "created_at",
@@ -147,19 +146,14 @@ def household_list(
     sort: str = "number",
     member_counts: bool = True,
 ) -> QuerySet[Household]:
-    """家庭档案 list: scoped, filtered, sorted; head and region in the same query. The living members are
-    the household's kept count (`Household.living_members`, kept by the database): sorted by 人数, the
-    scope's rows sort from the covering index, no member counted.
+    """家庭档案 list: scoped, filtered, sorted; head and region in the same query. Sorted by 户主 or 人数,
+    the household's kept columns (`head_name`, `living_members`: kept by the database) sort the scope's
+    rows from the covering index — no person read.
 
     `member_counts=False` leaves out the head and the regions: what the page paginates, by id, before
     `household_page_rows` loads the page's 50 rows (the name is the parameter's since the count was a
     GROUP BY over every member of the scope)."""
     households = households_visible_to(user)
-    if not member_counts and sort.lstrip("-") == "head":
-        # The head's name by primary key, household by household (issue 14: the join hashed the city).
-        households = households.annotate(
-            head_name=Subquery(Person.objects.filter(pk=OuterRef("head_id")).order_by().values("name")[:1])
-        )
     if member_counts:
         households = households.select_related("head", "region", "region__parent")
     q = _searchable((q or "").strip())
@@ -182,8 +176,6 @@ def household_list(
     elif active == "0":
         households = households.filter(is_active=False)
     order = HOUSEHOLD_SORTS.get(sort, "number")
-    if order.lstrip("-") == "head__name" and not member_counts:
-        order = order.replace("head__name", "head_name")
     if order.lstrip("-") == "number" and not member_counts and user_scope_prefix(user):
         # The page's ids sorted, not walked along the 户编号 index: with a LIMIT the planner likes to walk
         # that index and filter — through every household of the city before the scope's when the scope is

@@ -145,7 +145,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @_perm("registry.view_household")
-@without_jit  # a district's households sorted by 户主: one index probe each (core/plans.py)
+@without_jit  # a district's households searched by a name: short queries the JIT only slows (core/plans.py)
 def household_list(request: HttpRequest) -> HttpResponse:
     params = {
         "q": request.GET.get("q", ""),

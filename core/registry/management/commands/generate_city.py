@@ -331,7 +331,9 @@ class Command(BaseCommand):
             "bank_account",
             "account_holder",
             "is_active",
-            "living_members",  # written here: the load skips the triggers that keep it (registry 0107)
+            # written here: the load skips the triggers that keep them (core/registry/household_kept.py)
+            "living_members",
+            "head_name",
             "created_at",
             "updated_at",
         ],
@@ -573,14 +575,6 @@ class Command(BaseCommand):
             phone = f"1{'3578'[below(4)]}{below(10**9):09d}"  # choice("3578"), randrange(10**9)
             bank = BANKS[below(len(BANKS))]  # choice(BANKS)
             account = "62" + f"{below(10**17):017d}"  # randrange(10**17)
-            chunk.households.append(
-                (
-                    f"{household_id}\t{number}\t{community.pk}\t{code}\t{address}\t{area}\t{head.person_id}"
-                    f"\t{phone}\t{bank}\t",
-                    account,
-                    f"\t\tt\t{len(members)}\t{stamps}",  # every member alive: the kept count
-                )
-            )
             for m in members:
                 given_names = GIVEN_MALE if m.male else GIVEN_FEMALE  # choice(...) for choice((1, 2, 2))
                 length = (1, 2, 2)[below(3)]
@@ -611,6 +605,18 @@ class Command(BaseCommand):
                 self._income(
                     chunk.incomes, f"{household_id}\t{m.person_id}\t", m, area, is_dibao, income_start, now
                 )
+                if m is head:
+                    head_name = f"{family}{given}"
+            # After its members (no random draw in between): the kept columns are the head's name and the
+            # member count — every member alive.
+            chunk.households.append(
+                (
+                    f"{household_id}\t{number}\t{community.pk}\t{code}\t{address}\t{area}\t{head.person_id}"
+                    f"\t{phone}\t{bank}\t",
+                    account,
+                    f"\t\tt\t{len(members)}\t{head_name}\t{stamps}",
+                )
+            )
             start = self._start_month()
             # Each grant: one active entitlement, with a tier in its params where the benefit has tiers.
             rest = f"\t{code}\t{area}\t{start}\tactive\t\t"

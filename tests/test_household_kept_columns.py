@@ -1,7 +1,8 @@
-"""Household.living_members: the living members of a household, kept by the database (registry 0107).
+"""Household.living_members and Household.head_name: kept by the database (core/registry/household_kept.py).
 
-Whatever writes a person — the registry services, a bulk insert, a queryset update, raw SQL, two clerks at
-once — the kept count equals the members counted; a save of the household never puts back a stale count."""
+Whatever writes a person or a household — the registry services, a bulk insert, a queryset update, raw SQL,
+two clerks at once — the kept count equals the members counted and the kept name is the head's; a save of
+the household never puts back stale values."""
 
 import datetime
 
@@ -9,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from core.registry import living_members, services
+from core.registry import household_kept, services
 from core.registry.choices import Relation
 from core.registry.models import Household, Person
 from tests.concurrency import race_two
@@ -22,6 +23,10 @@ CASEWORKER = "社区经办人"
 
 def kept(household: Household) -> int:
     return Household.objects.values_list("living_members", flat=True).get(pk=household.pk)
+
+
+def head_name(household: Household) -> str:
+    return Household.objects.values_list("head_name", flat=True).get(pk=household.pk)
 
 
 def member(relation=Relation.CHILD, born=datetime.date(2001, 3, 4), **overrides):
@@ -63,7 +68,7 @@ def test_the_registry_services_move_the_count(make_user, regions):
     services.person_record_death(person=spouse, death_date=timezone.localdate(), actor=actor)
     # Then: each step counted, and every household agrees with its members
     assert kept(household) == 2
-    assert living_members.mismatches() == []
+    assert household_kept.mismatches() == []
 
 
 def test_bulk_writes_and_raw_sql_move_the_count_by_household(regions):
@@ -91,7 +96,7 @@ def test_bulk_writes_and_raw_sql_move_the_count_by_household(regions):
             "UPDATE registry_person SET death_date = NULL WHERE id = %s",
             [first.members.exclude(death_date=None).order_by("pk").values_list("pk", flat=True).first()],
         )
-    assert living_members.mismatches() == []
+    assert household_kept.mismatches() == []
     assert kept(first) == 27 - 10 + 5 - 3 + 1
     assert kept(second) == 26 - 5
     # A delete (registry rows are never deleted by the services; a data fix could)
@@ -103,7 +108,7 @@ def test_bulk_writes_and_raw_sql_move_the_count_by_household(regions):
             [first.pk],
         )
         assert cursor.rowcount > 0
-    assert living_members.mismatches() == []
+    assert household_kept.mismatches() == []
 
 
 def test_a_household_saved_from_a_stale_copy_keeps_the_count(make_user, regions):
@@ -114,11 +119,12 @@ def test_a_household_saved_from_a_stale_copy_keeps_the_count(make_user, regions)
     # When: the stale copy is saved (every column, the count of 2 with them), or the count set directly
     stale.address = "长春市绿园区春城大街2号"
     stale.save()
-    Household.objects.filter(pk=household.pk).update(living_members=99)
-    # Then: the count is still the members'
+    Household.objects.filter(pk=household.pk).update(living_members=99, head_name="冒名")
+    # Then: the count is still the members', the name still the head's
     assert kept(household) == 3
+    assert head_name(household) == household.head.name
     assert Household.objects.get(pk=household.pk).address == "长春市绿园区春城大街2号"
-    assert living_members.mismatches() == []
+    assert household_kept.mismatches() == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -139,4 +145,39 @@ def test_two_clerks_adding_members_at_once_both_count(make_user, regions):
     outcomes = race_two(add)
     assert all(isinstance(outcome, Person) for outcome in outcomes.values()), outcomes
     assert kept(household) == 3
-    assert living_members.mismatches() == []
+    assert household_kept.mismatches() == []
+
+
+def test_the_head_name_follows_the_head_and_its_renaming(make_user, regions):
+    actor = make_user("街道审核员", region="street1")
+    household = services.household_register(
+        region=regions["community11"],
+        address="长春市绿园区春城大街1号",
+        members=[member(Relation.HEAD, datetime.date(1970, 1, 2), name="赵大")],
+        actor=actor,
+    )
+    assert head_name(household) == "赵大"
+    # The head renamed through the service, then a bulk rename in SQL
+    services.person_update(person=household.head, data={"name": "赵大明"}, actor=actor)
+    assert head_name(household) == "赵大明"
+    Person.objects.filter(pk=household.head_id).update(name="赵达明")
+    assert head_name(household) == "赵达明"
+    # The head moves out to another household where they become its head: both households follow
+    other = Household.objects.create(
+        number="220106001002999999",
+        region=regions["community12"],
+        region_code=regions["community12"].code,
+        address="长春市绿园区春城大街3号",
+        area_type="urban",
+    )
+    assert (kept(other), head_name(other)) == (0, "")
+    services.person_move(
+        person=household.head,
+        to_household=other,
+        relation=Relation.HEAD,
+        date=timezone.localdate(),
+        actor=actor,
+    )
+    assert (kept(household), head_name(household)) == (0, "")
+    assert (kept(other), head_name(other)) == (1, "赵达明")
+    assert household_kept.mismatches() == []
