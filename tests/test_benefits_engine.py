@@ -834,12 +834,15 @@ def test_run_list_and_detail(client, chief, locked_and_draft, django_assert_max_
     assert "重新计算" in content and "锁定" in content
     assert "标准 600.00 × 在世成员 2 人" in content
     assert len(response.context["page"]) == 3
+    # unfiltered, the pages' count is the summary's (not counted again); filtered, the filter's
+    assert response.context["page"].paginator.count == response.context["summary"]["count"] == 3
     assert client.get(reverse("benefits:run_detail", args=[99999])).status_code == 404
 
     line = april.lines.first()
     number = line.household.number
     response = client.get(reverse("benefits:run_detail", args=[april.pk]), {"q": number})
     assert [x.pk for x in response.context["page"]] == [line.pk]
+    assert response.context["page"].paginator.count == 1
     response = client.get(reverse("benefits:run_detail", args=[april.pk]), {"change": "new"})
     assert len(response.context["page"]) == 0
     response = client.get(reverse("benefits:line_detail", args=[line.pk]))
@@ -857,6 +860,10 @@ def test_lines_are_scoped_to_the_users_region(client, make_user, locked_and_draf
     client.force_login(auditor)
     response = client.get(reverse("benefits:run_detail", args=[april.pk]))
     assert {line.region_code[:9] for line in response.context["page"]} == {"220106002"}
+    assert (
+        response.context["page"].paginator.count
+        == april.lines.filter(region_code__startswith="220106002").count()
+    )
     outside = april.lines.filter(region_code__startswith="220106001").first()
     assert client.get(reverse("benefits:line_detail", args=[outside.pk])).status_code == 404
     assert client.get(reverse("benefits:line_explanation", args=[outside.pk])).status_code == 404
