@@ -196,8 +196,13 @@ def household_list(
 
 def household_page_rows(ids: list[int]) -> list[Household]:
     """The households of one list page, in the order of `ids` (already scoped and sorted by
-    `household_list`), with head and regions: one query whatever the scope."""
-    households = Household.objects.filter(pk__in=ids).select_related("head", "region", "region__parent")
+    `household_list`), with head and regions: one query whatever the scope. The household's bank account
+    is left unread (the list never shows it: 50 decryptions a page)."""
+    households = (
+        Household.objects.filter(pk__in=ids)
+        .select_related("head", "region", "region__parent")
+        .defer("bank_account")
+    )
     by_id = {h.pk: h for h in households}
     return [by_id[pk] for pk in ids]
 
