@@ -5,6 +5,7 @@ two clerks at once — the kept count equals the members counted and the kept na
 the household never puts back stale values."""
 
 import datetime
+import sqlite3
 
 import pytest
 from django.db import connection
@@ -181,3 +182,45 @@ def test_the_head_name_follows_the_head_and_its_renaming(make_user, regions):
     assert (kept(household), head_name(household)) == (0, "")
     assert (kept(other), head_name(other)) == (1, "赵达明")
     assert household_kept.mismatches() == []
+
+
+def test_the_sqlite_triggers_keep_both_columns():
+    """`make run`'s SQLite path, on the triggers' own statements: a minimal pair of tables (the columns the
+    triggers name), then what the services and a bulk write do."""
+    db = sqlite3.connect(":memory:")
+    columns = ", ".join(
+        f"{c.strip()} TEXT" for c in household_kept._HOUSEHOLD_COLUMNS.split(",") if c.strip() != "head_id"
+    )
+    db.execute(
+        f"CREATE TABLE registry_household (id INTEGER PRIMARY KEY, {columns}, head_id INTEGER,"  # noqa: S608
+        " living_members INTEGER NOT NULL DEFAULT 0, head_name TEXT NOT NULL DEFAULT '')"
+    )
+    db.execute(
+        "CREATE TABLE registry_person (id INTEGER PRIMARY KEY, name TEXT, household_id INTEGER, death_date TEXT)"
+    )
+    for statement in household_kept.SQLITE_CREATE:
+        db.execute(statement)
+
+    def row(pk):
+        return db.execute(
+            "SELECT living_members, head_name FROM registry_household WHERE id = ?", [pk]
+        ).fetchone()
+
+    db.execute("INSERT INTO registry_household (id, number) VALUES (1, 'A'), (2, 'B')")
+    db.executemany(
+        "INSERT INTO registry_person (id, name, household_id) VALUES (?, ?, ?)",
+        [(10, "钱一", 1), (11, "钱二", 1), (12, "钱三", 1), (20, "孙一", 2)],
+    )
+    db.execute("UPDATE registry_household SET head_id = 10 WHERE id = 1")
+    assert row(1) == (3, "钱一")
+    db.execute("UPDATE registry_person SET death_date = '2026-11-01' WHERE id = 11")
+    db.execute("UPDATE registry_person SET household_id = 2 WHERE id = 12")
+    db.execute("UPDATE registry_person SET name = '钱壹' WHERE id = 10")
+    assert (row(1), row(2)) == ((1, "钱壹"), (2, ""))
+    # a save of the household from a stale copy: every column set, the stale values with them
+    db.execute(
+        "UPDATE registry_household SET number = 'A', head_id = 10, living_members = 9, head_name = 'x' WHERE id = 1"
+    )
+    assert row(1) == (1, "钱壹")
+    db.execute("DELETE FROM registry_person WHERE id = 20")
+    assert row(2) == (1, "")
