@@ -19,10 +19,12 @@ because triggers do it, not the code that wrote the row:
   fills the columns again.
 
 `mismatches()` lists the households whose kept columns differ from their people: the tests' check, and an
-operator's after a restore. Read the columns; never write them.
+operator's after a restore (`manage.py household_kept`, `--fix` puts them right with `refill()`). Read the
+columns; never write them.
 """
 
 from django.db import connection as default_connection
+from django.db import transaction
 
 _HEAD = "(SELECT p.name FROM registry_person p WHERE p.id = {id})"
 _LIVING = "(SELECT COUNT(*) FROM registry_person p WHERE p.household_id = {id} AND p.death_date IS NULL)"
@@ -35,11 +37,13 @@ UPDATE registry_household SET
 """
 
 PG_CREATE = """
-CREATE FUNCTION registry_household_kept() RETURNS trigger AS $$
+CREATE OR REPLACE FUNCTION registry_household_kept() RETURNS trigger AS $$
 BEGIN
-    -- Only the person triggers (one level down) move the count and carry a head's new name; any other
-    -- write of a household keeps the count, and takes the name of the head it names.
-    IF pg_trigger_depth() < 2 THEN
+    -- Only the person triggers (one level down) move the count and carry a head's new name, and `refill()`
+    -- (its flag set for its transaction); any other write of a household keeps the count, and takes the
+    -- name of the head it names.
+    IF pg_trigger_depth() < 2
+       AND current_setting('registry.household_kept_refill', true) IS DISTINCT FROM 'on' THEN
         IF TG_OP = 'INSERT' THEN
             NEW.living_members := 0;
         ELSE
@@ -58,7 +62,7 @@ CREATE TRIGGER registry_household_kept
     BEFORE INSERT OR UPDATE ON registry_household
     FOR EACH ROW EXECUTE FUNCTION registry_household_kept();
 
-CREATE FUNCTION registry_person_household_kept() RETURNS trigger AS $$
+CREATE OR REPLACE FUNCTION registry_person_household_kept() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         UPDATE registry_household h SET living_members = h.living_members + d.n
@@ -200,21 +204,43 @@ def ensure_sqlite_triggers(using: str = "default", **kwargs) -> None:
             cursor.execute(statement)
 
 
+_TRUE = """
+    SELECT h.id, COALESCE(c.n, 0) AS n, COALESCE(head.name, '') AS head
+    FROM registry_household h
+    LEFT JOIN (SELECT household_id, COUNT(*) AS n FROM registry_person
+               WHERE death_date IS NULL AND household_id IS NOT NULL GROUP BY household_id) c
+           ON c.household_id = h.id
+    LEFT JOIN registry_person head ON head.id = h.head_id
+"""
+
+
 def mismatches(connection=default_connection, limit: int = 100) -> list[tuple]:
     """(household id, kept count, living members counted, kept head's name, the head's name) of the
     households whose kept columns differ from their people."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            SELECT h.id, h.living_members, COALESCE(c.n, 0), h.head_name, COALESCE(head.name, '')
-            FROM registry_household h
-            LEFT JOIN (SELECT household_id, COUNT(*) AS n FROM registry_person
-                       WHERE death_date IS NULL AND household_id IS NOT NULL GROUP BY household_id) c
-                   ON c.household_id = h.id
-            LEFT JOIN registry_person head ON head.id = h.head_id
-            WHERE h.living_members <> COALESCE(c.n, 0) OR h.head_name <> COALESCE(head.name, '')
-            ORDER BY h.id LIMIT %s
-            """,
+            f"SELECT h.id, h.living_members, t.n, h.head_name, t.head FROM registry_household h"  # noqa: S608
+            f" JOIN ({_TRUE}) t ON t.id = h.id"
+            " WHERE h.living_members <> t.n OR h.head_name <> t.head ORDER BY h.id LIMIT %s",
             [limit],
         )
         return [tuple(row) for row in cursor.fetchall()]
+
+
+def refill(connection=default_connection) -> int:
+    """Put right every household whose kept columns disagree with its people — an operator's repair, after a
+    restore or a load that skipped the triggers — and return how many there were. On PostgreSQL the
+    household's own trigger (which keeps the columns against any other write) lets this statement through
+    by a flag set for this transaction only."""
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config('registry.household_kept_refill', 'on', true)")
+        cursor.execute(
+            f"UPDATE registry_household SET living_members = t.n, head_name = t.head"  # noqa: S608
+            f" FROM ({_TRUE}) t WHERE t.id = registry_household.id"
+            " AND (registry_household.living_members <> t.n OR registry_household.head_name <> t.head)"
+        )
+        fixed = cursor.rowcount
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config('registry.household_kept_refill', 'off', true)")
+    return fixed
