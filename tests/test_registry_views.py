@@ -1,7 +1,9 @@
 """Registry pages: search and scope, masking, reveal with its access log, bounded list queries, forms."""
 
 import datetime
+import io
 
+import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -202,9 +204,19 @@ def test_household_list_filters_and_paginates(client, make_user, regions):
 
 
 def test_household_list_export(client, caseworker, household):
+    # one of the three members has died: the workbook counts the two living ones, under the head's name
+    member = household.members.exclude(pk=household.head_id).order_by("pk").first()
+    services.person_record_death(person=member, death_date=datetime.date(2026, 11, 20), actor=caseworker)
     response = login(client, caseworker).get(reverse("registry:household_list"), {"export": "xlsx"})
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment")
+    rows = list(
+        openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.iter_rows(
+            values_only=True
+        )
+    )
+    header, row = rows[0], next(r for r in rows if r[0] == household.number)
+    assert (row[header.index("户主")], row[header.index("在册人数")]) == (household.head.name, 2)
 
 
 # ------------------------------------------------------------------------------------------------- create
