@@ -3,8 +3,10 @@ SHELL := /bin/bash
 # uv from PATH, else the one pip installs (`python3 -m uv` works wherever pip put it).
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := $(UV) run --frozen python
-# Tests run on PostgreSQL (pytest-django creates test_minzheng next to this database).
+# Tests run on PostgreSQL (pytest-django creates test_minzheng next to this database), in one process per
+# CPU (pytest-xdist: test_minzheng_gw0, test_minzheng_gw1 …); `make test PYTEST_WORKERS=0` runs them in one.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/minzheng
+PYTEST_WORKERS ?= auto
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -34,7 +36,7 @@ format:
 
 test: lint
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
-	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(UV) run --frozen pytest $(PYTEST_ARGS)
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(UV) run --frozen pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # City-scale benchmarks on PostgreSQL (benchmarks/README.md): a dedicated database (BENCH_DATABASE_URL,
 # default minzheng_bench), the synthetic city generated once, results in benchmarks/results.md.

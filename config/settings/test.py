@@ -1,5 +1,7 @@
 """Tests: PostgreSQL when DATABASE_URL is set (CI), fast password hashing, eager Celery."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, env
 
@@ -12,7 +14,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
-MEDIA_ROOT = BASE_DIR / ".test-media"
+# pytest-xdist runs the suite in several processes (`make test`: gw0, gw1 …), each on its own test database
+# (pytest-django adds the suffix) and its own media folder.
+MEDIA_ROOT = BASE_DIR / ".test-media" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
