@@ -4,9 +4,10 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := $(UV) run --frozen python
 # Tests run on PostgreSQL (pytest-django creates test_minzheng next to this database), in one process per
-# CPU (pytest-xdist: test_minzheng_gw0, test_minzheng_gw1 …); `make test PYTEST_WORKERS=0` runs them in one.
+# logical CPU (pytest-xdist: test_minzheng_gw0, test_minzheng_gw1 …; "auto" would count physical cores,
+# one on a 2-vCPU machine whose vCPUs are a core's two threads); `make test PYTEST_WORKERS=0` runs them in one.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/minzheng
-PYTEST_WORKERS ?= auto
+PYTEST_WORKERS ?= logical
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
