@@ -151,12 +151,38 @@ def job_download(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+#: The most communities a list PDF opened in the browser covers; a larger scope's list is built in the
+#: report centre. A community's list takes about a second to render (benchmarks/README.md, "PDF 张榜名单"):
+#: a street's ten to twenty communities print while the user waits, a district's hundred would outlast
+#: the web server's timeout (120 s) and hold one of its workers meanwhile.
+INLINE_LIST_MAX_COMMUNITIES = 20
+
+
+def _whole_scope_in_the_background(request: HttpRequest, community: str, report_code: str):
+    """None when the list can be rendered in this request; a 404 for a community out of scope; for the
+    whole of a scope wider than INLINE_LIST_MAX_COMMUNITIES, a redirect to the report centre's form for the
+    same list, saying why (a GET changes nothing: the user submits the job there)."""
+    communities = communities_in_scope(request.user)
+    if community:
+        if community not in dict(communities):
+            raise Http404("社区（村）不存在")
+        return None
+    if len(communities) <= INLINE_LIST_MAX_COMMUNITIES:
+        return None
+    messages.info(
+        request,
+        f"您的数据范围内有 {len(communities)} 个社区（村），整份名单需在后台生成："
+        "请点击“提交生成”，完成后在报表中心下载。单个社区（村）的名单可在公示名单页面直接打开。",
+    )
+    return redirect("reports:job_request", code=report_code)
+
+
 @permission_required("workflow.view_case", raise_exception=True)
 def notice_list_pdf(request: HttpRequest) -> HttpResponse:
     """公示名单 PDF of one community (?community=<12-digit code>) or of every community in scope."""
     community = request.GET.get("community", "")
-    if community and community not in dict(communities_in_scope(request.user)):
-        raise Http404("社区（村）不存在")
+    if refused := _whole_scope_in_the_background(request, community, "notice_list"):
+        return refused
     content, filename, _ = build_notice_pdf(request.user, community)
     response = HttpResponse(content, content_type="application/pdf")
     # Inline: the browser's viewer opens it, ready to print for the community's notice board.
@@ -169,8 +195,8 @@ def posted_list_pdf(request: HttpRequest) -> HttpResponse:
     """保障对象张榜名单 PDF (names partly masked) of one community (?community=<12-digit code>) or of every
     community in scope."""
     community = request.GET.get("community", "")
-    if community and community not in dict(communities_in_scope(request.user)):
-        raise Http404("社区（村）不存在")
+    if refused := _whole_scope_in_the_background(request, community, "posted_list"):
+        return refused
     content, filename, _ = build_posted_pdf(request.user, community)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(False, filename)

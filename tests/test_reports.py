@@ -564,6 +564,49 @@ def test_notice_list_pdf_is_scoped(client, open_notice, make_user, regions):
     assert open_notice[1].number not in text and "暂无正在公示的案件" in "".join(text.split())
 
 
+@pytest.mark.parametrize(
+    ("url_name", "report_code"), [("notice_list_pdf", "notice_list"), ("posted_list_pdf", "posted_list")]
+)
+def test_a_wide_scope_s_whole_list_is_built_in_the_report_centre(
+    client,
+    open_notice,
+    make_user,
+    regions,
+    media,
+    monkeypatch,
+    url_name,
+    report_code,
+    django_capture_on_commit_callbacks,
+):
+    """A district's whole list would outlast the web server's timeout: the link leads to the report centre's
+    form for the same list (nothing submitted by the GET), while one community's list — and a scope of few
+    communities — still opens at once."""
+    from reports import views
+
+    monkeypatch.setattr(views, "INLINE_LIST_MAX_COMMUNITIES", 2)
+    url = reverse(f"reports:{url_name}")
+    street_user = make_user("街道审核员", region="street1")  # 2 communities
+    client.force_login(street_user)
+    assert client.get(url)["Content-Type"] == "application/pdf"
+
+    district_user = make_user("街道审核员", region="district")  # 4 communities
+    client.force_login(district_user)
+    jobs_before = ReportJob.objects.count()
+    response = client.get(url, follow=True)
+    assert response.redirect_chain == [(reverse("reports:job_request", args=[report_code]), 302)]
+    page = response.content.decode()
+    assert "您的数据范围内有 4 个社区（村），整份名单需在后台生成" in page and "提交生成" in page
+    assert ReportJob.objects.count() == jobs_before
+
+    one = client.get(url, {"community": regions["community21"].code})
+    assert one.status_code == 200 and one["Content-Type"] == "application/pdf"
+    assert client.get(url, {"community": "220199001001"}).status_code == 404
+
+    job = _request(district_user, report_code, {"community": ""}, django_capture_on_commit_callbacks)
+    assert job.status == ReportJob.Status.DONE, job.error
+    assert job.content_type == "application/pdf"
+
+
 def test_notice_list_as_a_job(open_notice, media, django_capture_on_commit_callbacks):
     worker, case = open_notice
     job = _request(worker, "notice_list", {"community": ""}, django_capture_on_commit_callbacks)
