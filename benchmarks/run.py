@@ -450,6 +450,14 @@ def recalc_section(recalc: dict, values: dict[str, str]) -> list[str]:
         "",
         f"- steady state prepared in this bench: {recalc['setup'] or 'no (reused)'} "
         f"({recalc['setup_s']:.0f} s)",
+        *(
+            [
+                f"- the whole database vacuumed and analysed before the first contender "
+                f"({recalc['vacuum']['seconds']:.0f} s; the server's autovacuum: {recalc['vacuum']['autovacuum']})"
+            ]
+            if recalc.get("vacuum")
+            else []
+        ),
         f"- engine, one transaction per type: median {steady:.2f} s (runs: {_seconds(onetx)}); {_cpu(onetx)}",
         f"- one SQL statement (regular + 补发/扣回 lines): median {statistics.median(_walls(sql)):.2f} s "
         f"(runs: {_seconds(sql)}); {_cpu(sql)}",
