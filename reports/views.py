@@ -181,8 +181,8 @@ def _whole_scope_in_the_background(request: HttpRequest, community: str, report_
 def notice_list_pdf(request: HttpRequest) -> HttpResponse:
     """公示名单 PDF of one community (?community=<12-digit code>) or of every community in scope."""
     community = request.GET.get("community", "")
-    if refused := _whole_scope_in_the_background(request, community, "notice_list"):
-        return refused
+    if to_report_centre := _whole_scope_in_the_background(request, community, "notice_list"):
+        return to_report_centre
     content, filename, _ = build_notice_pdf(request.user, community)
     response = HttpResponse(content, content_type="application/pdf")
     # Inline: the browser's viewer opens it, ready to print for the community's notice board.
@@ -195,8 +195,8 @@ def posted_list_pdf(request: HttpRequest) -> HttpResponse:
     """保障对象张榜名单 PDF (names partly masked) of one community (?community=<12-digit code>) or of every
     community in scope."""
     community = request.GET.get("community", "")
-    if refused := _whole_scope_in_the_background(request, community, "posted_list"):
-        return refused
+    if to_report_centre := _whole_scope_in_the_background(request, community, "posted_list"):
+        return to_report_centre
     content, filename, _ = build_posted_pdf(request.user, community)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(False, filename)

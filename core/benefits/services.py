@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import chain
@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DO_NOTHING, Count, Q, Sum, signals
+from django.db.models import DO_NOTHING, Count, F, Q, Sum, signals
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
 
@@ -409,12 +409,25 @@ def _regular_lines(
         )
 
 
+def _lines_of_part(part: Part | None, entitlement_ids: Sequence[int] | None = None) -> Q:
+    """The lines (of any run) of a part's entitlements: by the entitlement's region (where it is
+    recalculated now), not the line's (where it was paid), or by entitlement id (an IdRange).
+
+    `entitlement_ids`, the part's entitlements of the run's type when the caller read them (a street's, in
+    `_recalculate_part`), select the lines by id alone, served by the (entitlement, for_month) and
+    (run, entitlement, …) indexes: through the region, PostgreSQL joined every entitlement of the streets —
+    of every type — to the lines, a part's paid sums returning five times the one transaction's tuples
+    (benchmarks/README.md, "The by-street path's reading")."""
+    if entitlement_ids is not None:
+        return Q(entitlement__any_of=list(entitlement_ids))
+    return in_part(part, "entitlement__region_code")
+
+
 def _previous_month_paid(
-    benefit_type: BenefitType, month: datetime.date, part: Part | None = None
+    benefit_type: BenefitType, month: datetime.date, of_part: Q | None = None
 ) -> dict[int, dict]:
     """{entitlement id: its regular line paid in the previous month's run (any status)} — one query of the
-    lines alone. A part selects by the entitlement's region (where it is recalculated now), not the
-    line's (where it was paid), or by entitlement id."""
+    lines alone, of a part's entitlements (`of_part`: `_lines_of_part`; None = all)."""
     previous_run = (
         PaymentRun.objects.filter(
             benefit_type=benefit_type, kind=PaymentRun.Kind.MONTHLY, month=add_months(month, -1)
@@ -426,7 +439,7 @@ def _previous_month_paid(
         return {}
     rows = (
         PaymentLine.objects.filter(
-            in_part(part, "entitlement__region_code"),
+            of_part or Q(),
             run_id=previous_run,
             line_type=LineType.REGULAR,
             amount__gt=0,
@@ -450,7 +463,7 @@ _FEW_IDS = 1000
 
 
 def _paid_in_locked_runs(
-    benefit_type: BenefitType, plan: Mapping[datetime.date, set[int] | None], part: Part | None = None
+    benefit_type: BenefitType, plan: Mapping[datetime.date, set[int] | None], of_part: Q | None = None
 ) -> dict[tuple[int, datetime.date], tuple[Decimal, Decimal, Decimal, Decimal]]:
     """What was paid per (entitlement, month) in locked runs: the month's regular line plus every 补发/扣回
     for that month in later locked runs, as (amount, base, increment, other) — at most two aggregate
@@ -476,7 +489,7 @@ def _paid_in_locked_runs(
     # part's entitlements of the whole year, and filter the months after reading them.
     conditions = []
     if full:
-        conditions.append(Q(in_part(part, "entitlement__region_code"), for_month__in=full))
+        conditions.append(Q(of_part or Q(), for_month__in=full))
     if wanted:
         conditions.append(Q(for_month__in=some, entitlement__any_of=wanted))
     paid = {}
@@ -517,7 +530,7 @@ def _adjustment_lines(
     rows_by_month: dict[datetime.date, list[dict]],
     facts_by_month: dict[datetime.date, dict],
     standards_by_month: dict[datetime.date, StandardsInForce],
-    part: Part | None = None,
+    of_part: Q | None = None,
     current: Mapping[int, dict] | None = None,
 ) -> list[dict[str, Any]]:
     """补发/扣回: recompute locked months with today's facts and standards; the difference against what was
@@ -548,7 +561,7 @@ def _adjustment_lines(
     if not plan:
         return []
     locked_months = sorted(plan)
-    paid = _paid_in_locked_runs(calculator.benefit_type, plan, part)
+    paid = _paid_in_locked_runs(calculator.benefit_type, plan, of_part)
     paid_by_month: dict[datetime.date, dict[int, tuple]] = defaultdict(dict)
     for (entitlement_id, for_month), sums in paid.items():
         paid_by_month[for_month][entitlement_id] = sums
@@ -814,10 +827,19 @@ def _delete_draft_lines(
     lines = PaymentLine.objects.filter(run=run).order_by()
     if part is not None:
         # The part's entitlements, any status (region index; `entitlement_ids` when the caller read them
-        # already), then their lines of this run through the (run, entitlement, …) unique index: a
-        # subquery instead made PostgreSQL scan the whole run.
+        # already), then their lines through the (entitlement, for_month) index: a subquery instead made
+        # PostgreSQL scan the whole run. `run_id + 0` leaves no index to the run condition: a draft run's
+        # id is outside the lines' most-common values, estimated at ~1 line, and PostgreSQL then served
+        # `run_id = …` from the (run, region_code) index and filtered by entitlement, reading every line
+        # the parts before had committed — for the DELETE 1.28 s a street at the end of a city's 低保 run
+        # against 0.05 s this way, for the probe of the lines' referencing rows below 0.36 s a street
+        # (benchmarks/README.md, "The bench's database vacuumed" and "The by-street path's reading").
         in_street = entitlement_ids if entitlement_ids is not None else _part_entitlement_ids(run, part)
-        lines = lines.filter(entitlement__any_of=in_street)
+        lines = (
+            PaymentLine.objects.alias(run_plus_zero=F("run_id") + 0)
+            .filter(run_plus_zero=run.pk, entitlement__any_of=in_street)
+            .order_by()
+        )
     needs_collector = signals.pre_delete.has_listeners(PaymentLine) or signals.post_delete.has_listeners(
         PaymentLine
     )
@@ -837,12 +859,7 @@ def _delete_draft_lines(
         if part is None:
             cursor.execute(f"DELETE FROM {table} WHERE run_id = %s", [run.pk])  # noqa: S608
         elif connection.vendor == "postgresql":
-            # `run_id + 0`: no index may serve the run condition, so the part's own entitlements' lines are
-            # found through the (entitlement, for_month) index. A draft run's id is outside the lines'
-            # most-common values, estimated at ~1 line: PostgreSQL then served `run_id = …` from the
-            # (run, region_code) index and filtered by entitlement, reading every line the parts before had
-            # committed — 1.28 s a street at the end of a city's 低保 run against 0.05 s this way
-            # (benchmarks/README.md, "The bench's database vacuumed").
+            # `lines` as one statement, the ids bound as one array (`run_id + 0`: see above).
             cursor.execute(
                 f"DELETE FROM {table} WHERE run_id + 0 = %s AND entitlement_id = ANY(%s::bigint[])",  # noqa: S608
                 [run.pk, in_street],
@@ -944,11 +961,14 @@ def _recheck_plan(
     return plan
 
 
-def _part_lines(run: PaymentRun, calculator: Calculator, part: Part | None) -> Iterator[dict[str, Any]]:
+def _part_lines(
+    run: PaymentRun, calculator: Calculator, part: Part | None, entitlement_ids: Sequence[int] | None = None
+) -> Iterator[dict[str, Any]]:
     """The lines of one part of a run (None = every entitlement), freshly computed: regular lines with
     change flags, then 补发/扣回 for the locked months of the past year — of the entitlements whose inputs
     changed since each was calculated (_recheck_plan). Entitlements, standards and facts are read once for
-    all the part's rows, when the first line is asked for."""
+    all the part's rows, when the first line is asked for. `entitlement_ids`: the part's entitlements of
+    the run's type, any status, when the caller read them (`_lines_of_part`)."""
     benefit_type, month = calculator.benefit_type, run.month
     # Given: entitlements, standards and facts, each read once for all rows.
     locked = _locked_months_to_check(benefit_type, month)
@@ -965,7 +985,8 @@ def _part_lines(run: PaymentRun, calculator: Calculator, part: Part | None) -> I
     rows_by_month[month] = [r for r in rows if row_in_force(r, month)]
     standards_by_month = standards_in_force_by_month(benefit_type, list(rows_by_month))
     facts_by_month = calculator.load_facts_by_month(rows_by_month)
-    previous = _previous_month_paid(benefit_type, month, part)
+    of_part = _lines_of_part(part, entitlement_ids)
+    previous = _previous_month_paid(benefit_type, month, of_part)
     # When/then: this month's lines, then the 补发/扣回 whose recomputed explanation refers to them. The
     # writer (_copy_lines) is still storing the previous part's lines meanwhile.
     regular = list(
@@ -980,7 +1001,7 @@ def _part_lines(run: PaymentRun, calculator: Calculator, part: Part | None) -> I
     )
     current = {line["entitlement_id"]: line["explanation"] for line in regular if line["amount"]}
     adjustments = _adjustment_lines(
-        run, calculator, plan, rows_by_month, facts_by_month, standards_by_month, part, current
+        run, calculator, plan, rows_by_month, facts_by_month, standards_by_month, of_part, current
     )
     yield from regular
     yield from adjustments
@@ -999,7 +1020,7 @@ def _recalculate_part(run: PaymentRun, calculator: Calculator, part: Part) -> _T
     _delete_draft_lines(run, part, entitlement_ids=list(area_of))
     totals = _Totals(summary=SummarySums(area_of))
     with cyclic_gc_paused():
-        totals.written = _write_lines(totals.counted(_part_lines(run, calculator, part)))
+        totals.written = _write_lines(totals.counted(_part_lines(run, calculator, part, list(area_of))))
     return totals
 
 
