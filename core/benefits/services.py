@@ -987,24 +987,24 @@ def _part_lines(
     facts_by_month = calculator.load_facts_by_month(rows_by_month)
     of_part = _lines_of_part(part, entitlement_ids)
     previous = _previous_month_paid(benefit_type, month, of_part)
-    # When/then: this month's lines, then the 补发/扣回 whose recomputed explanation refers to them. The
-    # writer (_copy_lines) is still storing the previous part's lines meanwhile.
-    regular = list(
-        _regular_lines(
-            run,
-            calculator,
-            rows_by_month[month],
-            facts_by_month.get(month, {}),
-            standards_by_month[month],
-            previous,
-        )
-    )
-    current = {line["entitlement_id"]: line["explanation"] for line in regular if line["amount"]}
-    adjustments = _adjustment_lines(
+    # When/then: this month's lines, then the 补发/扣回 whose recomputed explanation refers to them. Each
+    # regular line is handed on as it is computed: the writer (_copy_lines) stores a batch while the next
+    # is computed — within a part too, which is all a by-street task has (one part, one transaction).
+    current: dict[int, dict] = {}
+    for line in _regular_lines(
+        run,
+        calculator,
+        rows_by_month[month],
+        facts_by_month.get(month, {}),
+        standards_by_month[month],
+        previous,
+    ):
+        if line["amount"]:
+            current[line["entitlement_id"]] = line["explanation"]
+        yield line
+    yield from _adjustment_lines(
         run, calculator, plan, rows_by_month, facts_by_month, standards_by_month, of_part, current
     )
-    yield from regular
-    yield from adjustments
 
 
 def _recalculate_part(run: PaymentRun, calculator: Calculator, part: Part) -> _Totals:
