@@ -25,8 +25,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DO_NOTHING, Count, F, Q, Sum, signals
+from django.db.models import DO_NOTHING, Count, Q, Sum, signals
 from django.db.models.deletion import get_candidate_relations_to_delete
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.accounts.models import Role
@@ -687,8 +688,10 @@ def _recomputed_by_difference(explanation: dict, reference: dict | None) -> dict
     return out
 
 
-#: Lines per COPY statement when writing a run on PostgreSQL (see _copy_lines).
+#: Lines per COPY statement when writing a run on PostgreSQL (see _copy_lines): at most COPY_BATCH, and
+#: as few as COPY_BATCH_IDLE when the writer has stored everything handed to it and waits.
 COPY_BATCH = 2000
+COPY_BATCH_IDLE = 250
 
 
 def _write_lines(lines: Iterable[dict[str, Any]]) -> int:
@@ -781,10 +784,11 @@ def _copy_lines(lines: Iterable[dict[str, Any]]) -> int:
                 while (data := batches.get()) is not None:
                     with raw.copy(statement) as copy:
                         copy.write(data)
+                    batches.task_done()
             except BaseException as exc:  # handed to the computing thread, which raises it
                 failed.append(exc)
                 while batches.get() is not None:
-                    pass
+                    batches.task_done()
 
         thread = threading.Thread(target=writer, name="paymentline-copy", daemon=True)
         thread.start()
@@ -793,7 +797,9 @@ def _copy_lines(lines: Iterable[dict[str, Any]]) -> int:
         try:
             for line in lines:
                 rows.append(_copy_row(line))
-                if len(rows) == COPY_BATCH:
+                # A full batch, or a smaller one when the writer is idle (every batch put has been stored):
+                # the server is kept busy, and the last batch — stored while nothing else runs — is small.
+                if len(rows) >= COPY_BATCH or (len(rows) >= COPY_BATCH_IDLE and not batches.unfinished_tasks):
                     if failed:
                         break
                     batches.put("".join(rows).encode())
@@ -827,19 +833,19 @@ def _delete_draft_lines(
     lines = PaymentLine.objects.filter(run=run).order_by()
     if part is not None:
         # The part's entitlements, any status (region index; `entitlement_ids` when the caller read them
-        # already), then their lines through the (entitlement, for_month) index: a subquery instead made
-        # PostgreSQL scan the whole run. `run_id + 0` leaves no index to the run condition: a draft run's
-        # id is outside the lines' most-common values, estimated at ~1 line, and PostgreSQL then served
-        # `run_id = …` from the (run, region_code) index and filtered by entitlement, reading every line
-        # the parts before had committed — for the DELETE 1.28 s a street at the end of a city's 低保 run
-        # against 0.05 s this way, for the probe of the lines' referencing rows below 0.36 s a street
+        # already), then their lines in this run through the (run, entitlement, …) unique index. The run's
+        # id goes in as an uncorrelated subquery, a value PostgreSQL plans without seeing: a draft run's
+        # id is outside the lines' most-common values, estimated at ~1 line, and given as a constant
+        # PostgreSQL served `run_id = …` alone from the (run, region_code) index and filtered by
+        # entitlement, reading every line the parts before had committed — for the DELETE 1.28 s a street
+        # at the end of a city's 低保 run, for the probe of the lines' referencing rows below 0.36 s a
+        # street. Read through the (entitlement, for_month) index instead (`run_id + 0`), each part read
+        # every locked month's lines of its entitlements: 53 ms a street, ~3.5 s of the five types
         # (benchmarks/README.md, "The bench's database vacuumed" and "The by-street path's reading").
         in_street = entitlement_ids if entitlement_ids is not None else _part_entitlement_ids(run, part)
-        lines = (
-            PaymentLine.objects.alias(run_plus_zero=F("run_id") + 0)
-            .filter(run_plus_zero=run.pk, entitlement__any_of=in_street)
-            .order_by()
-        )
+        lines = PaymentLine.objects.filter(
+            run_id=RawSQL("SELECT CAST(%s AS bigint)", [run.pk]), entitlement__any_of=in_street
+        ).order_by()
     needs_collector = signals.pre_delete.has_listeners(PaymentLine) or signals.post_delete.has_listeners(
         PaymentLine
     )
@@ -859,9 +865,10 @@ def _delete_draft_lines(
         if part is None:
             cursor.execute(f"DELETE FROM {table} WHERE run_id = %s", [run.pk])  # noqa: S608
         elif connection.vendor == "postgresql":
-            # `lines` as one statement, the ids bound as one array (`run_id + 0`: see above).
+            # `lines` as one statement, the ids bound as one array (the run's id a subquery: see above).
             cursor.execute(
-                f"DELETE FROM {table} WHERE run_id + 0 = %s AND entitlement_id = ANY(%s::bigint[])",  # noqa: S608
+                f"DELETE FROM {table} WHERE run_id = (SELECT CAST(%s AS bigint))"  # noqa: S608
+                " AND entitlement_id = ANY(%s::bigint[])",
                 [run.pk, in_street],
             )
         else:
