@@ -780,7 +780,8 @@ def test_street_part_query_count_does_not_grow(subsidy, regions):
                 ]
             )
         )
-    assert counts[0] == counts[1] <= 15
+    # 16: the part's lines in the draft run are looked up by id once, then probed and deleted by id
+    assert counts[0] == counts[1] <= 16
 
 
 def test_death_subscriber_is_registered():

@@ -116,6 +116,61 @@ def count_queries(client, url: str) -> int:
     return len(ctx.captured_queries)
 
 
+@postgresql_only
+def test_a_street_part_finds_its_own_lines_through_the_run_entitlement_index():
+    """A by-street part's lines in the draft run (services.PART_LINE_IDS, which its DELETE and the probe of
+    referencing rows then take by id) with the
+    statistics a production database has while the run fills: analysed when the draft run held no line
+    (its id estimated at ~1 line), then the earlier parts' lines committed. It must be served by the
+    (run, entitlement, …) unique index with both conditions — not by (run, region_code) with the
+    entitlements as a filter (every line the earlier parts wrote, read again by each part), nor by
+    (entitlement, for_month) (every locked month's lines of the part's entitlements)."""
+    from core.benefits.models import PaymentLine, PaymentRun
+    from core.benefits.services import PART_LINE_IDS
+
+    dibao = BenefitType.objects.get(code="dibao")
+    locked = [
+        PaymentRun.objects.create(
+            benefit_type=dibao,
+            month=datetime.date(2025, month, 1),
+            kind=PaymentRun.Kind.MONTHLY,
+            status=PaymentRun.Status.LOCKED,
+        ).pk
+        for month in range(1, 13)
+    ]
+    draft = PaymentRun.objects.create(benefit_type=dibao, month=datetime.date(2026, 1, 1)).pk
+    table = PaymentLine._meta.db_table
+    insert = (
+        f"INSERT INTO {table} (run_id, entitlement_id, region_code, line_type, for_month, covered_persons,"  # noqa: S608
+        " base_amount, increment_amount, other_amount, amount, change, explanation)"
+        " SELECT r.id, e, '220102001001', 'regular', r.month, 1, 0, 0, 0, 100, '', '{}'"
+        " FROM benefits_paymentrun r, generate_series(%s, %s) e WHERE r.id = ANY(%s)"
+    )
+    with connection.cursor() as cursor:
+        # Twelve locked months of 20,000 entitlements' lines (no entitlement rows: the foreign keys are
+        # deferred, and the lines deleted before the end), the draft run empty when analysed.
+        cursor.execute(insert, [1, 20000, locked])
+        cursor.execute(f"ANALYZE {table}")  # noqa: S608
+        cursor.execute(insert, [1, 15000, [draft]])  # the parts before this one, committed since
+        part = list(range(15001, 17001)) + [3, 14999]  # two of whose lines are in the run already
+        cursor.execute("EXPLAIN " + PART_LINE_IDS.format(table=table), [part, draft])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(PART_LINE_IDS.format(table=table), [part, draft])
+        found = sorted(pk for (pk,) in cursor.fetchall())
+        expected = sorted(
+            PaymentLine.objects.filter(run_id=draft, entitlement_id__in=part).values_list("pk", flat=True)
+        )
+        # Gone again before the test's end, which checks the deferred foreign keys of the rows still there.
+        cursor.execute(f"DELETE FROM {table} WHERE run_id = ANY(%s)", [[*locked, draft]])  # noqa: S608
+    assert found == expected
+    assert len(found) == 2
+    assert "Nested Loop" in plan, plan
+    index_scan = plan.split("one_line_per_entitlement_month", 1)[1].split("\n", 2)[1]
+    assert "run_id = $" in index_scan and "entitlement_id = part.entitlement_id" in index_scan, plan
+    assert "paymentline_run_region_cover" not in plan, plan
+    assert "paymentline_ent_month_idx" not in plan, plan
+
+
 def test_hot_pages_query_counts_do_not_grow_with_rows(client):
     # Given: a small city and a city-level user
     city(50, 150)

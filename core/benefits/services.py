@@ -27,7 +27,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import DO_NOTHING, Count, Q, Sum, signals
 from django.db.models.deletion import get_candidate_relations_to_delete
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.accounts.models import Role
@@ -819,6 +818,42 @@ def _copy_lines(lines: Iterable[dict[str, Any]]) -> int:
     return written
 
 
+#: The ids of a part's lines in a draft run on PostgreSQL: for each of the part's entitlement ids (one bound
+#: array), its lines in the run through the (run, entitlement, …) unique index — a nested loop the
+#: planner cannot flatten (`OFFSET 0`), the run's id an uncorrelated subquery it plans without seeing.
+#: See _part_line_ids for why.
+PART_LINE_IDS = (
+    "SELECT line.id FROM unnest(%s::bigint[]) AS part(entitlement_id) CROSS JOIN LATERAL ("
+    "SELECT id FROM {table} WHERE run_id = (SELECT CAST(%s AS bigint))"
+    " AND entitlement_id = part.entitlement_id OFFSET 0) AS line"
+)
+
+
+def _part_line_ids(run: PaymentRun, entitlement_ids: list[int]) -> list[int]:
+    """The ids of the draft run's lines of these entitlements (a by-street part's, any status).
+
+    On PostgreSQL one index descent per entitlement into (run, entitlement, …) (PART_LINE_IDS). Plainer
+    statements were planned against the run's growing lines: a draft run's id lies outside the line
+    table's most-common values, estimated at ~1 line, so `run_id = <id> AND entitlement_id = ANY(…)` was
+    served from (run, region_code) with the entitlements as a filter — each part read every line the
+    parts before it had committed (1.28 s a street at the end of a city's 低保 run for the DELETE, 0.36 s
+    for the probe of referencing rows); the run's id as a subquery still left the planner that choice
+    when the run's lines were few against the part's ids (tests/test_performance_guards.py); and with the
+    run's index out of use (`run_id + 0`) each part read every locked month's lines of its entitlements
+    through (entitlement, for_month), 53 ms a street, ~3.5 s of the five types (benchmarks/README.md,
+    "The bench's database vacuumed" and "The by-street path's reading")."""
+    if connection.vendor != "postgresql":
+        return list(
+            PaymentLine.objects.filter(run=run, entitlement__in=entitlement_ids)
+            .order_by()
+            .values_list("pk", flat=True)
+        )
+    table = connection.ops.quote_name(PaymentLine._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(PART_LINE_IDS.format(table=table), [entitlement_ids, run.pk])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
 def _delete_draft_lines(
     run: PaymentRun, part: Part | None = None, entitlement_ids: list[int] | None = None
 ) -> None:
@@ -831,21 +866,14 @@ def _delete_draft_lines(
     memory. Here each referencing model is asked once whether it references a line of this run; only then
     (or when delete signals listen) does the collector run, with its usual ProtectedError."""
     lines = PaymentLine.objects.filter(run=run).order_by()
+    line_ids: list[int] = []
     if part is not None:
         # The part's entitlements, any status (region index; `entitlement_ids` when the caller read them
-        # already), then their lines in this run through the (run, entitlement, …) unique index. The run's
-        # id goes in as an uncorrelated subquery, a value PostgreSQL plans without seeing: a draft run's
-        # id is outside the lines' most-common values, estimated at ~1 line, and given as a constant
-        # PostgreSQL served `run_id = …` alone from the (run, region_code) index and filtered by
-        # entitlement, reading every line the parts before had committed — for the DELETE 1.28 s a street
-        # at the end of a city's 低保 run, for the probe of the lines' referencing rows below 0.36 s a
-        # street. Read through the (entitlement, for_month) index instead (`run_id + 0`), each part read
-        # every locked month's lines of its entitlements: 53 ms a street, ~3.5 s of the five types
-        # (benchmarks/README.md, "The bench's database vacuumed" and "The by-street path's reading").
+        # already), then their lines in this run, by id (_part_line_ids). None on a part's first run: the
+        # probe and the DELETE below then cost nothing, and a rerun asks the same queries.
         in_street = entitlement_ids if entitlement_ids is not None else _part_entitlement_ids(run, part)
-        lines = PaymentLine.objects.filter(
-            run_id=RawSQL("SELECT CAST(%s AS bigint)", [run.pk]), entitlement__any_of=in_street
-        ).order_by()
+        line_ids = _part_line_ids(run, in_street)
+        lines = PaymentLine.objects.filter(pk__any_of=line_ids).order_by()
     needs_collector = signals.pre_delete.has_listeners(PaymentLine) or signals.post_delete.has_listeners(
         PaymentLine
     )
@@ -865,12 +893,7 @@ def _delete_draft_lines(
         if part is None:
             cursor.execute(f"DELETE FROM {table} WHERE run_id = %s", [run.pk])  # noqa: S608
         elif connection.vendor == "postgresql":
-            # `lines` as one statement, the ids bound as one array (the run's id a subquery: see above).
-            cursor.execute(
-                f"DELETE FROM {table} WHERE run_id = (SELECT CAST(%s AS bigint))"  # noqa: S608
-                " AND entitlement_id = ANY(%s::bigint[])",
-                [run.pk, in_street],
-            )
+            cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s::bigint[])", [line_ids])  # noqa: S608
         else:
             # One statement without loading the lines: the ids come from a subquery Django compiles.
             ids_sql, ids_params = lines.values("pk").query.sql_with_params()
