@@ -1047,10 +1047,11 @@ def _recalculate_part(run: PaymentRun, calculator: Calculator, part: Part) -> _T
         .order_by()
         .values_list("pk", "area_type")
     )
-    _delete_draft_lines(run, part, entitlement_ids=list(area_of))
+    entitlement_ids = list(area_of)
+    _delete_draft_lines(run, part, entitlement_ids=entitlement_ids)
     totals = _Totals(summary=SummarySums(area_of))
     with cyclic_gc_paused():
-        totals.written = _write_lines(totals.counted(_part_lines(run, calculator, part, list(area_of))))
+        totals.written = _write_lines(totals.counted(_part_lines(run, calculator, part, entitlement_ids)))
     return totals
 
 
