@@ -507,8 +507,9 @@ def _paid_in_locked_runs(
 
 
 def _entitlements_no_longer_due(ids: Iterable[int]) -> dict[int, dict]:
-    """{entitlement id: what an adjustment line needs of it} for entitlements paid in a locked month but
-    not due now (ended, suspended, no longer eligible) — one query, of those few."""
+    """{entitlement id: what an adjustment line needs of it} for entitlements paid in a locked month that
+    may not be due now (ended, suspended, no longer eligible) — one query, of those paid in the months
+    re-checked (the few changed ones; all of a type's after a 提标 for both 城乡)."""
     wanted = sorted(set(ids))  # asked even when empty: the run's queries do not depend on its data
     rows = Entitlement.objects.filter(pk__any_of=wanted).values(
         "pk",
@@ -532,7 +533,7 @@ def _adjustment_lines(
     standards_by_month: dict[datetime.date, StandardsInForce],
     of_part: Q | None = None,
     current: Mapping[int, dict] | None = None,
-) -> list[dict[str, Any]]:
+) -> Iterator[dict[str, Any]]:
     """补发/扣回: recompute locked months with today's facts and standards; the difference against what was
     paid for that month (its regular line and every later 补发/扣回 for it) becomes a line in this run with
     for_month = the original month.
@@ -559,33 +560,32 @@ def _adjustment_lines(
     (tests/test_recheck_incremental.py). A change in a calculator's code is no change in data: run once
     with BENEFITS_FULL_RECHECK after one."""
     if not plan:
-        return []
+        return
     locked_months = sorted(plan)
     paid = _paid_in_locked_runs(calculator.benefit_type, plan, of_part)
     paid_by_month: dict[datetime.date, dict[int, tuple]] = defaultdict(dict)
     for (entitlement_id, for_month), sums in paid.items():
         paid_by_month[for_month][entitlement_id] = sums
 
-    # Due now, month by month; then the few entitlements paid but no longer due, read in one query.
-    due_by_month = {
-        month: _compute_month(
-            calculator, rows_by_month[month], facts_by_month.get(month, {}), standards_by_month[month], month
-        )
-        for month in locked_months
-    }
+    # Each locked month is computed and its lines handed on before the next month is computed: the COPY
+    # writer stores one month's 补发/扣回 while the next is computed, and what is left to store when the
+    # part's last line is computed is one month's, not every month's (a by-street part waits for that
+    # before it commits). The entitlements a month may find paid but no longer due are read first, in one
+    # query: every one paid in a re-checked month (what an adjustment line needs of it, used only for those
+    # not due).
     gone = _entitlements_no_longer_due(
         entitlement_id
         for month in locked_months
         for entitlement_id in paid_by_month.get(month, ())
-        if entitlement_id not in due_by_month[month]
-        and (plan[month] is None or entitlement_id in plan[month])
+        if plan[month] is None or entitlement_id in plan[month]
     )
     nothing = LineResult(amount=ZERO, covered_persons=0)
     no_sums = (ZERO, ZERO, ZERO, ZERO)
 
-    lines = []
     for month in locked_months:
-        due = due_by_month[month]
+        due = _compute_month(
+            calculator, rows_by_month[month], facts_by_month.get(month, {}), standards_by_month[month], month
+        )
         paid_now = paid_by_month.get(month, {})
         candidates = set(due) | set(paid_now)
         if plan[month] is not None:
@@ -619,7 +619,7 @@ def _adjustment_lines(
                     reason = "按现行家庭情况重新计算，该月不应发放"
             kind = LineType.BACK_PAY if difference > 0 else LineType.RECOVERY
             verb = "补发" if difference > 0 else "扣回"
-            lines.append(
+            yield (
                 _line(
                     run,
                     entitlement_id=entitlement_id,
@@ -658,7 +658,6 @@ def _adjustment_lines(
                     ),
                 )
             )
-    return lines
 
 
 _ABSENT = object()
