@@ -593,3 +593,33 @@ def test_proposal_form_takes_an_amount_in_yuan(client, people, person):
     assert temp.proposed_amount == Decimal("1000.01") and temp.approval_level == DISTRICT
     page = client.get(reverse("assistance:temp_detail", args=[temp.pk])).content.decode()
     assert "¥1,000.01" in page and "约为标准的" in page
+
+
+def test_a_street_recalculation_leaves_a_line_a_case_points_at(people, person):
+    """A 临时救助 case keeps its payment line (PROTECT): a street's part of a monthly run whose lines include
+    one a case points at is refused, and the run keeps every line it had (core.benefits.services
+    `_delete_draft_lines`, by the part's line ids)."""
+    from django.db.models import ProtectedError
+
+    from core.benefits.services import payment_run_recalculate_part, payment_run_start_parts
+    from tests.factories import dibao_entitlement
+
+    # Given a month's 低保 run calculated street by street, one of whose lines a case points at
+    month = month_start(timezone.localdate())
+    entitlement = dibao_entitlement(person.household, month)
+    dibao = entitlement.benefit_type
+    run, parts = payment_run_start_parts(benefit_type=dibao, month=month)
+    for part in parts:
+        payment_run_recalculate_part(run_id=run.pk, part=part)
+    line = PaymentLine.objects.get(run=run, entitlement=entitlement)
+    before = sorted(PaymentLine.objects.filter(run=run).values_list("pk", "amount"))
+    temp = _create(person, people["clerk"])
+    TempAssistanceCase.objects.filter(pk=temp.pk).update(payment_line=line)
+    (street,) = [part for part in parts if any(person.household.region_code.startswith(s) for s in part)]
+
+    # When that street is recalculated again, then the reference stops it and nothing is deleted
+    with pytest.raises(ProtectedError):
+        payment_run_recalculate_part(run_id=run.pk, part=street)
+    assert sorted(PaymentLine.objects.filter(run=run).values_list("pk", "amount")) == before
+    temp.refresh_from_db()
+    assert temp.payment_line_id == line.pk
