@@ -6,6 +6,7 @@ is tested without any bureau app."""
 from __future__ import annotations
 
 import datetime
+import time
 from decimal import Decimal
 
 import pytest
@@ -724,6 +725,41 @@ def test_a_line_the_database_refuses_rolls_the_run_back(subsidy, regions):
     # Then Django's IntegrityError, and nothing of it stayed: the run's lines are those it had before
     assert len(valid) > services.COPY_BATCH
     assert snapshot(run) == before
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_reads_during_a_write_go_before_the_writers_backlog(subsidy, regions, monkeypatch):
+    # Given a run's line and a writer given small batches: many COPY statements queued behind the first
+    household_entitlement(subsidy, regions["community11"])
+    run = recalc(subsidy, MARCH)
+    (line,) = services._part_lines(run, services.get_calculator(subsidy), None)
+    monkeypatch.setattr(services, "COPY_BATCH", 100)
+    monkeypatch.setattr(services, "COPY_BATCH_IDLE", 100)
+    lines = [
+        {**line, "line_type": LT.BACK_PAY, "for_month": datetime.date(1800 + i // 12, i % 12 + 1, 1)}
+        for i in range(4000)
+    ]
+    stored = PaymentLine.objects.filter(run=run, line_type=LT.BACK_PAY)
+    seen = []
+
+    def produced():
+        yield from lines[:3600]
+        # When the computing thread reads while the writer has a backlog (as a part's reads do)
+        with services._reads_before_writes():
+            seen.append(stored.count())
+            time.sleep(0.5)  # time for several 100-line COPY statements, were the writer not paused
+            seen.append(stored.count())
+        yield from lines[3600:]
+
+    with transaction.atomic():
+        written = services._write_lines(produced())
+        # Then no COPY statement ran between its reads — the backlog waited (it was one: not every line
+        # queued was stored when the reads began) — and every line was written after them
+        assert seen[0] == seen[1] < 3600
+        assert written == stored.count() == 4000
+    # Outside a write, the block pauses nothing
+    with services._reads_before_writes():
+        assert stored.count() == 4000
 
 
 def test_a_run_cannot_be_locked_while_streets_are_calculated(subsidy, regions, chief):

@@ -15,6 +15,7 @@ import queue
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import chain
@@ -366,16 +367,15 @@ def _regular_lines(
     # 停发: paid last month, nothing this month — a zero line so the roster shows who stopped and why (the
     # entitlement's end and status read in one query, for these few only).
     stopped = [entitlement_id for entitlement_id in previous if entitlement_id not in paid]
-    ends = (
-        {
-            pk: (end_month, end_reason, status)
-            for pk, end_month, end_reason, status in Entitlement.objects.filter(pk__any_of=stopped)
-            .order_by()
-            .values_list("pk", "end_month", "end_reason", "status")
-        }
-        if stopped
-        else {}
-    )
+    ends = {}
+    if stopped:
+        with _reads_before_writes():  # the part's regular lines are being written meanwhile
+            ends = {
+                pk: (end_month, end_reason, status)
+                for pk, end_month, end_reason, status in Entitlement.objects.filter(pk__any_of=stopped)
+                .order_by()
+                .values_list("pk", "end_month", "end_reason", "status")
+            }
     for entitlement_id in stopped:
         before = previous[entitlement_id]
         end_month, end_reason, status = ends[entitlement_id]
@@ -562,7 +562,8 @@ def _adjustment_lines(
     if not plan:
         return
     locked_months = sorted(plan)
-    paid = _paid_in_locked_runs(calculator.benefit_type, plan, of_part)
+    with _reads_before_writes():  # the part's regular lines are being written meanwhile
+        paid = _paid_in_locked_runs(calculator.benefit_type, plan, of_part)
     paid_by_month: dict[datetime.date, dict[int, tuple]] = defaultdict(dict)
     for (entitlement_id, for_month), sums in paid.items():
         paid_by_month[for_month][entitlement_id] = sums
@@ -573,12 +574,13 @@ def _adjustment_lines(
     # before it commits). The entitlements a month may find paid but no longer due are read first, in one
     # query: every one paid in a re-checked month (what an adjustment line needs of it, used only for those
     # not due).
-    gone = _entitlements_no_longer_due(
-        entitlement_id
-        for month in locked_months
-        for entitlement_id in paid_by_month.get(month, ())
-        if plan[month] is None or entitlement_id in plan[month]
-    )
+    with _reads_before_writes():
+        gone = _entitlements_no_longer_due(
+            entitlement_id
+            for month in locked_months
+            for entitlement_id in paid_by_month.get(month, ())
+            if plan[month] is None or entitlement_id in plan[month]
+        )
     nothing = LineResult(amount=ZERO, covered_persons=0)
     no_sums = (ZERO, ZERO, ZERO, ZERO)
 
@@ -688,8 +690,31 @@ def _recomputed_by_difference(explanation: dict, reference: dict | None) -> dict
 
 #: Lines per COPY statement when writing a run on PostgreSQL (see _copy_lines): at most COPY_BATCH, and
 #: as few as COPY_BATCH_IDLE when the writer has stored everything handed to it and waits.
-COPY_BATCH = 2000
+COPY_BATCH = 1000
 COPY_BATCH_IDLE = 250
+COPY_QUEUE_LINES = 32000  # at most ~32 MB of lines formatted ahead of the writer
+
+# The COPY writer working for this thread (_copy_lines), as the event it waits for before each statement.
+_writer = threading.local()
+
+
+@contextmanager
+def _reads_before_writes() -> Iterator[None]:
+    """Around reads made while _copy_lines writes earlier lines on this thread's connection: the writer
+    finishes the COPY statement it is in and starts no other until the reads are done; outside a write,
+    nothing. Both threads use one connection, one statement at a time, and the writer's statements
+    followed one another while a read waited for the connection — for the writer's whole backlog: 9 of the
+    55 seconds of a steady-state month (benchmarks/README.md), the computing thread idle. The backlog is
+    written after the reads, while the lines they serve are computed."""
+    go: threading.Event | None = getattr(_writer, "go", None)
+    if go is None or not go.is_set():  # no writer, or already paused by an enclosing block
+        yield
+        return
+    go.clear()
+    try:
+        yield
+    finally:
+        go.set()
 
 
 def _write_lines(lines: Iterable[dict[str, Any]]) -> int:
@@ -752,8 +777,10 @@ def _copy_lines(lines: Iterable[dict[str, Any]]) -> int:
     in COPY's text format (_copy_row); the writer only sends it and waits for the server, mostly without
     the GIL. `lines` may query between batches — _recalculate_run reads the next part's entitlements and
     facts while the previous part is written — and psycopg's connection lock makes such a query wait for
-    the COPY statement in progress: batches of 2,000 lines balance that wait against the fixed cost of
-    starting a COPY (measured against 500 and 5,000 on the benchmark city).
+    the COPY statement in progress; made within `_reads_before_writes`, for that statement only, not for
+    every batch queued. Batches of 1,000 lines balance that wait against the fixed cost of starting a
+    COPY: 2,000 when a read waited for the whole backlog (then measured against 500 and 5,000), 750–1,000
+    since (the reads' wait 6 → 2.5 s of a steady-state month, benchmarks/README.md).
 
     The transaction stays the caller's: both threads use this connection, one statement at a time. Any
     error — the calculator's, or the database's in a COPY (raised here, as Django's exception) — rolls the
@@ -774,12 +801,15 @@ def _copy_lines(lines: Iterable[dict[str, Any]]) -> int:
         if constraints:
             cursor.execute(f"SET CONSTRAINTS {constraints} IMMEDIATE")
         raw = cursor.cursor
-        batches: queue.Queue[bytes | None] = queue.Queue(maxsize=16)  # at most ~32 MB of lines ahead
+        batches: queue.Queue[bytes | None] = queue.Queue(maxsize=max(1, COPY_QUEUE_LINES // COPY_BATCH))
         failed: list[BaseException] = []
+        go = threading.Event()  # cleared while this thread reads (_reads_before_writes)
+        go.set()
 
         def writer() -> None:
             try:
                 while (data := batches.get()) is not None:
+                    go.wait()
                     with raw.copy(statement) as copy:
                         copy.write(data)
                     batches.task_done()
@@ -792,6 +822,7 @@ def _copy_lines(lines: Iterable[dict[str, Any]]) -> int:
         thread.start()
         written = 0
         rows: list[str] = []
+        _writer.go = go
         try:
             for line in lines:
                 rows.append(_copy_row(line))
@@ -807,6 +838,8 @@ def _copy_lines(lines: Iterable[dict[str, Any]]) -> int:
                     batches.put("".join(rows).encode())
                     written += len(rows)
         finally:
+            _writer.go = None
+            go.set()
             batches.put(None)
             thread.join()
             if failed:  # the database refused a batch: its error, not what it caused here, is the cause
@@ -999,23 +1032,25 @@ def _part_lines(
     all the part's rows, when the first line is asked for. `entitlement_ids`: the part's entitlements of
     the run's type, any status, when the caller read them (`_lines_of_part`)."""
     benefit_type, month = calculator.benefit_type, run.month
-    # Given: entitlements, standards and facts, each read once for all rows.
-    locked = _locked_months_to_check(benefit_type, month)
-    locked_months = sorted(locked)
-    if locked_months:
-        rows = entitlements_in_force_between(benefit_type, locked_months[0], month, part)
-    else:
-        rows = entitlements_in_force(benefit_type, month, part)
-    plan = _recheck_plan(calculator, locked, rows, part)
-    rows_by_month = {
-        m: [r for r in rows if row_in_force(r, m) and (plan[m] is None or r["id"] in plan[m])]
-        for m in locked_months
-    }
-    rows_by_month[month] = [r for r in rows if row_in_force(r, month)]
-    standards_by_month = standards_in_force_by_month(benefit_type, list(rows_by_month))
-    facts_by_month = calculator.load_facts_by_month(rows_by_month)
-    of_part = _lines_of_part(part, entitlement_ids)
-    previous = _previous_month_paid(benefit_type, month, of_part)
+    # Given: entitlements, standards and facts, each read once for all rows — ahead of the writer's backlog
+    # of the part before (_reads_before_writes).
+    with _reads_before_writes():
+        locked = _locked_months_to_check(benefit_type, month)
+        locked_months = sorted(locked)
+        if locked_months:
+            rows = entitlements_in_force_between(benefit_type, locked_months[0], month, part)
+        else:
+            rows = entitlements_in_force(benefit_type, month, part)
+        plan = _recheck_plan(calculator, locked, rows, part)
+        rows_by_month = {
+            m: [r for r in rows if row_in_force(r, m) and (plan[m] is None or r["id"] in plan[m])]
+            for m in locked_months
+        }
+        rows_by_month[month] = [r for r in rows if row_in_force(r, month)]
+        standards_by_month = standards_in_force_by_month(benefit_type, list(rows_by_month))
+        facts_by_month = calculator.load_facts_by_month(rows_by_month)
+        of_part = _lines_of_part(part, entitlement_ids)
+        previous = _previous_month_paid(benefit_type, month, of_part)
     # When/then: this month's lines, then the 补发/扣回 whose recomputed explanation refers to them. Each
     # regular line is handed on as it is computed: the writer (_copy_lines) stores a batch while the next
     # is computed — within a part too, which is all a by-street task has (one part, one transaction).
