@@ -705,7 +705,8 @@ def _reads_before_writes() -> Iterator[None]:
     nothing. Both threads use one connection, one statement at a time, and the writer's statements
     followed one another while a read waited for the connection — for the writer's whole backlog: 9 of the
     55 seconds of a steady-state month (benchmarks/README.md), the computing thread idle. The backlog is
-    written after the reads, while the lines they serve are computed."""
+    written after the reads, while the lines they serve are computed. Never yield a line inside the block:
+    the computing thread could then wait for room in the writer's queue while the writer waits for it."""
     go: threading.Event | None = getattr(_writer, "go", None)
     if go is None or not go.is_set():  # no writer, or already paused by an enclosing block
         yield
