@@ -121,10 +121,9 @@ def test_a_street_part_finds_its_own_lines_through_the_run_entitlement_index():
     """A by-street part's lines in the draft run (services.PART_LINE_IDS, which its DELETE and the probe of
     referencing rows then take by id) with the statistics a production database has while the run fills:
     analysed when the draft run held no line (its id estimated at ~1 line), then the earlier parts' lines
-    committed. It must be served by the
-    (run, entitlement, …) unique index with both conditions — not by (run, region_code) with the
-    entitlements as a filter (every line the earlier parts wrote, read again by each part), nor by
-    (entitlement, for_month) (every locked month's lines of the part's entitlements)."""
+    committed. It must be served by the (run, entitlement, …) unique index with both conditions — not by
+    (run, region_code) with the entitlements as a filter (every line the earlier parts wrote, read again by
+    each part), nor by (entitlement, for_month) (every locked month's lines of the part's entitlements)."""
     from core.benefits.models import PaymentLine, PaymentRun
     from core.benefits.services import PART_LINE_IDS
 
