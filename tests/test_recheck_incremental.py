@@ -8,6 +8,7 @@ a re-check that missed it would fail), and nothing changed must recompute no loc
 
 import datetime
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -393,3 +394,36 @@ def test_recheck_queries_do_not_depend_on_changes(city):
     with CaptureQueriesContext(connection) as busy:
         services.payment_run_recalculate(benefit_type=dibao, month=MONTH)
     assert len(busy.captured_queries) == len(quiet.captured_queries)
+
+
+def test_entitlements_no_longer_due_from_the_parts_rows_equal_the_query(city):
+    """_adjustment_lines learns what a line needs of an entitlement paid but maybe not due from the
+    part's rows (the open-ended ones among them) and asks the database only for the rest: the answer is
+    the one a query for every id gives, and the ended, the suspended and those not among the rows are
+    the ones asked."""
+    dibao = BenefitType.objects.get(code="dibao")
+    open_ended = list(
+        Entitlement.objects.filter(benefit_type=dibao, end_month__isnull=True).order_by("pk")[:6]
+    )
+    ended, suspended, not_read = open_ended[3:]
+    services.entitlement_end(entitlement=ended, last_month=LOCKED[3], reason="迁出本区")
+    Entitlement.objects.filter(pk=suspended.pk).update(status=Entitlement.Status.SUSPENDED)
+    rows = [
+        row
+        for row in selectors.entitlements_in_force_between(dibao, LOCKED[0], MONTH)
+        if row["id"] != not_read.pk
+    ]
+    ids = [e.pk for e in open_ended]
+    with CaptureQueriesContext(connection) as ctx:
+        answer = services._entitlements_no_longer_due(iter(ids), rows)
+    assert answer == services._entitlements_no_longer_due(ids)  # every id asked of the database
+    assert answer[ended.pk]["end_reason"] == "迁出本区"
+    assert answer[suspended.pk]["status"] == Entitlement.Status.SUSPENDED
+    assert len(ctx.captured_queries) == 1
+    asked = re.search(r"ANY\('\{([\d,]*)\}'|IN \(([\d, ]*)\)", ctx.captured_queries[0]["sql"])
+    assert asked, ctx.captured_queries[0]["sql"]
+    assert {int(pk) for pk in re.findall(r"\d+", asked.group(1) or asked.group(2))} == {
+        ended.pk,
+        suspended.pk,
+        not_read.pk,
+    }

@@ -506,12 +506,34 @@ def _paid_in_locked_runs(
     return paid
 
 
-def _entitlements_no_longer_due(ids: Iterable[int]) -> dict[int, dict]:
+def _entitlements_no_longer_due(ids: Iterable[int], rows: Iterable[dict] = ()) -> dict[int, dict]:
     """{entitlement id: what an adjustment line needs of it} for entitlements paid in a locked month that
-    may not be due now (ended, suspended, no longer eligible) — one query, of those paid in the months
-    re-checked (the few changed ones; all of a type's after a 提标 for both 城乡)."""
-    wanted = sorted(set(ids))  # asked even when empty: the run's queries do not depend on its data
-    rows = Entitlement.objects.filter(pk__any_of=wanted).values(
+    may not be due now (ended, suspended, no longer eligible), of those paid in the months re-checked
+    (the few changed ones; all of a type's after a 提标 for both 城乡).
+
+    `rows`, the part's entitlements as _part_lines read them (in force in the look-back year, not
+    suspended), answer for the open-ended ones among them: their region, household and person are the
+    ones read (an open-ended entitlement's end reason is never shown). One query for the rest — those
+    ended, suspended or not read — by id: asking it for every id paid (after a 提标, the part's every
+    entitlement, joined to its person) was 3–4 s of a steady-state month (benchmarks/README.md)."""
+    wanted = set(ids)
+    known = {}
+    for row in rows:
+        pk = row["id"]
+        if pk in wanted and row["end_month"] is None:
+            known[pk] = {
+                "pk": pk,
+                "region_code": row["region_code"],
+                "household_id": row["household_id"],
+                "person_id": row["person_id"],
+                "person__household_id": row["person_household_id"],
+                "status": row["status"],
+                "end_month": None,
+                "end_reason": "",
+            }
+    # Asked even when empty: the run's queries do not depend on its data.
+    asked = sorted(wanted.difference(known))
+    found = Entitlement.objects.filter(pk__any_of=asked).values(
         "pk",
         "region_code",
         "household_id",
@@ -521,7 +543,8 @@ def _entitlements_no_longer_due(ids: Iterable[int]) -> dict[int, dict]:
         "end_month",
         "end_reason",
     )
-    return {row["pk"]: row for row in rows}
+    known.update((row["pk"], row) for row in found)
+    return known
 
 
 def _adjustment_lines(
@@ -533,6 +556,7 @@ def _adjustment_lines(
     standards_by_month: dict[datetime.date, StandardsInForce],
     of_part: Q | None = None,
     current: Mapping[int, dict] | None = None,
+    rows: Iterable[dict] = (),
 ) -> Iterator[dict[str, Any]]:
     """补发/扣回: recompute locked months with today's facts and standards; the difference against what was
     paid for that month (its regular line and every later 补发/扣回 for it) becomes a line in this run with
@@ -542,6 +566,8 @@ def _adjustment_lines(
     this run (`current`: {entitlement id: its explanation}), only what differs from that line's explanation
     (`_recomputed_by_difference`; `selectors.restore_recomputed` puts it back together for the pages). A 提标
     three months back writes 270,000 such lines for a city, nearly all of them the month itself's figures.
+    `rows`: the part's entitlements as read for it (_part_lines), which answer for most of those a month
+    finds paid but not due (_entitlements_no_longer_due).
 
     Only what can have changed since a locked month was calculated is recomputed (`plan`, from
     `_recheck_plan`: the entitlement ids each locked month re-checks, None = all of them; `rows_by_month`
@@ -562,24 +588,26 @@ def _adjustment_lines(
     if not plan:
         return
     locked_months = sorted(plan)
-    with _reads_before_writes():  # the part's regular lines are being written meanwhile
-        paid = _paid_in_locked_runs(calculator.benefit_type, plan, of_part)
-    paid_by_month: dict[datetime.date, dict[int, tuple]] = defaultdict(dict)
-    for (entitlement_id, for_month), sums in paid.items():
-        paid_by_month[for_month][entitlement_id] = sums
-
     # Each locked month is computed and its lines handed on before the next month is computed: the COPY
     # writer stores one month's 补发/扣回 while the next is computed, and what is left to store when the
     # part's last line is computed is one month's, not every month's (a by-street part waits for that
-    # before it commits). The entitlements a month may find paid but no longer due are read first, in one
-    # query: every one paid in a re-checked month (what an adjustment line needs of it, used only for those
-    # not due).
+    # before it commits). Read first, in one pause of the writer (the part's regular lines are being
+    # written meanwhile): what was paid, and what an adjustment line needs of an entitlement a month may
+    # find paid but no longer due, for every one paid in a re-checked month (used only for those not due)
+    # — from the part's rows, read for those ended, suspended or not among them (one query).
     with _reads_before_writes():
+        paid = _paid_in_locked_runs(calculator.benefit_type, plan, of_part)
+        paid_by_month: dict[datetime.date, dict[int, tuple]] = defaultdict(dict)
+        for (entitlement_id, for_month), sums in paid.items():
+            paid_by_month[for_month][entitlement_id] = sums
         gone = _entitlements_no_longer_due(
-            entitlement_id
-            for month in locked_months
-            for entitlement_id in paid_by_month.get(month, ())
-            if plan[month] is None or entitlement_id in plan[month]
+            (
+                entitlement_id
+                for month in locked_months
+                for entitlement_id in paid_by_month.get(month, ())
+                if plan[month] is None or entitlement_id in plan[month]
+            ),
+            rows,
         )
     nothing = LineResult(amount=ZERO, covered_persons=0)
     no_sums = (ZERO, ZERO, ZERO, ZERO)
@@ -1068,7 +1096,7 @@ def _part_lines(
             current[line["entitlement_id"]] = line["explanation"]
         yield line
     yield from _adjustment_lines(
-        run, calculator, plan, rows_by_month, facts_by_month, standards_by_month, of_part, current
+        run, calculator, plan, rows_by_month, facts_by_month, standards_by_month, of_part, current, rows
     )
 
 
