@@ -31,8 +31,8 @@ def freeze_loaded_objects() -> int:
     many: for a web worker once Django and the URL configuration (every view module) are loaded. Those
     objects — modules, classes, functions, URL patterns, settings — live as long as the process; a full
     collection traversed all ~160,000 of them again, in the middle of whichever request triggered it:
-    5.2 of ~53 ms of CPU per request of the bench's pages, 1.5 ms frozen (benchmarks/README.md). What a
-    request allocates is still collected as before."""
+    5.7–6.2 ms of ~52–66 ms of CPU per request of the bench's pages, 1.3–1.8 ms frozen at load
+    (benchmarks/README.md). What a request allocates is still collected as before."""
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
