@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .imports import HouseholdImportForm, build_household_import, household_import_template
 from .notices import NoticeListForm, build_notice_list, build_posted_list
 from .payment_roster import PaymentRosterForm, build_payment_roster
 from .registry import register_report
@@ -47,4 +48,20 @@ register_report(
     params_form=MonthlyStatisticsForm,
     description="按月生成报送市民政局的统计月报（Excel），每张统计表一个工作表，合计数在生成前逐项核对。",
     order=5,
+)
+# Writes the registry: what registering a household by hand needs. A job like the others (progress,
+# 重试, the error list or the 户编号 list to download); nothing is written unless every row is right.
+register_report(
+    code="household_import",
+    label="户籍台账导入",
+    builder=build_household_import,
+    permission=("registry.add_household", "registry.add_person"),
+    params_form=HouseholdImportForm,
+    description=(
+        "从 Excel 台账批量登记家庭和成员：先下载导入模板，按列填写后上传。系统逐行检查（身份证号码校验、"
+        "每户一名户主、证件号码未登记、社区在您的管辖范围内），任一行有误则不导入任何数据，并给出错误明细；"
+        "全部正确时一次导入，户编号按社区顺序生成，可下载导入结果。"
+    ),
+    order=90,
+    template=household_import_template,
 )

@@ -29,6 +29,9 @@ class ReportJob(models.Model):
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField("进度", default=0)
     message = models.CharField("进度说明", max_length=200, blank=True)
+    # What an import's requester uploaded (kept, so 重试 reads the same file; never served back).
+    upload = models.FileField("上传文件", upload_to="uploads/%Y/%m/", blank=True, max_length=200)
+    upload_name = models.CharField("上传文件名", max_length=200, blank=True)
     file = models.FileField("文件", upload_to="reports/%Y/%m/", blank=True, max_length=200)
     filename = models.CharField("文件名", max_length=200, blank=True)
     content_type = models.CharField("文件类型", max_length=100, blank=True)
@@ -82,4 +85,5 @@ class ReportJob(models.Model):
 
     @property
     def can_download(self) -> bool:
-        return self.status == self.Status.DONE and bool(self.file)
+        # A failed job may carry a file too: an import refused row by row keeps its error list.
+        return self.status in (self.Status.DONE, self.Status.FAILED) and bool(self.file)

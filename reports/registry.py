@@ -15,7 +15,24 @@
 
 The builder runs in a Celery task; it raises `ReportError("中文原因")` for a failure the user should read.
 `params_form` is a `ReportParamsForm`: it receives the requesting user (to limit its choices to the user's
-scope), validates the parameters, and turns them into JSON for the job row."""
+scope), validates the parameters, and turns them into JSON for the job row.
+
+An import is a job of the same kind whose form has one `forms.FileField`: the file is kept on the job
+(`ctx.upload`, opened for reading; 重试 reads it again) and the builder writes the data, all or nothing:
+
+    def build_import(ctx):
+        rows = read_and_check(ctx.upload, ctx.user, ctx.progress)   # progress only before the transaction
+        if rows.errors:
+            write_error_list(rows.errors, ctx.output)                # the user downloads it from the job
+            raise ReportError("第 3 行等 12 行有误，未导入任何数据", result=ReportResult("错误明细.xlsx"))
+        with transaction.atomic():
+            write(rows)
+            write_result_list(rows, ctx.output)
+            ctx.finish(ReportResult("导入结果.xlsx", record_count=n))   # last, inside the transaction
+
+`ctx.finish` marks the job 已完成 in the data's own commit — or raises, rolling the data back, when the job
+was cancelled meanwhile — so a job never says 已取消 over data that was written. `template` (optional)
+gives the blank workbook the request page offers for download."""
 
 from __future__ import annotations
 
@@ -26,6 +43,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 from django.db import models
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -33,11 +51,13 @@ PDF = "application/pdf"
 
 
 class ReportError(Exception):
-    """A failure whose message (Simplified Chinese) is shown to the user on the job."""
+    """A failure whose message (Simplified Chinese) is shown to the user on the job. With `result`, what the
+    builder wrote into `ctx.output` is kept on the failed job for download (an import's error list)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, result: ReportResult | None = None):
         super().__init__(message)
         self.message = message
+        self.result = result
 
 
 class ReportParamsForm(forms.Form):
@@ -48,8 +68,17 @@ class ReportParamsForm(forms.Form):
         self.user = user
 
     def params(self) -> dict[str, Any]:
-        """The cleaned parameters as JSON values (a model instance becomes its pk)."""
-        return {name: _jsonable(value) for name, value in self.cleaned_data.items()}
+        """The cleaned parameters as JSON values (a model instance becomes its pk); an uploaded file is
+        kept on the job instead (`upload`)."""
+        return {
+            name: _jsonable(value)
+            for name, value in self.cleaned_data.items()
+            if not isinstance(value, UploadedFile)
+        }
+
+    def upload(self) -> UploadedFile | None:
+        """The file uploaded with the form, if it has a file field."""
+        return next((v for v in self.cleaned_data.values() if isinstance(v, UploadedFile)), None)
 
     def describe(self) -> str:
         """A short Chinese description of the parameters, used in the job's title."""
@@ -69,24 +98,32 @@ def _jsonable(value: Any) -> Any:
 
 
 @dataclass
-class BuildContext:
-    """What a builder gets: the job, its parameters, the requester (scope every query with
-    `visible_to(ctx.user)`), an open binary file to write into, and a progress callback."""
-
-    job_id: int
-    params: dict[str, Any]
-    user: Any
-    output: IO[bytes]
-    progress: Callable[[int, str], None] = field(default=lambda percent, message="": None)
-
-
-@dataclass
 class ReportResult:
     filename: str
     content_type: str = XLSX
     record_count: int = 0
     # The file carries full ID or bank numbers: every download writes an AccessLog export row.
     contains_personal_data: bool = False
+
+
+def _no_finish(result: ReportResult) -> None:
+    raise RuntimeError("ctx.finish is given by reports.services.report_build")
+
+
+@dataclass
+class BuildContext:
+    """What a builder gets: the job, its parameters, the requester (scope every query with
+    `visible_to(ctx.user)`), an open binary file to write into, a progress callback, and for an import the
+    uploaded file (open for reading) and `finish` (see the module's docstring)."""
+
+    job_id: int
+    params: dict[str, Any]
+    user: Any
+    output: IO[bytes]
+    progress: Callable[[int, str], None] = field(default=lambda percent, message="": None)
+    upload: IO[bytes] | None = None
+    upload_name: str = ""
+    finish: Callable[[ReportResult], None] = _no_finish
 
 
 @dataclass(frozen=True)
@@ -98,6 +135,12 @@ class ReportType:
     params_form: type[ReportParamsForm]
     description: str = ""
     order: int = 100
+    # An import's blank workbook: template(user) -> (filename, xlsx bytes), offered on the request page.
+    template: Callable[[Any], tuple[str, bytes]] | None = None
+
+    @property
+    def is_import(self) -> bool:
+        return any(isinstance(f, forms.FileField) for f in self.params_form.base_fields.values())
 
     def allowed_for(self, user) -> bool:
         return bool(user.is_authenticated) and user.has_perms(self.permission)
@@ -115,10 +158,11 @@ def register_report(
     *,
     description: str = "",
     order: int = 100,
+    template: Callable[[Any], tuple[str, bytes]] | None = None,
 ) -> ReportType:
     """Register a report type; registering the same code twice replaces it (app reloads in tests)."""
     perms = (permission,) if isinstance(permission, str) else tuple(permission)
-    report_type = ReportType(code, label, builder, perms, params_form, description, order)
+    report_type = ReportType(code, label, builder, perms, params_form, description, order, template)
     _REGISTRY[code] = report_type
     return report_type
 

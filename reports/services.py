@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import secrets
@@ -22,7 +23,7 @@ from core.accounts.models import AccessLog
 from core.registry.querysets import user_scope_prefix
 
 from .models import ReportJob
-from .registry import BuildContext, ReportError, get_report_type
+from .registry import BuildContext, ReportError, ReportResult, get_report_type
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +45,9 @@ class _BuildStopped(Exception):
 
 
 @transaction.atomic
-def report_request(*, report_type: str, params: dict[str, Any], actor) -> ReportJob:
-    """Validate the parameters, create the job row and queue its build once the row is committed."""
+def report_request(*, report_type: str, params: dict[str, Any], actor, files=None) -> ReportJob:
+    """Validate the parameters, create the job row and queue its build once the row is committed. An
+    import's file (`files`: the request's FILES) is kept on the job for its builder."""
     definition = get_report_type(report_type)
     if definition is None:
         raise ValidationError("未知的报表类型")
@@ -54,18 +56,24 @@ def report_request(*, report_type: str, params: dict[str, Any], actor) -> Report
     prefix = user_scope_prefix(actor)
     if prefix is None:
         raise PermissionDenied("您的账号未设置数据范围，不能生成报表")
-    form = definition.params_form(data=params, user=actor)
+    form = definition.params_form(data=params, files=files, user=actor)
     if not form.is_valid():
         raise ValidationError(form.errors)
     description = form.describe()
-    job = ReportJob.objects.create(
+    upload = form.upload()
+    job = ReportJob(
         report_type=definition.code,
         title=f"{definition.label}（{description}）" if description else definition.label,
         parameters=form.params(),
         requested_by=actor,
         region_code=prefix,
-        message="等待生成",
+        message="等待处理" if upload else "等待生成",
     )
+    if upload is not None:
+        extension = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else "bin"
+        job.upload.save(f"upload_{secrets.token_hex(8)}.{extension}", upload, save=False)
+        job.upload_name = upload.name[:200]
+    job.save()
     transaction.on_commit(lambda: _enqueue_build(job.pk, job.attempt))
     return job
 
@@ -123,7 +131,7 @@ def report_build(*, job_id: int, attempt: int | None = None) -> ReportJob:
             raise ReportError("该报表类型已停用，无法生成")
         if not definition.allowed_for(job.requested_by):
             raise ReportError("申请人已没有生成该报表的权限")
-        with tempfile.TemporaryFile() as output:
+        with tempfile.TemporaryFile() as output, _opened(job.upload) as upload:
             last = {"percent": -1, "at": time.monotonic()}
 
             def progress(percent: int, message: str = "") -> None:
@@ -133,45 +141,105 @@ def report_build(*, job_id: int, attempt: int | None = None) -> ReportJob:
                     if not _set_progress(job.pk, attempt, percent, message):
                         raise _BuildStopped
 
+            finished_by_builder = []
+
+            def finish(result: ReportResult) -> None:
+                # Inside the builder's transaction: the job row is locked until the data commits, and a job
+                # no longer running (cancelled meanwhile) rolls the data back.
+                if not _running(job.pk, attempt).select_for_update().exists():
+                    raise _BuildStopped
+                _save_output(job, output, result)
+                _done(job, attempt, result)
+                finished_by_builder.append(result)
+
             context = BuildContext(
-                job_id=job.pk, params=job.parameters, user=job.requested_by, output=output, progress=progress
+                job_id=job.pk,
+                params=job.parameters,
+                user=job.requested_by,
+                output=output,
+                progress=progress,
+                upload=upload,
+                upload_name=job.upload_name,
+                finish=finish,
             )
-            result = definition.builder(context)
-            output.seek(0)
-            extension = result.filename.rsplit(".", 1)[-1] if "." in result.filename else "bin"
-            stored_name = f"job{job.pk}_{secrets.token_hex(8)}.{extension}"
-            job.file.save(stored_name, File(output), save=False)
+            try:
+                result = definition.builder(context)
+            except ReportError as exc:
+                if exc.result is not None:  # what the user should read row by row (an import's error list)
+                    _save_output(job, output, exc.result)
+                raise
+            if not finished_by_builder:
+                _save_output(job, output, result)
     except _BuildStopped:
         logger.info("report job %s attempt %s stopped: no longer running", job.pk, attempt)
         job.refresh_from_db()
         return job
     except ReportError as exc:
-        return _fail(job, attempt, exc.message)
+        return _fail(job, attempt, exc.message, exc.result if job.file else None)
     except Exception:
         logger.exception("report job %s (%s) failed", job.pk, job.report_type)
         return _fail(job, attempt, UNEXPECTED_ERROR.format(job_id=job.pk))
-    finished = _running(job.pk, attempt).update(
-        status=ReportJob.Status.DONE,
-        progress=100,
-        message="已完成",
-        file=job.file.name,
-        filename=result.filename,
-        content_type=result.content_type,
-        record_count=result.record_count,
-        contains_personal_data=result.contains_personal_data,
-        finished_at=timezone.now(),
-    )
-    if not finished:  # cancelled or failed as stale while the file was written: drop the file
+    if not finished_by_builder and not _done(job, attempt, result):
+        # cancelled or failed as stale while the file was written: drop the file
         job.file.delete(save=False)
     job.refresh_from_db()
     return job
 
 
-def _fail(job: ReportJob, attempt: int, error: str) -> ReportJob:
-    logger.warning("report job %s failed: %s", job.pk, error)
-    _running(job.pk, attempt).update(
-        status=ReportJob.Status.FAILED, error=error, message="生成失败", finished_at=timezone.now()
+@contextlib.contextmanager
+def _opened(upload):
+    """The job's uploaded file open for reading, or None for a job without one."""
+    if not upload:
+        yield None
+        return
+    try:
+        handle = upload.open("rb")
+    except FileNotFoundError:
+        raise ReportError("上传的文件已不存在，请重新提交") from None
+    with handle:
+        yield handle
+
+
+def _save_output(job: ReportJob, output, result: ReportResult) -> None:
+    output.seek(0)
+    extension = result.filename.rsplit(".", 1)[-1] if "." in result.filename else "bin"
+    job.file.save(f"job{job.pk}_{secrets.token_hex(8)}.{extension}", File(output), save=False)
+
+
+def _done(job: ReportJob, attempt: int, result: ReportResult) -> bool:
+    return bool(
+        _running(job.pk, attempt).update(
+            status=ReportJob.Status.DONE,
+            progress=100,
+            message="已完成",
+            file=job.file.name,
+            filename=result.filename,
+            content_type=result.content_type,
+            record_count=result.record_count,
+            contains_personal_data=result.contains_personal_data,
+            finished_at=timezone.now(),
+        )
     )
+
+
+def _fail(job: ReportJob, attempt: int, error: str, result: ReportResult | None = None) -> ReportJob:
+    logger.warning("report job %s failed: %s", job.pk, error)
+    fields = {
+        "status": ReportJob.Status.FAILED,
+        "error": error,
+        "message": "生成失败",
+        "finished_at": timezone.now(),
+    }
+    if result is not None:
+        fields.update(
+            file=job.file.name,
+            filename=result.filename,
+            content_type=result.content_type,
+            record_count=result.record_count,
+            contains_personal_data=result.contains_personal_data,
+        )
+    if not _running(job.pk, attempt).update(**fields) and result is not None:
+        job.file.delete(save=False)
     job.refresh_from_db()
     return job
 
@@ -216,6 +284,8 @@ def report_retry(*, job_id: int, actor) -> ReportJob:
     if not definition.allowed_for(actor):
         raise PermissionDenied("您没有生成该报表的权限")
     job.attempt += 1
+    if job.file:  # an earlier attempt's error list: the new attempt writes its own, or none
+        job.file.delete(save=False)
     job.status = ReportJob.Status.QUEUED
     job.progress = 0
     job.message = "等待重新生成"
@@ -224,6 +294,7 @@ def report_retry(*, job_id: int, actor) -> ReportJob:
     job.save(
         update_fields=[
             "attempt",
+            "file",
             "status",
             "progress",
             "message",

@@ -22,7 +22,7 @@ from .models import ReportJob
 from .notices import communities_in_scope
 from .notices import notice_list_pdf as build_notice_pdf
 from .notices import posted_list_pdf as build_posted_pdf
-from .registry import get_report_type, report_types, report_types_for
+from .registry import XLSX, get_report_type, report_types, report_types_for
 
 JOBS_PER_PAGE = 20
 
@@ -73,10 +73,15 @@ def job_request(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404("报表类型不存在")
     if not definition.allowed_for(request.user):
         raise PermissionDenied("您没有生成该报表的权限")
-    form = definition.params_form(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
+    bound = request.method == "POST"
+    form = definition.params_form(
+        request.POST if bound else None, request.FILES if bound else None, user=request.user
+    )
+    if bound and form.is_valid():
         try:
-            job = services.report_request(report_type=code, params=request.POST.dict(), actor=request.user)
+            job = services.report_request(
+                report_type=code, params=request.POST.dict(), files=request.FILES, actor=request.user
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -89,12 +94,34 @@ def job_request(request: HttpRequest, code: str) -> HttpResponse:
 def _say_submitted(request: HttpRequest, job: ReportJob) -> None:
     """What became of the job just requested: with eager Celery (the embedded default) it is already built."""
     job.refresh_from_db()
+    is_import = bool(job.upload)
     if job.status == ReportJob.Status.DONE:
-        messages.success(request, f"“{job.title}”已生成，可在本页下载。")
+        if is_import:
+            messages.success(request, f"“{job.title}”已导入 {job.record_count} 条，导入结果可在本页下载。")
+        else:
+            messages.success(request, f"“{job.title}”已生成，可在本页下载。")
     elif job.status == ReportJob.Status.FAILED:
-        messages.error(request, f"“{job.title}”生成失败：{job.error}")
+        failed = "导入失败" if is_import else "生成失败"
+        more = "，错误明细可在本页下载" if job.can_download else ""
+        messages.error(request, f"“{job.title}”{failed}：{job.error}{more}")
+    elif is_import:
+        messages.success(request, f"已提交“{job.title}”，正在后台检查和导入，完成后在本页查看结果。")
     else:
         messages.success(request, f"已提交“{job.title}”，正在后台生成，完成后可在本页下载。")
+
+
+@login_required
+def job_template(request: HttpRequest, code: str) -> HttpResponse:
+    """An import's blank workbook (its columns, and the communities the user may import into)."""
+    definition = get_report_type(code)
+    if definition is None or definition.template is None:
+        raise Http404("该类型没有导入模板")
+    if not definition.allowed_for(request.user):
+        raise PermissionDenied("您没有该导入的权限")
+    filename, content = definition.template(request.user)
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
 
 
 @login_required

@@ -397,6 +397,29 @@ def person_register_nonresident(
     return person
 
 
+def clean_household_fields(
+    *, address: Any, area_type: str, bank_name: str, bank_account: str, account_holder: Any
+) -> tuple[dict[str, str], dict[str, str]]:
+    """A household's own fields checked (registration and the 户籍台账 import): the cleaned values and
+    the errors by field."""
+    errors: dict[str, str] = {}
+    address, address_error = visible_text(address, "住址")
+    if address_error or not address:
+        errors["address"] = address_error or "请填写住址"
+    account_holder, holder_error = visible_text(account_holder, "开户人")
+    if holder_error:
+        errors["account_holder"] = holder_error
+    if area_type and area_type not in AreaType.values:
+        errors["area_type"] = "城乡类型无效"
+    bank_account = (bank_account or "").replace(" ", "")
+    if bank_account and not bank_account.isdigit():
+        errors["bank_account"] = "银行账号只能包含数字"
+    if bank_account and not (bank_name or "").strip():
+        errors["bank_name"] = "填写银行账号时请同时填写开户银行"
+    cleaned = {"address": address, "account_holder": account_holder or "", "bank_account": bank_account}
+    return cleaned, errors
+
+
 @transaction.atomic
 def household_register(
     *,
@@ -420,19 +443,20 @@ def household_register(
 
     for key, message in _check_region(region, actor).items():
         add(key, message)
-    address, address_error = visible_text(address, "住址")
-    if address_error or not address:
-        add("address", address_error or "请填写住址")
-    account_holder, holder_error = visible_text(account_holder, "开户人")
-    if holder_error:
-        add("account_holder", holder_error)
-    if area_type and area_type not in AreaType.values:
-        add("area_type", "城乡类型无效")
-    bank_account = (bank_account or "").replace(" ", "")
-    if bank_account and not bank_account.isdigit():
-        add("bank_account", "银行账号只能包含数字")
-    if bank_account and not bank_name.strip():
-        add("bank_name", "填写银行账号时请同时填写开户银行")
+    fields, field_errors = clean_household_fields(
+        address=address,
+        area_type=area_type,
+        bank_name=bank_name,
+        bank_account=bank_account,
+        account_holder=account_holder,
+    )
+    for key, message in field_errors.items():
+        add(key, message)
+    address, account_holder, bank_account = (
+        fields["address"],
+        fields["account_holder"],
+        fields["bank_account"],
+    )
 
     cleaned: list[tuple[int, CleanMember]] = []
     for index, data in enumerate(members):
