@@ -502,6 +502,7 @@ def recalc_section(recalc: dict, values: dict[str, str]) -> list[str]:
 
 # --- the rest of the month's work (issue 14 item 7) -----------------------------------------------------
 
+IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))  # issue 14 item 7: a 100,000-row import
 MONTH_STREET = DISTRICT[:6] + "001000"  # the first street of district 220150: its 街道审核员 prints the list
 GEN_PEOPLE = int(os.environ.get("BENCH_GEN_PEOPLE", str(PEOPLE)))
 
@@ -592,6 +593,10 @@ def bench_month() -> dict:
         f" make_password('{PASSWORD}'), 'display_name': '基准测试街道审核员',"
         f" 'region': Region.objects.get(code='{MONTH_STREET}')}})\n"
         "u.groups.set([Group.objects.get(name=Role.STREET_REVIEWER)])\n"
+        "u, _ = User.objects.update_or_create(username='bench_import', defaults={'password':"
+        f" make_password('{PASSWORD}'), 'display_name': '基准测试导入经办人',"
+        f" 'region': Region.objects.get(code='{DISTRICT}')}})\n"
+        "u.groups.set([Group.objects.get(name=Role.COMMUNITY_CASEWORKER)])\n"
     )
     if not month:
         raise SystemExit("no locked monthly payment run in the bench database: run the recalc part first")
@@ -605,6 +610,9 @@ def bench_month() -> dict:
         log(f"保障对象张榜名单 PDF of street {MONTH_STREET} (bench_street)")
         results["load"]["posted"] = os.getloadavg()[0]
         results["posted"] = _month_run("posted", "bench_street", f"{tmp}/posted.pdf")
+    log(f"户籍台账导入, {IMPORT_ROWS:,} rows into district {DISTRICT} (bench_import), rolled back")
+    results["load"]["import"] = os.getloadavg()[0]
+    results["import"] = [_month_run("import", "bench_import", DISTRICT, str(IMPORT_ROWS)) for _ in range(3)]
     results["load"]["generate"] = os.getloadavg()[0]
     results["generate"] = bench_generate_city()
     return results
@@ -619,6 +627,11 @@ def month_section(month: dict, values: dict[str, str]) -> list[str]:
     values["statistics_s"] = f"{stat_s:.2f}"
     values["pdf_pages_per_s"] = f"{posted['pages_per_s']:.1f}"
     values["generate_city_s"] = f"{gen['wall']:.1f}"
+    imported = month.get("import") or []
+    if imported:
+        import_s = statistics.median(r["seconds"] for r in imported)
+        import_runs = ", ".join(f"{r['seconds']:.1f}" for r in imported)
+        values["import_100k_s"] = f"{import_s:.1f}"
     load = month["load"]
     runs = ", ".join(f"{r['seconds']:.2f}" for r in stats)
     return [
@@ -638,6 +651,21 @@ def month_section(month: dict, values: dict[str, str]) -> list[str]:
         f"ANALYZE; its process used {gen['cpu']:.1f} s of CPU, PostgreSQL's not counted); load average "
         f"{load['generate']:.1f} (target ≤ 60 s)",
         f"  ({gen['summary']})",
+        *(
+            [
+                f"- import_100k_s = {import_s:.1f} s: the 户籍台账导入 job's builder on a ledger of "
+                f"{imported[0]['rows']:,} rows ({imported[0]['households']:,} households, "
+                f"{imported[0]['bytes']:,} bytes) into district {DISTRICT} as bench_import, median of 3 "
+                f"({import_runs}): reading and checking "
+                f"{statistics.median(r['check_s'] for r in imported):.1f} s, writing (households, people, "
+                f"memberships, history; rolled back) and the result list "
+                f"{statistics.median(r['write_s'] for r in imported):.1f} s; CPU "
+                f"{statistics.median(r['cpu'] for r in imported):.1f} s of the process, peak "
+                f"{max(r['peak_mb'] for r in imported):.0f} MB; load average {load['import']:.1f} (timed, no target)"
+            ]
+            if imported
+            else []
+        ),
         "",
     ]
 

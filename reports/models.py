@@ -77,7 +77,10 @@ class ReportJob(models.Model):
 
     @property
     def can_retry(self) -> bool:
-        return self.status in (self.Status.FAILED, self.Status.CANCELLED)
+        # Not an import refused row by row: the same file would be refused again; a corrected one is
+        # uploaded as a new import.
+        refused = self.status == self.Status.FAILED and bool(self.upload) and bool(self.file)
+        return self.status in (self.Status.FAILED, self.Status.CANCELLED) and not refused
 
     @property
     def can_cancel(self) -> bool:

@@ -139,8 +139,8 @@ class ReportType:
     template: Callable[[Any], tuple[str, bytes]] | None = None
 
     @property
-    def is_import(self) -> bool:
-        return any(isinstance(f, forms.FileField) for f in self.params_form.base_fields.values())
+    def has_template(self) -> bool:  # templates call a callable attribute: ask this instead
+        return self.template is not None
 
     def allowed_for(self, user) -> bool:
         return bool(user.is_authenticated) and user.has_perms(self.permission)

@@ -102,7 +102,7 @@ def _say_submitted(request: HttpRequest, job: ReportJob) -> None:
             messages.success(request, f"“{job.title}”已生成，可在本页下载。")
     elif job.status == ReportJob.Status.FAILED:
         failed = "导入失败" if is_import else "生成失败"
-        more = "，错误明细可在本页下载" if job.can_download else ""
+        more = "，错误明细可在本页下载" if job.can_download and "错误明细" not in job.error else ""
         messages.error(request, f"“{job.title}”{failed}：{job.error}{more}")
     elif is_import:
         messages.success(request, f"已提交“{job.title}”，正在后台检查和导入，完成后在本页查看结果。")

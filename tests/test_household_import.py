@@ -10,6 +10,7 @@ import io
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
 from django.urls import reverse
@@ -163,6 +164,9 @@ def test_any_wrong_row_writes_nothing_and_lists_every_error(caseworker, street_w
     job.refresh_from_db()
     assert job.status == ReportJob.Status.FAILED
     assert "未导入任何数据" in job.error and "共 11 行" in job.error
+    assert job.can_download and not job.can_retry  # the same file would be refused again
+    with pytest.raises(ValidationError, match="请改正后重新上传"):
+        services.report_retry(job_id=job.pk, actor=caseworker)
     assert (Household.objects.count(), Person.objects.count()) == (households, people)
     errors = rows_of(job)
     assert errors[0] == ("行号", "户序号", "姓名", "错误说明")
