@@ -280,6 +280,33 @@ def test_worker_takes_the_dashboard_figures_again(client, make_user, celery_work
     assert not FiguresSnapshot.objects.filter(computed_at__lte=old).exists()
 
 
+def test_worker_imports_a_ledger_the_web_process_received(make_user, regions, celery_worker_process):
+    """The upload kept on the job is read by the worker (the shared media storage), and the households are
+    written there; the page's process only sees the job finish."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from core.registry.models import Household
+    from tests.factories import valid_id_number
+    from tests.test_household_import import member, xlsx
+
+    caseworker = make_user("社区经办人", region="community11")
+    content = xlsx([member("1", regions["community11"], "后台导入户主", id_number=valid_id_number())])
+    job = report_services.report_request(
+        report_type="household_import",
+        params={},
+        files={"file": SimpleUploadedFile("台账.xlsx", content)},
+        actor=caseworker,
+    )
+    deadline = time.monotonic() + 60
+    while not ReportJob.objects.get(pk=job.pk).is_finished:
+        if time.monotonic() > deadline:
+            pytest.fail("the worker did not finish the import in 60 s")
+        time.sleep(0.2)
+    job.refresh_from_db()
+    assert job.status == ReportJob.Status.DONE, job.error
+    assert Household.objects.get(members__name="后台导入户主").head.name == "后台导入户主"
+
+
 @pytest.fixture
 def slow_report():
     _register_slow_report()

@@ -6,8 +6,9 @@ the way the 家庭登记 form checks a member (`services._clean_member`: the ID 
 and sex from it, one 户主 a household), and the file as a whole: an ID number twice in the file or already
 registered, a community outside the importer's scope. A file with any error writes nothing and returns the
 errors row by row; a clean file is written in one transaction — 户编号 drawn from each community's sequence
-as registration draws them, history rows for every household and person — set-based (`bulk_create`), so a
-100,000-row ledger takes seconds, not hours (benchmarks/README.md, "导入").
+as registration draws them, history rows for every household and person — set-based: with COPY on
+PostgreSQL (`bulkload.copy_rows`, keys reserved first), `bulk_create` elsewhere (benchmarks/README.md,
+"户籍台账导入", for what 100,000 rows take).
 
 The reports kit runs it as a job (reports/imports.py): upload, progress, the error list or the result list
 for download. This module knows nothing of jobs: `read_rows` parses, `check` validates, `write` writes.
@@ -25,10 +26,12 @@ from zipfile import BadZipFile
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from simple_history.utils import bulk_create_with_history
 
+from .bulkload import copy_rows, reserve_ids
 from .choices import (
     AreaType,
     DisabilityCategory,
@@ -41,13 +44,15 @@ from .choices import (
     SelfCare,
     Sex,
 )
-from .crypto import pii_hashes
+from .crypto import pii_hash, pii_hashes
 from .models import Household, HouseholdSequence, Membership, Person, Region
 from .querysets import user_scope_prefix
 from .services import CleanMember, _clean_member, _today, clean_household_fields
 
-#: The most rows one file may hold (a district's registry is ~100,000 people; a larger one is split).
-MAX_ROWS = 200_000
+#: The most rows one file may hold: a district of ~100,000 people in one file, a larger one split. The write
+#: runs in one transaction without progress reports (benchmarks/README.md, "导入": ~2 min for 100,000 rows
+#: on the slow bench host), well inside REPORT_JOB_STALE_SECONDS.
+MAX_ROWS = 100_000
 #: Rows written per INSERT.
 BATCH = 2_000
 CHANGE_REASON = "户籍台账导入"
@@ -451,6 +456,126 @@ def write(checked: Checked, *, actor, joined_on: datetime.date | None = None) ->
             region_households, _draw_numbers(region, len(region_households)), strict=True
         ):
             household.number = number
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                _write_copy(checked, actor=actor, joined_on=joined_on)
+            else:
+                _write_orm(checked, actor=actor, joined_on=joined_on)
+    except IntegrityError as error:
+        if "id_number_hash" not in str(error):
+            raise
+        raise ValidationError(
+            "导入期间，文件中有人员已被他人登记，未导入任何数据。请重新导入，查看错误明细"
+        ) from None
+    return checked.households
+
+
+def _head_phone(household: ImportedHousehold) -> str:
+    return next((m.details["phone"] for _, m in household.members if m.relation == Relation.HEAD), "")
+
+
+def _write_copy(checked: Checked, *, actor, joined_on: datetime.date) -> None:
+    """PostgreSQL: keys reserved, every table written with COPY (bulkload.copy_rows), the values stored as
+    the fields store them (ciphertext, keyed hash) — a person's history row carries the same ciphertext as
+    the person. Households first without their head (the kept columns' triggers count the members as
+    they arrive), then the heads in one UPDATE, then the households' history naming them."""
+    now = timezone.now()
+    user_id = getattr(actor, "pk", None)
+    households = checked.households
+    household_ids = reserve_ids(Household, len(households))
+    person_ids = iter(reserve_ids(Person, checked.people))
+    encrypt_number = Person._meta.get_field("id_number").encrypt
+    encrypt_account = Household._meta.get_field("bank_account").encrypt
+    history = {
+        "history_date": now,
+        "history_change_reason": CHANGE_REASON,
+        "history_type": "+",
+        "history_user_id": user_id,
+    }
+    household_rows, people, memberships, heads = [], [], [], []
+    for household, household_id in zip(households, household_ids, strict=True):
+        household_rows.append(
+            {
+                "id": household_id,
+                "number": household.number,
+                "region_id": household.region.pk,
+                "region_code": household.region.code,
+                "address": household.fields["address"],
+                "area_type": household.fields["area_type"],
+                "head_id": None,
+                "phone": _head_phone(household),
+                "bank_name": household.fields["bank_name"],
+                "bank_account": encrypt_account(household.fields["bank_account"]),
+                "account_holder": household.fields["account_holder"],
+                "created_by_id": user_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        for _, member in household.members:
+            person_id = next(person_ids)
+            if member.relation == Relation.HEAD:
+                heads.append((household_id, person_id))
+            people.append(
+                {
+                    "id": person_id,
+                    "name": member.name,
+                    "id_type": member.id_type,
+                    "id_number": encrypt_number(member.id_number),
+                    "id_number_hash": pii_hash(member.id_number),
+                    "sex": member.sex,
+                    "birth_date": member.birth_date,
+                    "household_id": household_id,
+                    "relation": member.relation,
+                    "region_code": household.region.code,
+                    **member.details,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            memberships.append(
+                {
+                    "person_id": person_id,
+                    "household_id": household_id,
+                    "relation": member.relation,
+                    "joined_on": joined_on,
+                    "left_on": None,
+                    "reason": CHANGE_REASON,
+                }
+            )
+    copy_rows(Household, household_rows)
+    copy_rows(Person, people)
+    copy_rows(Membership, memberships)
+    history_fields = {f.attname for f in Person.history.model._meta.concrete_fields} - {"history_id"}
+    copy_rows(
+        Person.history.model,
+        [{**{k: v for k, v in row.items() if k in history_fields}, **history} for row in people],
+    )
+    table = connection.ops.quote_name(Household._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET head_id = v.head FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, head) "  # noqa: S608
+            f"WHERE {table}.id = v.id",
+            [[h for h, _ in heads], [p for _, p in heads]],
+        )
+    head_of = dict(heads)
+    history_fields = {f.attname for f in Household.history.model._meta.concrete_fields} - {"history_id"}
+    copy_rows(
+        Household.history.model,
+        [
+            {
+                **{k: v for k, v in row.items() if k in history_fields},
+                "head_id": head_of[row["id"]],
+                **history,
+            }
+            for row in household_rows
+        ],
+    )
+
+
+def _write_orm(checked: Checked, *, actor, joined_on: datetime.date) -> None:
+    """Other databases (SQLite: make run's demo): the same rows through bulk_create and simple_history."""
     rows = [
         Household(
             number=h.number,
@@ -458,7 +583,7 @@ def write(checked: Checked, *, actor, joined_on: datetime.date | None = None) ->
             region_code=h.region.code,
             address=h.fields["address"],
             area_type=h.fields["area_type"],
-            phone=next((m.details["phone"] for _, m in h.members if m.relation == Relation.HEAD), ""),
+            phone=_head_phone(h),
             bank_name=h.fields["bank_name"],
             bank_account=h.fields["bank_account"],
             account_holder=h.fields["account_holder"],
@@ -482,17 +607,9 @@ def write(checked: Checked, *, actor, joined_on: datetime.date | None = None) ->
         for household, household_row in zip(checked.households, rows, strict=True)
         for _, member in household.members
     ]
-    try:
-        with transaction.atomic():
-            bulk_create_with_history(
-                people, Person, batch_size=BATCH, default_user=actor, default_change_reason=CHANGE_REASON
-            )
-    except IntegrityError as error:
-        if "id_number_hash" not in str(error):
-            raise
-        raise ValidationError(
-            "导入期间，文件中有人员已被他人登记，未导入任何数据。请重新导入，查看错误明细"
-        ) from None
+    bulk_create_with_history(
+        people, Person, batch_size=BATCH, default_user=actor, default_change_reason=CHANGE_REASON
+    )
     Membership.objects.bulk_create(
         [
             Membership(
@@ -519,7 +636,6 @@ def write(checked: Checked, *, actor, joined_on: datetime.date | None = None) ->
     Household.history.bulk_history_create(
         rows, batch_size=BATCH, default_user=actor, default_change_reason=CHANGE_REASON
     )
-    return checked.households
 
 
 def template_workbook(actor) -> bytes:
