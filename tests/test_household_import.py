@@ -250,6 +250,8 @@ def test_the_pages_offer_the_template_and_refuse_the_wrong_role(
 @pytest.mark.django_db(transaction=True)
 def test_a_job_cancelled_before_it_finishes_keeps_nothing(caseworker, regions):
     """`ctx.finish` inside the builder's transaction: a cancel committed meanwhile rolls the data back."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer: the cancel waits for the import's transaction")
     community = regions["community11"]
 
     def builder(ctx):
