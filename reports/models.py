@@ -29,7 +29,8 @@ class ReportJob(models.Model):
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField("进度", default=0)
     message = models.CharField("进度说明", max_length=200, blank=True)
-    # What an import's requester uploaded (kept, so 重试 reads the same file; never served back).
+    # What an import's requester uploaded: kept while 重试 may read it again, deleted once imported or
+    # refused row by row (reports.services._drop_upload); never served back. `upload_name` stays.
     upload = models.FileField("上传文件", upload_to="uploads/%Y/%m/", blank=True, max_length=200)
     upload_name = models.CharField("上传文件名", max_length=200, blank=True)
     file = models.FileField("文件", upload_to="reports/%Y/%m/", blank=True, max_length=200)
@@ -76,10 +77,14 @@ class ReportJob(models.Model):
         return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
 
     @property
+    def is_import(self) -> bool:
+        return bool(self.upload_name)
+
+    @property
     def can_retry(self) -> bool:
         # Not an import refused row by row: the same file would be refused again; a corrected one is
         # uploaded as a new import.
-        refused = self.status == self.Status.FAILED and bool(self.upload) and bool(self.file)
+        refused = self.status == self.Status.FAILED and self.is_import and bool(self.file)
         return self.status in (self.Status.FAILED, self.Status.CANCELLED) and not refused
 
     @property

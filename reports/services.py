@@ -175,7 +175,10 @@ def report_build(*, job_id: int, attempt: int | None = None) -> ReportJob:
         job.refresh_from_db()
         return job
     except ReportError as exc:
-        return _fail(job, attempt, exc.message, exc.result if job.file else None)
+        failed = _fail(job, attempt, exc.message, exc.result if job.file else None)
+        if failed.status == ReportJob.Status.FAILED and exc.result is not None:
+            _drop_upload(failed)  # refused row by row: never retried, a corrected file comes as a new job
+        return failed
     except Exception:
         logger.exception("report job %s (%s) failed", job.pk, job.report_type)
         return _fail(job, attempt, UNEXPECTED_ERROR.format(job_id=job.pk))
@@ -183,7 +186,18 @@ def report_build(*, job_id: int, attempt: int | None = None) -> ReportJob:
         # cancelled or failed as stale while the file was written: drop the file
         job.file.delete(save=False)
     job.refresh_from_db()
+    if job.status == ReportJob.Status.DONE:
+        _drop_upload(job)
     return job
+
+
+def _drop_upload(job: ReportJob) -> None:
+    """An import's uploaded file, once it can no longer be needed (imported, or refused row by row): it
+    holds every ID number and bank account of the ledger in plain text, which the database keeps only
+    encrypted (个人信息保护法 第十九条: kept no longer than the purpose needs). Its name stays on the job."""
+    if job.upload:
+        job.upload.delete(save=False)
+        ReportJob.objects.filter(pk=job.pk).update(upload="")
 
 
 @contextlib.contextmanager

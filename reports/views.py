@@ -94,7 +94,7 @@ def job_request(request: HttpRequest, code: str) -> HttpResponse:
 def _say_submitted(request: HttpRequest, job: ReportJob) -> None:
     """What became of the job just requested: with eager Celery (the embedded default) it is already built."""
     job.refresh_from_db()
-    is_import = bool(job.upload)
+    is_import = job.is_import
     if job.status == ReportJob.Status.DONE:
         if is_import:
             messages.success(request, f"“{job.title}”已导入 {job.record_count} 条，导入结果可在本页下载。")

@@ -67,6 +67,19 @@ def rows_of(job: ReportJob) -> list[tuple]:
         return list(load_workbook(handle).active.iter_rows(values_only=True))
 
 
+def uploads_left() -> list[str]:
+    """The uploaded files still in storage."""
+    from django.conf import settings
+
+    root = settings.MEDIA_ROOT / "uploads"
+    return sorted(str(p) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.fixture(autouse=True)
+def _own_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def caseworker(make_user):
     return make_user("社区经办人", region="community11")
@@ -110,6 +123,8 @@ def test_a_clean_file_registers_every_household_with_history_and_numbers(casewor
     job.refresh_from_db()
     assert job.status == ReportJob.Status.DONE, job.error
     assert job.record_count == 4
+    # the ledger's plain-text ID numbers are not kept once imported; its name is
+    assert not job.upload and job.upload_name == "台账.xlsx" and uploads_left() == []
     head = Person.objects.get(id_number_q(head_number))
     household = head.household
     assert household.head == head
@@ -165,6 +180,7 @@ def test_any_wrong_row_writes_nothing_and_lists_every_error(caseworker, street_w
     assert job.status == ReportJob.Status.FAILED
     assert "未导入任何数据" in job.error and "共 11 行" in job.error
     assert job.can_download and not job.can_retry  # the same file would be refused again
+    assert not job.upload and uploads_left() == []
     with pytest.raises(ValidationError, match="请改正后重新上传"):
         services.report_retry(job_id=job.pk, actor=caseworker)
     assert (Household.objects.count(), Person.objects.count()) == (households, people)
