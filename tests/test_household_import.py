@@ -303,23 +303,13 @@ def test_a_job_cancelled_before_it_finishes_keeps_nothing(caseworker, regions):
     assert not Household.objects.filter(number="CANCELLED-1").exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_imports_of_the_same_person_at_once_register_them_once(caseworker, regions):
-    """The ID number's unique index decides between two files checked at the same time: one is written,
-    the other fails whole (its other household is not written either)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs concurrent transactions")
-    community = regions["community11"]
-    shared = valid_id_number()
-    files = [
-        xlsx([member("1", community, "共同人", id_number=shared), member("2", community, f"其他{i}")])
-        for i in range(2)
-    ]
-    barrier = threading.Barrier(2)
+def _import_at_once(caseworker, files: list[bytes]) -> list[ReportJob]:
+    """Upload `files` from as many threads, every file checked before any is written."""
+    barrier = threading.Barrier(len(files))
     original = imports.write
 
     def write_together(checked, **kwargs):
-        barrier.wait(timeout=30)  # both files checked before either writes
+        barrier.wait(timeout=30)  # all files checked before any writes
         return original(checked, **kwargs)
 
     imports.write = write_together
@@ -339,12 +329,50 @@ def test_two_imports_of_the_same_person_at_once_register_them_once(caseworker, r
             thread.join(timeout=120)
     finally:
         imports.write = original
-    statuses = sorted(ReportJob.objects.filter(pk__in=jobs).values_list("status", flat=True))
-    assert statuses == [ReportJob.Status.DONE, ReportJob.Status.FAILED]
-    failed = ReportJob.objects.get(pk__in=jobs, status=ReportJob.Status.FAILED)
+    return list(ReportJob.objects.filter(pk__in=jobs))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_the_same_person_at_once_register_them_once(caseworker, regions):
+    """The ID number's unique index decides between two files checked at the same time: one is written,
+    the other fails whole (its other household is not written either)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent transactions")
+    community = regions["community11"]
+    shared = valid_id_number()
+    files = [
+        xlsx([member("1", community, "共同人", id_number=shared), member("2", community, f"其他{i}")])
+        for i in range(2)
+    ]
+    jobs = _import_at_once(caseworker, files)
+    assert sorted(job.status for job in jobs) == [ReportJob.Status.DONE, ReportJob.Status.FAILED]
+    failed = next(job for job in jobs if job.status == ReportJob.Status.FAILED)
     assert "已被他人登记" in failed.error
     assert Person.objects.filter(id_number_q(shared)).count() == 1
     assert Person.objects.filter(name__startswith="其他").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_in_one_community_at_once_then_a_registration_draw_different_numbers(caseworker, regions):
+    """户编号 never repeats: two imports writing into the same community at the same moment each draw a
+    block from the community's sequence (its row locked until commit), and a 家庭登记 afterwards the next."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent transactions")
+    from core.registry.services import household_register
+
+    community = regions["community11"]
+    files = [xlsx([member(str(h), community, f"户主{i}{h}") for h in range(3)]) for i in range(2)]
+    jobs = _import_at_once(caseworker, files)
+    assert [job.status for job in jobs] == [ReportJob.Status.DONE] * 2, [job.error for job in jobs]
+    by_hand = household_register(
+        region=community,
+        address="手工登记路1号",
+        members=[{"name": "手工户主", "id_number": valid_id_number(), "relation": "head"}],
+        actor=caseworker,
+    )
+    numbers = list(Household.objects.filter(region=community).values_list("number", flat=True))
+    assert len(numbers) == len(set(numbers)) == 7 and by_hand.number in numbers
+    assert HouseholdSequence.objects.get(region_code=community.code).last_value == 7
 
 
 def _written(numbers: list[str]) -> dict[str, list]:

@@ -427,6 +427,12 @@ MATRIX = {
         lambda o: {"code": "payment_roster"},
         [L, 403, 403, OK, OK, OK, 403, 403],
     ),
+    # an import's blank template: whoever may register households (the communities listed are their own)
+    "reports:job_template": (
+        "get",
+        lambda o: {"code": "household_import"},
+        [L, OK, OK, OK, 403, 403, 403, OK],
+    ),
     "reports:job_status": ("get", lambda o: {"pk": o["report_job"].pk}, [L, OK, 404, 404, OK, OK, 404, 404]),
     "reports:job_download": (
         "get",

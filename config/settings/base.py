@@ -215,7 +215,7 @@ STORAGES = {
 # Attachments: size limit and allowed types (scanned documents and photos).
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_MB", default=10) * 1024 * 1024
 ATTACHMENT_ALLOWED_EXTENSIONS = ["pdf", "jpg", "jpeg", "png", "tif", "tiff", "doc", "docx", "xls", "xlsx"]
-# A 户籍台账 file to import (reports/imports.py): 200,000 rows of the template are ~15 MB.
+# A 户籍台账 file to import (reports/imports.py): 100,000 rows of the template are ~4 MB.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_MB", default=40) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
 

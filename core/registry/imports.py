@@ -593,17 +593,7 @@ def _write_orm(checked: Checked, *, actor, joined_on: datetime.date) -> None:
     ]
     Household.objects.bulk_create(rows, batch_size=BATCH)
     people = [
-        Person(
-            name=member.name,
-            id_type=member.id_type,
-            id_number=member.id_number,
-            birth_date=member.birth_date,
-            sex=member.sex,
-            household=household_row,
-            relation=member.relation,
-            region_code=household_row.region_code,
-            **member.details,
-        )
+        member.person(household_row)
         for household, household_row in zip(checked.households, rows, strict=True)
         for _, member in household.members
     ]

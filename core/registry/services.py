@@ -152,6 +152,20 @@ class CleanMember:
     relation: str
     details: dict[str, Any]
 
+    def person(self, household: Household) -> Person:
+        """The member as a new, unsaved person of `household`."""
+        return Person(
+            name=self.name,
+            id_type=self.id_type,
+            id_number=self.id_number,
+            birth_date=self.birth_date,
+            sex=self.sex,
+            household=household,
+            relation=self.relation,
+            region_code=household.region_code,
+            **self.details,
+        )
+
 
 def _parse_date(value: Any) -> datetime.date | None:
     if value in (None, ""):
@@ -300,17 +314,7 @@ def _create_person(
     reason: str,
     error_key: str = "id_number",
 ):
-    person = Person(
-        name=member.name,
-        id_type=member.id_type,
-        id_number=member.id_number,
-        birth_date=member.birth_date,
-        sex=member.sex,
-        household=household,
-        relation=member.relation,
-        region_code=household.region_code,
-        **member.details,
-    )
+    person = member.person(household)
     try:
         # Registered a moment ago by a concurrent request, after _check_not_registered looked: the unique
         # index waits for that transaction and refuses the row. A savepoint keeps ours usable.
