@@ -4,6 +4,8 @@ or writes the households in one transaction and keeps the list of the 户编号 
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -40,15 +42,27 @@ def household_import_template(user) -> tuple[str, bytes]:
     return "户籍台账导入模板.xlsx", imports.template_workbook(user)
 
 
+def _refuse_file(ctx: BuildContext, message: str) -> NoReturn:
+    """The file as a whole cannot be imported: refused like a file with wrong rows (its one-line error list
+    kept, no 重试 — the same file would be refused again)."""
+    write_xlsx(
+        ctx.output,
+        sheet_title="错误明细",
+        header=["行号", "户序号", "姓名", "错误说明"],
+        rows=[["", "", "", message]],
+    )
+    raise ReportError(message, result=ReportResult(filename="户籍台账导入错误明细.xlsx", record_count=1))
+
+
 def build_household_import(ctx: BuildContext) -> ReportResult:
     if ctx.upload is None:
         raise ReportError("没有上传的文件")
     try:
         checked = imports.check(imports.read_rows(ctx.upload), actor=ctx.user, progress=ctx.progress)
     except imports.ImportFileError as exc:
-        raise ReportError(exc.message) from None
+        _refuse_file(ctx, exc.message)
     if checked.rows == 0:
-        raise ReportError("文件中没有数据行（第 1 行为列名，从第 2 行起每行一名家庭成员）")
+        _refuse_file(ctx, "文件中没有数据行（第 1 行为列名，从第 2 行起每行一名家庭成员）")
     if checked.errors:
         rows = len({error.row for error in checked.errors})
         write_xlsx(

@@ -216,6 +216,8 @@ def test_unreadable_files_fail_with_a_reason(caseworker):
     job = upload(caseworker, b"not a workbook at all")
     job.refresh_from_db()
     assert job.status == ReportJob.Status.FAILED and "无法读取该文件" in job.error
+    assert not job.can_retry and not job.upload  # refused as a whole: the same file would fail again
+    assert "无法读取该文件" in rows_of(job)[1][3]
     job = upload(caseworker, xlsx([], header=["姓名", "证件号码"]))
     job.refresh_from_db()
     assert "缺少必填列：户序号、社区/村区划代码、住址、与户主关系" in job.error
