@@ -152,19 +152,21 @@ class CleanMember:
     relation: str
     details: dict[str, Any]
 
-    def person(self, household: Household) -> Person:
-        """The member as a new, unsaved person of `household`."""
-        return Person(
-            name=self.name,
-            id_type=self.id_type,
-            id_number=self.id_number,
-            birth_date=self.birth_date,
-            sex=self.sex,
-            household=household,
-            relation=self.relation,
-            region_code=household.region_code,
+    def person(self, household: Household | None, *, region_code: str = "", **overrides: Any) -> Person:
+        """The member as a new, unsaved person of `household` (or of none, scoped by `region_code`);
+        `overrides` replace the member's own values."""
+        values = {
+            "name": self.name,
+            "id_type": self.id_type,
+            "id_number": self.id_number,
+            "birth_date": self.birth_date,
+            "sex": self.sex,
+            "household": household,
+            "relation": self.relation,
+            "region_code": household.region_code if household is not None else region_code,
             **self.details,
-        )
+        }
+        return Person(**{**values, **overrides})
 
 
 def _parse_date(value: Any) -> datetime.date | None:
@@ -377,18 +379,7 @@ def person_register_nonresident(
         if existing.death_date is not None:
             raise ValidationError({"id_number": "该人员已登记死亡"})
         return existing
-    details = {**member.details, "phone": phone}
-    person = Person(
-        name=member.name,
-        id_type=member.id_type,
-        id_number=member.id_number,
-        birth_date=member.birth_date,
-        sex=member.sex,
-        household=None,
-        relation="",
-        region_code=region.code,
-        **details,
-    )
+    person = member.person(None, region_code=region.code, relation="", phone=phone)
     try:
         with transaction.atomic():
             _with_actor(person, actor).save()
