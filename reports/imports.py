@@ -42,16 +42,18 @@ def household_import_template(user) -> tuple[str, bytes]:
     return "户籍台账导入模板.xlsx", imports.template_workbook(user)
 
 
-def _refuse_file(ctx: BuildContext, message: str) -> NoReturn:
-    """The file as a whole cannot be imported: refused like a file with wrong rows (its one-line error list
-    kept, no 重试 — the same file would be refused again)."""
-    write_xlsx(
-        ctx.output,
-        sheet_title="错误明细",
-        header=["行号", "户序号", "姓名", "错误说明"],
-        rows=[["", "", "", message]],
+def _refuse(ctx: BuildContext, message: str, errors: list[list]) -> NoReturn:
+    """Nothing is imported: the error list (行号, 户序号, 姓名, 错误说明) kept on the failed job for
+    download, no 重试 — the same file would be refused again."""
+    write_xlsx(ctx.output, sheet_title="错误明细", header=["行号", "户序号", "姓名", "错误说明"], rows=errors)
+    raise ReportError(
+        message, result=ReportResult(filename="户籍台账导入错误明细.xlsx", record_count=len(errors))
     )
-    raise ReportError(message, result=ReportResult(filename="户籍台账导入错误明细.xlsx", record_count=1))
+
+
+def _refuse_file(ctx: BuildContext, message: str) -> NoReturn:
+    """The file as a whole cannot be imported: refused like a file with wrong rows, a one-line list."""
+    _refuse(ctx, message, [["", "", "", message]])
 
 
 def build_household_import(ctx: BuildContext) -> ReportResult:
@@ -65,15 +67,10 @@ def build_household_import(ctx: BuildContext) -> ReportResult:
         _refuse_file(ctx, "文件中没有数据行（第 1 行为列名，从第 2 行起每行一名家庭成员）")
     if checked.errors:
         rows = len({error.row for error in checked.errors})
-        write_xlsx(
-            ctx.output,
-            sheet_title="错误明细",
-            header=["行号", "户序号", "姓名", "错误说明"],
-            rows=([e.row, e.household_key, e.name, e.message] for e in checked.errors),
-        )
-        raise ReportError(
+        _refuse(
+            ctx,
             f"共 {checked.rows:,} 行，其中 {rows:,} 行有误，未导入任何数据。请下载错误明细，改正后重新上传",
-            result=ReportResult(filename="户籍台账导入错误明细.xlsx", record_count=len(checked.errors)),
+            [[e.row, e.household_key, e.name, e.message] for e in checked.errors],
         )
     ctx.progress(65, f"正在写入 {len(checked.households):,} 户 {checked.people:,} 人")
     try:

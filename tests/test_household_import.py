@@ -173,12 +173,14 @@ def test_any_wrong_row_writes_nothing_and_lists_every_error(caseworker, street_w
         member("7", community, "壬", id_number=110101199001011234.0),  # a number cell lost its digits
         member("8", community, "癸", birth_date="1990-13-01", id_type="护照", id_number="E1234567", sex="男"),
         member("1", community, "子", "子女", address="别的地址"),
+        # a careless date: in the future, typed with slashes
+        member("9", community, "丑", id_type="护照", id_number="E0000001", sex="男", birth_date="2099/01/01"),
     ]
     households, people = Household.objects.count(), Person.objects.count()
     job = upload(caseworker, xlsx(rows))
     job.refresh_from_db()
     assert job.status == ReportJob.Status.FAILED
-    assert "未导入任何数据" in job.error and "共 11 行" in job.error
+    assert "未导入任何数据" in job.error and "共 12 行" in job.error
     assert job.can_download and not job.can_retry  # the same file would be refused again
     assert not job.upload and uploads_left() == []
     with pytest.raises(ValidationError, match="请改正后重新上传"):
@@ -200,6 +202,7 @@ def test_any_wrong_row_writes_nothing_and_lists_every_error(caseworker, street_w
     assert any("数字格式" in m for m in by_row[10])
     assert any("出生日期“1990-13-01”格式无效" in m for m in by_row[11])
     assert any("住址与同户第 2 行不一致" in m for m in by_row[12])
+    assert any("出生日期不能晚于今天" in m for m in by_row[13])
     # the street worker above the community may import there, and the same file minus its errors is fine
     clean = [r for r in rows[:1]] + [member("4", outside, "己")]
     job = upload(street_worker, xlsx(clean))
