@@ -30,7 +30,9 @@ class ReportJob(models.Model):
     progress = models.PositiveSmallIntegerField("进度", default=0)
     message = models.CharField("进度说明", max_length=200, blank=True)
     # What an import's requester uploaded: kept while 重试 may read it again, deleted once imported or
-    # refused row by row (reports.services._drop_upload); never served back. `upload_name` stays.
+    # refused row by row (reports.services._drop_upload), or REPORT_UPLOAD_KEEP_DAYS after a failed or
+    # cancelled attempt nobody retried (reports.services.report_uploads_purge); never served back.
+    # `upload_name` stays.
     upload = models.FileField("上传文件", upload_to="uploads/%Y/%m/", blank=True, max_length=200)
     upload_name = models.CharField("上传文件名", max_length=200, blank=True)
     file = models.FileField("文件", upload_to="reports/%Y/%m/", blank=True, max_length=200)
@@ -85,7 +87,9 @@ class ReportJob(models.Model):
         # Not an import refused row by row: the same file would be refused again; a corrected one is
         # uploaded as a new import.
         refused = self.status == self.Status.FAILED and self.is_import and bool(self.file)
-        return self.status in (self.Status.FAILED, self.Status.CANCELLED) and not refused
+        # Nor an import whose upload was deleted after REPORT_UPLOAD_KEEP_DAYS: nothing left to read.
+        purged = self.is_import and not self.upload
+        return self.status in (self.Status.FAILED, self.Status.CANCELLED) and not refused and not purged
 
     @property
     def can_cancel(self) -> bool:

@@ -200,6 +200,42 @@ def _drop_upload(job: ReportJob) -> None:
         ReportJob.objects.filter(pk=job.pk).update(upload="")
 
 
+# The job's message once its upload is deleted unretried (report_uploads_purge): 重试 is no longer offered.
+UPLOAD_PURGED_MESSAGE = "上传的文件已超过保留期删除，如需导入请重新上传"
+
+
+def report_uploads_purge(*, now=None) -> int:
+    """Delete the uploads of imports that failed or were cancelled more than settings.REPORT_UPLOAD_KEEP_DAYS
+    ago and were not retried (beat: `reports.purge_old_uploads`, daily). An upload holds the ledger's ID
+    numbers and bank accounts in plain text: kept while 重试 may need it, not for ever. The job row, its
+    file name and any error list stay; 重试 is no longer offered (ReportJob.can_retry) and the job says
+    why. Returns the number of uploads deleted."""
+    now = now or timezone.now()
+    limit = now - timedelta(days=settings.REPORT_UPLOAD_KEEP_DAYS)
+    purged = 0
+    stale = (
+        ReportJob.objects.exclude(upload="")
+        .filter(status__in=(ReportJob.Status.FAILED, ReportJob.Status.CANCELLED), finished_at__lt=limit)
+        .only("pk", "upload")
+    )
+    for job in stale.iterator(chunk_size=200):
+        with transaction.atomic():
+            # Retried meanwhile (queued again, or running): its upload is needed — skip it.
+            locked = ReportJob.objects.select_for_update().filter(
+                pk=job.pk,
+                status__in=(ReportJob.Status.FAILED, ReportJob.Status.CANCELLED),
+                finished_at__lt=limit,
+            )
+            if not locked.exists():
+                continue
+            job.upload.delete(save=False)
+            locked.update(upload="", message=UPLOAD_PURGED_MESSAGE)
+            purged += 1
+    if purged:
+        logger.info("%s import upload(s) older than %s days deleted", purged, settings.REPORT_UPLOAD_KEEP_DAYS)
+    return purged
+
+
 @contextlib.contextmanager
 def _opened(upload):
     """The job's uploaded file open for reading, or None for a job without one."""

@@ -17,3 +17,10 @@ def build_report(job_id: int, attempt: int | None = None) -> dict:
 def fail_stale_jobs() -> int:
     """Beat (every 5 minutes): fail running jobs whose worker was lost (services.report_jobs_fail_stale)."""
     return services.report_jobs_fail_stale()
+
+
+@shared_task(name="reports.purge_old_uploads")
+def purge_old_uploads() -> int:
+    """Beat (daily): delete imports' uploads left by failed or cancelled attempts nobody retried
+    (services.report_uploads_purge)."""
+    return services.report_uploads_purge()

@@ -232,6 +232,35 @@ def test_unreadable_files_fail_with_a_reason(caseworker):
 
 
 @pytest.mark.django_db
+def test_an_upload_left_by_a_cancelled_import_is_deleted_after_the_keep_days(caseworker, regions, settings):
+    """A cancelled (or failed-as-system-error) import keeps its upload for 重试 — REPORT_UPLOAD_KEEP_DAYS,
+    then it goes (beat: reports.purge_old_uploads): the job row stays, says why, and offers no 重试."""
+    from django.utils import timezone
+
+    from reports.tasks import purge_old_uploads
+
+    settings.REPORT_UPLOAD_KEEP_DAYS = 7
+    content = xlsx([member("1", regions["community11"], "甲")])
+    old, recent, retried = (upload(caseworker, content) for _ in range(3))  # queued: not built here
+    for job in (old, recent, retried):
+        services.report_cancel(job_id=job.pk, actor=caseworker)
+    eight_days_ago = timezone.now() - datetime.timedelta(days=8)
+    ReportJob.objects.filter(pk__in=[old.pk, retried.pk]).update(finished_at=eight_days_ago)
+    services.report_retry(job_id=retried.pk, actor=caseworker)  # queued again: its upload is needed
+    assert len(uploads_left()) == 3
+
+    assert purge_old_uploads() == 1
+    old.refresh_from_db(), recent.refresh_from_db(), retried.refresh_from_db()
+    assert not old.upload and old.upload_name == "台账.xlsx" and old.status == ReportJob.Status.CANCELLED
+    assert old.message == services.UPLOAD_PURGED_MESSAGE and not old.can_retry
+    assert recent.upload and recent.can_retry and retried.upload
+    assert sorted(uploads_left()) == sorted(str(settings.MEDIA_ROOT / j.upload.name) for j in (recent, retried))
+    with pytest.raises(ValidationError):
+        services.report_retry(job_id=old.pk, actor=caseworker)
+    assert services.report_uploads_purge() == 0  # nothing more to delete
+
+
+@pytest.mark.django_db
 def test_the_pages_offer_the_template_and_refuse_the_wrong_role(
     client, caseworker, make_user, regions, django_capture_on_commit_callbacks
 ):

@@ -237,6 +237,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A running report job that reports no progress for this long is failed (the worker is presumed lost) and
 # may be retried; a recalculation still unfinished this long after it was requested is failed likewise.
 REPORT_JOB_STALE_SECONDS = env.int("REPORT_JOB_STALE_SECONDS", default=600)
+# An import's upload (every ID number of the ledger in plain text) left by a failed or cancelled attempt is
+# deleted this many days after, unless retried (reports.services.report_uploads_purge).
+REPORT_UPLOAD_KEEP_DAYS = env.int("REPORT_UPLOAD_KEEP_DAYS", default=7)
 BENEFITS_RECALC_STALE_SECONDS = env.int("BENEFITS_RECALC_STALE_SECONDS", default=3600)
 # Recalculation street by street (benefits.recalculate_run_by_street): streets are grouped in order into
 # tasks of at least this many entitlements (a task per street of 100 entitlements costs more in task
@@ -269,6 +272,11 @@ CELERY_BEAT_SCHEDULE = {
     "fail-stale-report-jobs": {
         "task": "reports.fail_stale_jobs",
         "schedule": crontab(minute="*/5"),
+    },
+    # Imports' uploads left by failed or cancelled attempts: deleted after REPORT_UPLOAD_KEEP_DAYS.
+    "purge-old-report-uploads": {
+        "task": "reports.purge_old_uploads",
+        "schedule": crontab(minute=45, hour=3),
     },
     # 低保 dynamic review: open the reviews falling due within 30 days (daily, idempotent).
     "schedule-dibao-reviews": {
