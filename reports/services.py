@@ -232,7 +232,9 @@ def report_uploads_purge(*, now=None) -> int:
             locked.update(upload="", message=UPLOAD_PURGED_MESSAGE)
             purged += 1
     if purged:
-        logger.info("%s import upload(s) older than %s days deleted", purged, settings.REPORT_UPLOAD_KEEP_DAYS)
+        logger.info(
+            "%s import upload(s) older than %s days deleted", purged, settings.REPORT_UPLOAD_KEEP_DAYS
+        )
     return purged
 
 

@@ -254,7 +254,9 @@ def test_an_upload_left_by_a_cancelled_import_is_deleted_after_the_keep_days(cas
     assert not old.upload and old.upload_name == "台账.xlsx" and old.status == ReportJob.Status.CANCELLED
     assert old.message == services.UPLOAD_PURGED_MESSAGE and not old.can_retry
     assert recent.upload and recent.can_retry and retried.upload
-    assert sorted(uploads_left()) == sorted(str(settings.MEDIA_ROOT / j.upload.name) for j in (recent, retried))
+    assert sorted(uploads_left()) == sorted(
+        str(settings.MEDIA_ROOT / j.upload.name) for j in (recent, retried)
+    )
     with pytest.raises(ValidationError):
         services.report_retry(job_id=old.pk, actor=caseworker)
     assert services.report_uploads_purge() == 0  # nothing more to delete
