@@ -617,6 +617,77 @@ def test_recalculation_by_street_equals_the_whole_run(
     assert any(line[11] == CH.STOPPED for line in whole)
 
 
+def _spy_on_parts(monkeypatch, fail_part=None):
+    """Record which thread recalculates each part and how many are in flight at once; `fail_part` raises."""
+    import threading
+
+    real = services.payment_run_recalculate_part
+    seen = {"threads": [], "started": [], "in_flight": 0, "most": 0}
+    lock = threading.Lock()
+
+    def spy(*, run_id, part):
+        with lock:
+            seen["threads"].append(threading.current_thread().name)
+            seen["started"].append(part)
+            seen["in_flight"] += 1
+            seen["most"] = max(seen["most"], seen["in_flight"])
+        try:
+            if part == fail_part:
+                raise BenefitsError("测试：该部分计算失败")
+            return real(run_id=run_id, part=part)
+        finally:
+            with lock:
+                seen["in_flight"] -= 1
+
+    monkeypatch.setattr(services, "payment_run_recalculate_part", spy)
+    return seen
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pipelined on PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_parts_pipelined_on_their_own_connections_equal_the_whole_run(subsidy, regions, chief, monkeypatch):
+    # Given April with regular, 补发, 停发 and moved lines, calculated in one transaction
+    _april_with_every_kind_of_line(subsidy, regions, chief)
+    whole = snapshot(recalc(subsidy, APRIL))
+    whole_run = PaymentRun.objects.get(benefit_type=subsidy, month=APRIL)
+    totals = (whole_run.line_count, whole_run.total_amount, whole_run.adjustment_total)
+    # When one task recalculates it in four parts (a community each), pipelined
+    run, _ = services.payment_run_start_parts(benefit_type=subsidy, month=APRIL)
+    parts = [[regions[key].code] for key in ("community11", "community12", "community21", "community22")]
+    seen = _spy_on_parts(monkeypatch)
+    result = services.payment_run_recalculate_parts(run_id=run.pk, parts=parts)
+    run = services.payment_run_finish_parts(run_id=run.pk, parts=[result])
+    # Then each part ran on a thread (its own connection), never more than two at once, and the lines,
+    # totals and summary are the whole run's
+    assert seen["started"] == parts and all(name.startswith("run-part-") for name in seen["threads"])
+    assert seen["most"] <= 2
+    assert result["written"] == len(whole) == PaymentLine.objects.filter(run=run).count()
+    assert snapshot(run) == whole
+    assert (run.line_count, run.total_amount, run.adjustment_total) == totals
+    added_up = summary_rows(run)
+    summarize_run(run)
+    assert summary_rows(run) == added_up
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pipelined on PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_part_stops_the_parts_after_it_and_is_raised(subsidy, regions, chief, monkeypatch):
+    _april_with_every_kind_of_line(subsidy, regions, chief)
+    run, _ = services.payment_run_start_parts(benefit_type=subsidy, month=APRIL)
+    parts = [[regions[key].code] for key in ("community11", "community12", "community21", "community22")]
+    seen = _spy_on_parts(monkeypatch, fail_part=parts[1])
+    with pytest.raises(BenefitsError, match="该部分计算失败"):
+        services.payment_run_recalculate_parts(run_id=run.pk, parts=parts)
+    # the first part committed (idempotent: the task is run again), the failed one's successors never began
+    assert seen["started"] == parts[:2]
+    written = set(PaymentLine.objects.filter(run=run).values_list("region_code", flat=True))
+    assert regions["community11"].code in written and regions["community21"].code not in written
+    # Run again, whole: the lines are the run's
+    monkeypatch.undo()
+    result = services.payment_run_recalculate_parts(run_id=run.pk, parts=parts)
+    assert result["written"] == PaymentLine.objects.filter(run=run).count()
+
+
 @pytest.mark.parametrize("chunk", [1, 2, 3])
 def test_a_run_read_in_chunks_equals_one_chunk(subsidy, regions, chief, settings, chunk):
     # Given April with regular, 补发 and 停发 lines, calculated with every entitlement in one chunk

@@ -351,8 +351,13 @@ class PaymentLine(models.Model):
     entitlement = models.ForeignKey(
         Entitlement, verbose_name="待遇资格", on_delete=models.PROTECT, related_name="lines", db_index=False
     )
-    household = ref("registry.Household", "家庭", optional=True)
-    person = ref("registry.Person", "人员", optional=True)
+    # The household and person a line is about are kept for the roster and the pages, which join them from
+    # the line; nothing looks lines up by them (a household's or person's lines are found through their
+    # entitlements, `paymentline_ent_month_idx`), so they carry their foreign keys but no index of their
+    # own — each one cost every line the COPY writes an index entry (benchmarks/README.md, "The line's
+    # indexes"). A hard delete of a household or person, which the system never does, would scan the lines.
+    household = ref("registry.Household", "家庭", optional=True, db_index=False)
+    person = ref("registry.Person", "人员", optional=True, db_index=False)
     region_code = models.CharField("区划代码", max_length=12)
     line_type = models.CharField("类型", max_length=10, choices=LineType.choices, default=LineType.REGULAR)
     for_month = models.DateField("所属月份", help_text="补发/扣回所对应的原发放月份")

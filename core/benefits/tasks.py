@@ -6,6 +6,7 @@ import logging
 from contextlib import contextmanager
 
 from celery import chord, shared_task
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
@@ -65,8 +66,9 @@ def recalculate_run(benefit_type_code: str, month_iso: str, actor_id: int | None
 
 @shared_task(name="benefits.recalculate_run_by_street")
 def recalculate_run_by_street(benefit_type_code: str, month_iso: str, actor_id: int | None = None) -> dict:
-    """Recalculate a monthly draft run street by street on every worker: one `recalculate_run_part` task
-    per part (consecutive streets of at least settings.BENEFITS_PART_SIZE entitlements), in parallel, and
+    """Recalculate a monthly draft run street by street on every worker: one `recalculate_run_parts` task
+    per settings.BENEFITS_PARTS_PER_TASK parts (a part: consecutive streets of at least
+    settings.BENEFITS_PART_SIZE entitlements, in its own transaction; a task's parts pipelined), in parallel, and
     a chord whose callback (`finish_run_parts`) sums the parts, checks them against the run's lines and
     stamps the run. Until then the run cannot be locked (calculated_at is cleared). Returns the run, the
     number of parts and the id of the callback's result."""
@@ -77,17 +79,29 @@ def recalculate_run_by_street(benefit_type_code: str, month_iso: str, actor_id: 
     with _recording_failure(benefit_type=benefit_type, month=month):
         run, parts = services.payment_run_start_parts(benefit_type=benefit_type, month=month, actor=actor)
     services.payment_run_mark_calculation(state=PaymentRun.CalcState.RUNNING, run_id=run.pk)
-    header = [recalculate_run_part.si(run.pk, part) for part in parts]
+    per_task = max(1, settings.BENEFITS_PARTS_PER_TASK)
+    groups = [parts[i : i + per_task] for i in range(0, len(parts), per_task)]
+    header = [recalculate_run_parts.si(run.pk, group) for group in groups]
     result = chord(header)(finish_run_parts.s(run.pk, actor_id)) if header else None
     if result is None:  # no entitlement at all: an empty run, stamped at once
         finish_run_parts([], run.pk, actor_id)
     return {"run_id": run.pk, "parts": len(parts), "finish_id": result.id if result is not None else None}
 
 
+@shared_task(name="benefits.recalculate_run_parts")
+def recalculate_run_parts(run_id: int, parts: list[list[str]]) -> dict:
+    """Several parts of a run, each in its own transaction, the next one starting while the one before
+    is stored (services.payment_run_recalculate_parts): the lines written, their totals and their summary
+    per community added up, for the chord's callback."""
+    with _recording_failure(run_id=run_id):
+        return services.payment_run_recalculate_parts(run_id=run_id, parts=parts)
+
+
 @shared_task(name="benefits.recalculate_run_part")
 def recalculate_run_part(run_id: int, part: list[str]) -> dict:
     """One part (a street or several) of a run (services.payment_run_recalculate_part): the lines written,
-    their totals and their summary per community, for the chord's callback."""
+    their totals and their summary per community, for the chord's callback. (Chords now send
+    `recalculate_run_parts`; kept for a part queued before.)"""
     with _recording_failure(run_id=run_id):
         return services.payment_run_recalculate_part(run_id=run_id, part=part)
 
