@@ -661,6 +661,7 @@ def test_parts_pipelined_on_their_own_connections_equal_the_whole_run(subsidy, r
     # totals and summary are the whole run's
     assert seen["started"] == parts and all(name.startswith("run-part-") for name in seen["threads"])
     assert seen["most"] <= 2
+    assert result["parts"] == 4
     assert result["written"] == len(whole) == PaymentLine.objects.filter(run=run).count()
     assert snapshot(run) == whole
     assert (run.line_count, run.total_amount, run.adjustment_total) == totals

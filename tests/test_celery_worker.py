@@ -241,13 +241,14 @@ def test_worker_recalculates_a_run(regions, celery_worker_process):
 def test_worker_recalculates_street_by_street(regions, celery_worker_process):
     # Given committed entitlements in two streets
     bt = _committed_entitlements(regions)
-    # When the worker starts the per-street recalculation: one task per street, then the chord's callback
+    # When the worker starts the per-street recalculation: a task of both streets, then the chord's callback
     started = recalculate_run_by_street.delay("test_worker_fixed", "2026-03").get(timeout=60)
     assert started["parts"] == 2
     summary = AsyncResult(started["finish_id"], app=celery_worker_process).get(timeout=60)
-    # Then the callback summed both streets and stamped the run
+    # Then the callback summed both streets — one task recalculated both, pipelined on the worker — and
+    # stamped the run
     run = PaymentRun.objects.get(benefit_type=bt, month=MARCH)
-    assert summary["run_id"] == run.pk and summary["parts"] == 2
+    assert summary["run_id"] == run.pk and summary["parts"] == 2 and summary["tasks"] == 1
     assert summary["line_count"] == run.line_count == 3
     assert run.total_amount == Decimal("750.00") and run.calculated_at is not None
     assert PaymentLine.objects.filter(run=run).count() == 3

@@ -1355,7 +1355,7 @@ def payment_run_recalculate_parts(*, run_id: int, parts: Sequence[Part]) -> dict
     (`payment_run_recalculate_part`), one after another — on PostgreSQL pipelined: the next part starts,
     on its own connection, as soon as every line of the one before is computed, and reads and computes
     while the server stores that part's last lines and commits it. Returns the parts' totals and summary
-    added up (`_Totals.as_json`), as one part's.
+    added up (`_Totals.as_json`), as one part's, with "parts": how many.
 
     Why: a part ends with the server storing the writer's backlog — the lines Python computed faster than
     the server stored them — while Python waits, then the next part reads while the server waits: the
@@ -1369,7 +1369,8 @@ def payment_run_recalculate_parts(*, run_id: int, parts: Sequence[Part]) -> dict
     # chord's) the parts must run in it: another connection would not see its rows, and would wait for
     # the run row it holds.
     if connection.vendor != "postgresql" or len(parts) < 2 or connection.in_atomic_block:
-        return _Totals.of_parts(payment_run_recalculate_part(run_id=run_id, part=p) for p in parts).as_json()
+        results = [payment_run_recalculate_part(run_id=run_id, part=p) for p in parts]
+        return {**_Totals.of_parts(results).as_json(), "parts": len(parts)}
     results: list[dict[str, Any] | None] = [None] * len(parts)
     errors: list[BaseException] = []
 
@@ -1402,7 +1403,7 @@ def payment_run_recalculate_parts(*, run_id: int, parts: Sequence[Part]) -> dict
             thread.join()
     if errors:
         raise errors[0]
-    return _Totals.of_parts(results).as_json()
+    return {**_Totals.of_parts(results).as_json(), "parts": len(parts)}
 
 
 @transaction.atomic

@@ -125,7 +125,9 @@ def finish_run_parts(results: list[dict | int], run_id: int, actor_id: int | Non
             run_id=run_id, actor=actor, parts=results if detailed and results else None
         )
     services.payment_run_mark_calculation(state=PaymentRun.CalcState.IDLE, run_id=run_id)
-    return {**_summary(run), "parts": len(results)}
+    # parts, not tasks: a task's result counts the parts it recalculated (recalculate_run_parts)
+    parts = sum(result.get("parts", 1) if isinstance(result, dict) else 1 for result in results)
+    return {**_summary(run), "parts": parts, "tasks": len(results)}
 
 
 @shared_task(name="benefits.recalculate_all_for_next_month")
