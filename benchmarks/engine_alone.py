@@ -12,8 +12,10 @@ the line table now and then: each run leaves its lines as dead rows).
 
 `--profile` adds cProfile's top functions (its overhead doubles the Python time). `--by-street` times the
 production path instead, in this one process: `payment_run_start_parts`, every part's
-`payment_run_recalculate_part` one after another (what one Celery worker process does, without the queue),
-then `payment_run_finish_parts` — the wall time of each step and of the slowest parts."""
+`payment_run_recalculate_part` one after another (what one Celery worker process did before its tasks took
+three parts pipelined, each committed on a connection of its own — which this rolled-back transaction
+cannot do: `make bench` times that), then `payment_run_finish_parts` — the wall time of each step and of
+the slowest parts."""
 
 from __future__ import annotations
 
