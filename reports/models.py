@@ -8,6 +8,9 @@ from django.db import models
 
 from core.registry.querysets import ScopedQuerySet
 
+# A job's message once its import's upload is deleted unretried (reports.services.report_uploads_purge).
+UPLOAD_PURGED_MESSAGE = "上传的文件已超过保留期删除，如需导入请重新上传"
+
 
 class ReportJob(models.Model):
     class Status(models.TextChoices):
@@ -90,6 +93,11 @@ class ReportJob(models.Model):
         # Nor an import whose upload was deleted after REPORT_UPLOAD_KEEP_DAYS: nothing left to read.
         purged = self.is_import and not self.upload
         return self.status in (self.Status.FAILED, self.Status.CANCELLED) and not refused and not purged
+
+    @property
+    def upload_purged(self) -> bool:
+        """An import whose upload was deleted unretried (reports.services.report_uploads_purge)."""
+        return self.is_import and not self.upload and self.message == UPLOAD_PURGED_MESSAGE
 
     @property
     def can_cancel(self) -> bool:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from core.accounts.models import AccessLog
 from core.registry.querysets import user_scope_prefix
 
-from .models import ReportJob
+from .models import UPLOAD_PURGED_MESSAGE, ReportJob
 from .registry import BuildContext, ReportError, ReportResult, get_report_type
 
 logger = logging.getLogger(__name__)
@@ -198,10 +198,6 @@ def _drop_upload(job: ReportJob) -> None:
     if job.upload:
         job.upload.delete(save=False)
         ReportJob.objects.filter(pk=job.pk).update(upload="")
-
-
-# The job's message once its upload is deleted unretried (report_uploads_purge): 重试 is no longer offered.
-UPLOAD_PURGED_MESSAGE = "上传的文件已超过保留期删除，如需导入请重新上传"
 
 
 def report_uploads_purge(*, now=None) -> int:

@@ -232,7 +232,9 @@ def test_unreadable_files_fail_with_a_reason(caseworker):
 
 
 @pytest.mark.django_db
-def test_an_upload_left_by_a_cancelled_import_is_deleted_after_the_keep_days(caseworker, regions, settings):
+def test_an_upload_left_by_a_cancelled_import_is_deleted_after_the_keep_days(
+    client, caseworker, regions, settings
+):
     """A cancelled (or failed-as-system-error) import keeps its upload for 重试 — REPORT_UPLOAD_KEEP_DAYS,
     then it goes (beat: reports.purge_old_uploads): the job row stays, says why, and offers no 重试."""
     from django.utils import timezone
@@ -252,7 +254,11 @@ def test_an_upload_left_by_a_cancelled_import_is_deleted_after_the_keep_days(cas
     assert purge_old_uploads() == 1
     old.refresh_from_db(), recent.refresh_from_db(), retried.refresh_from_db()
     assert not old.upload and old.upload_name == "台账.xlsx" and old.status == ReportJob.Status.CANCELLED
-    assert old.message == services.UPLOAD_PURGED_MESSAGE and not old.can_retry
+    assert old.message == services.UPLOAD_PURGED_MESSAGE and old.upload_purged and not old.can_retry
+    assert not recent.upload_purged
+    client.force_login(caseworker)  # the 报表中心 row says why there is no 重试
+    page = client.get(reverse("reports:job_list")).content.decode()
+    assert page.count(services.UPLOAD_PURGED_MESSAGE) == 1
     assert recent.upload and recent.can_retry and retried.upload
     assert sorted(uploads_left()) == sorted(
         str(settings.MEDIA_ROOT / j.upload.name) for j in (recent, retried)
