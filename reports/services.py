@@ -324,6 +324,8 @@ def _own_job_for_update(job_id: int, actor) -> ReportJob:
 def report_retry(*, job_id: int, actor) -> ReportJob:
     """Queue a failed or cancelled job again (a new attempt), with its parameters, for its requester."""
     job = _own_job_for_update(job_id, actor)
+    if job.upload_purged:
+        raise ValidationError(UPLOAD_PURGED_MESSAGE)
     if not job.can_retry:
         raise ValidationError("只有失败或已取消的报表可以重试；导入文件有误的，请改正后重新上传")
     definition = get_report_type(job.report_type)

@@ -263,7 +263,7 @@ def test_an_upload_left_by_a_cancelled_import_is_deleted_after_the_keep_days(
     assert sorted(uploads_left()) == sorted(
         str(settings.MEDIA_ROOT / j.upload.name) for j in (recent, retried)
     )
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="超过保留期删除"):
         services.report_retry(job_id=old.pk, actor=caseworker)
     assert services.report_uploads_purge() == 0  # nothing more to delete
 

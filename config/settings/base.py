@@ -247,7 +247,7 @@ BENEFITS_RECALC_STALE_SECONDS = env.int("BENEFITS_RECALC_STALE_SECONDS", default
 BENEFITS_PART_SIZE = env.int("BENEFITS_PART_SIZE", default=2000)
 # Parts a by-street task recalculates one after another, pipelined (the next part reads and computes while
 # the one before is stored and committed): fewer tasks for the workers to share, more of each part's end
-# hidden (benchmarks/README.md, "Parts pipelined").
+# hidden (benchmarks/README.md, "The one transaction in a fresh process, parts pipelined").
 BENEFITS_PARTS_PER_TASK = env.int("BENEFITS_PARTS_PER_TASK", default=3)
 # One process recalculating a whole run reads, computes and writes it in chunks of this many entitlement
 # ids, so that reading the next chunk overlaps writing the previous one (core.benefits.services).

@@ -354,8 +354,9 @@ class PaymentLine(models.Model):
     # The household and person a line is about are kept for the roster and the pages, which join them from
     # the line; nothing looks lines up by them (a household's or person's lines are found through their
     # entitlements, `paymentline_ent_month_idx`), so they carry their foreign keys but no index of their
-    # own — each one cost every line the COPY writes an index entry (benchmarks/README.md, "The line's
-    # indexes"). A hard delete of a household or person, which the system never does, would scan the lines.
+    # own — each one cost every line the COPY writes an index entry (benchmarks/README.md,
+    # "The one transaction in a fresh process, parts pipelined"). A hard delete of a household or person,
+    # which the system never does, would scan the lines.
     household = ref("registry.Household", "家庭", optional=True, db_index=False)
     person = ref("registry.Person", "人员", optional=True, db_index=False)
     region_code = models.CharField("区划代码", max_length=12)

@@ -867,7 +867,9 @@ def _copy_lines(lines: Iterable[dict[str, Any]]) -> int:
                     batches.put("".join(rows).encode())
                     written += len(rows)
                 computed = getattr(_writer, "on_computed", None)
-                if computed is not None:  # every line computed; the writer's backlog is left (_pipelined)
+                # Every line computed, the writer's backlog left: the next part may start
+                # (payment_run_recalculate_parts).
+                if computed is not None:
                     computed()
         finally:
             _writer.go = None
@@ -1360,9 +1362,9 @@ def payment_run_recalculate_parts(*, run_id: int, parts: Sequence[Part]) -> dict
     Why: a part ends with the server storing the writer's backlog — the lines Python computed faster than
     the server stored them — while Python waits, then the next part reads while the server waits: the
     production path on one worker paid that at each of a month's ~66 parts and took 1.2–1.3× the one
-    transaction, which overlaps them (benchmarks/README.md, "Parts pipelined"). At most two parts are in
-    flight: a part starts once the part before has computed its lines and the one before that has
-    committed. A failed part stops the parts after it (those in flight finish); its error is raised, and
+    transaction, which overlaps them (benchmarks/README.md, "The one transaction in a fresh process, parts
+    pipelined"). At most two parts are in flight: a part starts once the part before has computed its
+    lines and the one before that has committed. A failed part stops the parts after it (those in flight finish); its error is raised, and
     the parts committed stay — each is idempotent, so the task is simply run again."""
     parts = list(parts)
     # SQLite has one writer: nothing to overlap. Inside the caller's transaction (a test's, an eager
